@@ -44,7 +44,8 @@ const model = JSON.parse(readFileSync(modelPath, 'utf8')) as {
 };
 const shapes = model.shapes;
 
-const isPrimitive = (s: Shape): boolean => ['string', 'long', 'integer', 'boolean', 'blob', 'double', 'float'].includes(s.type) && !s.enum;
+const isPrimitive = (s: Shape): boolean =>
+  ['string', 'long', 'integer', 'boolean', 'blob', 'double', 'float'].includes(s.type) && !s.enum;
 
 // Post-order walk so that dependencies are usually declared first; cycles go through z.lazy.
 const order: string[] = [];
@@ -145,7 +146,10 @@ for (const name of order) {
         '',
       );
     } else {
-      out.push(`export const ${name}Schema = map(${ref(s.key!.shape)}, ${ref(s.value!.shape)}, ${traits(s)});`, '');
+      out.push(
+        `export const ${name}Schema = map(${ref(s.key!.shape)}, ${ref(s.value!.shape)}, ${traits(s)});`,
+        '',
+      );
     }
   } else if (s.type === 'structure') {
     const relaxed = RELAXED_REQUIRED[name] ?? {};
@@ -169,7 +173,9 @@ for (const name of order) {
 }
 
 out.push(`export const WAFV2_API_VERSION = ${JSON.stringify(model.metadata.apiVersion)};`);
-out.push(`export const GENERATED_SHAPES = ${JSON.stringify(order.filter((n) => !isPrimitive(shapes[n]!) || shapes[n]!.type === 'string'))} as const;`);
+out.push(
+  `export const GENERATED_SHAPES = ${JSON.stringify(order.filter((n) => !isPrimitive(shapes[n]!) || shapes[n]!.type === 'string'))} as const;`,
+);
 const target = resolve(repo, 'src/waf/model/shapes.generated.ts');
 writeFileSync(target, out.join('\n') + '\n');
 console.log(`wrote ${target}: ${order.length} shapes from ${modelPath}`);

@@ -26,7 +26,9 @@ export function str(traits: StringTraits): z.ZodType<string> {
         code: 'custom',
         input: value,
         message:
-          traits.min === 1 ? 'must not be empty' : `must be at least ${traits.min} characters (got ${length})`,
+          traits.min === 1
+            ? 'must not be empty'
+            : `must be at least ${traits.min} characters (got ${length})`,
       });
     }
     if (traits.max !== undefined && length > traits.max) {
@@ -75,9 +77,17 @@ export function map<V>(
   return z.record(key, value).check((ctx) => {
     const n = Object.keys(ctx.value).length;
     if (traits.min !== undefined && n < traits.min)
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: `must have at least ${traits.min} entries` });
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `must have at least ${traits.min} entries`,
+      });
     if (traits.max !== undefined && n > traits.max)
-      ctx.issues.push({ code: 'custom', input: ctx.value, message: `must have at most ${traits.max} entries` });
+      ctx.issues.push({
+        code: 'custom',
+        input: ctx.value,
+        message: `must have at most ${traits.max} entries`,
+      });
   });
 }
 
