@@ -1,0 +1,4 @@
+/** NONE: no transformation. */
+export function none(input: string): string {
+  return input;
+}
