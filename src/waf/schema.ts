@@ -95,7 +95,9 @@ export function detectKind(
     return { kind: 'rule-group', wrapped: 'RuleGroup' };
   if ('DefaultAction' in o) return { kind: 'web-acl' };
   if ('Capacity' in o || ('Rules' in o && !('Statement' in o))) return { kind: 'rule-group' };
-  if ('Statement' in o || 'Priority' in o || 'Action' in o) return { kind: 'rule' };
+  if (['Statement', 'Priority', 'Action', 'OverrideAction', 'Name', 'VisibilityConfig'].some((k) => k in o)) {
+    return { kind: 'rule' };
+  }
   return undefined;
 }
 

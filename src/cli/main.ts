@@ -1,0 +1,51 @@
+// The `wafgen` command: parse, call a use case in src/app, print. Every failure the user can cause
+// ends with one line on stderr and exit code 2, never a stack trace.
+import { Command, CommanderError } from 'commander';
+
+import { InputError } from '../app/errors.js';
+import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { registerValidate } from './commands/validate.js';
+import { EXIT, processIo, type Io } from './io.js';
+import { VERSION } from './version.js';
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  let config: Config | undefined;
+  const getConfig = (): Config => (config ??= loadConfig());
+  const program = new Command('wafgen')
+    .description('Generate, validate and test AWS WAFv2 rules that virtually patch CVEs.')
+    .version(VERSION, '-v, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    .exitOverride();
+  program.addHelpText(
+    'after',
+    `
+Environment: WAFGEN_DATA_DIR, WAFGEN_OFFLINE=1, DATABASE_URL, REDIS_URL, PORT (see README).
+Exit status: 0 success, 1 the rule failed its checks, 2 bad input.`,
+  );
+  registerValidate(program, io, getConfig, setExit);
+  return program;
+}
+
+export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  let exit: number = EXIT.ok;
+  const program = buildProgram(io, (code) => {
+    exit = code;
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return exit;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
+    }
+    if (e instanceof InputError || e instanceof ConfigError) {
+      io.err(`wafgen: ${e.message}\n`);
+      return EXIT.badInput;
+    }
+    io.err(`wafgen: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (process.env.WAFGEN_DEBUG) io.err(`${e instanceof Error ? e.stack : ''}\n`);
+    return EXIT.failed;
+  }
+}
