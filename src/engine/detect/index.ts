@@ -46,7 +46,7 @@ export function detectSqli(input: string, level: SqliSensitivity = 'LOW'): SqliR
     if (state.isSqli()) {
       return { matched: true, fingerprint: state.fingerprint, tokens: state.tokenValues() };
     }
-    if (level === 'HIGH') return highSqli(s, state);
+    if (level === 'HIGH') return highSqli(s);
     return { matched: false };
   } catch {
     return { matched: false };
