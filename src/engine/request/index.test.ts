@@ -125,7 +125,10 @@ describe('shared corpus', () => {
       if (r.body === undefined) continue;
       const cl = headerValues(r, 'content-length');
       if (cl.length) expect(Number(cl[0]), r.id).toBe(r.body.length);
-      expect([...r.body].every((c) => c.charCodeAt(0) <= 0xff), r.id).toBe(true);
+      expect(
+        [...r.body].every((c) => c.charCodeAt(0) <= 0xff),
+        r.id,
+      ).toBe(true);
     }
   });
 });

@@ -14,15 +14,14 @@
 
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { harDocument } from './har.js';
-import { assertReadableFile, LineIndex, readFileText, RequestFileError, stripBom } from './io.js';
+import { harDocument, looksLikeHar, parseHarFile } from './har.js';
+import { assertReadableFile, fileError, LineIndex, readFileText, stripBom } from './io.js';
 import { arrayElementOffsets, isPlainObject, parseJson } from './json-scan.js';
 import { parseJsonlFile, parseJsonlLine, testCaseToRequest } from './jsonl.js';
 import type { Expectation, HttpRequest, ParseError, ParseResult } from './model.js';
 import { parseNucleiFile } from './nuclei.js';
 import { parseRawHttpFile } from './raw-http.js';
 import { looksLikeWafLog, parseWafLogFile, parseWafLogLine, wafLogDocument } from './waf-log.js';
-import { looksLikeHar } from './har.js';
 
 export * from './model.js';
 export { RequestFileError } from './io.js';
@@ -65,7 +64,7 @@ async function readHead(file: string): Promise<string> {
     const { bytesRead } = await handle.read(buf, 0, HEAD_BYTES, 0);
     return stripBom(buf.subarray(0, bytesRead).toString('utf8'));
   } catch (err) {
-    throw new RequestFileError(file, err instanceof Error ? err.message : String(err));
+    throw fileError(file, err);
   } finally {
     await handle?.close();
   }
@@ -167,9 +166,10 @@ export async function* loadRequests(file: string, opts: LoadOptions = {}): Async
       yield* parseJsonlFile(file, opts);
       return;
     case 'json':
-    case 'har':
-      // HAR is a JSON document; the document parser checks its shape.
       yield* parseJsonDocumentFile(file, opts);
+      return;
+    case 'har':
+      yield* parseHarFile(file, opts);
       return;
     case 'nuclei':
       yield* parseNucleiFile(file, opts);
