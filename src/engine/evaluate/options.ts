@@ -1,4 +1,5 @@
 // What the evaluator needs to know beyond the rule and the request.
+import type { RuleGroup } from '../../waf/model/shapes.generated.js';
 
 /** Resource types and their default body inspection limits (bytes), per AWS. */
 export const BODY_LIMITS = {
@@ -27,7 +28,7 @@ export interface EvaluateOptions {
   /** Contents of regex pattern sets by ARN. */
   regexPatternSets?: Readonly<Record<string, readonly string[]>>;
   /** Your own rule groups by ARN, for RuleGroupReferenceStatement. */
-  ruleGroups?: Readonly<Record<string, import('../../waf/model/shapes.generated.js').RuleGroup>>;
+  ruleGroups?: Readonly<Record<string, RuleGroup>>;
   /** Keep a trace of every statement evaluated (default true). */
   trace?: boolean;
 }
