@@ -40,7 +40,9 @@ describe('evaluateExpression', () => {
     expect(() => evaluateExpression('a == b', s)).toThrow(Unresolved);
     expect(() => evaluateExpression('1/0', s)).toThrow(/division by zero/);
     expect(() => evaluateExpression('hex_decode("zz")', s)).toThrow(Unresolved);
-    expect(() => evaluateExpression('repeat("a", 10000000)', s)).toThrow(Unresolved);
+    expect(() => evaluateExpression('repeat("a", 100000000)', s)).toThrow(Unresolved);
+    expect(() => evaluateExpression('gzip_decode("not gzip")', s)).toThrow(Unresolved);
+    expect(() => evaluateExpression('hmac("nope", "d", "k")', s)).toThrow(Unresolved);
   });
 });
 

@@ -53,6 +53,9 @@ export class Rng {
   }
 }
 
+/** Largest value an expression or a resolved text may reach (nested variables can double at each level). */
+export const MAX_RESOLVED_BYTES = 8 * 1024 * 1024;
+
 export const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 export const DIGITS = '0123456789';
 
@@ -171,15 +174,19 @@ const HELPERS: Record<string, Helper> = {
   join: (a) => a.slice(1).map(dslToString).join(str(a, 0)),
   repeat: (a) => {
     const n = num(a, 1);
-    if (n < 0 || n > 1_000_000) throw new Unresolved('repeat()', 'count out of range');
-    return str(a, 0).repeat(n);
+    const s = str(a, 0);
+    if (!Number.isInteger(n) || n < 0 || s.length * n > MAX_RESOLVED_BYTES) {
+      throw new Unresolved('repeat()', 'count out of range');
+    }
+    return s.repeat(n);
   },
   padding: (a) => {
     // padding(input, char, length[, "prefix"|"suffix"]): pad `input` with `char` up to `length` bytes.
     const input = str(a, 0);
     const pad = str(a, 1);
     const length = num(a, 2);
-    if (pad === '' || length > 1_000_000 || input.length >= length) return input;
+    if (length > MAX_RESOLVED_BYTES) throw new Unresolved('padding()', 'length out of range');
+    if (pad === '' || input.length >= length) return input;
     const fill = pad.repeat(Math.ceil((length - input.length) / pad.length)).slice(0, length - input.length);
     return str(a, 3, 'suffix') === 'prefix' ? fill + input : input + fill;
   },
@@ -219,6 +226,10 @@ export const DSL_HELPERS: readonly string[] = Object.keys(HELPERS);
 type Token =
   { t: 'num'; v: number } | { t: 'str'; v: string } | { t: 'id'; v: string } | { t: 'op'; v: string };
 
+const NUMBER = /[0-9]+(?:\.[0-9]+)?/y;
+/** `interactsh-url` is the one name with a dash; otherwise `-` is subtraction. */
+const IDENT = /interactsh-url|[A-Za-z_][A-Za-z0-9_.]*/y;
+
 function tokenize(expr: string): Token[] {
   const out: Token[] = [];
   let i = 0;
@@ -240,12 +251,13 @@ function tokenize(expr: string): Token[] {
       i++;
       out.push({ t: 'str', v });
     } else if (/[0-9]/.test(c)) {
-      const m = /^[0-9]+(?:\.[0-9]+)?/.exec(expr.slice(i))!;
+      NUMBER.lastIndex = i;
+      const m = NUMBER.exec(expr)!;
       out.push({ t: 'num', v: Number(m[0]) });
       i += m[0].length;
     } else if (/[A-Za-z_]/.test(c)) {
-      // `interactsh-url` is the one name with a dash; otherwise `-` is subtraction.
-      const m = /^(?:interactsh-url|[A-Za-z_][A-Za-z0-9_.]*)/.exec(expr.slice(i))!;
+      IDENT.lastIndex = i;
+      const m = IDENT.exec(expr)!;
       out.push({ t: 'id', v: m[0] });
       i += m[0].length;
     } else if ('()+-*/%,'.includes(c)) {
@@ -386,21 +398,17 @@ function evalNode(node: Node, scope: DslScope): DslValue {
 /** Evaluate the text inside one `{{...}}`. Throws `Unresolved` when it cannot be given a value. */
 export function evaluateExpression(expr: string, scope: DslScope): DslValue {
   const trimmed = expr.trim();
-  // A plain name (possibly with characters the expression grammar does not allow) is a lookup.
-  const direct = scope.lookup(trimmed);
-  if (direct !== undefined) return direct;
-  if (
-    /^[A-Za-z_][\w.-]*$/.test(trimmed) &&
-    !/^[A-Za-z_][\w.]*$/.test(trimmed) &&
-    trimmed !== 'interactsh-url'
-  ) {
-    throw new Unresolved(`{{${trimmed}}}`);
-  }
-  const node = new ExprParser(tokenize(trimmed), trimmed).parse();
   try {
-    return evalNode(node, scope);
+    // A plain name (possibly with characters the expression grammar does not allow) is a lookup.
+    const direct = scope.lookup(trimmed);
+    if (direct !== undefined) return direct;
+    if (/^[A-Za-z_][\w.-]*$/.test(trimmed) && trimmed.includes('-') && trimmed !== 'interactsh-url') {
+      throw new Unresolved(`{{${trimmed}}}`);
+    }
+    return evalNode(new ExprParser(tokenize(trimmed), trimmed).parse(), scope);
   } catch (err) {
     if (err instanceof Unresolved) throw err;
+    // A helper failing on its input (bad gzip data, an unknown HMAC algorithm, a string too long).
     throw new Unresolved(`{{${trimmed}}}`, err instanceof Error ? err.message : String(err));
   }
 }
@@ -445,17 +453,24 @@ export function resolvePlaceholders(
     try {
       out += dslToString(evaluateExpression(expr, scope));
     } catch (err) {
-      if (!(err instanceof Unresolved)) throw err;
-      unresolved ??= err;
+      unresolved ??= err instanceof Unresolved ? err : new Unresolved(`{{${expr.trim()}}}`, String(err));
       out += text.slice(open, close + 2);
     }
     pos = close + 2;
+    if (out.length > MAX_RESOLVED_BYTES) {
+      return { text: '', unresolved: new Unresolved(`{{${expr.trim()}}}`, 'value too large') };
+    }
   }
   out += text.slice(pos);
   if (out.includes(SECTION)) {
     out = out.replace(/\xc2\xa7([A-Za-z_][\w-]*)\xc2\xa7/g, (whole, name: string) => {
-      const v = scope.lookup(name);
-      return v === undefined ? whole : dslToString(v);
+      try {
+        const v = scope.lookup(name);
+        return v === undefined ? whole : dslToString(v);
+      } catch (err) {
+        unresolved ??= err instanceof Unresolved ? err : new Unresolved(whole, String(err));
+        return whole;
+      }
     });
   }
   return unresolved ? { text: out, unresolved } : { text: out };

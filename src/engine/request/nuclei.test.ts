@@ -227,6 +227,14 @@ http:
     ]);
   });
 
+  it('stops variables that grow without bound instead of exhausting memory', async () => {
+    const levels = Array.from({ length: 40 }, (_, i) => `  v${i}: "{{v${i + 1}}}{{v${i + 1}}}"`).join('\n');
+    const yaml = `id: bomb\nvariables:\n${levels}\n  v40: "{{repeat('x', 1000)}}"\nhttp:\n  - path: ["{{BaseURL}}/?a={{v0}}"]\n`;
+    const { requests, errors } = await parse(yaml);
+    expect(requests).toEqual([]);
+    expect(errors[0]!.message).toMatch(/unresolved placeholder .*too large/);
+  });
+
   it('keeps unsafe raw requests exactly as written', async () => {
     const { requests } = await parse(`
 id: smuggle

@@ -152,10 +152,13 @@ function payloadSets(value: unknown): PayloadSet[] {
 /** Identifiers used inside `{{...}}` (and `§name§`) in `text`. */
 function referencedNames(text: string): Set<string> {
   const names = new Set<string>();
-  for (const m of text.matchAll(/\{\{([\s\S]*?)\}\}|\xc2\xa7([A-Za-z_][\w-]*)\xc2\xa7/g)) {
-    if (m[2] !== undefined) names.add(m[2]);
-    for (const id of (m[1] ?? '').matchAll(/[A-Za-z_][\w-]*/g)) names.add(id[0]);
+  for (let open = text.indexOf('{{'); open >= 0;) {
+    const close = text.indexOf('}}', open + 2);
+    if (close < 0) break;
+    for (const id of text.slice(open + 2, close).matchAll(/[A-Za-z_][\w-]*/g)) names.add(id[0]);
+    open = text.indexOf('{{', close + 2);
   }
+  for (const m of text.matchAll(/\xc2\xa7([A-Za-z_][\w-]*)\xc2\xa7/g)) names.add(m[1]!);
   return names;
 }
 

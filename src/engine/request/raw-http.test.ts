@@ -160,6 +160,15 @@ describe('parseRawHttp', () => {
     expect(r).toMatchObject({ raw: { method: 'POST', body: 'a\n\nGET /x HTTP/1.1' } });
   });
 
+  it('takes linear time on long lines of spaces', async () => {
+    const body = 'GET ' + ' '.repeat(300_000) + 'x\n';
+    const started = performance.now();
+    const { requests } = await parse(`POST /a HTTP/1.1\nHost: h\n\n${body}\n${body}`);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.body!.length).toBe(2 * body.length);
+  });
+
   it('yields nothing for an empty file', async () => {
     expect(await parse('\r\n\n')).toEqual({ requests: [], errors: [] });
   });

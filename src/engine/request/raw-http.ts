@@ -19,10 +19,30 @@ import { assertReadableFile, LineIndex, readFileBytes } from './io.js';
 import type { Expectation, HttpRequest, ParseResult } from './model.js';
 import { asciiLower, buildRequest, setHeader, toOriginForm, trimOws } from './model.js';
 
-/** A request line; the HTTP version is optional (`GET /x` is read as HTTP/0.9-style shorthand). */
-const REQUEST_LINE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)[ \t]+(.+?)(?:[ \t]+(HTTP\/\d+(?:\.\d+)?))?[ \t]*$/;
-/** A request line that must name its HTTP version: what may start a new request inside a file. */
-const STRICT_REQUEST_LINE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+[ \t]+.+?[ \t]+HTTP\/\d+(?:\.\d+)?[ \t]*$/;
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/**
+ * Parse `METHOD SP target [SP HTTP/x.y]`. The target may hold spaces (nuclei and hand-written files
+ * put unencoded payloads there). Written without a backtracking regex so a long line costs linear time.
+ */
+function parseRequestLine(text: string): { method: string; target: string; version?: string } | undefined {
+  const sp = text.search(/[ \t]/);
+  if (sp <= 0) return undefined;
+  const method = text.slice(0, sp);
+  if (!TOKEN.test(method)) return undefined;
+  const rest = trimOws(text.slice(sp));
+  const v = /[ \t](HTTP\/\d+(?:\.\d+)?)$/.exec(rest);
+  if (v) {
+    const target = trimOws(rest.slice(0, v.index));
+    return target === '' ? undefined : { method, target, version: v[1]! };
+  }
+  return rest === '' ? undefined : { method, target: rest };
+}
+
+/** A request line that names its HTTP version: what may start a new request inside a file. */
+function isStrictRequestLine(text: string): boolean {
+  return parseRequestLine(text)?.version !== undefined;
+}
 
 /** A request as written, before conversion: all strings are byte strings. */
 export interface RawRequest {
@@ -60,7 +80,7 @@ function findNextRequest(src: string, pos: number, afterBlank: boolean): number 
   let prevBlank = afterBlank;
   while (pos < src.length) {
     const line = readLine(src, pos);
-    if (prevBlank && STRICT_REQUEST_LINE.test(line.text)) return pos;
+    if (prevBlank && isStrictRequestLine(line.text)) return pos;
     prevBlank = isBlank(line.text);
     pos = line.next;
   }
@@ -113,9 +133,9 @@ function parseHead(
   error?: string;
 } {
   const first = readLine(src, pos);
-  const m = REQUEST_LINE.exec(first.text);
+  const m = parseRequestLine(first.text);
   // Without an HTTP version, only a plausible target makes this a request line (not a stray sentence).
-  if (!m || (m[3] === undefined && !/^(?:\/|\*$|[A-Za-z][A-Za-z0-9+.-]*:\/\/)/.test(m[2]!))) {
+  if (!m || (m.version === undefined && !/^(?:\/|\*$|[A-Za-z][A-Za-z0-9+.-]*:\/\/)/.test(m.target))) {
     const shown = first.text.length > 80 ? first.text.slice(0, 80) + '…' : first.text;
     return {
       method: '',
@@ -145,8 +165,8 @@ function parseHead(
     }
     headers.push([trimOws(line.text.slice(0, colon)), trimOws(line.text.slice(colon + 1))]);
   }
-  const head = { method: m[1]!, target: m[2]!, headers, bodyStart: pos, error };
-  return m[3] === undefined ? head : { ...head, version: m[3] };
+  const head = { method: m.method, target: m.target, headers, bodyStart: pos, error };
+  return m.version === undefined ? head : { ...head, version: m.version };
 }
 
 function headerList(headers: [string, string][], name: string): string[] {
@@ -238,7 +258,7 @@ export function* splitRawRequests(
     // After a delimited body only line breaks, or the next request, may follow.
     let after = next;
     while (after < src.length && /[\r\n \t]/.test(src[after]!)) after++;
-    if (after < src.length && !STRICT_REQUEST_LINE.test(readLine(src, after).text)) {
+    if (after < src.length && !isStrictRequestLine(readLine(src, after).text)) {
       yield {
         error: {
           line: lineNo,
