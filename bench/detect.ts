@@ -12,27 +12,13 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { utf8ToByteString } from '../src/engine/bytes.js';
 import { detectSqli, detectXss } from '../src/engine/detect/index.js';
+import { TEXT_TRANSFORMATIONS } from '../src/engine/transforms/index.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const corpusPath = resolve(process.argv[2] ?? resolve(repoRoot, '../shared/corpus/benign.dev.jsonl'));
 
-/** URL-decode a byte string: %XX -> byte, '+' -> space; malformed escapes stay as they are. */
-function urlDecode(bytes: string): string {
-  if (!/[%+]/.test(bytes)) return bytes;
-  let out = '';
-  for (let i = 0; i < bytes.length; i++) {
-    const c = bytes[i]!;
-    if (c === '+') {
-      out += ' ';
-    } else if (c === '%' && i + 2 < bytes.length && /^[0-9A-Fa-f]{2}$/.test(bytes.substr(i + 1, 2))) {
-      out += String.fromCharCode(parseInt(bytes.substr(i + 1, 2), 16));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+// AWS's URL_DECODE: %XX to a byte, '+' to a space, malformed escapes kept.
+const urlDecode = TEXT_TRANSFORMATIONS.URL_DECODE;
 
 function readLines(rel: string): string[] {
   return readFileSync(resolve(repoRoot, rel), 'utf8')
