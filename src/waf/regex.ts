@@ -11,14 +11,16 @@ export interface RegexProblem {
 }
 
 // Constructs the AWS WAF Developer Guide lists as unsupported in regex statements and pattern sets.
-const AWS_UNSUPPORTED: { re: RegExp; what: string }[] = [
-  { re: /\\[1-9]|\\g\{?-?\d|\\k[<{']/, what: 'backreferences' },
+// `raw` checks look at escapes; the others run on the pattern with escapes and classes blanked out,
+// so `[*+]` or `\(` are not mistaken for operators.
+const AWS_UNSUPPORTED: { re: RegExp; what: string; raw?: boolean }[] = [
+  { re: /\\[1-9]|\\g\{?-?\d|\\k[<{']/, what: 'backreferences', raw: true },
+  { re: /\\[CRK]/, what: '\\C, \\R or \\K', raw: true },
   { re: /\(\?R\)|\(\?[+-]?\d+\)|\(\?&\w+\)|\(\?P>/, what: 'recursion or subroutine references' },
   { re: /\(\?\(/, what: 'conditional patterns' },
   { re: /\(\*[A-Z]/, what: 'backtracking control verbs' },
   { re: /\(\?>/, what: 'atomic groups' },
   { re: /(?:[*+?}])\+/, what: 'possessive quantifiers' },
-  { re: /\\[CRK]/, what: '\\C, \\R or \\K' },
   { re: /\(\?C/, what: 'callouts' },
   { re: /\(\?<?[=!]/, what: 'lookaround assertions (not supported by RE2)' },
 ];
@@ -30,8 +32,9 @@ function structural(pattern: string): string {
 
 export function analyzeRegex(pattern: string): RegexProblem[] {
   const problems: RegexProblem[] = [];
-  for (const { re, what } of AWS_UNSUPPORTED) {
-    if (re.test(pattern))
+  const ops = structural(pattern);
+  for (const { re, what, raw } of AWS_UNSUPPORTED) {
+    if (re.test(raw ? pattern : ops))
       problems.push({ severity: 'error', message: `uses ${what}, which AWS WAF rejects` });
   }
   try {
@@ -40,7 +43,6 @@ export function analyzeRegex(pattern: string): RegexProblem[] {
     const reason = e instanceof Error ? e.message : String(e);
     if (problems.length === 0) problems.push({ severity: 'error', message: `RE2 rejects it: ${reason}` });
   }
-  const ops = structural(pattern);
   if (/\((?!\?)/.test(ops)) {
     problems.push({
       severity: 'warning',

@@ -256,7 +256,8 @@ describe('lint', () => {
     // API-constraint codes are emitted as c.error('<code>', ...) in constraints.ts and schema.ts.
     for (const file of ['src/waf/constraints.ts', 'src/waf/schema.ts']) {
       const source = readFileSync(resolve(REPO_ROOT, file), 'utf8');
-      for (const [, code] of source.matchAll(/\.error\(\s*'([a-z-]+)'/g)) expect(documented(code!), code).toBe(true);
+      for (const [, code] of source.matchAll(/\.error\(\s*'([a-z-]+)'/g))
+        expect(documented(code!), code).toBe(true);
     }
   });
 });

@@ -1,0 +1,21 @@
+import { BODY_CHAIN, HEADER_CHAIN, URL_CHAIN, type ClassKnowledge } from './types.js';
+
+// Code injection: PHP code and dangerous functions, Java class-loader data binding (Spring4Shell),
+// Drupal render arrays, Groovy/script console payloads.
+export const codeInjection: ClassKnowledge = {
+  attackClass: 'code-injection',
+  components: ['body', 'args', 'path', 'headers'],
+  signatures: [
+    {
+      id: 'server-code',
+      regexes: [
+        '<\\?php|\\b(?:eval|assert|system|passthru|shell_exec|proc_open|popen|phpinfo|base64_decode|file_put_contents)\\s*\\(',
+        'class\\.module\\.classloader|#(?:post_render|pre_render|access_callback|lazy_builder|markup)\\b|\\.execute\\(\\)|runtime\\.getruntime',
+      ],
+      transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN },
+    },
+  ],
+  unscoped: false,
+  cwes: ['CWE-94', 'CWE-95', 'CWE-96', 'CWE-913'],
+  keywords: ['code injection', 'remote code execution', 'arbitrary code', 'php code', 'eval'],
+};

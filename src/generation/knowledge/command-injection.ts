@@ -1,0 +1,26 @@
+import { BODY_CHAIN, HEADER_CHAIN, URL_CHAIN, type ClassKnowledge } from './types.js';
+
+// OS command injection: a shell separator or substitution followed by a command, `$IFS` tricks,
+// and the Shellshock function definition in headers.
+export const commandInjection: ClassKnowledge = {
+  attackClass: 'command-injection',
+  components: ['args', 'body', 'path', 'headers', 'cookies'],
+  signatures: [
+    {
+      id: 'shell-command',
+      regexes: [
+        '(?:[;|\\x60\\n]|&&|\\$\\()\\s*(?:id|whoami|uname|ifconfig|ipconfig|cat|wget|curl|nc|ncat|bash|sh|ping|nslookup|echo|python[23]?|perl|php|powershell|cmd|touch|rm|ls|sleep)\\b',
+        '\\$\\{?ifs\\b|\\$\\([^)]{0,100}\\)',
+      ],
+      transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN },
+    },
+    {
+      id: 'shellshock',
+      regexes: ['\\(\\s*\\)\\s*\\{[^}]{0,20}\\}\\s*;'],
+      transforms: { default: HEADER_CHAIN },
+    },
+  ],
+  unscoped: false,
+  cwes: ['CWE-78', 'CWE-77', 'CWE-88'],
+  keywords: ['command', 'shell', 'os command', 'execute arbitrary commands', 'rce'],
+};

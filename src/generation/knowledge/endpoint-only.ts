@@ -1,0 +1,35 @@
+import { URL_CHAIN, type ClassKnowledge } from './types.js';
+
+// Authentication bypass and information disclosure have no payload syntax of their own: the patch is
+// scoped to the vulnerable endpoint and the request features the exploit needs (learned from
+// evidence). The path-traversal signature still applies because many bypasses walk out of a
+// public path.
+export const authBypass: ClassKnowledge = {
+  attackClass: 'auth-bypass',
+  components: ['path', 'query', 'headers'],
+  signatures: [
+    {
+      id: 'bypass-path-tricks',
+      regexes: ['\\.\\.[/\\\\;]|;[^/]*\\.(?:jsp|css|js|png)\\b|%00'],
+      transforms: { default: URL_CHAIN },
+    },
+  ],
+  unscoped: false,
+  cwes: ['CWE-287', 'CWE-288', 'CWE-306', 'CWE-284', 'CWE-285', 'CWE-862', 'CWE-863', 'CWE-639', 'CWE-1390'],
+  keywords: [
+    'authentication bypass',
+    'bypass authentication',
+    'unauthenticated',
+    'auth bypass',
+    'improper authentication',
+  ],
+};
+
+export const infoDisclosure: ClassKnowledge = {
+  attackClass: 'info-disclosure',
+  components: ['path', 'query'],
+  signatures: [],
+  unscoped: false,
+  cwes: ['CWE-200', 'CWE-284', 'CWE-532', 'CWE-538'],
+  keywords: ['information disclosure', 'sensitive information', 'disclose', 'leak'],
+};

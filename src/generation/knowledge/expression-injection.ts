@@ -1,0 +1,20 @@
+import { BODY_CHAIN, HEADER_CHAIN, URL_CHAIN, type ClassKnowledge } from './types.js';
+
+// OGNL, SpEL, EL, MVEL: an expression opener (`%{`, `${`, `#{`, `(#`, `[#`, `T(`) followed closely by
+// the Java reflection or runtime access every exploit needs.
+export const expressionInjection: ClassKnowledge = {
+  attackClass: 'expression-injection',
+  components: ['path', 'query', 'body', 'headers'],
+  signatures: [
+    {
+      id: 'java-expression',
+      regexes: [
+        '(?:[%$#]\\{|\\(#|\\[#|\\bt\\()[^}]{0,100}?(?:java\\.lang|getruntime|processbuilder|_memberaccess|@ognl|ognlcontext|\\.exec\\(|forname|getclass|scriptengine|classloader|#context|#request)',
+      ],
+      transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN },
+    },
+  ],
+  unscoped: true,
+  cwes: ['CWE-917', 'CWE-94', 'CWE-95', 'CWE-1336'],
+  keywords: ['ognl', 'spel', 'expression', 'struts', 'el injection', 'routing-expression'],
+};

@@ -1,0 +1,20 @@
+import { BODY_CHAIN, HEADER_CHAIN, URL_CHAIN, type ClassKnowledge } from './types.js';
+
+// JNDI lookups (Log4Shell and relatives): `${jndi:ldap://…}`, the same hidden behind nested lookups
+// (`${${lower:j}ndi:`, `${::-j}`), and JNDI URLs inside JMX service strings (`rmi:///jndi/ldap://`).
+export const jndiInjection: ClassKnowledge = {
+  attackClass: 'jndi-injection',
+  components: ['headers', 'query', 'body', 'path', 'cookies'],
+  signatures: [
+    {
+      id: 'jndi-lookup',
+      regexes: [
+        '\\$\\{\\s*(?:jndi\\s*:|[^}]{0,30}\\$\\{[^}]{0,30}(?:lower|upper|::-|env:|sys:|date:|main:|base64:))|jndi[:/]+(?:ldaps?|rmi|dns|iiop|corba|nds|nis)\\b',
+      ],
+      transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN, cookies: HEADER_CHAIN },
+    },
+  ],
+  unscoped: true,
+  cwes: ['CWE-917', 'CWE-502', 'CWE-20'],
+  keywords: ['jndi', 'log4j', 'log4shell', 'ldap', 'lookup'],
+};

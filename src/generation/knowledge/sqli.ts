@@ -1,0 +1,34 @@
+import { type ClassKnowledge } from './types.js';
+
+// SQL injection: AWS's built-in detection plus the constructs attackers use that libinjection-style
+// tokenizers miss (time delays, error-based functions, UNION with comments).
+export const sqli: ClassKnowledge = {
+  attackClass: 'sqli',
+  components: ['args', 'body', 'cookies'],
+  signatures: [
+    {
+      id: 'sqli-detector',
+      detector: 'sqli',
+      transforms: { default: ['URL_DECODE_UNI', 'HTML_ENTITY_DECODE'] },
+    },
+    {
+      id: 'sql-syntax',
+      regexes: [
+        'union\\s+(?:all\\s+)?(?:distinct\\s+)?select|\\b(?:sleep|benchmark|pg_sleep|extractvalue|updatexml|load_file)\\s*\\(|waitfor\\s+delay|into\\s+(?:out|dump)file',
+        "information_schema|'\\s*(?:or|and)\\s+['\\d]|\\b(?:or|and)\\s+\\d+\\s*[=<>]\\s*\\d+",
+      ],
+      transforms: {
+        default: [
+          'URL_DECODE_UNI',
+          'URL_DECODE_UNI',
+          'REPLACE_COMMENTS',
+          'COMPRESS_WHITE_SPACE',
+          'LOWERCASE',
+        ],
+      },
+    },
+  ],
+  unscoped: false,
+  cwes: ['CWE-89', 'CWE-564', 'CWE-943'],
+  keywords: ['sql', 'sql injection', 'sqli', 'database query'],
+};

@@ -1,0 +1,27 @@
+import { type ClassKnowledge } from './types.js';
+
+// Cross-site scripting: AWS's built-in detection plus script-bearing markup and URL schemes.
+export const xss: ClassKnowledge = {
+  attackClass: 'xss',
+  components: ['args', 'body', 'path'],
+  signatures: [
+    {
+      id: 'xss-detector',
+      detector: 'xss',
+      transforms: { default: ['URL_DECODE_UNI', 'HTML_ENTITY_DECODE'] },
+    },
+    {
+      id: 'script-markup',
+      regexes: [
+        '<\\s*(?:script|svg|iframe|img|body|details|object|embed)\\b[^>]{0,100}(?:>|\\bon[a-z]+\\s*=)|\\bon(?:error|load|mouseover|focus|click|toggle|begin)\\s*=',
+        'javascript\\s*:|\\b(?:alert|prompt|confirm)\\s*\\(|document\\.(?:cookie|domain)',
+      ],
+      transforms: {
+        default: ['URL_DECODE_UNI', 'URL_DECODE_UNI', 'HTML_ENTITY_DECODE', 'JS_DECODE', 'LOWERCASE'],
+      },
+    },
+  ],
+  unscoped: false,
+  cwes: ['CWE-79', 'CWE-80', 'CWE-83', 'CWE-87'],
+  keywords: ['xss', 'cross-site scripting', 'cross site scripting', 'script injection'],
+};
