@@ -11,17 +11,28 @@ export function looksLikeSql(decoded: string): boolean {
   return STRONG.test(decoded);
 }
 
-/** SQL keywords and built-in functions: case-insensitive in every SQL dialect. Never identifiers. */
+/** SQL keywords: case-insensitive in every SQL dialect. */
 export const SQL_KEYWORDS = [
   'select', 'union', 'all', 'distinct', 'from', 'where', 'and', 'or', 'not', 'null', 'is', 'like', 'in',
   'order', 'group', 'by', 'having', 'limit', 'offset', 'insert', 'into', 'values', 'update', 'set',
   'delete', 'drop', 'table', 'exec', 'execute', 'case', 'when', 'then', 'else', 'end', 'as', 'join',
-  'sleep', 'benchmark', 'waitfor', 'delay', 'concat', 'concat_ws', 'group_concat', 'updatexml',
-  'extractvalue', 'md5', 'char', 'chr', 'ascii', 'substring', 'substr', 'mid', 'cast', 'convert',
-  'version', 'database', 'user', 'load_file', 'if', 'exists', 'pg_sleep', 'count',
+  'waitfor', 'delay', 'exists',
 ]; // prettier-ignore
 
-export const SQL_KEYWORD_RE = new RegExp(`\\b(?:${SQL_KEYWORDS.join('|')})\\b`, 'gi');
+/**
+ * Built-in functions: case-insensitive too, but only flipped before their `(`, since several double as
+ * identifiers (`user`, `version`, `char`), and a table name is case-sensitive in MySQL on Linux.
+ */
+export const SQL_FUNCTIONS = [
+  'sleep', 'benchmark', 'concat', 'concat_ws', 'group_concat', 'updatexml', 'extractvalue', 'md5',
+  'char', 'chr', 'ascii', 'substring', 'substr', 'mid', 'cast', 'convert', 'version', 'database', 'user',
+  'load_file', 'if', 'pg_sleep', 'count', 'hex', 'unhex', 'lower', 'upper', 'length',
+]; // prettier-ignore
+
+export const SQL_KEYWORD_RE = new RegExp(
+  `\\b(?:${SQL_KEYWORDS.join('|')})\\b|\\b(?:${SQL_FUNCTIONS.join('|')})(?=\\s*\\()`,
+  'gi',
+);
 
 /** Keywords after which a `(` opens a sub-expression, not a function call, so a separator may go between. */
 const PAREN_KEYWORDS = new Set([
