@@ -1,0 +1,311 @@
+// Structured output from the first provider in the chain that can give it.
+//
+// Per provider, outermost first: budget check → retry (exponential backoff; Retry-After honoured
+// up to a cap) → circuit breaker (consecutive failures open it; after the cool-down one probe is
+// let through) → timeout (aborts the HTTP request, headers and body) → generateText with an
+// Output.object schema. A provider that fails for good hands over to the next; when none is left,
+// AllProvidersFailed carries every attempt and the caller falls back to the built-in engine.
+import { asSchema, generateText, NoObjectGeneratedError, Output, type LanguageModelUsage } from 'ai';
+import {
+  CircuitState,
+  ConsecutiveBreaker,
+  ExponentialBackoff,
+  TimeoutStrategy,
+  circuitBreaker,
+  handleWhen,
+  retry,
+  timeout,
+  type CircuitBreakerPolicy,
+  type IBackoff,
+  type IBackoffFactory,
+  type IRetryBackoffContext,
+  type RetryPolicy,
+} from 'cockatiel';
+import type { z } from 'zod';
+
+import { Budget, BudgetExceeded, estimateTokens, type TokenUsage } from './budget.js';
+import { secretValues, type LlmConfig } from './config.js';
+import {
+  AllProvidersFailed,
+  BREAKER_FAILURES,
+  RETRYABLE,
+  classify,
+  describe,
+  type Attempt,
+  type Classified,
+} from './errors.js';
+import { priceFor } from './prices.js';
+import type { ModelRole, ProviderName } from './providers.js';
+import { createModelRegistry, type ModelRegistry, type RegistryDeps } from './registry.js';
+
+/** Output tokens allowed to one call when the caller does not say (capped by the budget left). */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface GenerateObjectRequest<T> {
+  role: ModelRole;
+  schema: z.ZodType<T>;
+  system: string;
+  prompt: string;
+  /** Default: min(DEFAULT_MAX_OUTPUT_TOKENS, output tokens left in the budget). */
+  maxOutputTokens?: number;
+  /** The rule's budget; without one, a fresh budget from the configuration covers this call only. */
+  budget?: Budget;
+  /** Name and description of the output, sent to providers that take them (OpenAI json_schema). */
+  schemaName?: string;
+  schemaDescription?: string;
+  /** A subset or reordering of the configured chain (the CLI's --provider). */
+  providers?: readonly ProviderName[];
+  abortSignal?: AbortSignal;
+}
+
+export interface GenerateObjectResult<T> {
+  object: T;
+  provider: ProviderName;
+  model: string;
+  /** What the successful call used, as the provider reported it. */
+  usage: TokenUsage;
+  /** USD for the successful call (failed calls that were billed are in their attempts and the budget). */
+  costUsd: number;
+  attempts: AttemptRecord[];
+}
+
+export interface AttemptRecord extends Attempt {
+  /** Tokens billed by this attempt, when the provider answered (also for invalid output). */
+  usage?: TokenUsage;
+  costUsd?: number;
+}
+
+export interface LlmClientDeps extends RegistryDeps {
+  /** Models to use instead of building them from the configuration. */
+  registry?: ModelRegistry;
+  /** Every attempt as it finishes: for logs and metrics. Never contains secrets. */
+  onAttempt?: (attempt: AttemptRecord) => void;
+  onBreakerStateChange?: (provider: ProviderName, state: BreakerState) => void;
+}
+
+export interface LlmClient {
+  /** The configured chain. */
+  readonly providers: readonly ProviderName[];
+  generateObject<T>(request: GenerateObjectRequest<T>): Promise<GenerateObjectResult<T>>;
+  /**
+   * Breaker state per configured provider. `half-open` means the cool-down has passed: the next
+   * call goes through as a probe (or one is in flight); its outcome closes or reopens the breaker.
+   */
+  breakerStates(): Record<string, BreakerState>;
+  /** A budget with the configured per-rule limits. */
+  newBudget(): Budget;
+}
+
+/** Exponential backoff, except after a response that says how long to wait. */
+class RetryAfterBackoff implements IBackoffFactory<IRetryBackoffContext<unknown>> {
+  constructor(private readonly inner: IBackoffFactory<unknown>) {}
+  next(context: IRetryBackoffContext<unknown>): IBackoff<IRetryBackoffContext<unknown>> {
+    const innerNext = this.inner.next(context);
+    const after = 'error' in context.result ? classify(context.result.error).retryAfterMs : undefined;
+    return {
+      duration: after ?? innerNext.duration,
+      next: (c) => new RetryAfterBackoff(innerNext).next(c),
+    };
+  }
+}
+
+interface Breaker {
+  policy: CircuitBreakerPolicy;
+  openedAt: number;
+}
+
+function normaliseUsage(usage: LanguageModelUsage | undefined, fallback: TokenUsage): TokenUsage {
+  return {
+    inputTokens: usage?.inputTokens ?? fallback.inputTokens,
+    outputTokens: usage?.outputTokens ?? fallback.outputTokens,
+  };
+}
+
+function abortError(signal: AbortSignal): Error {
+  return signal.reason instanceof Error
+    ? signal.reason
+    : Object.assign(new Error('the LLM call was aborted'), { name: 'AbortError' });
+}
+
+export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): LlmClient {
+  const registry = deps.registry ?? createModelRegistry(config, deps);
+  const secrets = secretValues(config);
+  const chain = registry.providers;
+
+  const breakers = new Map<ProviderName, Breaker>();
+  for (const provider of chain) {
+    const policy = circuitBreaker(
+      handleWhen((e) => BREAKER_FAILURES.has(classify(e).kind)),
+      { halfOpenAfter: config.breaker.cooldownMs, breaker: new ConsecutiveBreaker(config.breaker.threshold) },
+    );
+    const b: Breaker = { policy, openedAt: 0 };
+    policy.onBreak(() => {
+      b.openedAt = Date.now();
+    });
+    policy.onStateChange((s) => deps.onBreakerStateChange?.(provider, toBreakerState(s)));
+    breakers.set(provider, b);
+  }
+
+  const stateOf = (b: Breaker): BreakerState => {
+    const s = b.policy.state;
+    if (s === CircuitState.Open && Date.now() - b.openedAt >= config.breaker.cooldownMs) return 'half-open';
+    return toBreakerState(s);
+  };
+
+  const retryPolicy: RetryPolicy = retry(
+    handleWhen((e) => {
+      const c = classify(e);
+      return (
+        RETRYABLE.has(c.kind) && !(c.retryAfterMs !== undefined && c.retryAfterMs > config.retryAfterMaxMs)
+      );
+    }),
+    {
+      maxAttempts: config.retries,
+      backoff: new RetryAfterBackoff(
+        new ExponentialBackoff({ initialDelay: config.backoff.initialMs, maxDelay: config.backoff.maxMs }),
+      ),
+    },
+  );
+  const timeoutPolicy = timeout(config.timeoutMs, TimeoutStrategy.Aggressive);
+
+  const newBudget = () => new Budget(config.budget);
+
+  async function generateObject<T>(req: GenerateObjectRequest<T>): Promise<GenerateObjectResult<T>> {
+    const budget = req.budget ?? newBudget();
+    const order = req.providers ?? chain;
+    for (const p of order)
+      if (!chain.includes(p)) throw new Error(`LLM provider ${p} is not configured (WAFGEN_LLM_PROVIDERS)`);
+
+    const jsonSchema = await Promise.resolve(asSchema(req.schema).jsonSchema);
+    const estimatedInputTokens = estimateTokens(req.system + req.prompt + JSON.stringify(jsonSchema));
+    const left = budget.remaining().outputTokens;
+    const maxOutputTokens =
+      req.maxOutputTokens ??
+      (left > 0 ? Math.min(DEFAULT_MAX_OUTPUT_TOKENS, left) : DEFAULT_MAX_OUTPUT_TOKENS);
+    const estimate = { estimatedInputTokens, maxOutputTokens };
+    // Token limits hold whatever the model: refuse before trying anyone.
+    budget.checkTokens(estimate);
+
+    const attempts: AttemptRecord[] = [];
+    const note = (a: AttemptRecord) => {
+      attempts.push(a);
+      deps.onAttempt?.(a);
+    };
+    const failed = (provider: ProviderName, model: string, err: unknown, c: Classified, ms: number) =>
+      ({
+        provider,
+        model,
+        ok: false,
+        kind: c.kind,
+        ...(c.status !== undefined ? { status: c.status } : {}),
+        error: describe(err, c, secrets),
+        ms,
+      }) satisfies AttemptRecord;
+
+    let budgetRefusal: BudgetExceeded | undefined;
+    for (const provider of order) {
+      const model = registry.modelId(provider, req.role);
+      const price = priceFor(config.prices, provider, model);
+      const breaker = breakers.get(provider)!;
+      try {
+        budget.check(estimate, price, provider, model);
+      } catch (err) {
+        if (!(err instanceof BudgetExceeded)) throw err;
+        budgetRefusal = err;
+        note(failed(provider, model, err, { kind: 'budget' }, 0));
+        continue;
+      }
+
+      try {
+        const done = await retryPolicy.execute(async () => {
+          // Again per attempt: a budget shared by concurrent calls may have moved.
+          try {
+            budget.check(estimate, price, provider, model);
+          } catch (err) {
+            note(failed(provider, model, err, { kind: 'budget' }, 0));
+            throw err;
+          }
+          const started = performance.now();
+          let billed: TokenUsage | undefined;
+          try {
+            const out = await breaker.policy.execute(
+              () =>
+                timeoutPolicy.execute(async ({ signal }) => {
+                  const result = await generateText({
+                    model: registry.model(provider, req.role),
+                    system: req.system,
+                    prompt: req.prompt,
+                    output: Output.object({
+                      schema: req.schema,
+                      ...(req.schemaName ? { name: req.schemaName } : {}),
+                      ...(req.schemaDescription ? { description: req.schemaDescription } : {}),
+                    }),
+                    maxOutputTokens,
+                    maxRetries: 0,
+                    abortSignal: signal,
+                  });
+                  billed = normaliseUsage(result.totalUsage, {
+                    inputTokens: estimatedInputTokens,
+                    outputTokens: estimateTokens(result.text),
+                  });
+                  return { object: result.output as T, usage: billed };
+                }),
+              req.abortSignal,
+            );
+            const costUsd = budget.record(out.usage, price);
+            const ok: AttemptRecord = {
+              provider,
+              model,
+              ok: true,
+              ms: Math.round(performance.now() - started),
+              usage: out.usage,
+              costUsd,
+            };
+            note(ok);
+            return { ...out, costUsd };
+          } catch (err) {
+            if (req.abortSignal?.aborted) throw abortError(req.abortSignal);
+            const ms = Math.round(performance.now() - started);
+            const c = classify(err);
+            const a: AttemptRecord = failed(provider, model, err, c, c.kind === 'circuit-open' ? 0 : ms);
+            // The model answered (badly): those tokens were billed all the same.
+            if (!billed && NoObjectGeneratedError.isInstance(err) && err.usage)
+              billed = normaliseUsage(err.usage, { inputTokens: estimatedInputTokens, outputTokens: 0 });
+            if (billed) {
+              a.usage = billed;
+              a.costUsd = budget.record(billed, price);
+            }
+            note(a);
+            throw err;
+          }
+        }, req.abortSignal);
+        return { object: done.object, provider, model, usage: done.usage, costUsd: done.costUsd, attempts };
+      } catch (err) {
+        if (req.abortSignal?.aborted) throw abortError(req.abortSignal);
+        if (err instanceof BudgetExceeded) budgetRefusal = err;
+        // Recorded already; next provider.
+      }
+    }
+
+    if (budgetRefusal && attempts.every((a) => a.kind === 'budget')) {
+      budgetRefusal.attempts = attempts;
+      throw budgetRefusal;
+    }
+    throw new AllProvidersFailed(attempts);
+  }
+
+  return {
+    providers: chain,
+    generateObject,
+    breakerStates: () => Object.fromEntries([...breakers].map(([p, b]) => [p, stateOf(b)])),
+    newBudget,
+  };
+}
+
+function toBreakerState(s: CircuitState): BreakerState {
+  if (s === CircuitState.Closed) return 'closed';
+  if (s === CircuitState.HalfOpen) return 'half-open';
+  return 'open';
+}
