@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 
 import { InputError } from '../app/errors.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
 import { EXIT, processIo, type Io } from './io.js';
 import { VERSION } from './version.js';
@@ -24,6 +25,7 @@ Environment: WAFGEN_DATA_DIR, WAFGEN_OFFLINE=1, DATABASE_URL, REDIS_URL, PORT (s
 Exit status: 0 success, 1 the rule failed its checks, 2 bad input.`,
   );
   registerValidate(program, io, getConfig, setExit);
+  registerTest(program, io, getConfig, setExit);
   return program;
 }
 

@@ -15,6 +15,6 @@ export const jndiInjection: ClassKnowledge = {
     },
   ],
   unscoped: true,
-  cwes: ['CWE-917', 'CWE-502', 'CWE-20'],
+  cwes: ['CWE-917', 'CWE-502'],
   keywords: ['jndi', 'log4j', 'log4shell', 'ldap', 'lookup'],
 };

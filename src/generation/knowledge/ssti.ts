@@ -16,6 +16,6 @@ export const ssti: ClassKnowledge = {
     },
   ],
   unscoped: true,
-  cwes: ['CWE-1336', 'CWE-94', 'CWE-74'],
+  cwes: ['CWE-1336', 'CWE-94'],
   keywords: ['template', 'ssti', 'velocity', 'freemarker', 'jinja', 'twig', 'ejs'],
 };

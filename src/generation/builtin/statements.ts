@@ -1,0 +1,127 @@
+// Turning knowledge (components, signatures, endpoints, tokens) into WAFv2 statements.
+import type { FieldToMatch, Statement, TextTransformationType } from '../../waf/model/shapes.generated.js';
+import type { Component, Signature } from '../knowledge/index.js';
+
+const tt = (types: readonly TextTransformationType[]) => types.map((Type, Priority) => ({ Priority, Type }));
+
+export interface FieldOptions {
+  /** Oversize choice for body/headers/cookies: MATCH when scoped to an endpoint, CONTINUE when not. */
+  oversize: 'MATCH' | 'CONTINUE';
+}
+
+export function fieldFor(component: Component, detector: boolean, { oversize }: FieldOptions): FieldToMatch {
+  switch (component) {
+    case 'path':
+      return { UriPath: {} };
+    case 'query':
+      return { QueryString: {} };
+    case 'args':
+      // Detectors judge one value at a time; regexes read the whole query string (cheaper, +0 WCU).
+      return detector ? { AllQueryArguments: {} } : { QueryString: {} };
+    case 'body':
+      return { Body: { OversizeHandling: oversize } };
+    case 'headers':
+      return { Headers: { MatchPattern: { All: {} }, MatchScope: 'ALL', OversizeHandling: oversize } };
+    case 'cookies':
+      return { Cookies: { MatchPattern: { All: {} }, MatchScope: 'VALUE', OversizeHandling: oversize } };
+  }
+}
+
+const dedupeComponents = (components: readonly Component[], detector: boolean): Component[] => {
+  // For regexes, args and query are the same field.
+  const out: Component[] = [];
+  for (const c of components) {
+    const normalized: Component = !detector && c === 'args' ? 'query' : c;
+    if (!out.includes(normalized)) out.push(normalized);
+  }
+  return out;
+};
+
+/** One statement per (signature regex or detector, component). */
+export function signatureStatements(
+  signature: Signature,
+  components: readonly Component[],
+  options: FieldOptions,
+): Statement[] {
+  const out: Statement[] = [];
+  const detector = signature.detector !== undefined;
+  for (const component of dedupeComponents(components, detector)) {
+    const transforms = tt(signature.transforms[component] ?? signature.transforms.default);
+    const FieldToMatch = fieldFor(component, detector, options);
+    if (signature.detector === 'sqli')
+      out.push({ SqliMatchStatement: { FieldToMatch, TextTransformations: transforms } });
+    else if (signature.detector === 'xss')
+      out.push({ XssMatchStatement: { FieldToMatch, TextTransformations: transforms } });
+    for (const RegexString of signature.regexes ?? []) {
+      out.push({ RegexMatchStatement: { RegexString, FieldToMatch, TextTransformations: transforms } });
+    }
+  }
+  return out;
+}
+
+export function anyOf(statements: readonly Statement[]): Statement {
+  if (statements.length === 0) throw new Error('anyOf needs at least one statement');
+  return statements.length === 1 ? statements[0]! : { OrStatement: { Statements: [...statements] } };
+}
+
+export function allOf(statements: readonly Statement[]): Statement {
+  if (statements.length === 0) throw new Error('allOf needs at least one statement');
+  return statements.length === 1 ? statements[0]! : { AndStatement: { Statements: [...statements] } };
+}
+
+const escapeRegex = (s: string): string =>
+  s.replace(/[.*+?^${}()|[\]\\/]/g, (c) => (c === '/' ? '/' : `\\${c}`));
+
+/**
+ * The vulnerable endpoint, tolerant of the path tricks attackers use to dodge a literal match:
+ * repeated slashes and `/./` between segments, case, and percent-encoding (decoded first). `..`
+ * is left alone: a traversal through the endpoint is still a request to it.
+ */
+export function endpointStatement(endpoint: string): Statement {
+  const segments = endpoint.toLowerCase().split('/').filter(Boolean);
+  const sep = '/+(?:\\./+)*';
+  const RegexString =
+    sep + segments.map(escapeRegex).join(sep) + (endpoint.endsWith('/') ? '/' : '(?:[/;.]|$)');
+  return {
+    RegexMatchStatement: {
+      RegexString:
+        RegexString.length <= 200 ? RegexString : RegexString.slice(0, 200).replace(/\\?[^\\]?$/, ''),
+      FieldToMatch: { UriPath: {} },
+      TextTransformations: tt(['URL_DECODE_UNI', 'LOWERCASE']),
+    },
+  };
+}
+
+/** A literal token, decoded and lower-cased, anywhere in a component. */
+export function tokenStatement(token: string, component: Component, options: FieldOptions): Statement {
+  const transforms: TextTransformationType[] =
+    component === 'headers' || component === 'cookies'
+      ? ['URL_DECODE_UNI', 'LOWERCASE']
+      : ['URL_DECODE_UNI', 'URL_DECODE_UNI', 'LOWERCASE'];
+  return {
+    ByteMatchStatement: {
+      SearchString: token.toLowerCase(),
+      FieldToMatch: component === 'args' ? { QueryString: {} } : fieldFor(component, false, options),
+      PositionalConstraint: 'CONTAINS',
+      TextTransformations: tt(transforms),
+    },
+  };
+}
+
+/** A header that must be present (by name). */
+export function headerNameStatement(name: string): Statement {
+  return {
+    ByteMatchStatement: {
+      SearchString: name.toLowerCase(),
+      FieldToMatch: {
+        Headers: {
+          MatchPattern: { IncludedHeaders: [name.toLowerCase()] },
+          MatchScope: 'KEY',
+          OversizeHandling: 'MATCH',
+        },
+      },
+      PositionalConstraint: 'EXACTLY',
+      TextTransformations: tt(['LOWERCASE']),
+    },
+  };
+}

@@ -1,0 +1,114 @@
+// The checks every candidate goes through: schema and API constraints, lint errors, the WCU budget,
+// and the local evaluator on the exploit requests, their evasion variants and the benign sample.
+import { validateRuleDocument } from '../app/validate.js';
+import { compileDocument, isCaught, RuleCompileError } from '../engine/evaluate/index.js';
+import type { HttpRequest } from '../engine/request/model.js';
+import type { Rule } from '../waf/model/shapes.generated.js';
+import type { CheckResult, RequestOutcome } from './types.js';
+
+export interface CheckContext {
+  cveId: string;
+  exploits: readonly HttpRequest[];
+  variants: readonly HttpRequest[];
+  benign: readonly HttpRequest[];
+  /** Largest WCU a generated rule may cost. */
+  wcuBudget: number;
+  /** Share of evasion variants that must be blocked (0–1). */
+  minVariantRate: number;
+}
+
+const techniqueOf = (r: HttpRequest): string | undefined =>
+  r.tags?.find((t) => t.startsWith('technique:'))?.slice('technique:'.length);
+
+export function checkRule(rule: Rule, ctx: CheckContext): CheckResult {
+  const validation = validateRuleDocument(rule, { cveId: ctx.cveId, intent: 'block' });
+  const errors = validation.findings.filter((f) => f.severity === 'error');
+  const warnings = validation.findings.filter((f) => f.severity === 'warning');
+  const empty = { total: 0, blocked: 0, missed: [] as RequestOutcome[] };
+  const result: CheckResult = {
+    errors,
+    warnings,
+    wcu: validation.wcu ?? 0,
+    evidence: { ...empty, total: ctx.exploits.length },
+    variants: { ...empty, total: ctx.variants.length },
+    benign: { total: ctx.benign.length, blocked: 0, falsePositives: [] },
+    passed: false,
+    reasons: [],
+  };
+  if (!validation.document) {
+    result.reasons.push(`invalid rule: ${errors[0]?.path} ${errors[0]?.message}`);
+    return result;
+  }
+  let compiled;
+  try {
+    compiled = compileDocument(validation.document, { trace: false });
+  } catch (e) {
+    if (!(e instanceof RuleCompileError)) throw e;
+    result.reasons.push(e.message);
+    return result;
+  }
+  const caught = (r: HttpRequest) => isCaught('rule', compiled.evaluate(r));
+  for (const r of ctx.exploits) {
+    if (caught(r)) result.evidence.blocked++;
+    else result.evidence.missed.push({ id: r.id });
+  }
+  for (const r of ctx.variants) {
+    if (caught(r)) result.variants.blocked++;
+    else result.variants.missed.push({ id: r.id, ...(techniqueOf(r) ? { technique: techniqueOf(r)! } : {}) });
+  }
+  const traced = compileDocument(validation.document);
+  for (const r of ctx.benign) {
+    if (!caught(r)) continue;
+    result.benign.blocked++;
+    const d = traced.evaluate(r);
+    result.benign.falsePositives.push({
+      id: r.id,
+      ...(d.terminatingStatement ? { statement: d.terminatingStatement } : {}),
+    });
+  }
+  if (errors.length > 0)
+    result.reasons.push(`${errors.length} error(s): ${errors[0]!.code} at ${errors[0]!.path}`);
+  if (result.wcu > ctx.wcuBudget)
+    result.reasons.push(`costs ${result.wcu} WCU, over the budget of ${ctx.wcuBudget}`);
+  if (result.evidence.missed.length > 0) {
+    result.reasons.push(
+      `misses ${result.evidence.missed.length} of ${result.evidence.total} exploit request(s): ${result.evidence.missed
+        .slice(0, 3)
+        .map((m) => m.id)
+        .join(', ')}`,
+    );
+  }
+  const variantRate = result.variants.total === 0 ? 1 : result.variants.blocked / result.variants.total;
+  if (variantRate < ctx.minVariantRate) {
+    result.reasons.push(
+      `blocks ${result.variants.blocked} of ${result.variants.total} evasion variants (needs ${Math.round(ctx.minVariantRate * 100)}%)`,
+    );
+  }
+  if (result.benign.blocked > 0) {
+    result.reasons.push(
+      `blocks ${result.benign.blocked} benign request(s): ${result.benign.falsePositives
+        .slice(0, 3)
+        .map((m) => m.id)
+        .join(', ')}`,
+    );
+  }
+  result.passed = result.reasons.length === 0;
+  return result;
+}
+
+/** Order candidates: passing first, then fewer misses, no false positives, more variants, lower WCU. */
+export function compareChecks(a: CheckResult, b: CheckResult): number {
+  const key = (c: CheckResult) => [
+    c.passed ? 0 : 1,
+    c.errors.length > 0 ? 1 : 0,
+    c.benign.blocked,
+    c.evidence.total - c.evidence.blocked,
+    -(c.variants.total === 0 ? 1 : c.variants.blocked / c.variants.total),
+    c.warnings.filter((w) => w.code === 'broad-match').length,
+    c.wcu,
+  ];
+  const ka = key(a);
+  const kb = key(b);
+  for (let i = 0; i < ka.length; i++) if (ka[i] !== kb[i]) return ka[i]! - kb[i]!;
+  return 0;
+}
