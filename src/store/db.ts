@@ -1,0 +1,154 @@
+// Opening the store: embedded PGlite in <dataDir>/pglite by default, PostgreSQL when a DATABASE_URL
+// is given. Both speak the same SQL (PGlite is PostgreSQL compiled to WASM); the repositories write
+// only SQL that both accept. Migrations run at open.
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { Kysely, PostgresDialect } from 'kysely';
+
+import { migrateToLatest } from './migrator.js';
+import { AuditRepository } from './repositories/audit.js';
+import { EvidenceRepository } from './repositories/evidence.js';
+import { JobRepository } from './repositories/jobs.js';
+import { RuleRepository } from './repositories/rules.js';
+import { VulnRepository } from './repositories/vulns.js';
+import type { Database } from './schema.js';
+
+export interface StoreOptions {
+  /** A postgres:// URL: use that PostgreSQL database. Without one, PGlite in `<dataDir>/pglite`. */
+  databaseUrl?: string;
+  /** wafgen's data folder (config `dataDir`); created when missing. */
+  dataDir: string;
+  /** Apply pending migrations at open (default true). */
+  migrate?: boolean;
+  /** PostgreSQL connection pool size (default 10). */
+  poolSize?: number;
+}
+
+export interface Store {
+  readonly kind: 'pglite' | 'postgres';
+  /** The typed query builder, for what the repositories do not cover. */
+  readonly db: Kysely<Database>;
+  readonly vulns: VulnRepository;
+  readonly evidence: EvidenceRepository;
+  readonly rules: RuleRepository;
+  readonly jobs: JobRepository;
+  readonly audit: AuditRepository;
+  /** Migrations this open applied (empty when the schema was current). */
+  readonly migrated: readonly string[];
+  /** Closes the connections (and, for PGlite, the database). Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** The embedded store's folder is open in another process (PGlite is single-process). */
+export class StoreBusyError extends Error {
+  constructor(
+    readonly dir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `the embedded store in ${dir} is in use by ${pid === process.pid ? 'this process already' : `another process (pid ${pid})`}; ` +
+        'close it first, or set DATABASE_URL to share a PostgreSQL database between processes',
+    );
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** A lock file beside the PGlite folder, so a second process fails clearly instead of corrupting it. */
+async function lockDataDir(dir: string): Promise<() => Promise<void>> {
+  const file = `${dir}.lock`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => rm(file, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
+      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) throw new StoreBusyError(dir, pid);
+      if (attempt > 0) throw new StoreBusyError(dir, Number.isInteger(pid) ? pid : 0);
+      await rm(file, { force: true }); // left behind by a process that died
+    }
+  }
+}
+
+async function pgliteKysely(
+  dataDir: string,
+): Promise<{ db: Kysely<Database>; release: () => Promise<void> }> {
+  const dir = join(dataDir, 'pglite');
+  await mkdir(dir, { recursive: true });
+  const release = await lockDataDir(dir);
+  try {
+    const [{ PGlite }, { PGliteDialect }] = await Promise.all([
+      import('@electric-sql/pglite'),
+      import('kysely-pglite-dialect'),
+    ]);
+    const pglite = await PGlite.create(dir);
+    return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), release };
+  } catch (error) {
+    await release();
+    throw error;
+  }
+}
+
+async function postgresKysely(url: string, poolSize: number): Promise<Kysely<Database>> {
+  const { default: pg } = await import('pg');
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    // bigint/bigserial as numbers, as PGlite reads them (ids and counts stay far below 2^53).
+    types: {
+      getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+        oid === pg.types.builtins.INT8 && format !== 'binary'
+          ? (v: string) => Number(v)
+          : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle connection dropped by the server must not crash the process; the next query reports it.
+  pool.on('error', () => {});
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+export async function openStore(opts: StoreOptions): Promise<Store> {
+  const kind = opts.databaseUrl ? 'postgres' : 'pglite';
+  let db: Kysely<Database>;
+  let release = async (): Promise<void> => {};
+  if (opts.databaseUrl) {
+    db = await postgresKysely(opts.databaseUrl, opts.poolSize ?? 10);
+  } else {
+    ({ db, release } = await pgliteKysely(opts.dataDir));
+  }
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      try {
+        await db.destroy();
+      } finally {
+        await release();
+      }
+    })());
+  try {
+    const migrated = opts.migrate === false ? [] : await migrateToLatest(db);
+    return {
+      kind,
+      db,
+      vulns: new VulnRepository(db),
+      evidence: new EvidenceRepository(db),
+      rules: new RuleRepository(db),
+      jobs: new JobRepository(db),
+      audit: new AuditRepository(db),
+      migrated,
+      close,
+    };
+  } catch (error) {
+    await close().catch(() => {});
+    throw error;
+  }
+}

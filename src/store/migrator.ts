@@ -1,0 +1,64 @@
+// Versioned migrations, run when a store opens. Safe to run again (applied ones are recorded in
+// wafgen_migrations) and from several processes at once: the whole run, including creating the
+// bookkeeping tables, happens under one session advisory lock on one connection, so a second process
+// waits and then finds nothing left to do. PGlite has a single connection, so the lock is free there.
+import { Migrator, sql } from 'kysely';
+import type { Kysely } from 'kysely';
+
+import { MIGRATIONS } from './migrations/index.js';
+
+export const MIGRATION_TABLE = 'wafgen_migrations';
+export const MIGRATION_LOCK_TABLE = 'wafgen_migrations_lock';
+/** Advisory lock key ("wafg"), distinct from the per-CVE keys the repositories take. */
+const MIGRATION_LOCK_KEY = 0x77616667;
+
+export class MigrationError extends Error {
+  constructor(
+    readonly migration: string | undefined,
+    cause: unknown,
+  ) {
+    super(
+      `store migration ${migration ?? ''} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      { cause },
+    );
+  }
+}
+
+/** Applies pending migrations; returns the names of those this call applied. */
+export async function migrateToLatest<DB>(db: Kysely<DB>): Promise<string[]> {
+  return db.connection().execute(async (conn) => {
+    await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(conn);
+    let failed = true;
+    try {
+      const migrator = new Migrator({
+        db: conn,
+        provider: { getMigrations: async () => ({ ...MIGRATIONS }) },
+        migrationTableName: MIGRATION_TABLE,
+        migrationLockTableName: MIGRATION_LOCK_TABLE,
+      });
+      const { error, results = [] } = await migrator.migrateToLatest();
+      if (error !== undefined) {
+        throw new MigrationError(results.find((r) => r.status === 'Error')?.migrationName, error);
+      }
+      failed = false;
+      return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    } finally {
+      // A failed unlock must not hide the error that brought us here; the lock ends with the session.
+      await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`
+        .execute(conn)
+        .catch((e: unknown) => {
+          if (!failed) throw e;
+        });
+    }
+  });
+}
+
+/** Names of the migrations the database has applied, in order. */
+export async function appliedMigrations<DB>(db: Kysely<DB>): Promise<string[]> {
+  const { rows } = await sql<{
+    name: string;
+  }>`select name from ${sql.table(MIGRATION_TABLE)} order by name`.execute(db);
+  return rows.map((r) => r.name);
+}
+
+export const KNOWN_MIGRATIONS: readonly string[] = Object.keys(MIGRATIONS).sort();

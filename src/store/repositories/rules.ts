@@ -1,0 +1,143 @@
+// Generated rules, versioned per CVE: version n+1 is written only when the rule or the inputs that
+// produced it differ from version n. Concurrent saves for one CVE are serialised by a transaction-level
+// advisory lock on that CVE (and, should two ever slip past it, the unique (cve_id, version) key turns
+// the second into a retry), so version numbers stay consecutive and unique across processes.
+import { createHash } from 'node:crypto';
+
+import { sql } from 'kysely';
+import type { Kysely, Selectable } from 'kysely';
+
+import { withRetry } from '../errors.js';
+import { canonicalJson, fromJson, toJsonText } from '../json.js';
+import type { Database, RulesTable } from '../schema.js';
+import { compact, iso, normalizeId, num } from './common.js';
+
+export interface RuleVersionInput {
+  /** The WAFv2 Rule (any JSON value; callers validate it). */
+  rule: unknown;
+  /** Hash of what produced the rule (record, evidence, engine settings). */
+  inputsHash: string;
+  engine: string;
+  provider?: string;
+  model?: string;
+  /** The generation report. */
+  report: unknown;
+}
+
+export interface StoredRule {
+  cveId: string;
+  version: number;
+  rule: unknown;
+  inputsHash: string;
+  engine: string;
+  provider?: string;
+  model?: string;
+  report: unknown;
+  createdAt: string;
+}
+
+export interface SavedRule extends StoredRule {
+  /** False when nothing changed and this is the latest version as it was. */
+  created: boolean;
+}
+
+/** Advisory lock namespace ("rule") for the two-key form pg_advisory_xact_lock(int, int). */
+const RULES_LOCK_NS = 0x72756c65;
+
+/** The CVE's half of the lock key: 32 bits of its SHA-256. */
+function lockKey(cveId: string): number {
+  return createHash('sha256').update(cveId).digest().readInt32BE(0);
+}
+
+/** A JSON value as it reads back from jsonb. */
+const asStored = (value: unknown): unknown => fromJson(JSON.parse(toJsonText(value)));
+
+function toStored(row: Selectable<RulesTable>): StoredRule {
+  return compact({
+    cveId: row.cve_id,
+    version: num(row.version),
+    rule: fromJson(row.rule),
+    inputsHash: row.inputs_hash,
+    engine: row.engine,
+    provider: row.provider ?? undefined,
+    model: row.model ?? undefined,
+    report: fromJson(row.report),
+    createdAt: iso(row.created_at),
+  });
+}
+
+export class RuleRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async saveVersion(cveId: string, input: RuleVersionInput): Promise<SavedRule> {
+    const id = normalizeId(cveId);
+    if (id === '') throw new TypeError('saveVersion needs a CVE id');
+    const ruleKey = canonicalJson(asStored(input.rule));
+    return withRetry(() =>
+      this.db.transaction().execute(async (trx) => {
+        await sql`select pg_advisory_xact_lock(${RULES_LOCK_NS}::int4, ${lockKey(id)}::int4)`.execute(trx);
+        const latest = await trx
+          .selectFrom('rules')
+          .selectAll()
+          .where('cve_id', '=', id)
+          .orderBy('version', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        if (
+          latest !== undefined &&
+          latest.inputs_hash === input.inputsHash &&
+          canonicalJson(fromJson(latest.rule)) === ruleKey
+        ) {
+          return { ...toStored(latest), created: false };
+        }
+        const row = await trx
+          .insertInto('rules')
+          .values({
+            cve_id: id,
+            version: (latest === undefined ? 0 : num(latest.version)) + 1,
+            rule: toJsonText(input.rule),
+            inputs_hash: input.inputsHash,
+            engine: input.engine,
+            provider: input.provider ?? null,
+            model: input.model ?? null,
+            report: toJsonText(input.report ?? {}),
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+        return { ...toStored(row), created: true };
+      }),
+    );
+  }
+
+  async latest(cveId: string): Promise<StoredRule | undefined> {
+    const row = await this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('cve_id', '=', normalizeId(cveId))
+      .orderBy('version', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toStored(row);
+  }
+
+  async get(cveId: string, version: number): Promise<StoredRule | undefined> {
+    const row = await this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('cve_id', '=', normalizeId(cveId))
+      .where('version', '=', version)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toStored(row);
+  }
+
+  /** Every version of the CVE's rule, oldest first. */
+  async versions(cveId: string): Promise<StoredRule[]> {
+    const rows = await this.db
+      .selectFrom('rules')
+      .selectAll()
+      .where('cve_id', '=', normalizeId(cveId))
+      .orderBy('version')
+      .execute();
+    return rows.map(toStored);
+  }
+}
