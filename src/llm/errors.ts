@@ -9,7 +9,7 @@ import {
   NoOutputGeneratedError,
   TypeValidationError,
 } from 'ai';
-import { isBrokenCircuitError, isIsolatedCircuitError, isTaskCancelledError } from 'cockatiel';
+import { BrokenCircuitError, TaskCancelledError } from 'cockatiel';
 
 import { BudgetExceeded } from './budget.js';
 import type { ProviderName } from './providers.js';
@@ -94,8 +94,10 @@ function hasNetworkCause(err: unknown, depth = 0): boolean {
 
 export function classify(err: unknown): Classified {
   if (err instanceof BudgetExceeded) return { kind: 'budget' };
-  if (isBrokenCircuitError(err) || isIsolatedCircuitError(err)) return { kind: 'circuit-open' };
-  if (isTaskCancelledError(err)) return { kind: 'timeout' };
+  // Not cockatiel's isTaskCancelledError / isIsolatedCircuitError: in 3.2.1 both test for the
+  // bulkhead's marker property and never match. (IsolatedCircuitError extends BrokenCircuitError.)
+  if (err instanceof BrokenCircuitError) return { kind: 'circuit-open' };
+  if (err instanceof TaskCancelledError) return { kind: 'timeout' };
   if (APICallError.isInstance(err)) {
     const status = err.statusCode;
     if (status === undefined) return { kind: err.isRetryable || hasNetworkCause(err) ? 'network' : 'other' };
@@ -121,6 +123,12 @@ export function classify(err: unknown): Classified {
     LoadAPIKeyError.isInstance(err) ||
     LoadSettingError.isInstance(err) ||
     err instanceof NoAwsCredentialsError
+  )
+    return { kind: 'config' };
+  // @ai-sdk/amazon-bedrock rewraps credential failures in a plain Error.
+  if (
+    err instanceof Error &&
+    /^AWS (credential provider failed|SigV4 authentication requires)/.test(err.message)
   )
     return { kind: 'config' };
   if (err instanceof Error && (err.name === 'AbortError' || err.name === 'TimeoutError'))

@@ -213,7 +213,7 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
         budget.check(estimate, price, provider, model);
       } catch (err) {
         if (!(err instanceof BudgetExceeded)) throw err;
-        budgetRefusal = err;
+        budgetRefusal ??= err;
         note(failed(provider, model, err, { kind: 'budget' }, 0));
         continue;
       }
@@ -231,7 +231,7 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
           let billed: TokenUsage | undefined;
           try {
             const out = await breaker.policy.execute(
-              () =>
+              (outer) =>
                 timeoutPolicy.execute(async ({ signal }) => {
                   const result = await generateText({
                     model: registry.model(provider, req.role),
@@ -243,6 +243,9 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
                       ...(req.schemaDescription ? { description: req.schemaDescription } : {}),
                     }),
                     maxOutputTokens,
+                    // Exploit evidence has no business being kept on OpenAI's side (the
+                    // Responses API stores responses unless told not to).
+                    providerOptions: { openai: { store: false } },
                     maxRetries: 0,
                     abortSignal: signal,
                   });
@@ -251,7 +254,7 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
                     outputTokens: estimateTokens(result.text),
                   });
                   return { object: result.output as T, usage: billed };
-                }),
+                }, outer.signal),
               req.abortSignal,
             );
             const costUsd = budget.record(out.usage, price);
@@ -284,11 +287,12 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
         return { object: done.object, provider, model, usage: done.usage, costUsd: done.costUsd, attempts };
       } catch (err) {
         if (req.abortSignal?.aborted) throw abortError(req.abortSignal);
-        if (err instanceof BudgetExceeded) budgetRefusal = err;
+        if (err instanceof BudgetExceeded) budgetRefusal ??= err;
         // Recorded already; next provider.
       }
     }
 
+    // Refused everywhere without a request: the budget is the reason, report the first refusal.
     if (budgetRefusal && attempts.every((a) => a.kind === 'budget')) {
       budgetRefusal.attempts = attempts;
       throw budgetRefusal;

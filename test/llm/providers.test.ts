@@ -35,7 +35,11 @@ describe('structured output through each provider package', () => {
     const [req] = fake.requestsFor('openai');
     expect(req?.path).toBe('/v1/responses');
     expect(req?.headers.authorization).toBe('Bearer [redacted]');
-    expect(req?.body).toMatchObject({ model: 'gpt-4.1', text: { format: { type: 'json_schema' } } });
+    expect(req?.body).toMatchObject({
+      model: 'gpt-4.1',
+      store: false,
+      text: { format: { type: 'json_schema' } },
+    });
     expect(JSON.stringify(fake.requests)).not.toContain(KEYS.OPENAI_API_KEY);
   });
 
@@ -161,5 +165,44 @@ describe('streaming wire formats (SSE) through the provider packages', () => {
     const [req] = fake.requestsFor(provider);
     expect(req?.path).toBe(path);
     expect(req?.stream).toBe(true);
+  });
+});
+
+describe('bedrock credentials without keys in the environment', () => {
+  const env = () => {
+    const e = fakeEnv(fake, { WAFGEN_LLM_PROVIDERS: 'bedrock' });
+    delete e.AWS_ACCESS_KEY_ID;
+    delete e.AWS_SECRET_ACCESS_KEY;
+    return e;
+  };
+
+  it('uses the injected credential provider (the AWS credentials chain)', async () => {
+    fake.script('bedrock', { json: VERDICT });
+    const config = loadLlmConfig(env());
+    expect(config.providers[0]).toMatchObject({ name: 'bedrock', credentials: { kind: 'chain' } });
+    let asked = 0;
+    const c = createLlmClient(config, {
+      bedrockCredentialProvider: async () => {
+        asked++;
+        return { accessKeyId: 'ASIACHAINKEY0123456', secretAccessKey: 'chain-secret', sessionToken: 'tok' };
+      },
+    });
+    const r = await c.generateObject(ASK);
+    expect(r.object).toEqual(VERDICT);
+    expect(asked).toBe(1);
+    const [req] = fake.requestsFor('bedrock');
+    expect(req?.headers.authorization).toBe('AWS4-HMAC-SHA256 [redacted]');
+    expect(req?.headers['x-amz-security-token']).toBe('[redacted]');
+  });
+
+  it('without one, fails the attempt as a configuration problem, before any request', async () => {
+    const c = createLlmClient(loadLlmConfig(env()));
+    await expect(c.generateObject(ASK)).rejects.toMatchObject({
+      name: 'AllProvidersFailed',
+      attempts: [
+        { provider: 'bedrock', kind: 'config', error: expect.stringContaining('no AWS credentials') },
+      ],
+    });
+    expect(fake.requests).toHaveLength(0);
   });
 });
