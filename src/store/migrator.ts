@@ -17,10 +17,8 @@ export class MigrationError extends Error {
     readonly migration: string | undefined,
     cause: unknown,
   ) {
-    super(
-      `store migration ${migration ?? ''} failed: ${cause instanceof Error ? cause.message : String(cause)}`,
-      { cause },
-    );
+    const what = migration === undefined ? 'store migrations' : `store migration ${migration}`;
+    super(`${what} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 

@@ -117,3 +117,11 @@ describe.skipIf(adminUrl === undefined)('PostgreSQL store shared by processes', 
     }
   }, 60_000);
 });
+
+describe('opening a PostgreSQL store', () => {
+  it('fails with the connection error, and leaves nothing open, when the server is unreachable', async () => {
+    await expect(
+      openStore({ databaseUrl: 'postgres://postgres@127.0.0.1:1/wafgen', dataDir }),
+    ).rejects.toThrow(/ECONNREFUSED|connect/);
+  });
+});

@@ -4,8 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { appliedMigrations, KNOWN_MIGRATIONS, migrateToLatest } from '../../src/store/index.js';
-import type { Store } from '../../src/store/index.js';
-import type { EvidenceInput } from '../../src/store/index.js';
+import type { EvidenceInput, Store } from '../../src/store/index.js';
 import { contestedBundled, contestedMerged, contestedNvd, vuln } from './fixtures.js';
 
 export interface StoreHarness {
