@@ -96,6 +96,16 @@ export function lineOfOffset(text: string, offset: number | undefined): number {
   return offset === undefined ? 1 : new LineIndex(text).lineAt(offset);
 }
 
+/** A JSON syntax error as a whole-file error at its line (a truncated file: the last line). */
+export function jsonSyntaxError(
+  file: string,
+  text: string,
+  json: { error: string; offset?: number },
+): ImportError {
+  const offset = json.offset ?? (/end of JSON input/i.test(json.error) ? text.trimEnd().length : undefined);
+  return wholeFile(file, json.error, lineOfOffset(text, offset));
+}
+
 // ---------------------------------------------------------------------------------------------------
 // Records
 

@@ -11,8 +11,10 @@
 //                          the CNA's first, then each ADP container's
 //   cvss, severity       ← metrics[] cvssV3_1, then cvssV3_0, cvssV4_0, cvssV2_0; the CNA's metrics
 //                          before the ADPs' (CISA's ADP often scores what the CNA did not)
-//   vendor, product      ← the first cna.affected[] entry with a real vendor and product (not "n/a");
-//                          cpes ← affected[].cpes
+//   cpes                 ← affected[].cpes (CNA and ADP)
+//   vendor, product      ← from the first CPE when there is one (NVD's names); else the first
+//                          cna.affected[] entry with a real vendor and product (not "n/a"), lower-cased
+//                          with spaces as underscores (`Confluence Data Center` → `confluence_data_center`)
 //   references           ← cna.references[].url, then the ADPs'
 //   published, modified  ← cveMetadata.datePublished, dateUpdated
 //   kev, kevDateAdded    ← an ADP metric `other` of type "kev" (CISA's Vulnrichment), content.dateAdded
@@ -29,13 +31,14 @@ import {
   emptyResult,
   fetchedAtOf,
   isObject,
-  lineOfOffset,
+  jsonSyntaxError,
   makeCvss,
   referenceList,
   severityOf,
   str,
   toRecord,
   uniq,
+  vendorProductFromCpes,
   wholeFile,
 } from './common.js';
 import type { Cvss } from './common.js';
@@ -57,7 +60,7 @@ export function parseCve5(text: string, file: string, opts: ImportOptions = {}):
   const json = parseJson(text);
   if ('error' in json) {
     const result = emptyResult();
-    result.errors.push(wholeFile(file, json.error, lineOfOffset(text, json.offset)));
+    result.errors.push(jsonSyntaxError(file, text, json));
     return result;
   }
   return cve5FromValue(json.value, text, file, opts);
@@ -144,6 +147,14 @@ function realName(v: unknown): string | undefined {
   return s !== undefined && !NOT_A_NAME.has(s.toLowerCase()) ? s : undefined;
 }
 
+/**
+ * A display name in the style NVD's CPE names use (`Confluence Data Center` → `confluence_data_center`), so
+ * records from different sources name a product the same way.
+ */
+export function cpeStyle(name: string | undefined): string | undefined {
+  return name?.trim().toLowerCase().replace(/\s+/g, '_');
+}
+
 /** One CVE JSON 5 record → a record, or the reason it cannot be one. */
 export function cve5ToRecord(value: unknown, fetchedAt: string): { record: VulnRecord } | { error: string } {
   if (!isCve5Record(value)) return { error: 'not a CVE JSON 5 record (no cveMetadata)' };
@@ -162,12 +173,15 @@ export function cve5ToRecord(value: unknown, fetchedAt: string): { record: VulnR
   const rejected = str(meta.state)?.toUpperCase() === 'REJECTED';
 
   const affected = asArray(cna.affected).filter(isObject);
-  const named = affected.find((a) => realName(a.vendor) && realName(a.product));
   const cpes = uniq(
     all
       .flatMap((c) => asArray(c.affected).filter(isObject))
       .flatMap((a) => asArray(a.cpes).filter((x): x is string => typeof x === 'string' && x.length <= 500)),
   );
+  const fromCpe = vendorProductFromCpes(cpes);
+  const named = affected.find((a) => realName(a.vendor) && realName(a.product));
+  const vendor = fromCpe.vendor ?? cpeStyle(realName(named?.vendor ?? affected[0]?.vendor));
+  const product = fromCpe.vendor !== undefined ? fromCpe.product : cpeStyle(realName(named?.product));
   const metric = bestMetric(all);
   const kev = kevDate(adp);
   const out = toRecord(
@@ -178,8 +192,8 @@ export function cve5ToRecord(value: unknown, fetchedAt: string): { record: VulnR
       cwes: cweList(all.flatMap(problemTypeCwes)),
       cvss: metric?.cvss,
       severity: severityOf(metric?.severity, metric?.cvss),
-      vendor: cap(realName(named?.vendor ?? affected[0]?.vendor), 200),
-      product: cap(realName(named?.product ?? affected[0]?.product), 200),
+      vendor: cap(vendor, 200),
+      product: cap(product, 200),
       cpes,
       references: referenceList(
         all.flatMap((c) => asArray(c.references).map((r) => (isObject(r) ? r.url : undefined))),

@@ -17,7 +17,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseJson } from '../../engine/request/json-scan.js';
 import type { ImportError, ImportOptions, ImportResult } from './common.js';
-import { emptyResult, isObject, lineOfOffset, wholeFile } from './common.js';
+import { emptyResult, isObject, jsonSyntaxError, wholeFile } from './common.js';
 import { cve5FromValue, looksLikeCve5 } from './cve5.js';
 import { parseVulnJsonl, vulnJsonFromValue, looksLikeVulnObject } from './jsonl.js';
 import { kevFromValue, looksLikeKev } from './kev.js';
@@ -137,7 +137,7 @@ export function importText(text: string, file: string, opts: ImportPathOptions =
     if (format === undefined && looksLikeJsonLines(head)) {
       return { file, format: 'jsonl', ...parseVulnJsonl(body, file, opts) };
     }
-    return fail(wholeFile(file, json.error, lineOfOffset(body, json.offset)));
+    return fail(jsonSyntaxError(file, body, json));
   }
   format ??= detectJsonFormat(json.value);
   switch (format) {

@@ -22,7 +22,7 @@ import {
   emptyResult,
   fetchedAtOf,
   isObject,
-  lineOfOffset,
+  jsonSyntaxError,
   makeCvss,
   referenceList,
   severityOf,
@@ -110,7 +110,7 @@ export function parseVulnJson(text: string, file: string, opts: ImportOptions = 
   const json = parseJson(text);
   if ('error' in json) {
     const result = emptyResult();
-    result.errors.push(wholeFile(file, json.error, lineOfOffset(text, json.offset)));
+    result.errors.push(jsonSyntaxError(file, text, json));
     return result;
   }
   return vulnJsonFromValue(json.value, text, file, opts);

@@ -19,7 +19,7 @@ import {
   emptyResult,
   fetchedAtOf,
   isObject,
-  lineOfOffset,
+  jsonSyntaxError,
   str,
   toRecord,
   wholeFile,
@@ -40,7 +40,7 @@ export function parseKev(text: string, file: string, opts: ImportOptions = {}): 
   const json = parseJson(text);
   if ('error' in json) {
     const result = emptyResult();
-    result.errors.push(wholeFile(file, json.error, lineOfOffset(text, json.offset)));
+    result.errors.push(jsonSyntaxError(file, text, json));
     return result;
   }
   return kevFromValue(json.value, text, file, opts);

@@ -28,7 +28,7 @@ import {
   emptyResult,
   fetchedAtOf,
   isObject,
-  lineOfOffset,
+  jsonSyntaxError,
   makeCvss,
   referenceList,
   severityOf,
@@ -55,7 +55,7 @@ export function parseNvd(text: string, file: string, opts: ImportOptions = {}): 
   const json = parseJson(text);
   if ('error' in json) {
     const result = emptyResult();
-    result.errors.push(wholeFile(file, json.error, lineOfOffset(text, json.offset)));
+    result.errors.push(jsonSyntaxError(file, text, json));
     return result;
   }
   return nvdFromValue(json.value, text, file, opts);
