@@ -54,6 +54,13 @@ describe('mixed-case', () => {
     expect(payload!.uri).toBe('/s?q=%3CImG%20SrC=x%20OnErRoR=alert(1)%3E&u=JaVaScRiPt:alert(2)');
   });
 
+  it('xss: attribute values are never taken for attribute names', () => {
+    const r = req({ uri: '/s?q=%3Ca%20href=%22/x=1%22%20autofocus%20onfocus=alert(1)%3E', class: 'xss' });
+    expect(only(r, 'mixed-case')[0]!.uri).toBe(
+      '/s?q=%3CA%20HrEf=%22/x=1%22%20AuToFoCuS%20OnFoCuS=alert(1)%3E',
+    );
+  });
+
   it('ssrf and xxe: flips URL schemes only', () => {
     const r = req({ uri: '/fetch?url=http://127.0.0.1/admin', class: 'ssrf' });
     expect(only(r, 'mixed-case')[0]!.uri).toBe('/fetch?url=HtTp://127.0.0.1/admin');

@@ -8,7 +8,9 @@ import { parseJsonlFile } from '../request/jsonl.js';
 import type { HttpRequest } from '../request/model.js';
 import { asciiLower, buildRequest, headerValues, splitTarget } from '../request/model.js';
 import { DEFAULT_MAX_VARIANTS, deriveVariants, TECHNIQUES, VARIANT_TECHNIQUES } from './index.js';
-import { messageKey } from './parts.js';
+import { bodyKind, messageKey, paramsOf } from './parts.js';
+import { urlDecode } from '../transforms/url-decode.js';
+import { urlDecodeUni } from '../transforms/url-decode-uni.js';
 
 const sample = buildRequest({
   id: 'CVE-0000-0001#1',
@@ -149,6 +151,20 @@ describe('deriveVariants', () => {
   });
 });
 
+const once = (s: string, plus: boolean) => urlDecode(plus ? s : s.replace(/\+/g, '%2B'));
+
+/** What a server sees: path segments decoded once (no `+` rule), query and form parameters decoded once. */
+function serverView(r: HttpRequest, decode: (s: string, plus: boolean) => string) {
+  const params = (s: string) => paramsOf(s).map((p) => [decode(p.name, true), decode(p.value, true)]);
+  return {
+    method: r.method,
+    path: r.path.split('/').map((s) => decode(s, false)),
+    query: params(r.query),
+    body: bodyKind(r) === 'form' ? params(r.body!) : r.body,
+    headers: r.headers.filter(([n]) => asciiLower(n) !== 'content-length'),
+  };
+}
+
 /** Message invariants every variant keeps. */
 function checkFraming(v: HttpRequest) {
   const cl = headerValues(v, 'content-length');
@@ -162,7 +178,6 @@ function checkFraming(v: HttpRequest) {
     expect(n).toMatch(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/);
     expect(value).not.toMatch(/[\r\n]/);
   }
-  // eslint-disable-next-line no-control-regex
   expect(v.uri).toMatch(/^[\x21-\x7e]*$/);
 }
 
@@ -204,6 +219,21 @@ describe('the exploit corpus (../shared/corpus/exploits.dev.jsonl)', () => {
         expect(v.headers.every(([n]) => asciiLower(n) !== 'transfer-encoding')).toBe(true);
       }
     }
+    // the encoding techniques decode back to what the server saw in the original
+    const decoders: Record<string, (s: string, plus: boolean) => string> = {
+      'url-encode': once,
+      'double-url-encode': (x, plus) => once(once(x, plus), plus),
+      'unicode-encode': (x, plus) => urlDecodeUni(plus ? x : x.replace(/\+/g, '%2B')),
+    };
+    let checked = 0;
+    for (const [r, vs] of all) {
+      for (const v of deriveVariants(r, { techniques: Object.keys(decoders), max: 100 })) {
+        const technique = v.tags!.find((t) => t.startsWith('technique:'))!.slice('technique:'.length);
+        expect(serverView(v, decoders[technique]!), v.id).toEqual(serverView(r, once));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(200);
     // deterministic over the whole corpus
     expect(requests.map((r) => deriveVariants(r))).toEqual(all.map(([, vs]) => vs));
   });

@@ -113,11 +113,17 @@ function safeRaw(c: number, kind: SlotKind, rawInSlot: ReadonlySet<string>): boo
   return rawInSlot.has(ch);
 }
 
-/** Encode decoded `text` for insertion into a slot of `kind` whose original raw form is `slotRaw`. */
-export function encodeFor(text: string, kind: SlotKind, slotRaw = ''): string {
-  if (kind === 'text') return text;
+/** The bytes a raw slot carries unencoded. */
+function rawCharsOf(slotRaw: string, kind: SlotKind): Set<string> {
   const rawChars = new Set<string>();
   for (const u of toUnits(slotRaw, kind)) if (u.raw.length === 1 && u.raw === u.char) rawChars.add(u.raw);
+  return rawChars;
+}
+
+/** Encode decoded `text` for insertion into a slot of `kind` whose original raw form is `slotRaw`. */
+export function encodeFor(text: string, kind: SlotKind, slotRaw: string | ReadonlySet<string> = ''): string {
+  if (kind === 'text') return text;
+  const rawChars = typeof slotRaw === 'string' ? rawCharsOf(slotRaw, kind) : slotRaw;
   return encodeBytes(text, (c) => safeRaw(c, kind, rawChars));
 }
 
@@ -139,7 +145,21 @@ export interface Edit {
 export function applyEdits(raw: string, kind: SlotKind, edits: readonly Edit[]): string {
   if (edits.length === 0) return raw;
   const sorted = [...edits].sort((a, b) => a.start - b.start || a.end - b.end);
+  if (kind === 'text') {
+    // One unit per byte: splice the string directly (bodies can be large).
+    let out = '';
+    let at = 0;
+    for (const e of sorted) {
+      if (e.start < at || e.end < e.start || e.end > raw.length) {
+        throw new Error(`bad edit [${e.start}, ${e.end}) at ${at} of ${raw.length}`);
+      }
+      out += raw.slice(at, e.start) + e.text;
+      at = e.end;
+    }
+    return out + raw.slice(at);
+  }
   const units = toUnits(raw, kind);
+  const rawChars = rawCharsOf(raw, kind);
   let out = '';
   let at = 0; // decoded index == unit index
   for (const e of sorted) {
@@ -147,7 +167,7 @@ export function applyEdits(raw: string, kind: SlotKind, edits: readonly Edit[]):
       throw new Error(`bad edit [${e.start}, ${e.end}) at ${at} of ${units.length}`);
     }
     for (; at < e.start; at++) out += units[at]!.raw;
-    out += e.raw ? e.text : encodeFor(e.text, kind, raw);
+    out += e.raw ? e.text : encodeFor(e.text, kind, rawChars);
     at = e.end;
   }
   for (; at < units.length; at++) out += units[at]!.raw;

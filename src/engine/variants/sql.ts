@@ -90,8 +90,9 @@ function commentStart(s: string, inLiteral: (i: number) => boolean): number {
  * after a `,` (kind 'gap'). The space right after `--` is part of the comment marker and never offered.
  */
 export function sqlSeparators(decoded: string): { start: number; end: number; kind: 'space' | 'gap' }[] {
-  const spans = literalSpans(decoded);
-  const inLiteral = (i: number) => spans.some(([a, b]) => i >= a && i < b);
+  const mask = new Uint8Array(decoded.length);
+  for (const [a, b] of literalSpans(decoded)) mask.fill(1, a, b);
+  const inLiteral = (i: number) => mask[i] === 1;
   const stop = commentStart(decoded, inLiteral);
   const out: { start: number; end: number; kind: 'space' | 'gap' }[] = [];
   for (let i = 0; i < stop;) {
@@ -112,7 +113,9 @@ export function sqlSeparators(decoded: string): { start: number; end: number; ki
       else if (decoded[i] === ')' && /[A-Za-z_]/.test(next))
         out.push({ start: i + 1, end: i + 1, kind: 'gap' });
       else if (next === '(' && /[A-Za-z]/.test(decoded[i]!)) {
-        const word = /[A-Za-z_]+$/.exec(decoded.slice(0, i + 1))![0].toLowerCase();
+        let w = i;
+        while (w > 0 && /[A-Za-z_]/.test(decoded[w - 1]!)) w--;
+        const word = decoded.slice(w, i + 1).toLowerCase();
         if (PAREN_KEYWORDS.has(word)) out.push({ start: i + 1, end: i + 1, kind: 'gap' });
       }
     }

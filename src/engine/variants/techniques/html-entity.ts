@@ -9,6 +9,7 @@
 
 import type { Edit } from '../encoding.js';
 import { editSlot } from '../encoding.js';
+import { htmlTags } from '../html.js';
 import { ALL_SLOTS, mapSlots } from '../parts.js';
 import type { VariantTechnique } from '../types.js';
 
@@ -45,28 +46,20 @@ export function entityEncode(value: string, form: Form): string {
   return out;
 }
 
-const TAG_REGION = /<([A-Za-z][A-Za-z0-9]*)([^<>]*)/g;
-// name = value, the value double-quoted, single-quoted or unquoted (HTML: up to whitespace or `>`).
-const ATTRIBUTE = /[\s/"']([A-Za-z][\w-]*)\s*=\s*("[^"]*"?|'[^']*'?|[^\s>"']+)/g;
 const EXECUTES = (name: string, value: string) =>
   /^on/i.test(name) || /^\s*(?:javascript|vbscript|data)\s*:/i.test(value);
 
 /** Edits entity-encoding the executing attribute values of every tag in `decoded`. */
 export function attributeEdits(decoded: string, form: Form): Edit[] {
   const edits: Edit[] = [];
-  for (const tag of decoded.matchAll(TAG_REGION)) {
-    const attrsAt = tag.index + 1 + tag[1]!.length;
-    for (const a of tag[2]!.matchAll(ATTRIBUTE)) {
-      const name = a[1]!;
-      let value = a[2]!;
-      let valueAt = attrsAt + a.index + a[0].length - value.length;
-      const quote = value[0] === '"' || value[0] === "'" ? value[0] : '';
-      if (quote) {
-        value = value.slice(1, value.endsWith(quote) && value.length > 1 ? -1 : undefined);
-        valueAt += 1;
-      }
-      if (value === '' || !EXECUTES(name, value)) continue;
-      edits.push({ start: valueAt, end: valueAt + value.length, text: entityEncode(value, form) });
+  for (const tag of htmlTags(decoded)) {
+    for (const a of tag.attributes) {
+      if (a.value === '' || !EXECUTES(a.name, a.value)) continue;
+      edits.push({
+        start: a.valueStart,
+        end: a.valueStart + a.value.length,
+        text: entityEncode(a.value, form),
+      });
     }
   }
   return edits;

@@ -14,6 +14,7 @@ import type { HttpRequest } from '../../request/model.js';
 import type { Edit } from '../encoding.js';
 import { editSlot, nonOverlapping, regexEdits } from '../encoding.js';
 import type { Draft } from '../parts.js';
+import { htmlTags } from '../html.js';
 import { ALL_SLOTS, draftOf, mapSlots } from '../parts.js';
 import { looksLikeSql, SQL_KEYWORD_RE } from '../sql.js';
 import type { VariantTechnique } from '../types.js';
@@ -48,22 +49,24 @@ function groupEdits(decoded: string, re: RegExp): Edit[] {
   return edits;
 }
 
-const TAG = /<\/?([A-Za-z][A-Za-z0-9]*)/g;
-const TAG_REGION = /<[A-Za-z][^<>]*/g;
-const ATTRIBUTE = /[\s/"']([A-Za-z][\w-]*)\s*=/g;
 const SCRIPT_SCHEME = /\b(?:javascript|vbscript)(?=:)/gi;
 const URL_SCHEME = /\b(?:https?|ftp|file|gopher|dict|jar|netdoc)(?=:\/\/)/gi;
 const LOG4J_PREFIX = /\$\{([A-Za-z]+):/g;
 
+function flipAt(start: number, word: string): Edit[] {
+  const text = alternateCase(word);
+  return text === word ? [] : [{ start, end: start + word.length, text }];
+}
+
+/** Tag names, attribute names and script schemes of injected HTML (the HTML parser ignores their case). */
 function xssEdits(decoded: string): Edit[] {
   if (!decoded.includes('<') && !/script:/i.test(decoded)) return [];
-  const edits = [...groupEdits(decoded, TAG), ...regexEdits(decoded, SCRIPT_SCHEME, flipMatch)];
-  for (let m = TAG_REGION.exec(decoded); m; m = TAG_REGION.exec(decoded)) {
-    const offset = m.index;
-    for (const e of groupEdits(m[0], ATTRIBUTE))
-      edits.push({ ...e, start: e.start + offset, end: e.end + offset });
+  const edits = regexEdits(decoded, SCRIPT_SCHEME, flipMatch);
+  for (const tag of htmlTags(decoded)) {
+    edits.push(...flipAt(tag.nameStart, tag.name));
+    for (const a of tag.attributes)
+      if (/^[A-Za-z][\w-]*$/.test(a.name)) edits.push(...flipAt(a.nameStart, a.name));
   }
-  TAG_REGION.lastIndex = 0;
   return nonOverlapping(edits);
 }
 
