@@ -96,16 +96,21 @@ export function checkRule(rule: Rule, ctx: CheckContext): CheckResult {
   return result;
 }
 
-/** Order candidates: passing first, then fewer misses, no false positives, more variants, lower WCU. */
+/**
+ * Order two checked candidates by outcome: passing first, then no errors, fewer benign requests
+ * blocked, fewer exploit requests missed, more evasion variants blocked (only among failing ones:
+ * every passing candidate blocks enough). Returns 0 when the outcomes are equally good; the
+ * engine's own preference (specific over blunt) and the WCU then decide.
+ */
 export function compareChecks(a: CheckResult, b: CheckResult): number {
+  const variantRate = (c: CheckResult) =>
+    c.variants.total === 0 ? 1 : c.variants.blocked / c.variants.total;
   const key = (c: CheckResult) => [
     c.passed ? 0 : 1,
     c.errors.length > 0 ? 1 : 0,
     c.benign.blocked,
     c.evidence.total - c.evidence.blocked,
-    -(c.variants.total === 0 ? 1 : c.variants.blocked / c.variants.total),
-    c.warnings.filter((w) => w.code === 'broad-match').length,
-    c.wcu,
+    c.passed ? 0 : -variantRate(c),
   ];
   const ka = key(a);
   const kb = key(b);

@@ -1,14 +1,15 @@
 // The built-in engine: deterministic and offline. It knows attack techniques per class
 // (../knowledge), learns from the evidence where the payload travels, which endpoint is hit and
-// which names and tokens every exploit request carries, and proposes candidates from the broadest
-// safe one (a technique signature that never occurs in ordinary traffic) to the narrowest (the
-// vulnerable endpoint alone). The generation loop checks them and keeps the best.
+// which names and tokens every exploit request carries, and proposes candidates in order of
+// preference: a technique signature that never occurs in ordinary traffic, the same scoped to the
+// vulnerable endpoint, endpoint plus learned tokens, down to the vulnerable endpoint alone. The
+// generation loop checks them all and keeps the best.
 import type { Statement } from '../../waf/model/shapes.generated.js';
 import { KNOWLEDGE, type Component } from '../knowledge/index.js';
 import type { Candidate, Engine, Feedback, GenerationInput, Proposal } from '../types.js';
 import { classify } from './classify.js';
 import { distinctive, learnEndpoints, learnTokens, looksRandom } from './learn.js';
-import { locatePayload } from './locate.js';
+import { locatePayload, type Located } from './locate.js';
 import {
   allOf,
   anyOf,
@@ -20,14 +21,31 @@ import {
 
 const MAX_ENDPOINTS = 4;
 
-/** Where to look: where the evidence put the payload, plus where a variant could move it. */
-function componentsFor(found: ReadonlySet<Component>, defaults: readonly Component[]): Component[] {
-  if (found.size === 0) return [...defaults];
-  const out = new Set(found);
-  // A parameter in the query can be sent in a form or JSON body instead, and the other way round.
+/**
+ * Where to look: everywhere the class's payloads travel, plus wherever the evidence found it, plus
+ * where a variant could move it (a query parameter can be sent in a form or JSON body instead).
+ */
+function widen(components: Iterable<Component>): Component[] {
+  const out = new Set<Component>(components);
   if (out.has('query') || out.has('args')) out.add('body');
-  if (out.has('body') && (defaults.includes('query') || defaults.includes('args'))) out.add('query');
+  if (out.has('body')) out.add('query');
   return [...out];
+}
+
+/** Only the regexes that fired, in the components they fired in (and where a variant could move them). */
+function locatedStatements(located: readonly Located[], oversize: 'MATCH' | 'CONTINUE'): Statement[] {
+  const out: Statement[] = [];
+  const seen = new Set<string>();
+  for (const l of located) {
+    for (const component of widen([l.component])) {
+      for (const s of signatureStatements(l.signature, [component], { oversize })) {
+        const key = JSON.stringify(s);
+        if (!seen.has(key)) out.push(s);
+        seen.add(key);
+      }
+    }
+  }
+  return out;
 }
 
 export class BuiltinEngine implements Engine {
@@ -37,19 +55,26 @@ export class BuiltinEngine implements Engine {
     const { record, exploits, benign, facts } = input;
     const { attackClass, basis } = classify(record, exploits);
     const k = KNOWLEDGE[attackClass];
-    const located = exploits.length > 0 ? locatePayload(k, exploits) : new Map<Component, Set<string>>();
-    const components = componentsFor(new Set(located.keys()), k.components);
-    const endpoints = (
-      exploits.length > 0
-        ? learnEndpoints(exploits, benign)
-        : facts.endpoints
-            .map((e) => e.toLowerCase().replace(/\*.*$/, '').replace(/\/+$/, '') || '/')
-            .filter((e) => distinctive(e, benign))
-    ).slice(0, MAX_ENDPOINTS);
-    const endpoint = endpoints.length > 0 ? anyOf(endpoints.map(endpointStatement)) : undefined;
+    const located = exploits.length > 0 ? locatePayload(k, exploits) : [];
+    const components = widen([...k.components, ...located.map((l) => l.component)]);
+    const fromFacts = facts.endpoints
+      .map((e) => e.toLowerCase().replace(/\*.*$/, '').replace(/\/+$/, ''))
+      .filter((e) => e.startsWith('/') && distinctive(e, benign));
+    const endpoints = (exploits.length > 0 ? learnEndpoints(exploits, benign) : fromFacts).slice(
+      0,
+      MAX_ENDPOINTS,
+    );
+    const endpointStatements = endpoints
+      .map(endpointStatement)
+      .filter((s): s is Statement => s !== undefined);
+    const endpoint = endpointStatements.length > 0 ? anyOf(endpointStatements) : undefined;
 
     const signature = (oversize: 'MATCH' | 'CONTINUE'): Statement | undefined => {
       const statements = k.signatures.flatMap((s) => signatureStatements(s, components, { oversize }));
+      return statements.length > 0 ? anyOf(statements) : undefined;
+    };
+    const narrow = (oversize: 'MATCH' | 'CONTINUE'): Statement | undefined => {
+      const statements = locatedStatements(located, oversize);
       return statements.length > 0 ? anyOf(statements) : undefined;
     };
     const learned = learnTokens(exploits, benign);
@@ -57,10 +82,12 @@ export class BuiltinEngine implements Engine {
       .map((t) => t.toLowerCase())
       .filter((t) => t.length >= 4 && !looksRandom(t))
       .flatMap((t) => (['query', 'body'] as const).map((component) => ({ token: t, component })));
-    const tokenStatements: Statement[] = [
-      ...learned.tokens.map((t) => tokenStatement(t.token, t.component, { oversize: 'MATCH' })),
-      ...factTokens.map((t) => tokenStatement(t.token, t.component, { oversize: 'MATCH' })),
-    ];
+    const tokenStatements: Statement[] = [...learned.tokens, ...factTokens].flatMap((t) =>
+      // A token seen in the query or the body may travel in the other one in a variant.
+      (t.component === 'headers' ? ['headers' as const] : (['query', 'body'] as const)).map((component) =>
+        tokenStatement(t.token, component, { oversize: 'MATCH' }),
+      ),
+    );
     const requiredNames: Statement[] = [
       ...learned.params
         .filter((p) => !looksRandom(p))
@@ -76,30 +103,45 @@ export class BuiltinEngine implements Engine {
     const add = (strategy: string, statement: Statement | undefined) => {
       if (statement) candidates.push({ statement, strategy, attackClass });
     };
-    const unscoped = signature('CONTINUE');
-    const scoped = signature('MATCH');
-    if (k.unscoped) add('signature', unscoped);
-    if (endpoint && scoped) add('endpoint+signature', allOf([endpoint, scoped]));
-    if (endpoint && tokenStatements.length > 0)
-      add('endpoint+tokens', allOf([endpoint, anyOf(tokenStatements)]));
-    if (endpoint && scoped && tokenStatements.length > 0)
-      add('endpoint+(signature|tokens)', allOf([endpoint, anyOf([scoped, ...tokenStatements])]));
-    if (endpoint && requiredNames.length > 0) add('endpoint+names', allOf([endpoint, anyOf(requiredNames)]));
-    if (!k.unscoped) add('signature', unscoped);
+    if (k.unscoped) {
+      add('signature', signature('CONTINUE'));
+      add('located-signature', narrow('CONTINUE'));
+    } else {
+      // Signatures that are safe anywhere on their own (e.g. `..` in a path for an auth bypass).
+      const safe = locatedStatements(
+        located.filter((l) => l.signature.unscoped),
+        'CONTINUE',
+      );
+      if (safe.length > 0) add('located-safe-signature', anyOf(safe));
+    }
+    if (endpoint) {
+      add(
+        'endpoint+located-signature',
+        allOf([endpoint, narrow('MATCH') ?? signature('MATCH')].filter((s): s is Statement => !!s)),
+      );
+      add('endpoint+signature', signature('MATCH') && allOf([endpoint, signature('MATCH')!]));
+      if (tokenStatements.length > 0) add('endpoint+tokens', allOf([endpoint, anyOf(tokenStatements)]));
+      if (requiredNames.length > 0) add('endpoint+names', allOf([endpoint, anyOf(requiredNames)]));
+    }
+    if (!k.unscoped) {
+      // No endpoint to scope to (or scoping failed): the technique where it was seen, then anywhere.
+      add('located-signature', narrow('CONTINUE'));
+      add('signature', signature('CONTINUE'));
+    }
     if (endpoint) add('endpoint', endpoint);
     if (!endpoint && tokenStatements.length > 0) add('tokens', anyOf(tokenStatements));
 
-    // Second attempt: cover what no single candidate covered by OR-ing the ones that block nothing
-    // benign (the loop reports which evidence each missed).
+    // Later attempts: cover what no single candidate covered by OR-ing the specific ones.
     if (feedback && candidates.length > 1) {
       const pieces = candidates.filter((c) => c.strategy !== 'endpoint').map((c) => c.statement);
-      add('union', anyOf(pieces.slice(0, 4)));
+      add('union', anyOf(pieces.slice(0, 3)));
     }
 
     const notes = [`attack class ${attackClass} (from ${basis})`];
     if (endpoints.length > 0)
       notes.push(`endpoint${endpoints.length > 1 ? 's' : ''}: ${endpoints.join(', ')}`);
-    if (located.size > 0) notes.push(`payload found in: ${[...located.keys()].join(', ')}`);
+    if (located.length > 0)
+      notes.push(`payload found in: ${[...new Set(located.map((l) => l.component))].join(', ')}`);
     if (learned.tokens.length > 0)
       notes.push(`tokens learned: ${learned.tokens.map((t) => t.token).join(', ')}`);
     const confidence = exploits.length > 0 ? (basis === 'default' ? 'medium' : 'high') : 'low';

@@ -5,11 +5,13 @@ import type { HttpRequest } from '../../engine/request/model.js';
 import { TEXT_TRANSFORMATIONS } from '../../engine/transforms/index.js';
 
 const decode = (s: string): string => TEXT_TRANSFORMATIONS.URL_DECODE_UNI(s).toLowerCase();
+/** Paths keep `+` literal (it only means a space in query strings and forms). */
+const decodePath = (s: string): string => decode(s.replace(/\+/g, '%2B'));
 
 /** Path segments up to the first one that carries a payload or a trick (`..`, `;`, odd characters). */
 export function endpointOf(req: HttpRequest): string {
   const segments: string[] = [];
-  for (const segment of decode(req.path).split('/')) {
+  for (const segment of decodePath(req.path).split('/')) {
     if (segment === '') continue;
     if (segment === '.' || segment === '..' || !/^[a-z0-9._~!@:+-]+$/.test(segment) || segment.length > 80)
       break;
@@ -18,16 +20,15 @@ export function endpointOf(req: HttpRequest): string {
   return '/' + segments.join('/');
 }
 
-function commonPrefix(paths: readonly string[]): string {
-  if (paths.length === 0) return '/';
+function commonSuffix(paths: readonly string[]): string[] {
   const split = paths.map((p) => p.split('/').filter(Boolean));
   const out: string[] = [];
-  for (let i = 0; ; i++) {
-    const seg = split[0]![i];
-    if (seg === undefined || split.some((s) => s[i] !== seg)) break;
-    out.push(seg);
+  for (let i = 1; ; i++) {
+    const seg = split[0]![split[0]!.length - i];
+    if (seg === undefined || split.some((s) => s[s.length - i] !== seg)) break;
+    out.unshift(seg);
   }
-  return '/' + out.join('/');
+  return out;
 }
 
 /** An endpoint is worth scoping to when it is specific and ordinary requests rarely reach it. */
@@ -35,24 +36,38 @@ export function distinctive(endpoint: string, benign: readonly HttpRequest[]): b
   const segments = endpoint.split('/').filter(Boolean);
   if (segments.length === 0) return false;
   if (segments.length === 1 && segments[0]!.length < 6) return false;
-  const hits = benign.filter((r) => decode(r.path).startsWith(endpoint)).length;
+  const hits = benign.filter((r) => decodePath(r.path).includes(endpoint)).length;
   return hits <= benign.length * 0.01;
 }
 
 /**
- * Endpoints that cover every exploit request: requests are grouped by their first segment and each
- * group contributes its common prefix. Empty when the requests share nothing specific.
+ * The shortest distinctive tail of the segments the requests share at the end. Applications are
+ * mounted under different prefixes (`/manage/log/view` and `/log/view` are the same handler), so
+ * the tail is what identifies the vulnerable code; the shortest distinctive one generalises best.
+ */
+function endpointTail(paths: readonly string[], benign: readonly HttpRequest[]): string | undefined {
+  const shared = commonSuffix(paths);
+  for (let k = 1; k <= shared.length; k++) {
+    const tail = '/' + shared.slice(shared.length - k).join('/');
+    if (k >= Math.min(2, shared.length) && distinctive(tail, benign)) return tail;
+  }
+  return undefined;
+}
+
+/**
+ * Endpoints that cover every exploit request: requests are grouped by their last path segment and
+ * each group contributes its shortest distinctive tail. Empty when they share nothing specific.
  */
 export function learnEndpoints(exploits: readonly HttpRequest[], benign: readonly HttpRequest[]): string[] {
   const groups = new Map<string, string[]>();
   for (const r of exploits) {
     const e = endpointOf(r);
-    const key = e.split('/')[1] ?? '';
+    const key = e.split('/').at(-1) ?? '';
     groups.set(key, [...(groups.get(key) ?? []), e]);
   }
-  const endpoints = [...groups.values()].map(commonPrefix);
-  if (endpoints.length > 4 || endpoints.some((e) => !distinctive(e, benign))) return [];
-  return [...new Set(endpoints)];
+  const endpoints = [...groups.values()].map((paths) => endpointTail(paths, benign));
+  if (endpoints.length > 4 || endpoints.some((e) => e === undefined)) return [];
+  return [...new Set(endpoints as string[])];
 }
 
 export interface LearnedTokens {
@@ -64,12 +79,14 @@ export interface LearnedTokens {
   tokens: { token: string; component: 'query' | 'body' | 'headers' }[];
 }
 
+/** Headers every client sends: their names say nothing and their values describe the test bed. */
 const COMMON_HEADERS = new Set([
   'host',
   'user-agent',
   'accept',
   'accept-encoding',
   'accept-language',
+  'accept-charset',
   'connection',
   'content-type',
   'content-length',
@@ -81,6 +98,7 @@ const COMMON_HEADERS = new Set([
   'upgrade-insecure-requests',
   'authorization',
   'x-requested-with',
+  'x-forwarded-for',
 ]);
 
 /**
@@ -91,18 +109,23 @@ export function looksRandom(token: string): boolean {
   if (/oast|interact|burpcollaborator|canarytoken|dnslog|requestbin|pipedream/.test(token)) return true;
   if ((token.match(/\d/g) ?? []).length >= 3) return true;
   if (/[0-9a-f]{8,}/.test(token) && /\d/.test(token)) return true;
-  for (const run of token.match(/[a-z]{8,}/g) ?? []) {
+  for (const run of token.match(/[a-z]{6,}/g) ?? []) {
     const vowels = (run.match(/[aeiouy]/g) ?? []).length;
-    if (vowels / run.length < 0.2) return true;
+    if (vowels / run.length < 0.25) return true;
   }
   return false;
 }
 
+/** Tokens with structure (`class.module.classloader`, `x-silock-transaction`) or long words. */
 function tokensOf(text: string): Set<string> {
   const out = new Set<string>();
   for (const m of text.matchAll(/[a-z_][a-z0-9_.-]{4,40}/g)) {
-    const token = m[0].replace(/[.-]+$/, '');
-    if (token.length >= 5 && !looksRandom(token)) out.add(token);
+    // A name (`name=`, `"name":`) is the application's vocabulary, not the attacker's.
+    const after = text.slice(m.index + m[0].length, m.index + m[0].length + 2);
+    if (after.startsWith('=') || after.startsWith('":')) continue;
+    const token = m[0].replace(/[._-]+$/, '');
+    const structured = /[._-]/.test(token.slice(1));
+    if (token.length >= 5 && (structured || token.length >= 8) && !looksRandom(token)) out.add(token);
   }
   return out;
 }
@@ -113,39 +136,40 @@ function intersect(sets: readonly Set<string>[]): Set<string> {
   return new Set([...first!].filter((x) => rest.every((s) => s.has(x))));
 }
 
+const lower = (s: string): string => s.toLowerCase();
+
 export function learnTokens(exploits: readonly HttpRequest[], benign: readonly HttpRequest[]): LearnedTokens {
   if (exploits.length === 0) return { params: [], headers: [], tokens: [] };
-  const params = intersect(
-    exploits.map(
-      (r) =>
-        new Set(
-          queryArgs(r.query)
-            .map(([k]) => decode(k))
-            .filter((k) => k.length >= 2),
-        ),
-    ),
+  const paramSets = exploits.map(
+    (r) =>
+      new Set(
+        queryArgs(r.query)
+          .map(([k]) => decode(k))
+          .filter((k) => k.length >= 2),
+      ),
   );
-  const benignHeaderCounts = new Map<string, number>();
+  const benignHeaders = new Map<string, number>();
   for (const r of benign)
-    for (const [k] of r.headers)
-      benignHeaderCounts.set(k.toLowerCase(), (benignHeaderCounts.get(k.toLowerCase()) ?? 0) + 1);
-  const headers = [
-    ...intersect(exploits.map((r) => new Set(r.headers.map(([k]) => k.toLowerCase())))),
-  ].filter((h) => !COMMON_HEADERS.has(h) && (benignHeaderCounts.get(h) ?? 0) <= benign.length * 0.005);
+    for (const [k] of r.headers) benignHeaders.set(lower(k), (benignHeaders.get(lower(k)) ?? 0) + 1);
+  const headers = [...intersect(exploits.map((r) => new Set(r.headers.map(([k]) => lower(k)))))].filter(
+    (h) => !COMMON_HEADERS.has(h) && (benignHeaders.get(h) ?? 0) <= benign.length * 0.005,
+  );
   const components = {
     query: (r: HttpRequest) => decode(TEXT_TRANSFORMATIONS.URL_DECODE_UNI(r.query)),
     body: (r: HttpRequest) => decode(r.body ?? ''),
-    headers: (r: HttpRequest) => r.headers.map(([, v]) => decode(v)).join('\n'),
+    headers: (r: HttpRequest) =>
+      r.headers
+        .filter(([k]) => !COMMON_HEADERS.has(lower(k)))
+        .map(([, v]) => decode(v))
+        .join('\n'),
   } as const;
   const tokens: LearnedTokens['tokens'] = [];
   for (const component of ['query', 'body', 'headers'] as const) {
-    const common = intersect(exploits.map((r) => tokensOf(components[component](r))));
-    for (const token of common) {
-      if (benign.some((r) => components[component](r).includes(token))) continue;
-      tokens.push({ token, component });
+    for (const token of intersect(exploits.map((r) => tokensOf(components[component](r))))) {
+      if (!benign.some((r) => components[component](r).includes(token))) tokens.push({ token, component });
     }
   }
   // Longer tokens first: they are the most specific; a handful is enough.
   tokens.sort((a, b) => b.token.length - a.token.length);
-  return { params: [...params], headers, tokens: tokens.slice(0, 6) };
+  return { params: [...intersect(paramSets)], headers, tokens: tokens.slice(0, 6) };
 }

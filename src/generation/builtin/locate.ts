@@ -1,10 +1,10 @@
-// Where the payload travels: for each component a class inspects, does its signature fire on the
-// exploit requests? Answered with the real evaluator, so what is found is what AWS would see.
+// Where the payload travels: which signature statements fire on the exploit requests, and in which
+// component. Answered with the real evaluator, so what is found is what AWS would see.
 import { compileDocument } from '../../engine/evaluate/index.js';
 import type { HttpRequest } from '../../engine/request/model.js';
 import type { Statement } from '../../waf/model/shapes.generated.js';
-import type { ClassKnowledge, Component } from '../knowledge/index.js';
-import { anyOf, signatureStatements } from './statements.js';
+import type { ClassKnowledge, Component, Signature } from '../knowledge/index.js';
+import { signatureStatements } from './statements.js';
 
 const probeRule = (Statement: Statement) => ({
   Name: 'probe',
@@ -16,20 +16,29 @@ const probeRule = (Statement: Statement) => ({
 
 export const ALL_COMPONENTS: readonly Component[] = ['path', 'query', 'args', 'body', 'headers', 'cookies'];
 
-/** Components where the class signature fires, and the requests it fires on per component. */
-export function locatePayload(
-  knowledge: ClassKnowledge,
-  exploits: readonly HttpRequest[],
-): Map<Component, Set<string>> {
-  const found = new Map<Component, Set<string>>();
+export interface Located {
+  component: Component;
+  /** The signature with only the regex (or detector) that fired. */
+  signature: Signature;
+  /** Ids of the exploit requests it fired on. */
+  hits: Set<string>;
+}
+
+/** Each (regex or detector, component) pair that fires on at least one exploit request. */
+export function locatePayload(knowledge: ClassKnowledge, exploits: readonly HttpRequest[]): Located[] {
+  const found: Located[] = [];
+  const parts: Signature[] = knowledge.signatures.flatMap((s) => [
+    ...(s.detector ? [{ ...s, regexes: [] }] : []),
+    ...(s.regexes ?? []).map((r) => ({ ...s, detector: undefined, regexes: [r] })),
+  ]);
   for (const component of ALL_COMPONENTS) {
-    const statements = knowledge.signatures.flatMap((s) =>
-      signatureStatements(s, [component], { oversize: 'CONTINUE' }),
-    );
-    if (statements.length === 0) continue;
-    const compiled = compileDocument({ kind: 'rule', rule: probeRule(anyOf(statements)) }, { trace: false });
-    const hits = new Set(exploits.filter((r) => compiled.evaluate(r).action === 'BLOCK').map((r) => r.id));
-    if (hits.size > 0) found.set(component, hits);
+    for (const signature of parts) {
+      const [statement] = signatureStatements(signature, [component], { oversize: 'CONTINUE' });
+      if (!statement) continue;
+      const compiled = compileDocument({ kind: 'rule', rule: probeRule(statement) }, { trace: false });
+      const hits = new Set(exploits.filter((r) => compiled.evaluate(r).action === 'BLOCK').map((r) => r.id));
+      if (hits.size > 0) found.push({ component, signature, hits });
+    }
   }
   return found;
 }

@@ -46,6 +46,7 @@ export function signatureStatements(
   const out: Statement[] = [];
   const detector = signature.detector !== undefined;
   for (const component of dedupeComponents(components, detector)) {
+    if (signature.components && !signature.components.includes(component)) continue;
     const transforms = tt(signature.transforms[component] ?? signature.transforms.default);
     const FieldToMatch = fieldFor(component, detector, options);
     if (signature.detector === 'sqli')
@@ -69,15 +70,16 @@ export function allOf(statements: readonly Statement[]): Statement {
   return statements.length === 1 ? statements[0]! : { AndStatement: { Statements: [...statements] } };
 }
 
+// AWS's URL decoding turns `+` into a space, so a literal `+` in a path segment matches either.
 const escapeRegex = (s: string): string =>
-  s.replace(/[.*+?^${}()|[\]\\/]/g, (c) => (c === '/' ? '/' : `\\${c}`));
+  s.replace(/[.*+?^${}()|[\]\\]/g, (c) => (c === '+' ? '[+ ]' : `\\${c}`));
 
 /**
  * The vulnerable endpoint, tolerant of the path tricks attackers use to dodge a literal match:
  * repeated slashes and `/./` between segments, case, and percent-encoding (decoded first). `..`
  * is left alone: a traversal through the endpoint is still a request to it.
  */
-export function endpointStatement(endpoint: string): Statement {
+export function endpointStatement(endpoint: string): Statement | undefined {
   const segments = endpoint.toLowerCase().split('/').filter(Boolean);
   const sep = '/+(?:\\./+)*';
   const RegexString =
@@ -87,7 +89,8 @@ export function endpointStatement(endpoint: string): Statement {
       RegexString:
         RegexString.length <= 200 ? RegexString : RegexString.slice(0, 200).replace(/\\?[^\\]?$/, ''),
       FieldToMatch: { UriPath: {} },
-      TextTransformations: tt(['URL_DECODE_UNI', 'LOWERCASE']),
+      // Decoded twice: a double-encoded path still names the endpoint for servers that decode twice.
+      TextTransformations: tt(['URL_DECODE_UNI', 'URL_DECODE_UNI', 'LOWERCASE']),
     },
   };
 }

@@ -9,7 +9,7 @@ export const commandInjection: ClassKnowledge = {
     {
       id: 'shell-command',
       regexes: [
-        '(?:[;|\\x60\\n]|&&|\\$\\()\\s*(?:id|whoami|uname|ifconfig|ipconfig|cat|wget|curl|nc|ncat|bash|sh|ping|nslookup|echo|python[23]?|perl|php|powershell|cmd|touch|rm|ls|sleep)\\b',
+        '(?:[;|\\x60]|&&|\\$\\()\\s*(?:id|whoami|uname|ifconfig|ipconfig|cat|wget|curl|nc|ncat|bash|sh|ping|nslookup|echo|python[23]?|perl|php|powershell|cmd|touch|rm|ls|sleep)\\b',
         '\\$\\{?ifs\\b|\\$\\([^)]{0,100}\\)',
       ],
       transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN },

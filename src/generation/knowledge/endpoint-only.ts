@@ -8,9 +8,12 @@ export const authBypass: ClassKnowledge = {
   attackClass: 'auth-bypass',
   components: ['path', 'query', 'headers'],
   signatures: [
+    // `..` in a URL path: legitimate clients normalise it away, so it is safe to block anywhere.
+    { id: 'bypass-dot-dot', regexes: ['\\.\\.[/\\\\;]'], unscoped: true, transforms: { default: URL_CHAIN } },
+    // Servlet path parameters that make a protected path look like a static or public one.
     {
-      id: 'bypass-path-tricks',
-      regexes: ['\\.\\.[/\\\\;]|;[^/]*\\.(?:jsp|css|js|png)\\b|%00'],
+      id: 'bypass-path-parameter',
+      regexes: [';\\.(?:jsp|css|js|png|ico|html)\\b|;jsessionid=[^/?]{0,64}\\.(?:css|js|png)\\b|%00'],
       transforms: { default: URL_CHAIN },
     },
   ],

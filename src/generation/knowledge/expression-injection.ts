@@ -10,6 +10,8 @@ export const expressionInjection: ClassKnowledge = {
       id: 'java-expression',
       regexes: [
         '(?:[%$#]\\{|\\(#|\\[#|\\bt\\()[^}]{0,100}?(?:java\\.lang|getruntime|processbuilder|_memberaccess|@ognl|ognlcontext|\\.exec\\(|forname|getclass|scriptengine|classloader|#context|#request)',
+        // Evaluation probes: `%{128*128}`, `${7*7}`, `#{3*3}`; arithmetic inside an expression opener.
+        '[%$#]\\{\\s*\\d+\\s*[*+/-]\\s*\\d+\\s*\\}',
       ],
       transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN },
     },

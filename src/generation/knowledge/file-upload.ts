@@ -8,7 +8,9 @@ export const fileUpload: ClassKnowledge = {
     {
       id: 'executable-upload',
       regexes: [
-        'filename\\s*=\\s*"?[^"\\r\\n]*\\.(?:jspx?|php\\d?|phtml|phar|aspx?|ashx|asmx|cer|war|jar|sh|cgi|pl|py|exe)(?:["\\r\\n;/]|$)|\\.(?:jspx?|php\\d?|aspx?)(?:/|::\\$data|%20)?$',
+        'filename\\s*=\\s*"?[^"\\r\\n]*\\.(?:jspx?|php\\d?|phtml|phar|aspx?|ashx|asmx|cer|war|sh|cgi|pl|py|exe)(?:["\\r\\n;]|$)',
+        // PUT tricks that make Tomcat or IIS write a script file: `x.jsp/`, `x.jsp::$DATA`, `x.jsp%20`.
+        '\\.(?:jspx?|php\\d?|aspx?)(?:/|::\\$data|\\s)$',
       ],
       transforms: { default: URL_CHAIN, body: BODY_CHAIN },
     },

@@ -14,7 +14,7 @@ export const sqli: ClassKnowledge = {
     {
       id: 'sql-syntax',
       regexes: [
-        'union\\s+(?:all\\s+)?(?:distinct\\s+)?select|\\b(?:sleep|benchmark|pg_sleep|extractvalue|updatexml|load_file)\\s*\\(|waitfor\\s+delay|into\\s+(?:out|dump)file',
+        "union\\s+(?:all\\s+)?(?:distinct\\s+)?select|\\b(?:sleep|benchmark|pg_sleep|extractvalue|updatexml|load_file)\\s*\\(|waitfor\\s+delay\\s+'\\d|into\\s+(?:out|dump)file",
         "information_schema|'\\s*(?:or|and)\\s+['\\d]|\\b(?:or|and)\\s+\\d+\\s*[=<>]\\s*\\d+",
       ],
       transforms: {

@@ -14,6 +14,10 @@ export interface Signature {
   /** Regexes ORed together (each its own RegexMatchStatement, at most 200 characters). */
   regexes?: string[];
   detector?: 'sqli' | 'xss';
+  /** Components this signature may inspect, when narrower than the class's. */
+  components?: Component[];
+  /** This signature alone is safe to block anywhere, even when its class as a whole is not. */
+  unscoped?: boolean;
   /** Transformations before matching, per component kind (body and headers differ from the URL). */
   transforms: Partial<Record<Component, TextTransformationType[]>> & { default: TextTransformationType[] };
 }

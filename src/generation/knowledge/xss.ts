@@ -8,12 +8,15 @@ export const xss: ClassKnowledge = {
     {
       id: 'xss-detector',
       detector: 'xss',
+      // libinjection's XSS check flags ordinary XML (namespaced attributes): not on bodies.
+      components: ['args', 'path', 'cookies'],
       transforms: { default: ['URL_DECODE_UNI', 'HTML_ENTITY_DECODE'] },
     },
     {
       id: 'script-markup',
       regexes: [
-        '<\\s*(?:script|svg|iframe|img|body|details|object|embed)\\b[^>]{0,100}(?:>|\\bon[a-z]+\\s*=)|\\bon(?:error|load|mouseover|focus|click|toggle|begin)\\s*=',
+        // A script element with content, a script source, or markup carrying an event handler.
+        '<\\s*script\\b[^>]{0,100}>[^<]{1,100}<\\s*/\\s*script|<\\s*script\\b[^>]{0,100}\\bsrc\\s*=|<\\s*(?:svg|iframe|img|body|details|object|embed|video|audio|input)\\b[^>]{0,100}\\bon[a-z]+\\s*=',
         'javascript\\s*:|\\b(?:alert|prompt|confirm)\\s*\\(|document\\.(?:cookie|domain)',
       ],
       transforms: {
