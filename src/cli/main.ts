@@ -4,8 +4,10 @@ import { Command, CommanderError } from 'commander';
 
 import { InputError } from '../app/errors.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { registerGenerate } from './commands/generate.js';
 import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
+import { registerVulnCommands } from './commands/vulns.js';
 import { EXIT, processIo, type Io } from './io.js';
 import { VERSION } from './version.js';
 
@@ -24,8 +26,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 Environment: WAFGEN_DATA_DIR, WAFGEN_OFFLINE=1, DATABASE_URL, REDIS_URL, PORT (see README).
 Exit status: 0 success, 1 the rule failed its checks, 2 bad input.`,
   );
+  registerGenerate(program, io, getConfig, setExit);
   registerValidate(program, io, getConfig, setExit);
   registerTest(program, io, getConfig, setExit);
+  registerVulnCommands(program, io, getConfig, setExit);
   return program;
 }
 

@@ -1,0 +1,143 @@
+// The `generate` use case: CVE ID (or record file) + evidence → a checked rule and its report,
+// saved as a new rule version when something changed. Shared by the CLI, the API and the workers.
+import { createHash } from 'node:crypto';
+
+import { readAllRequests } from '../engine/request/index.js';
+import { testCaseToRequest } from '../engine/request/jsonl.js';
+import type { HttpRequest } from '../engine/request/model.js';
+import { RequestFileError } from '../engine/request/index.js';
+import type { Evidence } from '../evidence/model.js';
+import { loadBenignSample } from '../generation/benign.js';
+import { runGeneration, type LoopOptions } from '../generation/loop.js';
+import type { Engine, GenerationResult } from '../generation/types.js';
+import type { Store } from '../store/index.js';
+import { importText } from '../vulns/importers/index.js';
+import { CveIdSchema, ExploitFactsSchema, type ExploitFacts, type VulnRecord } from '../vulns/model.js';
+import { InputError } from './errors.js';
+import { readTextFile } from './input.js';
+
+export interface GenerateRequest {
+  cveId: string;
+  /** A vulnerability record file (JSON record, NVD/CVE 5 JSON, or a corpus-style JSONL line). */
+  vulnFile?: string;
+  /** Exploit requests: test-case JSONL, raw HTTP, nuclei templates, WAF logs, HAR. */
+  evidenceFiles?: string[];
+  /** Benign traffic for the loop (default: the built-in sample). */
+  benignFiles?: string[];
+  maxAttempts?: number;
+  maxInputBytes: number;
+  /** Store the rule as a new version when something changed (default true when there is a store). */
+  save?: boolean;
+}
+
+export interface GenerateDeps {
+  store?: Store;
+  engine: Engine;
+  fallback?: Engine;
+  onStep?: LoopOptions['onStep'];
+}
+
+export function parseCveId(value: string): string {
+  const r = CveIdSchema.safeParse(value);
+  if (!r.success) throw new InputError(`${JSON.stringify(value)} is not a CVE ID (expected CVE-YYYY-NNNN)`);
+  return r.data;
+}
+
+async function recordFromFile(file: string, cveId: string, maxBytes: number): Promise<VulnRecord> {
+  const text = await readTextFile(file, maxBytes);
+  const result = importText(text, file);
+  const record =
+    result.records.find((r) => r.id === cveId) ??
+    (result.records.length === 1 ? result.records[0] : undefined);
+  if (!record) {
+    const why = result.errors[0] ? `: ${result.errors[0].position} ${result.errors[0].message}` : '';
+    throw new InputError(`${file}: no vulnerability record for ${cveId}${why}`);
+  }
+  return { ...record, id: cveId };
+}
+
+export async function findRecord(cveId: string, store: Store | undefined): Promise<VulnRecord> {
+  const record = await store?.vulns.get(cveId);
+  if (record) return record;
+  throw new InputError(
+    `${cveId} is not in the local store; import it with \`wafgen import <NVD, CVE JSON 5 or nuclei file>\` or pass --vuln FILE (live NVD look-up is not available yet)`,
+  );
+}
+
+function evidenceToRequest(e: Evidence, cveId: string): HttpRequest | undefined {
+  if (e.kind !== 'request' || !e.request) return undefined;
+  const r = testCaseToRequest(
+    { ...e.request, cve: cveId, expect: 'block', source: e.source },
+    { file: e.source, line: 0 },
+  );
+  return 'request' in r ? r.request : undefined;
+}
+
+async function evidenceFromFiles(files: readonly string[], cveId: string): Promise<HttpRequest[]> {
+  try {
+    const { requests, errors } = await readAllRequests(files, { expect: 'block' });
+    if (requests.length === 0 && errors.length > 0)
+      throw new InputError(`${errors[0]!.file}:${errors[0]!.line}: ${errors[0]!.message}`);
+    // Evidence given for this CVE is exploit traffic unless it says otherwise.
+    return requests
+      .filter((r) => r.expect !== 'allow')
+      .map((r) => ({ ...r, cve: r.cve ?? cveId, expect: 'block' as const }));
+  } catch (e) {
+    if (e instanceof RequestFileError) throw new InputError(e.message);
+    throw e;
+  }
+}
+
+const sha256 = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
+
+export async function generateRule(
+  request: GenerateRequest,
+  deps: GenerateDeps,
+): Promise<GenerationResult & { version?: number }> {
+  const cveId = parseCveId(request.cveId);
+  const record = request.vulnFile
+    ? await recordFromFile(request.vulnFile, cveId, request.maxInputBytes)
+    : await findRecord(cveId, deps.store);
+  const stored = (await deps.store?.evidence.forCve(cveId)) ?? [];
+  const exploits = [
+    ...stored.map((e) => evidenceToRequest(e, cveId)).filter((r): r is HttpRequest => r !== undefined),
+    ...(request.evidenceFiles?.length ? await evidenceFromFiles(request.evidenceFiles, cveId) : []),
+  ];
+  const signatures = stored.filter((e) => e.kind === 'signature' && e.signature).map((e) => e.signature!);
+  const facts: ExploitFacts = ExploitFactsSchema.parse({
+    ...(record.exploit ?? {}),
+    endpoints: [
+      ...new Set([...(record.exploit?.endpoints ?? []), ...signatures.flatMap((s) => s.endpoints)]),
+    ],
+    payloadTokens: [
+      ...new Set([...(record.exploit?.payloadTokens ?? []), ...signatures.flatMap((s) => s.payloadTokens)]),
+    ],
+  });
+  const benign = await loadBenignSample(request.benignFiles);
+  const evidenceSources = [
+    ...new Set([
+      ...stored.map((e) => e.source),
+      ...(request.evidenceFiles ?? []),
+      ...(record.exploit ? [`${record.source} record`] : []),
+    ]),
+  ];
+  const result = await runGeneration({ record, exploits, facts, benign, evidenceSources }, deps.engine, {
+    ...(request.maxAttempts ? { maxAttempts: request.maxAttempts } : {}),
+    ...(deps.fallback ? { fallback: deps.fallback } : {}),
+    ...(deps.onStep ? { onStep: deps.onStep } : {}),
+  });
+  if (!deps.store || request.save === false) return result;
+  const saved = await deps.store.rules.saveVersion(cveId, {
+    rule: result.rule,
+    inputsHash: sha256({
+      record: { ...record, fetchedAt: undefined },
+      exploits: exploits.map((r) => r.uri + (r.body ?? '')),
+      engine: deps.engine.name,
+    }),
+    engine: result.report.producedBy,
+    ...(result.report.provider ? { provider: result.report.provider } : {}),
+    ...(result.report.model ? { model: result.report.model } : {}),
+    report: result.report,
+  });
+  return { ...result, version: saved.version };
+}

@@ -1,0 +1,164 @@
+import { writeFile } from 'node:fs/promises';
+
+import type { Command } from 'commander';
+import { Option } from 'commander';
+
+import { generateRule, parseCveId } from '../../app/generate.js';
+import { openSeededStore } from '../../app/store.js';
+import { InputError } from '../../app/errors.js';
+import type { Config } from '../../config/index.js';
+import { BuiltinEngine } from '../../generation/builtin/index.js';
+import type { GenerationReport } from '../../generation/types.js';
+import { EXPORT_FORMATS, exportRules, type ExportFormat } from '../../waf/export/index.js';
+import type { Rule } from '../../waf/model/shapes.generated.js';
+import { colors, EXIT, type Io } from '../io.js';
+
+interface GenerateOptions {
+  engine: 'auto' | 'builtin' | 'llm';
+  provider?: string;
+  evidence: string[];
+  vuln?: string;
+  format: ExportFormat;
+  output?: string;
+  maxAttempts: string;
+  fetch: boolean;
+  json?: boolean;
+  benign: string[];
+  save: boolean;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+export function formatReport(report: GenerationReport & { version?: number }, io: Io): string {
+  const c = colors(io);
+  const t = report.tests;
+  const ratio = (a: number, b: number) => `${a}/${b}`;
+  const lines = [
+    `${c.bold(report.cveId)}: ${report.passed ? c.green('rule passed every check') : c.red('rule did NOT pass its checks')}` +
+      `${report.version ? c.dim(` (version ${report.version})`) : ''}`,
+    `  engine ${report.producedBy}${report.provider ? ` (${report.provider}/${report.model})` : ''}, ${report.attempts} attempt(s), strategy ${report.strategy}, ` +
+      `class ${report.attackClass ?? '?'}, confidence ${report.confidence}, ${report.wcu} WCU, ${report.durationMs} ms`,
+    `  exploit requests blocked ${ratio(t.evidence.blocked, t.evidence.total)}, evasion variants ${ratio(t.variants.blocked, t.variants.total)}, ` +
+      `benign requests blocked ${ratio(t.benign.blocked, t.benign.total)}`,
+  ];
+  if (report.usage.inputTokens + report.usage.outputTokens > 0) {
+    lines.push(
+      `  tokens ${report.usage.inputTokens} in / ${report.usage.outputTokens} out, cost $${report.costUsd.toFixed(4)}`,
+    );
+  }
+  if (report.fallback)
+    lines.push(c.yellow(`  LLM failed (${report.fallback}); the built-in engine answered`));
+  if (t.evidence.total === 0)
+    lines.push(
+      c.yellow(
+        '  no exploit requests to test against: the rule is built from the record alone (low confidence)',
+      ),
+    );
+  for (const n of report.notes) lines.push(c.dim(`  ${n}`));
+  for (const r of report.reasons) lines.push(c.red(`  ✗ ${r}`));
+  for (const w of report.warnings) lines.push(c.yellow(`  warning ${w.code} ${w.path}: ${w.message}`));
+  if (report.evidenceUsed.length > 0) lines.push(c.dim(`  evidence: ${report.evidenceUsed.join(', ')}`));
+  return lines.join('\n') + '\n';
+}
+
+export function registerGenerate(
+  program: Command,
+  io: Io,
+  config: () => Config,
+  setExit: (code: number) => void,
+): void {
+  program
+    .command('generate')
+    .description(
+      'generate an AWS WAFv2 rule for CVEs, checked against the exploit, its evasion variants and benign traffic',
+    )
+    .argument('<cve...>', 'one or more CVE IDs, e.g. CVE-2021-44228')
+    .addOption(
+      new Option('--engine <engine>', 'built-in engine, an LLM, or auto (LLM when a provider is configured)')
+        .choices(['auto', 'builtin', 'llm'])
+        .default('auto'),
+    )
+    .option('--provider <list>', 'LLM provider chain, e.g. openai,anthropic,google')
+    .option(
+      '--evidence <file>',
+      'exploit requests: test-case JSONL, raw HTTP, nuclei template, WAF log, HAR (repeatable)',
+      collect,
+      [],
+    )
+    .option(
+      '--vuln <file>',
+      'vulnerability record to use instead of the store (JSON, NVD, CVE JSON 5, corpus JSONL)',
+    )
+    .addOption(new Option('--format <format>', 'output format').choices([...EXPORT_FORMATS]).default('json'))
+    .option('--output <file>', 'write the rule there instead of stdout')
+    .option('--max-attempts <n>', 'generation attempts with feedback', '3')
+    .option('--no-fetch', 'do not fetch reference URLs for evidence')
+    .option('--json', 'print one JSON object {rule, report} (or an array for several CVEs)')
+    .option(
+      '--benign <file>',
+      'benign traffic the rule must not block (default: the built-in sample; repeatable)',
+      collect,
+      [],
+    )
+    .option('--no-save', 'do not store the rule as a new version')
+    .addHelpText(
+      'after',
+      `
+The rule goes to stdout (or --output) and the report to stderr. Exit status: 0 every rule passed its
+checks, 1 a rule did not, 2 bad input.
+
+Examples:
+  wafgen generate CVE-2021-44228
+  wafgen generate CVE-2022-22965 --evidence exploit.http --format terraform --output spring4shell.tf.json
+  wafgen generate CVE-2099-0001 --vuln record.json --evidence poc.yaml --json`,
+    )
+    .action(async (cves: string[], opts: GenerateOptions) => {
+      const cfg = config();
+      const ids = cves.map(parseCveId);
+      const maxAttempts = Number(opts.maxAttempts);
+      if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
+        throw new InputError('--max-attempts must be a whole number from 1 to 10');
+      if (opts.engine === 'llm' || opts.provider) {
+        throw new InputError(
+          'the LLM engine is not wired into the command line yet; use --engine builtin (the default when no provider is configured)',
+        );
+      }
+      const c = colors(io);
+      const step = io.color ? (m: string) => io.err(c.dim(`  … ${m}\n`)) : undefined;
+      // A record given on the command line and nothing to save: no need to open the store.
+      const store = opts.vuln && !opts.save ? undefined : await openSeededStore(cfg);
+      try {
+        const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
+        for (const cveId of ids) {
+          const r = await generateRule(
+            {
+              cveId,
+              ...(opts.vuln ? { vulnFile: opts.vuln } : {}),
+              evidenceFiles: opts.evidence,
+              benignFiles: opts.benign,
+              maxAttempts,
+              maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
+              save: opts.save,
+            },
+            { ...(store ? { store } : {}), engine: new BuiltinEngine(), ...(step ? { onStep: step } : {}) },
+          );
+          const report = { ...r.report, ...(r.version ? { version: r.version } : {}) };
+          results.push({ rule: r.rule, report });
+          if (!opts.json) io.err(formatReport(report, io));
+        }
+        const out = opts.json
+          ? JSON.stringify(ids.length === 1 ? results[0] : results, null, 2) + '\n'
+          : exportRules(
+              results.map((r) => r.rule),
+              opts.format,
+            );
+        if (opts.output) {
+          await writeFile(opts.output, out);
+          io.err(`wrote ${opts.output}\n`);
+        } else io.out(out);
+        setExit(results.every((r) => r.report.passed) ? EXIT.ok : EXIT.failed);
+      } finally {
+        await store?.close();
+      }
+    });
+}

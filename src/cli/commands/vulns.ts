@@ -1,0 +1,154 @@
+import type { Command } from 'commander';
+
+import { InputError } from '../../app/errors.js';
+import { parseCveId } from '../../app/generate.js';
+import { importPaths } from '../../app/import.js';
+import { openSeededStore } from '../../app/store.js';
+import type { Config } from '../../config/index.js';
+import { SEVERITIES, type Severity } from '../../vulns/model.js';
+import { colors, EXIT, type Io } from '../io.js';
+
+export function registerVulnCommands(
+  program: Command,
+  io: Io,
+  config: () => Config,
+  setExit: (code: number) => void,
+): void {
+  program
+    .command('list')
+    .description('list the vulnerabilities in the local store')
+    .option('--kev', 'only known-exploited (CISA KEV)')
+    .option('--severity <level>', `only this severity (${SEVERITIES.join(', ')})`)
+    .option('--search <text>', 'match id, title, description, vendor or product')
+    .option('--limit <n>', 'at most this many', '100')
+    .option('--json', 'print JSON records')
+    .action(
+      async (opts: { kev?: boolean; severity?: string; search?: string; limit: string; json?: boolean }) => {
+        if (opts.severity && !(SEVERITIES as readonly string[]).includes(opts.severity)) {
+          throw new InputError(`--severity must be one of ${SEVERITIES.join(', ')}`);
+        }
+        const limit = Number(opts.limit);
+        if (!Number.isInteger(limit) || limit < 1)
+          throw new InputError('--limit must be a positive whole number');
+        const store = await openSeededStore(config());
+        try {
+          const filter = {
+            ...(opts.kev ? { kev: true } : {}),
+            ...(opts.severity ? { severity: opts.severity as Severity } : {}),
+            ...(opts.search ? { search: opts.search } : {}),
+          };
+          const records = await store.vulns.list({ ...filter, limit });
+          const total = await store.vulns.count(filter);
+          if (opts.json) {
+            io.out(JSON.stringify(records, null, 2) + '\n');
+            return;
+          }
+          const c = colors(io);
+          for (const r of records) {
+            const sev = r.severity.padEnd(8);
+            io.out(
+              `${r.id.padEnd(16)} ${r.severity === 'critical' ? c.red(sev) : r.severity === 'high' ? c.yellow(sev) : sev} ${r.kev ? 'KEV' : '   '} ${(r.exploit?.attackClass ?? '').padEnd(20)} ${r.title ?? r.product ?? ''}\n`,
+            );
+          }
+          io.err(`${records.length} of ${total} record(s)\n`);
+        } finally {
+          await store.close();
+        }
+      },
+    );
+
+  program
+    .command('info')
+    .description('show a vulnerability record, its evidence and its generated rules')
+    .argument('<cve>', 'CVE ID')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { json?: boolean }) => {
+      const cveId = parseCveId(id);
+      const store = await openSeededStore(config());
+      try {
+        const record = await store.vulns.get(cveId);
+        if (!record) {
+          throw new InputError(
+            `${cveId} is not in the local store; import it with \`wafgen import <file>\` (NVD JSON, CVE JSON 5, KEV, nuclei template)`,
+          );
+        }
+        const evidence = await store.evidence.forCve(cveId);
+        const rules = await store.rules.versions(cveId);
+        if (opts.json) {
+          io.out(
+            JSON.stringify(
+              { record, evidence, rules: rules.map(({ rule: _r, report: _p, ...v }) => v) },
+              null,
+              2,
+            ) + '\n',
+          );
+          return;
+        }
+        const c = colors(io);
+        const f = record.exploit;
+        const lines = [
+          `${c.bold(record.id)} ${record.title ?? ''}`,
+          `  severity ${record.severity}${record.cvss ? ` (CVSS ${record.cvss.score})` : ''}${record.kev ? ', known exploited (KEV)' : ''}`,
+          `  ${[record.vendor, record.product].filter(Boolean).join(' / ') || 'product unknown'}; CWE ${record.cwes.join(', ') || 'unknown'}; source ${record.source}`,
+          '',
+          `  ${record.description}`,
+          '',
+        ];
+        if (f) {
+          lines.push(`  exploit facts: class ${f.attackClass ?? '?'}`);
+          if (f.endpoints.length) lines.push(`    endpoints  ${f.endpoints.join(', ')}`);
+          if (f.methods.length) lines.push(`    methods    ${f.methods.join(', ')}`);
+          if (f.parameters.length) lines.push(`    parameters ${f.parameters.join(', ')}`);
+          if (f.headers.length) lines.push(`    headers    ${f.headers.join(', ')}`);
+          if (f.payloadTokens.length)
+            lines.push(`    payloads   ${f.payloadTokens.map((t) => JSON.stringify(t)).join(', ')}`);
+        }
+        lines.push(
+          `  evidence: ${evidence.length} item(s)${evidence.length ? ` (${[...new Set(evidence.map((e) => e.kind))].join(', ')})` : ''}`,
+        );
+        for (const e of evidence.slice(0, 10))
+          lines.push(
+            c.dim(
+              `    ${e.kind} ${e.request ? `${e.request.method} ${e.request.uri.slice(0, 80)}` : (e.title ?? '')} — ${e.source}`,
+            ),
+          );
+        lines.push(
+          `  rules: ${rules.length ? rules.map((r) => `v${r.version} (${r.engine}, ${r.createdAt})`).join(', ') : 'none yet (wafgen generate ' + cveId + ')'}`,
+        );
+        for (const ref of record.references.slice(0, 8)) lines.push(c.dim(`  ${ref}`));
+        io.out(lines.join('\n') + '\n');
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
+    .command('import')
+    .description(
+      'import vulnerability data: NVD API 2.0 responses, CVE JSON 5 records or trees, the CISA KEV catalog, nuclei templates, JSON Lines',
+    )
+    .argument('<path...>', 'files or directories')
+    .option('--json', 'print the summary as JSON')
+    .action(async (paths: string[], opts: { json?: boolean }) => {
+      const store = await openSeededStore(config());
+      try {
+        const progress = io.color
+          ? (done: number, total: number) => io.err(`\r  importing ${done}/${total} file(s)`)
+          : undefined;
+        const summary = await importPaths(store, paths, progress);
+        if (progress) io.err('\n');
+        for (const e of summary.errors.slice(0, 50)) io.err(`${e.file}: ${e.position}: ${e.message}\n`);
+        if (summary.errors.length > 50) io.err(`… and ${summary.errors.length - 50} more errors\n`);
+        if (opts.json) io.out(JSON.stringify({ ...summary, errors: summary.errors.length }, null, 2) + '\n');
+        else {
+          io.out(
+            `${summary.files} file(s): ${summary.inserted} new, ${summary.updated} updated, ${summary.unchanged} unchanged record(s); ` +
+              `${summary.kevMarked} marked known-exploited; ${summary.evidenceAdded} new evidence item(s); ${summary.errors.length} error(s)\n`,
+          );
+        }
+        setExit(summary.errors.length > 0 ? EXIT.failed : EXIT.ok);
+      } finally {
+        await store.close();
+      }
+    });
+}
