@@ -1,0 +1,135 @@
+// The headline flow, end to end in-process with a real (embedded) store in a temp data directory:
+// list and info on the bundled records, import an NVD file, generate with evidence, versions.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { fixture, runBin, runCli } from '../support/cli.js';
+import { sharedPath } from '../support/shared.js';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'wafgen-cli-'));
+const saved = process.env.WAFGEN_DATA_DIR;
+beforeAll(() => {
+  process.env.WAFGEN_DATA_DIR = dataDir;
+});
+afterAll(() => {
+  if (saved === undefined) delete process.env.WAFGEN_DATA_DIR;
+  else process.env.WAFGEN_DATA_DIR = saved;
+});
+
+describe('wafgen list / info / import / generate', () => {
+  it('lists the bundled records on a fresh data directory and shows one', async () => {
+    const list = await runCli(['list', '--kev', '--json', '--limit', '500']);
+    expect(list.code).toBe(0);
+    const records = JSON.parse(list.stdout) as { id: string; kev: boolean }[];
+    expect(records.length).toBeGreaterThanOrEqual(50);
+    expect(records.every((r) => r.kev)).toBe(true);
+    const info = await runCli(['info', 'cve-2021-44228']);
+    expect(info.code).toBe(0);
+    expect(info.stdout).toContain('CVE-2021-44228');
+    expect(info.stdout).toMatch(/exploit facts: class jndi-injection/);
+  }, 60_000);
+
+  it('an unknown CVE is one clear line, exit 2', async () => {
+    const r = await runCli(['info', 'CVE-2099-0001']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not in the local store; import it with/);
+    expect((await runCli(['generate', 'not-a-cve'])).stderr).toMatch(/is not a CVE ID/);
+  });
+
+  it('imports an NVD response, idempotently', async () => {
+    const first = await runCli(['import', fixture('vulns-cli/nvd-CVE-2099-0001.json'), '--json']);
+    expect(first.code).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ files: 1, inserted: 1, errors: 0 });
+    const again = await runCli(['import', fixture('vulns-cli/nvd-CVE-2099-0001.json'), '--json']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ inserted: 0, updated: 0, unchanged: 1 });
+    const info = JSON.parse((await runCli(['info', 'CVE-2099-0001', '--json'])).stdout);
+    expect(info.record).toMatchObject({
+      id: 'CVE-2099-0001',
+      severity: 'high',
+      cwes: ['CWE-22'],
+      vendor: 'example',
+      product: 'reports',
+    });
+  });
+
+  it('generates a rule from the record and a PoC, tests it, and keeps versions', async () => {
+    const r = await runCli([
+      'generate',
+      'CVE-2099-0001',
+      '--evidence',
+      fixture('vulns-cli/CVE-2099-0001-poc.http'),
+      '--json',
+    ]);
+    expect(r.code).toBe(0);
+    const { rule, report } = JSON.parse(r.stdout);
+    expect(rule.Name).toBe('wafgen-CVE-2099-0001');
+    expect(report).toMatchObject({
+      passed: true,
+      attackClass: 'path-traversal',
+      producedBy: 'builtin',
+      version: 1,
+    });
+    expect(report.tests.evidence).toMatchObject({ total: 2, blocked: 2 });
+    expect(report.tests.variants.blocked / report.tests.variants.total).toBeGreaterThanOrEqual(0.9);
+    expect(report.tests.benign.blocked).toBe(0);
+    // Same inputs, same rule: no new version.
+    const again = JSON.parse(
+      (
+        await runCli([
+          'generate',
+          'CVE-2099-0001',
+          '--evidence',
+          fixture('vulns-cli/CVE-2099-0001-poc.http'),
+          '--json',
+        ])
+      ).stdout,
+    );
+    expect(again.report.version).toBe(1);
+    const info = JSON.parse((await runCli(['info', 'CVE-2099-0001', '--json'])).stdout);
+    expect(info.rules.map((v: { version: number }) => v.version)).toEqual([1]);
+  }, 60_000);
+
+  it('exports Terraform JSON and CloudFormation with the computed capacity', async () => {
+    const tf = await runCli(['generate', 'CVE-2021-44228', '--format', 'terraform', '--no-save']);
+    expect(tf.code).toBe(0);
+    const group = Object.values(JSON.parse(tf.stdout).resource.aws_wafv2_rule_group)[0] as {
+      capacity: number;
+      rule_json: string;
+    };
+    const rules = JSON.parse(group.rule_json);
+    expect(rules[0].Name).toBe('wafgen-CVE-2021-44228');
+    expect(group.capacity).toBeGreaterThan(0);
+    const cfn = JSON.parse(
+      (await runCli(['generate', 'CVE-2021-44228', '--format', 'cloudformation', '--no-save'])).stdout,
+    );
+    const resource = Object.values(cfn.Resources)[0] as {
+      Type: string;
+      Properties: { Capacity: number; Rules: unknown[] };
+    };
+    expect(resource.Type).toBe('AWS::WAFv2::RuleGroup');
+    expect(resource.Properties.Capacity).toBe(group.capacity);
+  }, 60_000);
+});
+
+const exploits = sharedPath('corpus', 'exploits.dev.jsonl');
+describe.skipIf(!exploits)('wafgen generate CVE-2021-44228 (the real binary, a fresh data directory)', () => {
+  it('prints a rule that validate accepts and that blocks the corpus Log4Shell requests', () => {
+    const env = { WAFGEN_DATA_DIR: mkdtempSync(join(tmpdir(), 'wafgen-bin-')) };
+    const gen = runBin(
+      ['generate', 'CVE-2021-44228', '--output', join(env.WAFGEN_DATA_DIR, 'rule.json')],
+      env,
+    );
+    expect(gen.code, gen.stderr).toBe(0);
+    expect(gen.stderr).toContain('rule passed every check');
+    const ruleFile = join(env.WAFGEN_DATA_DIR, 'rule.json');
+    expect(JSON.parse(readFileSync(ruleFile, 'utf8')).Action).toEqual({ Block: {} });
+    expect(runBin(['validate', ruleFile], env).code).toBe(0);
+    const test = runBin(['test', '--rule', ruleFile, '--requests', exploits!, '--json'], env);
+    const results = JSON.parse(test.stdout).results as { id: string; matched: boolean }[];
+    const log4j = results.filter((x) => x.id.startsWith('CVE-2021-44228#'));
+    expect(log4j.length).toBeGreaterThan(0);
+    expect(log4j.every((x) => x.matched)).toBe(true);
+  }, 90_000);
+});
