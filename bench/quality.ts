@@ -54,10 +54,14 @@ interface Row {
   strategy: string;
 }
 
-const pct = (a: number, b: number): string => (b === 0 ? '   -  ' : `${((100 * a) / b).toFixed(1).padStart(5)}%`);
+const pct = (a: number, b: number): string =>
+  b === 0 ? '   -  ' : `${((100 * a) / b).toFixed(1).padStart(5)}%`;
 
 async function main(): Promise<void> {
-  const records = readFileSync(resolve(corpus, 'cves.dev.jsonl'), 'utf8').split('\n').filter(Boolean).map(corpusRecord);
+  const records = readFileSync(resolve(corpus, 'cves.dev.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map(corpusRecord);
   const exploits = (await readAllRequests(resolve(corpus, 'exploits.dev.jsonl'))).requests;
   const benignCorpus = (await readAllRequests(resolve(corpus, 'benign.dev.jsonl'))).requests;
   const benignSample = await loadBenignSample();
@@ -77,7 +81,9 @@ async function main(): Promise<void> {
 
   for (const record of records) {
     if (only && record.id !== only) continue;
-    const mine = exploits.filter((r) => r.cve === record.id).sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+    const mine = exploits
+      .filter((r) => r.cve === record.id)
+      .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
     if (mine.length === 0) continue;
     const variantsOfAll = deriveAllVariants(mine, 12);
     // Evidence mode: every other request to the generator, the rest held back.
@@ -86,13 +92,34 @@ async function main(): Promise<void> {
     for (const mode of ['evidence', 'description'] as const) {
       const t = performance.now();
       const result = await runGeneration(
-        { record, exploits: mode === 'evidence' ? train : [], facts, benign: benignSample, evidenceSources: [] },
+        {
+          record,
+          exploits: mode === 'evidence' ? train : [],
+          facts,
+          benign: benignSample,
+          evidenceSources: [],
+        },
         engine,
       );
       const ms = performance.now() - t;
       const m = measure(result, mode === 'evidence' ? test : mine, variantsOfAll);
-      rows.push({ cve: record.id, mode, ...m, wcu: result.report.wcu, ms, passed: result.report.passed, strategy: result.report.strategy ?? '' });
-      if (verbose) console.error(record.id, mode, result.report.strategy, JSON.stringify(result.report.notes), result.report.reasons.join(' | '));
+      rows.push({
+        cve: record.id,
+        mode,
+        ...m,
+        wcu: result.report.wcu,
+        ms,
+        passed: result.report.passed,
+        strategy: result.report.strategy ?? '',
+      });
+      if (verbose)
+        console.error(
+          record.id,
+          mode,
+          result.report.strategy,
+          JSON.stringify(result.report.notes),
+          result.report.reasons.join(' | '),
+        );
     }
   }
 
@@ -102,7 +129,9 @@ async function main(): Promise<void> {
     console.log('| CVE | held-out blocked | variants blocked | benign blocked | WCU | ms | strategy |');
     console.log('| --- | ---: | ---: | ---: | ---: | ---: | --- |');
     for (const r of mine) {
-      console.log(`| ${r.cve} | ${r.heldOut[0]}/${r.heldOut[1]} | ${r.variants[0]}/${r.variants[1]} | ${r.benign} | ${r.wcu} | ${r.ms.toFixed(0)} | ${r.strategy} |`);
+      console.log(
+        `| ${r.cve} | ${r.heldOut[0]}/${r.heldOut[1]} | ${r.variants[0]}/${r.variants[1]} | ${r.benign} | ${r.wcu} | ${r.ms.toFixed(0)} | ${r.strategy} |`,
+      );
     }
     const sum = (f: (r: Row) => number) => mine.reduce((a, r) => a + f(r), 0);
     const held = [sum((r) => r.heldOut[0]), sum((r) => r.heldOut[1])] as const;
