@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 
 import { InputError } from '../app/errors.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { registerBatch } from './commands/batch.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
@@ -27,6 +28,7 @@ Environment: WAFGEN_DATA_DIR, WAFGEN_OFFLINE=1, DATABASE_URL, REDIS_URL, PORT (s
 Exit status: 0 success, 1 the rule failed its checks, 2 bad input.`,
   );
   registerGenerate(program, io, getConfig, setExit);
+  registerBatch(program, io, getConfig, setExit);
   registerValidate(program, io, getConfig, setExit);
   registerTest(program, io, getConfig, setExit);
   registerVulnCommands(program, io, getConfig, setExit);

@@ -1,0 +1,92 @@
+// The `batch` use case: many CVEs, a few at a time, resumable. The input is a list of CVE IDs (one
+// per line, `#` comments) or vulnerability records (JSON Lines, corpus-style or wafgen's own);
+// records are imported first. CVEs that already have a stored rule are skipped unless forced, so a
+// batch that was interrupted picks up where it stopped.
+import type { Engine, GenerationReport } from '../generation/types.js';
+import type { Store } from '../store/index.js';
+import { importText } from '../vulns/importers/index.js';
+import { CVE_ID } from '../vulns/model.js';
+import { InputError } from './errors.js';
+import { generateRule } from './generate.js';
+import { readTextFile } from './input.js';
+
+export interface BatchItemResult {
+  cveId: string;
+  status: 'generated' | 'failed-checks' | 'skipped' | 'error';
+  version?: number;
+  report?: GenerationReport;
+  error?: string;
+}
+
+export interface BatchOptions {
+  concurrency: number;
+  force: boolean;
+  maxInputBytes: number;
+  maxAttempts?: number;
+  onItem?: (result: BatchItemResult, done: number, total: number) => void;
+}
+
+/** CVE IDs from the input file, importing any records it holds. */
+export async function readBatchInput(file: string, store: Store, maxBytes: number): Promise<string[]> {
+  const text = await readTextFile(file, maxBytes);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  if (lines.length === 0) throw new InputError(`${file}: no CVE IDs or records`);
+  if (lines.every((l) => CVE_ID.test(l))) return [...new Set(lines.map((l) => l.toUpperCase()))];
+  const imported = importText(text, file);
+  if (imported.records.length === 0) {
+    const e = imported.errors[0];
+    throw new InputError(
+      `${file}: neither CVE IDs nor vulnerability records${e ? ` (${e.position}: ${e.message})` : ''}`,
+    );
+  }
+  await store.vulns.upsertMany(imported.records);
+  for (const ev of imported.evidence) await store.evidence.add(ev);
+  return [...new Set(imported.records.map((r) => r.id))];
+}
+
+export async function runBatch(
+  ids: readonly string[],
+  store: Store,
+  engine: Engine,
+  options: BatchOptions,
+): Promise<BatchItemResult[]> {
+  const results: BatchItemResult[] = new Array(ids.length);
+  let next = 0;
+  let done = 0;
+  const worker = async (): Promise<void> => {
+    while (next < ids.length) {
+      const index = next++;
+      const cveId = ids[index]!;
+      let result: BatchItemResult;
+      try {
+        if (!options.force && (await store.rules.latest(cveId))) {
+          result = { cveId, status: 'skipped' };
+        } else {
+          const r = await generateRule(
+            {
+              cveId,
+              maxInputBytes: options.maxInputBytes,
+              ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+            },
+            { store, engine },
+          );
+          result = {
+            cveId,
+            status: r.report.passed ? 'generated' : 'failed-checks',
+            report: r.report,
+            ...(r.version ? { version: r.version } : {}),
+          };
+        }
+      } catch (e) {
+        result = { cveId, status: 'error', error: e instanceof Error ? e.message : String(e) };
+      }
+      results[index] = result;
+      options.onItem?.(result, ++done, ids.length);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency, ids.length)) }, worker));
+  return results;
+}

@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+
+import { InputError } from '../../app/errors.js';
+import { readBatchInput, runBatch, type BatchItemResult } from '../../app/batch.js';
+import { openSeededStore } from '../../app/store.js';
+import type { Config } from '../../config/index.js';
+import { BuiltinEngine } from '../../generation/builtin/index.js';
+import { colors, EXIT, type Io } from '../io.js';
+
+function progressBar(done: number, total: number, width = 30): string {
+  const filled = Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`;
+}
+
+export function registerBatch(
+  program: Command,
+  io: Io,
+  config: () => Config,
+  setExit: (code: number) => void,
+): void {
+  program
+    .command('batch')
+    .description(
+      'generate rules for many CVEs, a few at a time; CVEs that already have a stored rule are skipped (resume)',
+    )
+    .requiredOption(
+      '--from <file>',
+      'CVE IDs (one per line, # comments) or vulnerability records (JSON Lines)',
+    )
+    .option('--concurrency <n>', 'CVEs generated at once', '4')
+    .option('--force', 'regenerate CVEs that already have a rule')
+    .option('--max-attempts <n>', 'generation attempts with feedback', '3')
+    .option('--json', 'print the results as JSON')
+    .action(
+      async (opts: {
+        from: string;
+        concurrency: string;
+        force?: boolean;
+        maxAttempts: string;
+        json?: boolean;
+      }) => {
+        const concurrency = Number(opts.concurrency);
+        if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
+          throw new InputError('--concurrency must be a whole number from 1 to 64');
+        const maxAttempts = Number(opts.maxAttempts);
+        if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
+          throw new InputError('--max-attempts must be a whole number from 1 to 10');
+        const cfg = config();
+        const store = await openSeededStore(cfg);
+        try {
+          const ids = await readBatchInput(opts.from, store, cfg.WAFGEN_MAX_INPUT_BYTES);
+          const c = colors(io);
+          const results = await runBatch(ids, store, new BuiltinEngine(), {
+            concurrency,
+            force: Boolean(opts.force),
+            maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
+            maxAttempts,
+            onItem: (r, done, total) => {
+              if (io.color) io.err(`\r${progressBar(done, total)} ${r.cveId.padEnd(18)}`);
+              else if (r.status === 'error') io.err(`${r.cveId}: ${r.error}\n`);
+            },
+          });
+          if (io.color) io.err('\n');
+          if (opts.json) {
+            io.out(
+              JSON.stringify(
+                results.map(({ report, ...r }) => ({
+                  ...r,
+                  ...(report ? { passed: report.passed, wcu: report.wcu, tests: report.tests } : {}),
+                })),
+                null,
+                2,
+              ) + '\n',
+            );
+          } else {
+            io.out(`${'CVE'.padEnd(18)} ${'status'.padEnd(14)} version  WCU  exploits  variants  benign\n`);
+            for (const r of results) io.out(row(r, c) + '\n');
+            const count = (s: BatchItemResult['status']) => results.filter((r) => r.status === s).length;
+            io.out(
+              `${results.length} CVE(s): ${count('generated')} generated, ${count('failed-checks')} failed their checks, ${count('skipped')} skipped (already done), ${count('error')} errors\n`,
+            );
+          }
+          setExit(
+            results.some((r) => r.status === 'error' || r.status === 'failed-checks') ? EXIT.failed : EXIT.ok,
+          );
+        } finally {
+          await store.close();
+        }
+      },
+    );
+}
+
+function row(r: BatchItemResult, c: ReturnType<typeof colors>): string {
+  const status =
+    r.status === 'generated'
+      ? c.green(r.status.padEnd(14))
+      : r.status === 'skipped'
+        ? c.dim(r.status.padEnd(14))
+        : c.red(r.status.padEnd(14));
+  const t = r.report?.tests;
+  const cell = (a?: number, b?: number) => (a === undefined ? '-' : `${a}/${b}`);
+  return `${r.cveId.padEnd(18)} ${status} ${String(r.version ?? '-').padStart(7)} ${String(r.report?.wcu ?? '-').padStart(4)}  ${cell(t?.evidence.blocked, t?.evidence.total).padStart(8)}  ${cell(t?.variants.blocked, t?.variants.total).padStart(8)}  ${cell(t?.benign.blocked, t?.benign.total).padStart(6)}${r.error ? `  ${r.error}` : ''}`;
+}
