@@ -1,0 +1,255 @@
+// The llm engine: asks the `main` model, through the failover client (src/llm), for a WAFv2
+// statement as structured output, and hands it to the generation loop as a candidate. The loop's
+// checks (schema, lint, WCU, the evaluator on exploits, variants and benign traffic) judge it; on the
+// next attempt their findings come back as feedback and go into the prompt.
+//
+// Budget: one per rule (per GenerationInput), shared by every attempt and every provider tried.
+// Failures: AllProvidersFailed and BudgetExceeded propagate, so runGeneration falls back to the
+// built-in engine. An answer that does not fit the output schema at all (every provider) is asked
+// for again once within the attempt; an answer the evaluator cannot even compile (which would stop
+// the checks) is kept back and its errors go into the next prompt.
+import { compileDocument, RuleCompileError } from '../../engine/evaluate/index.js';
+import {
+  AllProvidersFailed,
+  Budget,
+  type BudgetLimits,
+  type GenerateObjectRequest,
+  type GenerateObjectResult,
+  type ProviderName,
+} from '../../llm/index.js';
+import type { Finding } from '../../waf/findings.js';
+import { lintDocument } from '../../waf/lint/index.js';
+import type { Rule, Statement } from '../../waf/model/shapes.generated.js';
+import { validateDocument } from '../../waf/schema.js';
+import { classify } from '../builtin/classify.js';
+import { buildRule } from '../loop.js';
+import type { Candidate, CheckResult, Engine, Feedback, GenerationInput, Proposal, Usage } from '../types.js';
+import { DEFAULT_PROMPT_OPTIONS, PromptBuilder, SYSTEM_PROMPT, type PreviousAnswer } from './prompt.js';
+import { LlmRuleOutput } from './schema.js';
+
+/** What the engine needs of the LLM client (`createLlmClient` gives all of it). */
+export interface LlmEngineClient {
+  generateObject<T>(request: GenerateObjectRequest<T>): Promise<GenerateObjectResult<T>>;
+  /** A budget with the configured per-rule limits. */
+  newBudget?(): Budget;
+}
+
+export interface LlmEngineOptions {
+  /** Candidates asked for per attempt, as parallel calls (default 1). */
+  candidates?: number;
+  /** Per-rule budget; default: the client's configured limits. */
+  budget?: BudgetLimits;
+  /** A subset or reordering of the provider chain (the CLI's --provider). */
+  providers?: readonly ProviderName[];
+  /** Exploit requests in the first prompt, and missed requests shown per kind on a retry (default 3). */
+  maxRequests?: number;
+  /** Characters of one rendered request (default 2000). */
+  maxRequestChars?: number;
+  /** Output tokens per call (default: the client's default, capped by the budget). */
+  maxOutputTokens?: number;
+  /** Re-asks within one attempt when no provider's answer fit the output schema (default 1). */
+  repairs?: number;
+  /** Fence boundary generator (tests). */
+  random?: () => string;
+  abortSignal?: AbortSignal;
+}
+
+interface RuleState {
+  budget: Budget | undefined;
+  /** The last answer, kept back because the evaluator could not compile it. */
+  rejected?: PreviousAnswer;
+}
+
+interface Answer {
+  result: GenerateObjectResult<LlmRuleOutput>;
+  /** Tokens and USD of every call made for it, billed failures included. */
+  usage: Usage;
+  costUsd: number;
+}
+
+const emptyChecks = (errors: Finding[], warnings: Finding[], reason: string): CheckResult => {
+  const none = { total: 0, blocked: 0, missed: [] };
+  return {
+    errors,
+    warnings,
+    wcu: 0,
+    evidence: none,
+    variants: none,
+    benign: { total: 0, blocked: 0, falsePositives: [] },
+    passed: false,
+    reasons: [reason],
+  };
+};
+
+/**
+ * Validate the model's statement with the real schema. Returns the parsed statement when it is
+ * valid; when it is not, the raw one (the loop's checks report why, with paths). `rejected` is set
+ * when the evaluator cannot compile a schema-valid rule (e.g. a regex RE2 refuses): the loop's
+ * checks would stop on it, so it goes back to the model from here instead.
+ */
+function vet(
+  cveId: string,
+  raw: Record<string, unknown>,
+): { statement: Statement; rule: Rule; rejected?: PreviousAnswer } {
+  const rule = buildRule(cveId, raw as Statement);
+  const validation = validateDocument(rule);
+  const doc = validation.document;
+  if (!doc || doc.kind !== 'rule') return { statement: raw as Statement, rule };
+  try {
+    compileDocument(doc, { trace: false });
+  } catch (e) {
+    if (!(e instanceof RuleCompileError)) {
+      const findings = [...validation.findings, ...lintDocument(doc, { cveId, intent: 'block' })];
+      const message = e instanceof Error ? e.message : String(e);
+      const errors = findings.filter((f) => f.severity === 'error');
+      if (errors.length === 0)
+        errors.push({ code: 'evaluator', severity: 'error', path: '$.Statement', message });
+      return {
+        statement: doc.rule.Statement,
+        rule: doc.rule,
+        rejected: {
+          rule: doc.rule,
+          checks: emptyChecks(
+            errors,
+            findings.filter((f) => f.severity === 'warning'),
+            `the rule cannot be evaluated: ${message}`,
+          ),
+        },
+      };
+    }
+  }
+  return { statement: doc.rule.Statement, rule: doc.rule };
+}
+
+export class LlmEngine implements Engine {
+  readonly name = 'llm';
+  readonly #client: LlmEngineClient;
+  readonly #options: LlmEngineOptions;
+  readonly #prompts: PromptBuilder;
+  readonly #state = new WeakMap<GenerationInput, RuleState>();
+
+  constructor(client: LlmEngineClient, options: LlmEngineOptions = {}) {
+    this.#client = client;
+    this.#options = options;
+    this.#prompts = new PromptBuilder({
+      maxRequests: options.maxRequests ?? DEFAULT_PROMPT_OPTIONS.maxRequests,
+      maxRequestChars: options.maxRequestChars ?? DEFAULT_PROMPT_OPTIONS.maxRequestChars,
+      ...(options.random ? { random: options.random } : {}),
+    });
+  }
+
+  /** The budget of the rule being generated from `input` (undefined before the first attempt). */
+  budgetFor(input: GenerationInput): Budget | undefined {
+    return this.#state.get(input)?.budget;
+  }
+
+  #newBudget(): Budget | undefined {
+    if (this.#options.budget) return new Budget(this.#options.budget);
+    return this.#client.newBudget?.();
+  }
+
+  async propose(input: GenerationInput, feedback?: Feedback): Promise<Proposal> {
+    let state = this.#state.get(input);
+    // A first attempt starts a new rule, and a new budget (unless the last answer was kept back).
+    if (!state || (!feedback && !state.rejected)) {
+      state = { budget: this.#newBudget() };
+      this.#state.set(input, state);
+    }
+    const previous: PreviousAnswer | undefined =
+      state.rejected ??
+      (feedback ? { rule: feedback.previous.rule, checks: feedback.previous.checks } : undefined);
+    state.rejected = undefined;
+
+    const attackClass = input.facts.attackClass ?? classify(input.record, input.exploits).attackClass;
+    const prompt = this.#prompts.build(input, attackClass, previous);
+    const n = Math.max(1, Math.floor(this.#options.candidates ?? 1));
+    const variation = (i: number) =>
+      n === 1
+        ? ''
+        : `\n\nThis is candidate ${i + 1} of ${n} asked for in parallel: ${
+            i === 0
+              ? 'prefer the most specific statement (technique scoped to the endpoint).'
+              : i === 1
+                ? 'prefer the broadest statement that still blocks no ordinary request.'
+                : 'take a different approach from the obvious one.'
+          }`;
+
+    const settled = await Promise.allSettled(
+      Array.from({ length: n }, (_, i) => this.#ask(prompt + variation(i), state.budget)),
+    );
+    const answers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    if (answers.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
+
+    const candidates: Candidate[] = [];
+    const notes: string[] = [];
+    for (const a of answers) {
+      const v = vet(input.record.id, a.result.object.statement);
+      if (v.rejected) {
+        state.rejected = v.rejected;
+        notes.push(`llm: an answer was kept back: ${v.rejected.checks.reasons[0]}`);
+        continue;
+      }
+      candidates.push({
+        statement: v.statement,
+        strategy: 'llm',
+        ...(attackClass ? { attackClass } : {}),
+      });
+    }
+    // Rejected answers only matter when nothing usable came back.
+    if (candidates.length > 0) state.rejected = undefined;
+
+    const last = answers[answers.length - 1]!.result;
+    return {
+      candidates,
+      provider: last.provider,
+      model: last.model,
+      usage: {
+        inputTokens: answers.reduce((s, a) => s + a.usage.inputTokens, 0),
+        outputTokens: answers.reduce((s, a) => s + a.usage.outputTokens, 0),
+      },
+      costUsd: answers.reduce((s, a) => s + a.costUsd, 0),
+      confidence: input.exploits.length > 0 ? 'high' : 'medium',
+      notes,
+    };
+  }
+
+  /** One structured-output call, asked again (bounded) when no provider's answer fit the schema. */
+  async #ask(prompt: string, budget: Budget | undefined): Promise<Answer> {
+    const usage: Usage = { inputTokens: 0, outputTokens: 0 };
+    let costUsd = 0;
+    const bill = (attempts: readonly { usage?: Usage; costUsd?: number }[]) => {
+      for (const a of attempts) {
+        usage.inputTokens += a.usage?.inputTokens ?? 0;
+        usage.outputTokens += a.usage?.outputTokens ?? 0;
+        costUsd += a.costUsd ?? 0;
+      }
+    };
+    const repairs = Math.max(0, this.#options.repairs ?? 1);
+    let note = '';
+    for (let i = 0; ; i++) {
+      try {
+        const result = await this.#client.generateObject({
+          role: 'main',
+          schema: LlmRuleOutput,
+          schemaName: 'waf_rule_statement',
+          schemaDescription: 'An AWS WAFv2 Statement that blocks the exploit, and why.',
+          system: SYSTEM_PROMPT,
+          prompt: prompt + note,
+          ...(budget ? { budget } : {}),
+          ...(this.#options.providers ? { providers: this.#options.providers } : {}),
+          ...(this.#options.maxOutputTokens ? { maxOutputTokens: this.#options.maxOutputTokens } : {}),
+          ...(this.#options.abortSignal ? { abortSignal: this.#options.abortSignal } : {}),
+        });
+        bill(result.attempts);
+        return { result, usage, costUsd };
+      } catch (e) {
+        const invalid =
+          e instanceof AllProvidersFailed && e.attempts.some((a) => a.kind === 'invalid-output');
+        if (!invalid || i >= repairs) throw e;
+        bill((e as AllProvidersFailed).attempts as { usage?: Usage; costUsd?: number }[]);
+        note =
+          '\n\nYour last answer was not a JSON object that fits the response schema. Answer with exactly one JSON object with the keys "rationale" and "statement", the statement shaped as the schema says.';
+      }
+    }
+  }
+}
