@@ -115,11 +115,10 @@ export class BuiltinEngine implements Engine {
       if (safe.length > 0) add('located-safe-signature', anyOf(safe));
     }
     if (endpoint) {
-      add(
-        'endpoint+located-signature',
-        allOf([endpoint, narrow('MATCH') ?? signature('MATCH')].filter((s): s is Statement => !!s)),
-      );
-      add('endpoint+signature', signature('MATCH') && allOf([endpoint, signature('MATCH')!]));
+      const scopedNarrow = narrow('MATCH');
+      const scopedAll = signature('MATCH');
+      if (scopedNarrow) add('endpoint+located-signature', allOf([endpoint, scopedNarrow]));
+      if (scopedAll) add('endpoint+signature', allOf([endpoint, scopedAll]));
       if (tokenStatements.length > 0) add('endpoint+tokens', allOf([endpoint, anyOf(tokenStatements)]));
       if (requiredNames.length > 0) add('endpoint+names', allOf([endpoint, anyOf(requiredNames)]));
     }

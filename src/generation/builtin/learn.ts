@@ -109,6 +109,8 @@ export function looksRandom(token: string): boolean {
   if (/oast|interact|burpcollaborator|canarytoken|dnslog|requestbin|pipedream/.test(token)) return true;
   if ((token.match(/\d/g) ?? []).length >= 3) return true;
   if (/[0-9a-f]{8,}/.test(token) && /\d/.test(token)) return true;
+  // Five consonants in a row hardly occur in words people choose (`xzpqk`), often in random ones.
+  if (/[bcdfghjklmnpqrstvwxz]{5,}/.test(token)) return true;
   for (const run of token.match(/[a-z]{6,}/g) ?? []) {
     const vowels = (run.match(/[aeiouy]/g) ?? []).length;
     if (vowels / run.length < 0.25) return true;
