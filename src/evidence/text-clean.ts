@@ -7,8 +7,8 @@
  * and joiners, word joiner and invisible operators, the BOM, interlinear annotation marks, and the Unicode tag
  * block (U+E0000..U+E007F, which renders as nothing but spells ASCII to a tokenizer).
  */
-// eslint-disable-next-line no-control-regex
 const INVISIBLE =
+  // eslint-disable-next-line no-control-regex
   /[\u0000-\u0008\u000B-\u001F\u007F-\u009F\u061C\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\u2066-\u206F\uFEFF\uFFF9-\uFFFB]|\uDB40[\uDC00-\uDC7F]/g;
 
 /** A high surrogate not followed by a low one, or a low surrogate not preceded by a high one. */
