@@ -4,7 +4,8 @@ import { validateRuleDocument } from '../app/validate.js';
 import { compileDocument, isCaught, RuleCompileError } from '../engine/evaluate/index.js';
 import type { HttpRequest } from '../engine/request/model.js';
 import type { Rule } from '../waf/model/shapes.generated.js';
-import type { CheckResult, RequestOutcome } from './types.js';
+import { RegexCompileError } from '../waf/regex.js';
+import type { CheckResult } from './types.js';
 
 export interface CheckContext {
   cveId: string;
@@ -24,13 +25,12 @@ export function checkRule(rule: Rule, ctx: CheckContext): CheckResult {
   const validation = validateRuleDocument(rule, { cveId: ctx.cveId, intent: 'block' });
   const errors = validation.findings.filter((f) => f.severity === 'error');
   const warnings = validation.findings.filter((f) => f.severity === 'warning');
-  const empty = { total: 0, blocked: 0, missed: [] as RequestOutcome[] };
   const result: CheckResult = {
     errors,
     warnings,
     wcu: validation.wcu ?? 0,
-    evidence: { ...empty, total: ctx.exploits.length },
-    variants: { ...empty, total: ctx.variants.length },
+    evidence: { total: ctx.exploits.length, blocked: 0, missed: [] },
+    variants: { total: ctx.variants.length, blocked: 0, missed: [] },
     benign: { total: ctx.benign.length, blocked: 0, falsePositives: [] },
     passed: false,
     reasons: [],
@@ -43,7 +43,8 @@ export function checkRule(rule: Rule, ctx: CheckContext): CheckResult {
   try {
     compiled = compileDocument(validation.document, { trace: false });
   } catch (e) {
-    if (!(e instanceof RuleCompileError)) throw e;
+    // A statement the evaluator cannot run (too deep, a regex RE2 rejects) is a failed check, not a crash.
+    if (!(e instanceof RuleCompileError) && !(e instanceof RegexCompileError)) throw e;
     result.reasons.push(e.message);
     return result;
   }

@@ -171,3 +171,51 @@ describe('checks', () => {
     expect(checks.reasons.join(' ')).toMatch(/misses 1 of 1 exploit/);
   });
 });
+
+describe('checks keep exploit and variant misses apart', () => {
+  it('a missed variant is not counted as a missed exploit request', () => {
+    const rule = buildRule('CVE-2099-1234', {
+      ByteMatchStatement: {
+        SearchString: '../',
+        FieldToMatch: { QueryString: {} },
+        PositionalConstraint: 'CONTAINS',
+        TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+      },
+    });
+    const variant = {
+      ...req('e~url-encode', { uri: '/?f=..%2f..%2fetc' }),
+      tags: ['variant', 'technique:url-encode'],
+    };
+    const checks = checkRule(rule, {
+      cveId: 'CVE-2099-1234',
+      exploits: [req('e', { uri: '/?f=../../etc' })],
+      variants: [variant],
+      benign: [],
+      wcuBudget: 500,
+      minVariantRate: 0,
+    });
+    expect(checks.evidence).toEqual({ total: 1, blocked: 1, missed: [] });
+    expect(checks.variants.missed).toEqual([{ id: 'e~url-encode', technique: 'url-encode' }]);
+    expect(checks.passed).toBe(true);
+  });
+
+  it('a regex RE2 cannot compile fails the checks instead of throwing', () => {
+    const rule = buildRule('CVE-2099-1234', {
+      RegexMatchStatement: {
+        RegexString: '(jndi):\\1',
+        FieldToMatch: { QueryString: {} },
+        TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+      },
+    });
+    const checks = checkRule(rule, {
+      cveId: 'CVE-2099-1234',
+      exploits: [req('e', { uri: '/?a=jndi:jndi' })],
+      variants: [],
+      benign: [],
+      wcuBudget: 500,
+      minVariantRate: 0,
+    });
+    expect(checks.passed).toBe(false);
+    expect(checks.reasons.join(' ')).toMatch(/invalid regex/);
+  });
+});
