@@ -1,0 +1,134 @@
+// A deployment as people read it: which rules were added, changed or removed (with a line diff of
+// each changed rule), capacity before and after, and what to do next.
+import type { Rule as SdkRule } from '@aws-sdk/client-wafv2';
+
+import { kindWord } from './client.js';
+import { fromSdkRule } from './convert.js';
+import type { DeployResult } from './deploy.js';
+
+export interface FormatOptions {
+  /** Colour functions (picocolors); identity by default. */
+  color?: {
+    green(s: string): string;
+    red(s: string): string;
+    yellow(s: string): string;
+    dim(s: string): string;
+    bold(s: string): string;
+  };
+}
+
+const plain = { green: id, red: id, yellow: id, dim: id, bold: id };
+function id(s: string): string {
+  return s;
+}
+
+/** Lines of a pretty JSON rule, SearchStrings as text. */
+function ruleLines(rule: SdkRule): string[] {
+  return JSON.stringify(fromSdkRule(rule), null, 2).split('\n');
+}
+
+/** Line diff (longest common subsequence); `null` when the inputs are too large to diff here. */
+export function lineDiff(a: readonly string[], b: readonly string[]): string[] | null {
+  if (a.length * b.length > 400_000) return null;
+  const n = a.length;
+  const m = b.length;
+  const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const out: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) {
+      out.push(`  ${a[i]}`);
+      i++;
+      j++;
+    } else if (j < m && (i >= n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
+      out.push(`+ ${b[j]}`);
+      j++;
+    } else {
+      out.push(`- ${a[i]}`);
+      i++;
+    }
+  }
+  return out;
+}
+
+/** The changed lines of a diff with `context` unchanged lines around each hunk. */
+function hunks(diff: readonly string[], context = 2): string[] {
+  const keep = new Set<number>();
+  diff.forEach((line, i) => {
+    if (!line.startsWith('  ')) for (let k = i - context; k <= i + context; k++) keep.add(k);
+  });
+  const out: string[] = [];
+  let last = -1;
+  diff.forEach((line, i) => {
+    if (!keep.has(i)) return;
+    if (last >= 0 && i > last + 1) out.push('  …');
+    out.push(line);
+    last = i;
+  });
+  return out;
+}
+
+const OUTCOME = {
+  updated: 'updated',
+  unchanged: 'unchanged (already as asked)',
+  'dry-run': 'dry run: nothing sent',
+} as const;
+
+export function formatDeployResult(result: DeployResult, options: FormatOptions = {}): string {
+  const c = options.color ?? plain;
+  const t = result.target;
+  const lines: string[] = [];
+  lines.push(
+    `${c.bold(`${kindWord(t.kind)} ${t.name}`)} (${t.scope}${t.region ? `, ${t.region}` : ''}): ${
+      result.outcome === 'dry-run' ? c.yellow(OUTCOME[result.outcome]) : OUTCOME[result.outcome]
+    }`,
+  );
+  const beforeByName = new Map(result.before.map((r) => [r.Name, r]));
+  const afterByName = new Map(result.after.map((r) => [r.Name, r]));
+  for (const ch of result.changes) {
+    if (ch.change === 'added') {
+      lines.push(c.green(`  + ${ch.name}  priority ${ch.priority}, ${ch.actionAfter}`));
+    } else if (ch.change === 'removed') {
+      lines.push(c.red(`  - ${ch.name}  priority ${ch.priority}, ${ch.actionBefore}`));
+    } else {
+      const action = ch.actionBefore !== ch.actionAfter ? `, ${ch.actionBefore} → ${ch.actionAfter}` : '';
+      lines.push(c.yellow(`  ~ ${ch.name}  priority ${ch.priority}${action}; changed: ${ch.fields.join(', ')}`));
+      const before = beforeByName.get(ch.name);
+      const after = afterByName.get(ch.name);
+      const diff = before && after ? lineDiff(ruleLines(before), ruleLines(after)) : null;
+      if (diff)
+        for (const l of hunks(diff))
+          lines.push(`      ${l.startsWith('+') ? c.green(l) : l.startsWith('-') ? c.red(l) : c.dim(l)}`);
+    }
+  }
+  const unchanged = result.after.length - result.changes.filter((ch) => ch.change !== 'removed').length;
+  lines.push(c.dim(`  ${unchanged} other rule${unchanged === 1 ? '' : 's'} unchanged`));
+  const cap = result.capacity;
+  const fmt = (n: number | undefined) => (n === undefined ? '?' : String(n));
+  lines.push(
+    `  capacity: ${fmt(cap.before)} → ${fmt(cap.after)} WCU of ${cap.limit}` +
+      (cap.rule !== undefined ? ` (${result.ruleName}: ${cap.rule} WCU by wafgen's count)` : ''),
+  );
+  if (result.soak)
+    lines.push(
+      `  soak: in Count since ${result.soak.countSince}, ${result.soak.matches} sampled matches ` +
+        `(${result.soak.window.start} – ${result.soak.window.end})`,
+    );
+  if (result.attempts > 1) lines.push(c.dim(`  ${result.attempts} attempts (lock-token conflicts retried)`));
+  for (const n of result.notes) lines.push(c.dim(`  note: ${n}`));
+  return lines.join('\n') + '\n';
+}
+
+/** One line saying what happened, and the next step of the staged rollout. */
+export function summarizeDeployResult(result: DeployResult): string {
+  const where = `${kindWord(result.target.kind)} ${result.target.name}`;
+  const version = result.version !== undefined ? ` (version ${result.version})` : '';
+  const at = result.priority !== undefined ? ` at priority ${result.priority}` : '';
+  const verb = result.outcome === 'dry-run' ? 'would be' : result.outcome === 'unchanged' ? 'stays' : 'is now';
+  if (result.removed) return `${result.ruleName} ${verb === 'is now' ? 'was' : verb} removed from ${where}`;
+  return `${result.ruleName}${version} ${verb} in ${where}${at} with action ${result.action ?? '?'}`;
+}
