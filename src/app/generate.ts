@@ -12,6 +12,9 @@ import { runGeneration, type LoopOptions } from '../generation/loop.js';
 import type { Engine, GenerationResult } from '../generation/types.js';
 import type { Store } from '../store/index.js';
 import { importText } from '../vulns/importers/index.js';
+import type { LiveConfig } from '../vulns/live/config.js';
+import { defaultLiveConfig } from '../vulns/live/config.js';
+import { liveSources, lookupCve, notInStoreMessage } from '../vulns/live/lookup.js';
 import { CveIdSchema, ExploitFactsSchema, type ExploitFacts, type VulnRecord } from '../vulns/model.js';
 import { InputError } from './errors.js';
 import { readTextFile } from './input.js';
@@ -56,11 +59,31 @@ async function recordFromFile(file: string, cveId: string, maxBytes: number): Pr
   return { ...record, id: cveId };
 }
 
-export async function findRecord(cveId: string, store: Store | undefined): Promise<VulnRecord> {
+/**
+ * The stored record for `cveId`. One the store lacks is looked up live (NVD, CISA KEV, nuclei
+ * templates) and stored, when `live` options are given, there is a store, and the network is allowed.
+ */
+export async function findRecord(
+  cveId: string,
+  store: Store | undefined,
+  live?: { offline: boolean; live?: LiveConfig },
+): Promise<VulnRecord> {
   const record = await store?.vulns.get(cveId);
   if (record) return record;
+  if (live && store) {
+    const found = await lookupCve(cveId, {
+      store,
+      offline: live.offline,
+      ...liveSources(live.live ?? defaultLiveConfig()),
+    });
+    return found.record;
+  }
   throw new InputError(
-    `${cveId} is not in the local store; import it with \`wafgen import <NVD, CVE JSON 5 or nuclei file>\` or pass --vuln FILE (live NVD look-up is not available yet)`,
+    notInStoreMessage(
+      cveId,
+      store ? 'no live look-up was requested' : 'there is no store to look it up in',
+      live?.offline ?? false,
+    ),
   );
 }
 

@@ -162,7 +162,7 @@ export async function fetchText(url: string, opts: HttpOptions): Promise<HttpRes
       const message = res.headers.get('message');
       failure = `${what} answered HTTP ${res.status}${res.statusText ? ` ${oneLine(res.statusText, 60)}` : ''}${message ? `: ${oneLine(message)}` : ''}`;
       if (!retryable(res.status)) throw new HttpError(`${failure} for ${url}`, res.status);
-      const retryAfter = parseRetryAfter(res.headers.get('retry-after'), clock.now());
+      const retryAfter = parseRetryAfter(res.headers.get('retry-after'), Date.now());
       if (retryAfter !== undefined && retryAfter > maxRetryAfter && !last) {
         throw new HttpError(
           `${failure} for ${url} and asked to retry after ${Math.ceil(retryAfter / 1000)} s, longer than wafgen waits`,

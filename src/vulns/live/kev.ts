@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { parseKev } from '../importers/kev.js';
 import type { VulnRecord } from '../model.js';
 import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
 import type { FetchImpl } from './http.js';
 import { DEFAULT_TIMEOUT_MS, fetchText } from './http.js';
 
@@ -31,6 +30,7 @@ export interface KevCatalogOptions {
   retries?: number;
   baseDelayMs?: number;
   fetchImpl?: FetchImpl;
+  /** For retry back-off only: freshness is wall-clock time, like the cache file's mtime. */
   clock?: Clock;
   random?: () => number;
 }
@@ -62,17 +62,13 @@ export class KevCatalog {
     return join(this.opts.cacheDir, `kev-${hash}.json`);
   }
 
-  get #clock(): Clock {
-    return this.opts.clock ?? systemClock;
-  }
-
   get #maxAge(): number {
     return this.opts.maxAgeMs ?? KEV_MAX_AGE_MS;
   }
 
   /** The catalog's marks by CVE id, from memory, the disk cache or the network, and where from. */
   async load(signal?: AbortSignal): Promise<{ marks: ReadonlyMap<string, VulnRecord>; origin: KevOrigin }> {
-    const now = this.#clock.now();
+    const now = Date.now();
     if (this.#loaded && now - this.#loaded.at < this.#maxAge)
       return { marks: this.#loaded.marks, origin: 'memory' };
     this.#loading ??= this.#load(signal).finally(() => {
@@ -97,7 +93,7 @@ export class KevCatalog {
   async #load(signal: AbortSignal | undefined): Promise<Loaded> {
     const file = this.cacheFile;
     const cached = file === undefined ? undefined : await this.#readCache(file);
-    if (cached && this.#clock.now() - cached.at < this.#maxAge) return cached;
+    if (cached && Date.now() - cached.at < this.#maxAge) return cached;
     try {
       const res = await fetchText(this.url, {
         what: 'CISA KEV',
@@ -113,7 +109,7 @@ export class KevCatalog {
       });
       const marks = this.#parse(res.text, this.url, true);
       if (file !== undefined) await this.#writeCache(file, res.text);
-      return { marks, at: this.#clock.now(), origin: 'network' };
+      return { marks, at: Date.now(), origin: 'network' };
     } catch (err) {
       if (!cached) throw err;
       const age = new Date(cached.at).toISOString();
