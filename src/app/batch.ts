@@ -23,6 +23,8 @@ export interface BatchOptions {
   force: boolean;
   maxInputBytes: number;
   maxAttempts?: number;
+  /** The engine to fall back to when the main one fails outright (LLM providers all down). */
+  fallback?: Engine;
   onItem?: (result: BatchItemResult, done: number, total: number) => void;
 }
 
@@ -71,7 +73,7 @@ export async function runBatch(
               maxInputBytes: options.maxInputBytes,
               ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
             },
-            { store, engine },
+            { store, engine, ...(options.fallback ? { fallback: options.fallback } : {}) },
           );
           result = {
             cveId,

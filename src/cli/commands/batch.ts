@@ -4,7 +4,7 @@ import { InputError } from '../../app/errors.js';
 import { readBatchInput, runBatch, type BatchItemResult } from '../../app/batch.js';
 import { openSeededStore } from '../../app/store.js';
 import type { Config } from '../../config/index.js';
-import { BuiltinEngine } from '../../generation/builtin/index.js';
+import { chooseEngine } from '../../app/engines.js';
 import { colors, EXIT, type Io } from '../io.js';
 
 function progressBar(done: number, total: number, width = 30): string {
@@ -50,7 +50,9 @@ export function registerBatch(
         try {
           const ids = await readBatchInput(opts.from, store, cfg.WAFGEN_MAX_INPUT_BYTES);
           const c = colors(io);
-          const results = await runBatch(ids, store, new BuiltinEngine(), {
+          const choice = chooseEngine(cfg, 'auto');
+          const results = await runBatch(ids, store, choice.engine, {
+            ...(choice.fallback ? { fallback: choice.fallback } : {}),
             concurrency,
             force: Boolean(opts.force),
             maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,

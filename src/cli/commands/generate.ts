@@ -7,7 +7,7 @@ import { generateRule, parseCveId } from '../../app/generate.js';
 import { openSeededStore } from '../../app/store.js';
 import { InputError } from '../../app/errors.js';
 import type { Config } from '../../config/index.js';
-import { BuiltinEngine } from '../../generation/builtin/index.js';
+import { chooseEngine } from '../../app/engines.js';
 import type { GenerationReport } from '../../generation/types.js';
 import { EXPORT_FORMATS, exportRules, type ExportFormat } from '../../waf/export/index.js';
 import type { Rule } from '../../waf/model/shapes.generated.js';
@@ -118,11 +118,7 @@ Examples:
       const maxAttempts = Number(opts.maxAttempts);
       if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
         throw new InputError('--max-attempts must be a whole number from 1 to 10');
-      if (opts.engine === 'llm' || opts.provider) {
-        throw new InputError(
-          'the LLM engine is not wired into the command line yet; use --engine builtin (the default when no provider is configured)',
-        );
-      }
+      const choice = chooseEngine(cfg, opts.engine, opts.provider);
       const c = colors(io);
       const step = io.color ? (m: string) => io.err(c.dim(`  … ${m}\n`)) : undefined;
       // A record given on the command line and nothing to save: no need to open the store.
@@ -140,7 +136,12 @@ Examples:
               maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
               save: opts.save,
             },
-            { ...(store ? { store } : {}), engine: new BuiltinEngine(), ...(step ? { onStep: step } : {}) },
+            {
+              ...(store ? { store } : {}),
+              engine: choice.engine,
+              ...(choice.fallback ? { fallback: choice.fallback } : {}),
+              ...(step ? { onStep: step } : {}),
+            },
           );
           const report = { ...r.report, ...(r.version ? { version: r.version } : {}) };
           results.push({ rule: r.rule, report });

@@ -1,0 +1,35 @@
+// Which engine a command runs: the LLM engine (with the built-in one as fallback) when a provider
+// is configured and the network is allowed, else the built-in engine. Bad settings are bad input.
+import type { Config } from '../config/index.js';
+import {
+  createEngine,
+  EngineConfigError,
+  type EngineChoice,
+  type EngineMode,
+} from '../generation/llm/index.js';
+import { LlmConfigError, loadLlmConfig } from '../llm/config.js';
+import { PROVIDER_NAMES, type ProviderName } from '../llm/providers.js';
+import { InputError } from './errors.js';
+
+export function chooseEngine(config: Config, mode: EngineMode, providers?: string): EngineChoice {
+  let chain: ProviderName[] | undefined;
+  if (providers) {
+    chain = providers.split(',').map((p) => p.trim()) as ProviderName[];
+    const unknown = chain.filter((p) => !(PROVIDER_NAMES as readonly string[]).includes(p));
+    if (unknown.length)
+      throw new InputError(`unknown provider ${unknown.join(', ')} (known: ${PROVIDER_NAMES.join(', ')})`);
+  }
+  try {
+    // Offline, or built-in asked for: no need to read LLM settings at all.
+    const llmConfig = mode === 'builtin' || config.WAFGEN_OFFLINE ? undefined : loadLlmConfig(process.env);
+    return createEngine({
+      mode,
+      ...(llmConfig ? { llmConfig } : {}),
+      offline: config.WAFGEN_OFFLINE,
+      ...(chain ? { engine: { providers: chain } } : {}),
+    });
+  } catch (e) {
+    if (e instanceof LlmConfigError || e instanceof EngineConfigError) throw new InputError(e.message);
+    throw e;
+  }
+}
