@@ -37,7 +37,8 @@ export interface WafArn {
   id: string;
 }
 
-const ARN = /^arn:([\w-]+):wafv2:([a-z0-9-]+):(\d{12}):(regional|global)\/(webacl|rulegroup)\/([\w-]{1,128})\/([0-9a-f-]{36})$/;
+const ARN =
+  /^arn:([\w-]+):wafv2:([a-z0-9-]+):(\d{12}):(regional|global)\/(webacl|rulegroup)\/([\w-]{1,128})\/([0-9a-f-]{36})$/;
 
 export function parseWafArn(value: string): WafArn | undefined {
   const m = ARN.exec(value);

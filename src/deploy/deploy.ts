@@ -149,7 +149,10 @@ async function open(
   let found = await aws(`looking up ${what}`, () => findTarget(client, resolved));
   if (!found && create && resolved.kind === 'rule-group' && !resolved.arn) {
     if (options.dryRun)
-      throw new DeployError(`${what} does not exist; without --dry-run it would be created first`, 'not-found');
+      throw new DeployError(
+        `${what} does not exist; without --dry-run it would be created first`,
+        'not-found',
+      );
     found = await createRuleGroup(client, resolved, create.capacity);
     resolved.notes.push(`created ${what} with capacity ${create.capacity} WCU`);
   }
@@ -265,7 +268,9 @@ function validRule(rule: unknown, source: string): Rule {
     throw new InputError(`${source} is not a valid WAFv2 rule${f ? `: ${f.path} ${f.message}` : ''}`);
   }
   if (!r.data.Action)
-    throw new InputError(`${source} has no Action; wafgen deploys rules with an Action, not rule-group references`);
+    throw new InputError(
+      `${source} has no Action; wafgen deploys rules with an Action, not rule-group references`,
+    );
   return r.data;
 }
 
@@ -297,7 +302,10 @@ export async function deployRule(
   const rule = validRule(input.rule, `rule ${input.rule?.Name ?? ''}`.trim());
   const wcu = ruleCapacity(rule).wcu;
   if (wcu > MAX_WCU)
-    throw new DeployError(`${rule.Name} needs ${wcu} WCU, more than any web ACL can hold (${MAX_WCU})`, 'capacity');
+    throw new DeployError(
+      `${rule.Name} needs ${wcu} WCU, more than any web ACL can hold (${MAX_WCU})`,
+      'capacity',
+    );
   if (input.priority !== undefined && (!Number.isInteger(input.priority) || input.priority < 0))
     throw new InputError(`priority must be a whole number ≥ 0, not ${input.priority}`);
   if (input.createCapacity !== undefined && target.kind !== 'rule-group')
@@ -333,7 +341,13 @@ export async function deployRule(
         counted,
         input.priority !== undefined ? { priority: input.priority } : {},
       );
-      return { ...common, rules: placed.rules, action: 'Count', priority: placed.priority, notes: placed.notes };
+      return {
+        ...common,
+        rules: placed.rules,
+        action: 'Count',
+        priority: placed.priority,
+        notes: placed.notes,
+      };
     },
     input.cveId ? { cveId: input.cveId } : {},
   );
@@ -386,10 +400,29 @@ export async function promoteRule(
           'state',
         );
       if (soak !== undefined && !soakReport) {
-        soakReport = await checkSoak(session.client, loaded, current, soak, options.history, now(), input.cveId);
+        soakReport = await checkSoak(
+          session.client,
+          loaded,
+          current,
+          soak,
+          options.history,
+          now(),
+          input.cveId,
+        );
       }
       const rules = loaded.rules.map((r) => (r === current ? { ...r, Action: { Block: {} } } : r));
-      return { ...common, rules, action: 'Block', ...(soakReport ? { soak: soakReport } : {}) };
+      // The version being promoted is the one wafgen last put here (rollback reads it back).
+      const records = options.history
+        ? await options.history.list(loaded.arn, input.ruleName, input.cveId)
+        : [];
+      const version = records.find((h) => !h.removed)?.version;
+      return {
+        ...common,
+        rules,
+        action: 'Block',
+        ...(version !== undefined ? { version } : {}),
+        ...(soakReport ? { soak: soakReport } : {}),
+      };
     },
     input.cveId ? { cveId: input.cveId } : {},
   );
@@ -424,8 +457,13 @@ export async function rollbackRule(
     async (loaded) => {
       const current = loaded.rules.find((r) => r.Name === input.ruleName);
       if (!current)
-        throw new DeployError(`${input.ruleName} is not in ${session.what}; nothing to roll back`, 'not-found');
-      const history = options.history ? await options.history.list(loaded.arn, input.ruleName, input.cveId) : [];
+        throw new DeployError(
+          `${input.ruleName} is not in ${session.what}; nothing to roll back`,
+          'not-found',
+        );
+      const history = options.history
+        ? await options.history.list(loaded.arn, input.ruleName, input.cveId)
+        : [];
       const remove = (why: string): Planned => ({
         ruleName: input.ruleName,
         rules: loaded.rules.filter((r) => r !== current),
@@ -433,14 +471,19 @@ export async function rollbackRule(
         ...(current.Priority !== undefined ? { priority: current.Priority } : {}),
         notes: [why],
       });
-      if (versions.length === 0) return remove(`no stored versions of ${input.ruleName}: the rule is removed`);
+      if (versions.length === 0)
+        return remove(`no stored versions of ${input.ruleName}: the rule is removed`);
       // Which version is deployed: the one with the same statement, else what wafgen last recorded.
       const statement = canonical({ s: current.Statement, l: current.RuleLabels });
       const matching = versions.find((v) => {
         const r = RuleSchema.safeParse(v.rule);
-        return r.success && canonical({ s: toSdkRule(r.data).Statement, l: toSdkRule(r.data).RuleLabels }) === statement;
+        return (
+          r.success &&
+          canonical({ s: toSdkRule(r.data).Statement, l: toSdkRule(r.data).RuleLabels }) === statement
+        );
       });
-      const deployed = matching?.version ?? history.find((h) => h.version !== undefined && !h.removed)?.version;
+      const deployed =
+        matching?.version ?? history.find((h) => h.version !== undefined && !h.removed)?.version;
       if (deployed === undefined)
         throw new DeployError(
           `the deployed ${input.ruleName} matches no stored version and wafgen has no record of deploying it; fix it by hand`,
@@ -471,4 +514,3 @@ export async function rollbackRule(
     input.cveId ? { cveId: input.cveId } : {},
   );
 }
-

@@ -50,7 +50,7 @@ export function describeAwsError(error: unknown, what: string): Error {
   const e = (error ?? {}) as SdkErrorLike;
   const name = e.name ?? 'Error';
   const message = (e.message ?? String(error)).split('\n')[0] ?? '';
-  if (CREDENTIAL_ERRORS.has(name) || /credential/i.test(message) && e.$metadata === undefined) {
+  if (CREDENTIAL_ERRORS.has(name) || (/credential/i.test(message) && e.$metadata === undefined)) {
     return new InputError(
       `no AWS credentials for ${what}: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE (${message})`,
     );

@@ -96,7 +96,9 @@ export function formatDeployResult(result: DeployResult, options: FormatOptions 
       lines.push(c.red(`  - ${ch.name}  priority ${ch.priority}, ${ch.actionBefore}`));
     } else {
       const action = ch.actionBefore !== ch.actionAfter ? `, ${ch.actionBefore} → ${ch.actionAfter}` : '';
-      lines.push(c.yellow(`  ~ ${ch.name}  priority ${ch.priority}${action}; changed: ${ch.fields.join(', ')}`));
+      lines.push(
+        c.yellow(`  ~ ${ch.name}  priority ${ch.priority}${action}; changed: ${ch.fields.join(', ')}`),
+      );
       const before = beforeByName.get(ch.name);
       const after = afterByName.get(ch.name);
       const diff = before && after ? lineDiff(ruleLines(before), ruleLines(after)) : null;
@@ -128,7 +130,8 @@ export function summarizeDeployResult(result: DeployResult): string {
   const where = `${kindWord(result.target.kind)} ${result.target.name}`;
   const version = result.version !== undefined ? ` (version ${result.version})` : '';
   const at = result.priority !== undefined ? ` at priority ${result.priority}` : '';
-  const verb = result.outcome === 'dry-run' ? 'would be' : result.outcome === 'unchanged' ? 'stays' : 'is now';
+  const verb =
+    result.outcome === 'dry-run' ? 'would be' : result.outcome === 'unchanged' ? 'stays' : 'is now';
   if (result.removed) return `${result.ruleName} ${verb === 'is now' ? 'was' : verb} removed from ${where}`;
   return `${result.ruleName}${version} ${verb} in ${where}${at} with action ${result.action ?? '?'}`;
 }

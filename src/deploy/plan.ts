@@ -20,7 +20,8 @@ export interface RuleChange {
 
 /** `Count`, `Block`, … or `override:None` for rule-group references. */
 export function actionName(rule: SdkRule): string {
-  const action = rule.Action && Object.keys(rule.Action).find((k) => rule.Action![k as 'Block'] !== undefined);
+  const action =
+    rule.Action && Object.keys(rule.Action).find((k) => rule.Action![k as 'Block'] !== undefined);
   if (action) return action;
   const override =
     rule.OverrideAction &&
@@ -40,7 +41,11 @@ export interface Placement {
 }
 
 /** Put `rule` into the list: replace the rule of the same name in place, or add it at a free priority. */
-export function placeRule(rules: readonly SdkRule[], rule: SdkRule, options: { priority?: number } = {}): Placement {
+export function placeRule(
+  rules: readonly SdkRule[],
+  rule: SdkRule,
+  options: { priority?: number } = {},
+): Placement {
   const notes: string[] = [];
   const index = rules.findIndex((r) => r.Name === rule.Name);
   const existing = index >= 0 ? rules[index] : undefined;
@@ -77,7 +82,13 @@ export function diffRules(before: readonly SdkRule[], after: readonly SdkRule[])
   for (const [name, rule] of now) {
     const prev = old.get(name);
     if (!prev) {
-      changes.push({ change: 'added', name, priority: rule.Priority, fields: [], actionAfter: actionName(rule) });
+      changes.push({
+        change: 'added',
+        name,
+        priority: rule.Priority,
+        fields: [],
+        actionAfter: actionName(rule),
+      });
       continue;
     }
     const keys = [...new Set([...Object.keys(prev), ...Object.keys(rule)])].sort();
@@ -96,7 +107,13 @@ export function diffRules(before: readonly SdkRule[], after: readonly SdkRule[])
   }
   for (const [name, rule] of old) {
     if (!now.has(name))
-      changes.push({ change: 'removed', name, priority: rule.Priority, fields: [], actionBefore: actionName(rule) });
+      changes.push({
+        change: 'removed',
+        name,
+        priority: rule.Priority,
+        fields: [],
+        actionBefore: actionName(rule),
+      });
   }
   return changes;
 }
