@@ -1,0 +1,308 @@
+// Prometheus metrics for generation and the machinery around it, in one registry of wafgen's own
+// (never prom-client's global one, so two instances in a test or a library host do not collide).
+// Callers use the helpers (recordGeneration and friends) so the API, workers and CLI count alike.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+import { outcomeOf, reasonCodes, type ReportLike } from './report.js';
+
+/** Seconds; fine below 5 s, then up to a minute so that p99 and the 30 s alert are derivable. */
+export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60];
+export const ATTEMPT_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10];
+/** Tokens per generation request; 5,000 is the roadmap's alert line. */
+export const TOKEN_BUCKETS = [0, 250, 500, 1000, 2000, 3000, 4000, 5000, 7500, 10_000, 20_000, 50_000];
+/** USD per rule; $0.10 is the roadmap's alert line. */
+export const COST_BUCKETS = [0, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+export type BreakerStateName = 'closed' | 'half-open' | 'open';
+export const BREAKER_STATE_VALUE: Record<BreakerStateName, number> = { closed: 0, 'half-open': 1, open: 2 };
+
+export interface QueueSnapshot {
+  queue: string;
+  depth: number;
+  /** Age of the oldest waiting job; 0 when the queue is empty. */
+  oldestAgeSeconds: number;
+}
+
+export interface SpoolSnapshot {
+  sink: string;
+  pending: number;
+}
+
+/** What the LLM layer reports per attempt (src/llm AttemptRecord, structurally). */
+export interface LlmAttemptLike {
+  provider: string;
+  model: string;
+  ok: boolean;
+  kind?: string;
+  usage?: { inputTokens: number; outputTokens: number };
+  costUsd?: number;
+}
+
+export interface GenerationErrorInfo {
+  engine: string;
+  provider?: string;
+  latencyMs?: number;
+}
+
+export interface MetricsOptions {
+  /** Also export prom-client's process metrics (CPU, memory, event loop lag), prefixed `wafgen_`. */
+  processMetrics?: boolean;
+  /** Labels added to every series (e.g. { service: 'api' }). */
+  defaultLabels?: Record<string, string>;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  recordGeneration(report: ReportLike, opts?: { latencyMs?: number }): void;
+  recordGenerationError(info: GenerationErrorInfo): void;
+  recordCache(result: 'hit' | 'miss', cache?: string): void;
+  recordFailover(from: string, to: string): void;
+  recordLlmAttempt(attempt: LlmAttemptLike): void;
+  /** Every attempt of one LLM call, in order: counts a failover at each change of provider. */
+  recordLlmCall(attempts: readonly Pick<LlmAttemptLike, 'provider'>[]): void;
+  setBreakerState(provider: string, state: BreakerStateName): void;
+  recordRateLimitRejection(scope?: string): void;
+  /** Polled at every scrape for queue depth and the age of the oldest job. */
+  setQueueProbe(probe: (() => QueueSnapshot[] | Promise<QueueSnapshot[]>) | undefined): void;
+  recordAuditDelivery(sink: string, outcome: 'delivered' | 'retry' | 'dead-lettered', events: number): void;
+  setAuditProbe(probe: (() => SpoolSnapshot[]) | undefined): void;
+  /** Hooks for createLlmClient: attempts, tokens and cost per call, breaker state. */
+  llmHooks(): {
+    onAttempt: (attempt: LlmAttemptLike) => void;
+    onBreakerStateChange: (provider: string, state: BreakerStateName) => void;
+  };
+  /** The Prometheus text exposition. */
+  scrape(): Promise<string>;
+  readonly contentType: string;
+}
+
+export function createMetrics(options: MetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultLabels) registry.setDefaultLabels(options.defaultLabels);
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'wafgen_' });
+  const registers = [registry];
+
+  const generations = new Counter({
+    name: 'wafgen_generations_total',
+    help: 'Rule generations by outcome: success (passed every check), failed (a rule that failed its checks), error (no rule).',
+    labelNames: ['outcome', 'engine', 'provider'] as const,
+    registers,
+  });
+  const duration = new Histogram({
+    name: 'wafgen_generation_duration_seconds',
+    help: 'Wall time of one rule generation, from request to checked rule.',
+    labelNames: ['engine'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const attempts = new Histogram({
+    name: 'wafgen_generation_attempts',
+    help: 'Engine attempts (first try plus self-corrections) per generated rule.',
+    labelNames: ['engine'] as const,
+    buckets: ATTEMPT_BUCKETS,
+    registers,
+  });
+  const tokens = new Histogram({
+    name: 'wafgen_generation_tokens',
+    help: 'LLM tokens per generation request, by direction (input, output, total).',
+    labelNames: ['engine', 'direction'] as const,
+    buckets: TOKEN_BUCKETS,
+    registers,
+  });
+  const cost = new Histogram({
+    name: 'wafgen_generation_cost_usd',
+    help: 'LLM cost in USD per generated rule (every call made for it, at the price table).',
+    labelNames: ['engine'] as const,
+    buckets: COST_BUCKETS,
+    registers,
+  });
+  const validationFailures = new Counter({
+    name: 'wafgen_validation_failures_total',
+    help: 'Rules that failed their checks, by reason code (one rule may count under several reasons).',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const cache = new Counter({
+    name: 'wafgen_cache_requests_total',
+    help: 'Rule cache look-ups by result (hit, miss).',
+    labelNames: ['cache', 'result'] as const,
+    registers,
+  });
+  let queueProbe: (() => QueueSnapshot[] | Promise<QueueSnapshot[]>) | undefined;
+  let queueSnapshot: { at: number; value: Promise<QueueSnapshot[]> } | undefined;
+  const snapshotQueues = (): Promise<QueueSnapshot[]> => {
+    // One probe call serves both gauges of a scrape; a failing probe leaves the gauges empty.
+    const now = Date.now();
+    if (!queueSnapshot || now - queueSnapshot.at > 1000) {
+      const value = Promise.resolve()
+        .then(() => queueProbe?.() ?? [])
+        .catch(() => []);
+      queueSnapshot = { at: now, value };
+    }
+    return queueSnapshot.value;
+  };
+  new Gauge({
+    name: 'wafgen_queue_depth',
+    help: 'Jobs waiting in the queue.',
+    labelNames: ['queue'] as const,
+    registers,
+    async collect() {
+      const snaps = await snapshotQueues();
+      this.reset();
+      for (const s of snaps) this.set({ queue: s.queue }, s.depth);
+    },
+  });
+  new Gauge({
+    name: 'wafgen_queue_oldest_job_age_seconds',
+    help: 'Age of the oldest waiting job (0 when the queue is empty).',
+    labelNames: ['queue'] as const,
+    registers,
+    async collect() {
+      const snaps = await snapshotQueues();
+      this.reset();
+      for (const s of snaps) this.set({ queue: s.queue }, s.oldestAgeSeconds);
+    },
+  });
+  const failovers = new Counter({
+    name: 'wafgen_llm_failovers_total',
+    help: 'LLM calls handed from one provider to the next.',
+    labelNames: ['from', 'to'] as const,
+    registers,
+  });
+  const breaker = new Gauge({
+    name: 'wafgen_llm_breaker_state',
+    help: 'Circuit breaker state per LLM provider: 0 closed, 1 half-open, 2 open.',
+    labelNames: ['provider'] as const,
+    registers,
+  });
+  const llmAttempts = new Counter({
+    name: 'wafgen_llm_attempts_total',
+    help: 'LLM call attempts by provider and result (ok, or the failure kind).',
+    labelNames: ['provider', 'result'] as const,
+    registers,
+  });
+  const llmTokens = new Counter({
+    name: 'wafgen_llm_tokens_total',
+    help: 'Tokens billed by LLM providers, by direction.',
+    labelNames: ['provider', 'model', 'direction'] as const,
+    registers,
+  });
+  const llmCost = new Counter({
+    name: 'wafgen_llm_cost_usd_total',
+    help: 'USD billed by LLM providers (every attempt that was billed, at the price table).',
+    labelNames: ['provider', 'model'] as const,
+    registers,
+  });
+  const rateLimited = new Counter({
+    name: 'wafgen_rate_limit_rejections_total',
+    help: 'Requests refused by the rate limiter.',
+    labelNames: ['scope'] as const,
+    registers,
+  });
+  const audit = new Counter({
+    name: 'wafgen_audit_events_total',
+    help: 'Audit events by sink and delivery outcome (delivered, retry, dead-lettered).',
+    labelNames: ['sink', 'outcome'] as const,
+    registers,
+  });
+  let auditProbe: (() => SpoolSnapshot[]) | undefined;
+  new Gauge({
+    name: 'wafgen_audit_spool_pending',
+    help: 'Audit events spooled on disk and not yet delivered to the sink.',
+    labelNames: ['sink'] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const s of auditProbe?.() ?? []) this.set({ sink: s.sink }, s.pending);
+    },
+  });
+
+  const providerLabel = (p: string | undefined) => p ?? 'none';
+
+  const recordLlmAttempt = (a: LlmAttemptLike): void => {
+    llmAttempts.inc({ provider: a.provider, result: a.ok ? 'ok' : (a.kind ?? 'other') });
+    if (a.usage) {
+      llmTokens.inc({ provider: a.provider, model: a.model, direction: 'input' }, a.usage.inputTokens);
+      llmTokens.inc({ provider: a.provider, model: a.model, direction: 'output' }, a.usage.outputTokens);
+    }
+    if (a.costUsd !== undefined && a.costUsd > 0)
+      llmCost.inc({ provider: a.provider, model: a.model }, a.costUsd);
+  };
+  const setBreakerState = (provider: string, state: BreakerStateName): void => {
+    breaker.set({ provider }, BREAKER_STATE_VALUE[state]);
+  };
+
+  return {
+    registry,
+    contentType: registry.contentType,
+    recordGeneration(report, opts = {}) {
+      const engine = report.engine;
+      generations.inc({ outcome: outcomeOf(report), engine, provider: providerLabel(report.provider) });
+      duration.observe({ engine }, (opts.latencyMs ?? report.durationMs) / 1000);
+      attempts.observe({ engine }, report.attempts);
+      const { inputTokens, outputTokens } = report.usage;
+      tokens.observe({ engine, direction: 'input' }, inputTokens);
+      tokens.observe({ engine, direction: 'output' }, outputTokens);
+      tokens.observe({ engine, direction: 'total' }, inputTokens + outputTokens);
+      cost.observe({ engine }, report.costUsd);
+      for (const reason of reasonCodes(report)) validationFailures.inc({ reason });
+    },
+    recordGenerationError(info) {
+      generations.inc({ outcome: 'error', engine: info.engine, provider: providerLabel(info.provider) });
+      if (info.latencyMs !== undefined) duration.observe({ engine: info.engine }, info.latencyMs / 1000);
+    },
+    recordCache(result, name = 'rules') {
+      cache.inc({ cache: name, result });
+    },
+    recordFailover(from, to) {
+      failovers.inc({ from, to });
+    },
+    recordLlmAttempt,
+    recordLlmCall(list) {
+      for (let i = 1; i < list.length; i++) {
+        const from = list[i - 1]!.provider;
+        const to = list[i]!.provider;
+        if (from !== to) failovers.inc({ from, to });
+      }
+    },
+    setBreakerState,
+    recordRateLimitRejection(scope = 'api') {
+      rateLimited.inc({ scope });
+    },
+    setQueueProbe(probe) {
+      queueProbe = probe;
+      queueSnapshot = undefined;
+    },
+    recordAuditDelivery(sink, outcome, events) {
+      if (events > 0) audit.inc({ sink, outcome }, events);
+    },
+    setAuditProbe(probe) {
+      auditProbe = probe;
+    },
+    llmHooks() {
+      return { onAttempt: recordLlmAttempt, onBreakerStateChange: setBreakerState };
+    },
+    scrape: () => registry.metrics(),
+  };
+}
+
+let shared: Metrics | undefined;
+
+/** The process's metrics: what `/metrics` serves and what the helpers below record into. */
+export function defaultMetrics(): Metrics {
+  return (shared ??= createMetrics({ processMetrics: true }));
+}
+
+export const recordGeneration = (report: ReportLike, opts?: { latencyMs?: number }): void =>
+  defaultMetrics().recordGeneration(report, opts);
+export const recordGenerationError = (info: GenerationErrorInfo): void =>
+  defaultMetrics().recordGenerationError(info);
+export const recordCache = (result: 'hit' | 'miss', cache?: string): void =>
+  defaultMetrics().recordCache(result, cache);
+export const recordFailover = (from: string, to: string): void => defaultMetrics().recordFailover(from, to);
+export const recordLlmCall = (attempts: readonly Pick<LlmAttemptLike, 'provider'>[]): void =>
+  defaultMetrics().recordLlmCall(attempts);
+export const setBreakerState = (provider: string, state: BreakerStateName): void =>
+  defaultMetrics().setBreakerState(provider, state);
+export const recordRateLimitRejection = (scope?: string): void =>
+  defaultMetrics().recordRateLimitRejection(scope);
