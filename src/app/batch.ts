@@ -7,7 +7,7 @@ import type { Store } from '../store/index.js';
 import { importText } from '../vulns/importers/index.js';
 import { CVE_ID } from '../vulns/model.js';
 import { InputError } from './errors.js';
-import { generateRule } from './generate.js';
+import { generateRule, type GenerateDeps } from './generate.js';
 import { readTextFile } from './input.js';
 
 export interface BatchItemResult {
@@ -25,6 +25,8 @@ export interface BatchOptions {
   maxAttempts?: number;
   /** The engine to fall back to when the main one fails outright (LLM providers all down). */
   fallback?: Engine;
+  /** Live look-up of CVEs missing from the store. */
+  lookup?: GenerateDeps['lookup'];
   onItem?: (result: BatchItemResult, done: number, total: number) => void;
 }
 
@@ -73,7 +75,12 @@ export async function runBatch(
               maxInputBytes: options.maxInputBytes,
               ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
             },
-            { store, engine, ...(options.fallback ? { fallback: options.fallback } : {}) },
+            {
+              store,
+              engine,
+              ...(options.fallback ? { fallback: options.fallback } : {}),
+              ...(options.lookup ? { lookup: options.lookup } : {}),
+            },
           );
           result = {
             cveId,

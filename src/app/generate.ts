@@ -35,6 +35,8 @@ export interface GenerateRequest {
 
 export interface GenerateDeps {
   store?: Store;
+  /** Live look-up of a CVE missing from the store (NVD, KEV, nuclei-templates) unless offline. */
+  lookup?: { offline: boolean; live?: LiveConfig };
   engine: Engine;
   fallback?: Engine;
   onStep?: LoopOptions['onStep'];
@@ -120,7 +122,7 @@ export async function generateRule(
   const cveId = parseCveId(request.cveId);
   const record = request.vulnFile
     ? await recordFromFile(request.vulnFile, cveId, request.maxInputBytes)
-    : await findRecord(cveId, deps.store);
+    : await findRecord(cveId, deps.store, deps.lookup);
   const stored = (await deps.store?.evidence.forCve(cveId)) ?? [];
   const exploits = [
     ...stored.map((e) => evidenceToRequest(e, cveId)).filter((r): r is HttpRequest => r !== undefined),

@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../app/errors.js';
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { registerBatch } from './commands/batch.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
@@ -32,6 +33,7 @@ Exit status: 0 success, 1 the rule failed its checks, 2 bad input.`,
   registerValidate(program, io, getConfig, setExit);
   registerTest(program, io, getConfig, setExit);
   registerVulnCommands(program, io, getConfig, setExit);
+  registerDeploy(program, io, getConfig, setExit);
   return program;
 }
 

@@ -6,13 +6,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'wafgen-batch-'));
-const saved = process.env.WAFGEN_DATA_DIR;
+const saved = { dir: process.env.WAFGEN_DATA_DIR, offline: process.env.WAFGEN_OFFLINE };
 beforeAll(() => {
   process.env.WAFGEN_DATA_DIR = dataDir;
+  // No test touches the internet: an unknown CVE must not trigger a live look-up.
+  process.env.WAFGEN_OFFLINE = '1';
 });
 afterAll(() => {
-  if (saved === undefined) delete process.env.WAFGEN_DATA_DIR;
-  else process.env.WAFGEN_DATA_DIR = saved;
+  for (const [k, v] of [
+    ['WAFGEN_DATA_DIR', saved.dir],
+    ['WAFGEN_OFFLINE', saved.offline],
+  ] as const) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
 });
 
 describe('wafgen batch', () => {
@@ -34,7 +41,7 @@ describe('wafgen batch', () => {
     expect(again.slice(0, 3).every((r) => r.status === 'skipped')).toBe(true);
     // An unknown CVE is an error for that item only; the batch still reports the rest.
     expect(again[3]).toMatchObject({ cveId: 'CVE-2099-0404', status: 'error' });
-    expect(again[3]!.error).toMatch(/not in the local store/);
+    expect(again[3]!.error).toMatch(/not in the local store and the network is off/);
     expect(second.code).toBe(1);
   }, 60_000);
 

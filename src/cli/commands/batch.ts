@@ -5,6 +5,7 @@ import { readBatchInput, runBatch, type BatchItemResult } from '../../app/batch.
 import { openSeededStore } from '../../app/store.js';
 import type { Config } from '../../config/index.js';
 import { chooseEngine } from '../../app/engines.js';
+import { loadLiveConfig } from '../../vulns/live/config.js';
 import { colors, EXIT, type Io } from '../io.js';
 
 function progressBar(done: number, total: number, width = 30): string {
@@ -53,6 +54,10 @@ export function registerBatch(
           const choice = chooseEngine(cfg, 'auto');
           const results = await runBatch(ids, store, choice.engine, {
             ...(choice.fallback ? { fallback: choice.fallback } : {}),
+            lookup: {
+              offline: cfg.WAFGEN_OFFLINE,
+              live: loadLiveConfig(process.env, { dataDir: cfg.dataDir }),
+            },
             concurrency,
             force: Boolean(opts.force),
             maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,

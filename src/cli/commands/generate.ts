@@ -8,6 +8,7 @@ import { openSeededStore } from '../../app/store.js';
 import { InputError } from '../../app/errors.js';
 import type { Config } from '../../config/index.js';
 import { chooseEngine } from '../../app/engines.js';
+import { loadLiveConfig } from '../../vulns/live/config.js';
 import type { GenerationReport } from '../../generation/types.js';
 import { EXPORT_FORMATS, exportRules, type ExportFormat } from '../../waf/export/index.js';
 import type { Rule } from '../../waf/model/shapes.generated.js';
@@ -138,6 +139,10 @@ Examples:
             },
             {
               ...(store ? { store } : {}),
+              lookup: {
+                offline: cfg.WAFGEN_OFFLINE,
+                live: loadLiveConfig(process.env, { dataDir: cfg.dataDir }),
+              },
               engine: choice.engine,
               ...(choice.fallback ? { fallback: choice.fallback } : {}),
               ...(step ? { onStep: step } : {}),

@@ -177,6 +177,9 @@ export async function fetchText(url: string, opts: HttpOptions): Promise<HttpRes
       failure = timeout.signal.aborted
         ? `${what} did not answer within ${timeoutMs} ms`
         : `${what} could not be reached (${networkReason(err)})`;
+      // A name that does not resolve will not resolve in a few seconds either (and on a machine
+      // with no network this is the answer every time): fail at once instead of backing off.
+      if (networkReason(err) === 'ENOTFOUND') throw new HttpError(`${failure} for ${url}`, status);
       delay = backoffMs(attempt - 1, baseDelay, maxDelay, random);
     } finally {
       clearTimeout(timer);
