@@ -67,7 +67,11 @@ const SHAPES: readonly [RegExp, string][] = [
   [/\b(Splunk)\s+[0-9A-Fa-f-]{16,}/g, `$1 ${REDACTED}`],
   // Header or variable assignments written out as text.
   [
-    /\b(authorization|proxy-authorization|dd-api-key|x-api-key|api[-_]?key|x-wafgen-signature|cookie|[A-Z][A-Z0-9_]*(?:_API_KEY|_TOKEN|_SECRET|_PASSWORD))(\s*[:=]\s*)("?)[^\s"',;]+/gi,
+    /\b(authorization|proxy-authorization|dd-api-key|x-api-key|api[-_]?key|x-wafgen-signature|cookie)(\s*[:=]\s*)("?)(?:(?:Bearer|Basic|Splunk|Token)\s+)?[^\s"',;&]+/gi,
+    `$1$2$3${REDACTED}`,
+  ],
+  [
+    /\b([A-Z][A-Z0-9_]*(?:_API_KEY|_TOKEN|_SECRET|_PASSWORD|_KEY))(\s*[:=]\s*)("?)[^\s"',;&]+/g,
     `$1$2$3${REDACTED}`,
   ],
   // Provider key formats.

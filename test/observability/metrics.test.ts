@@ -1,0 +1,160 @@
+// Metrics: what one generation records, the LLM and queue hooks, and the exposition format.
+import { describe, expect, it } from 'vitest';
+
+import { createMetrics, LATENCY_BUCKETS } from '../../src/observability/metrics.js';
+import { reasonCode, reasonCodes } from '../../src/observability/report.js';
+import { sampleReport } from '../audit/support.js';
+import { parseExposition, value } from './support.js';
+
+describe('metrics', () => {
+  it('records a generation: outcome, latency, attempts, tokens, cost and failure reasons', async () => {
+    const m = createMetrics();
+    m.recordGeneration(sampleReport());
+    m.recordGeneration(
+      sampleReport({
+        passed: false,
+        attempts: 3,
+        durationMs: 42_000,
+        usage: { inputTokens: 6000, outputTokens: 900 },
+        costUsd: 0.12,
+        reasons: ['blocks 1 benign request(s): b1', 'blocks 3 of 40 evasion variants (needs 90%)'],
+      }),
+    );
+    m.recordGeneration(
+      sampleReport({
+        engine: 'builtin',
+        producedBy: 'builtin',
+        provider: undefined,
+        model: undefined,
+        usage: { inputTokens: 0, outputTokens: 0 },
+        costUsd: 0,
+      }),
+    );
+    m.recordGenerationError({ engine: 'llm', provider: 'anthropic', latencyMs: 2500 });
+    const s = parseExposition(await m.scrape());
+
+    expect(
+      value(s, 'wafgen_generations_total', { outcome: 'success', engine: 'llm', provider: 'openai' }),
+    ).toBe(1);
+    expect(
+      value(s, 'wafgen_generations_total', { outcome: 'failed', engine: 'llm', provider: 'openai' }),
+    ).toBe(1);
+    expect(
+      value(s, 'wafgen_generations_total', { outcome: 'success', engine: 'builtin', provider: 'none' }),
+    ).toBe(1);
+    expect(
+      value(s, 'wafgen_generations_total', { outcome: 'error', engine: 'llm', provider: 'anthropic' }),
+    ).toBe(1);
+
+    expect(LATENCY_BUCKETS).toContain(30);
+    expect(LATENCY_BUCKETS.at(-1)).toBe(60);
+    expect(value(s, 'wafgen_generation_duration_seconds_bucket', { engine: 'llm', le: '30' })).toBe(2);
+    expect(value(s, 'wafgen_generation_duration_seconds_bucket', { engine: 'llm', le: '60' })).toBe(3);
+    expect(value(s, 'wafgen_generation_duration_seconds_count', { engine: 'llm' })).toBe(3);
+    expect(value(s, 'wafgen_generation_duration_seconds_sum', { engine: 'llm' })).toBeCloseTo(8.2 + 42 + 2.5);
+
+    expect(value(s, 'wafgen_generation_attempts_bucket', { engine: 'llm', le: '2' })).toBe(1);
+    expect(value(s, 'wafgen_generation_attempts_sum', { engine: 'llm' })).toBe(5);
+    expect(value(s, 'wafgen_generation_tokens_sum', { engine: 'llm', direction: 'total' })).toBe(2220 + 6900);
+    expect(
+      value(s, 'wafgen_generation_tokens_bucket', { engine: 'llm', direction: 'total', le: '5000' }),
+    ).toBe(1);
+    expect(value(s, 'wafgen_generation_tokens_sum', { engine: 'llm', direction: 'input' })).toBe(7800);
+    expect(value(s, 'wafgen_generation_cost_usd_bucket', { engine: 'llm', le: '0.1' })).toBe(1);
+    expect(value(s, 'wafgen_generation_cost_usd_sum', { engine: 'llm' })).toBeCloseTo(0.12129);
+    expect(value(s, 'wafgen_validation_failures_total', { reason: 'false-positive' })).toBe(1);
+    expect(value(s, 'wafgen_validation_failures_total', { reason: 'variants-missed' })).toBe(1);
+  });
+
+  it('counts LLM attempts, tokens, cost, failovers and breaker state from the LLM layer’s hooks', async () => {
+    const m = createMetrics();
+    const hooks = m.llmHooks();
+    const attempts = [
+      { provider: 'openai', model: 'gpt-5-mini', ok: false, kind: 'server', ms: 10 },
+      { provider: 'openai', model: 'gpt-5-mini', ok: false, kind: 'server', ms: 10 },
+      {
+        provider: 'anthropic',
+        model: 'claude-haiku-4-5',
+        ok: true,
+        ms: 900,
+        usage: { inputTokens: 1000, outputTokens: 200 },
+        costUsd: 0.002,
+      },
+    ];
+    for (const a of attempts) hooks.onAttempt(a);
+    m.recordLlmCall(attempts);
+    hooks.onBreakerStateChange('openai', 'open');
+    hooks.onBreakerStateChange('anthropic', 'closed');
+    m.setBreakerState('google', 'half-open');
+    const s = parseExposition(await m.scrape());
+    expect(value(s, 'wafgen_llm_attempts_total', { provider: 'openai', result: 'server' })).toBe(2);
+    expect(value(s, 'wafgen_llm_attempts_total', { provider: 'anthropic', result: 'ok' })).toBe(1);
+    expect(value(s, 'wafgen_llm_failovers_total', { from: 'openai', to: 'anthropic' })).toBe(1);
+    expect(value(s, 'wafgen_llm_tokens_total', { provider: 'anthropic', direction: 'output' })).toBe(200);
+    expect(value(s, 'wafgen_llm_cost_usd_total', { provider: 'anthropic' })).toBeCloseTo(0.002);
+    expect(value(s, 'wafgen_llm_breaker_state', { provider: 'openai' })).toBe(2);
+    expect(value(s, 'wafgen_llm_breaker_state', { provider: 'google' })).toBe(1);
+    expect(value(s, 'wafgen_llm_breaker_state', { provider: 'anthropic' })).toBe(0);
+  });
+
+  it('asks the queue probe at scrape time, and survives a failing one', async () => {
+    const m = createMetrics();
+    let calls = 0;
+    m.setQueueProbe(async () => {
+      calls++;
+      return [{ queue: 'generate', depth: 7, oldestAgeSeconds: 12.5 }];
+    });
+    let s = parseExposition(await m.scrape());
+    expect(value(s, 'wafgen_queue_depth', { queue: 'generate' })).toBe(7);
+    expect(value(s, 'wafgen_queue_oldest_job_age_seconds', { queue: 'generate' })).toBe(12.5);
+    expect(calls).toBe(1); // one probe call serves both gauges
+    m.setQueueProbe(() => {
+      throw new Error('redis down');
+    });
+    s = parseExposition(await m.scrape());
+    expect(value(s, 'wafgen_queue_depth', { queue: 'generate' })).toBeUndefined();
+  });
+
+  it('cache, rate limiting, audit delivery and its spool', async () => {
+    const m = createMetrics({ defaultLabels: { service: 'api' } });
+    m.recordCache('hit');
+    m.recordCache('hit');
+    m.recordCache('miss');
+    m.recordRateLimitRejection('api-key');
+    m.recordAuditDelivery('splunk', 'delivered', 10);
+    m.recordAuditDelivery('splunk', 'retry', 10);
+    m.setAuditProbe(() => [{ sink: 'splunk', pending: 4 }]);
+    const s = parseExposition(await m.scrape());
+    expect(value(s, 'wafgen_cache_requests_total', { cache: 'rules', result: 'hit' })).toBe(2);
+    expect(value(s, 'wafgen_cache_requests_total', { result: 'miss', service: 'api' })).toBe(1);
+    expect(value(s, 'wafgen_rate_limit_rejections_total', { scope: 'api-key' })).toBe(1);
+    expect(value(s, 'wafgen_audit_events_total', { sink: 'splunk', outcome: 'delivered' })).toBe(10);
+    expect(value(s, 'wafgen_audit_spool_pending', { sink: 'splunk' })).toBe(4);
+    expect(m.contentType).toMatch(/^text\/plain/);
+  });
+
+  it('two registries do not collide (no global state)', async () => {
+    const a = createMetrics();
+    const b = createMetrics({ processMetrics: true });
+    a.recordCache('hit');
+    expect(
+      value(parseExposition(await b.scrape()), 'wafgen_cache_requests_total', { result: 'hit' }),
+    ).toBeUndefined();
+    expect(await b.scrape()).toMatch(/^wafgen_process_cpu_seconds_total/m);
+  });
+});
+
+describe('reason codes', () => {
+  it('map the checks’ wording to a small fixed vocabulary', () => {
+    expect(reasonCode('invalid rule: $.Statement must have exactly one statement')).toBe('invalid-rule');
+    expect(reasonCode('2 error(s): broad-match at $.Statement')).toBe('rule-errors');
+    expect(reasonCode('costs 700 WCU, over the budget of 500')).toBe('wcu-over-budget');
+    expect(reasonCode('misses 1 of 2 exploit request(s): a')).toBe('exploit-missed');
+    expect(reasonCode('blocks 3 of 40 evasion variants (needs 90%)')).toBe('variants-missed');
+    expect(reasonCode('blocks 1 benign request(s): b')).toBe('false-positive');
+    expect(reasonCode('the rule has more than 100 statements')).toBe('compile-error');
+    expect(reasonCode('something new')).toBe('other');
+    expect(reasonCodes({ passed: true, reasons: ['blocks 1 benign request(s): b'] })).toEqual([]);
+    expect(reasonCodes({ passed: false, reasons: [] })).toEqual(['other']);
+  });
+});
