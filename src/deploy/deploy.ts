@@ -13,6 +13,7 @@ import type { Rule } from '../waf/model/shapes.generated.js';
 import { findingsFromZod, RuleSchema } from '../waf/schema.js';
 import {
   createClient,
+  kindWord,
   resolveTarget,
   type ClientOptions,
   type DeployTarget,
@@ -145,6 +146,14 @@ async function open(
 ): Promise<Session> {
   const resolved = resolveTarget(target);
   const client = createClient(resolved.region, options);
+  if (resolved.region === undefined) {
+    // The SDK's own choice (AWS_REGION, the profile), so messages and records name it.
+    try {
+      resolved.region = await client.config.region();
+    } catch (e) {
+      throw describeAwsError(e, `${kindWord(resolved.kind)} ${resolved.name}`);
+    }
+  }
   const what = describeTarget(resolved, resolved.region);
   let found = await aws(`looking up ${what}`, () => findTarget(client, resolved));
   if (!found && create && resolved.kind === 'rule-group' && !resolved.arn) {

@@ -490,7 +490,12 @@ describe('dry run, scopes, rule groups, errors', () => {
   it('one clear error for each kind of bad input or refusal', async () => {
     const { opts } = options(fake);
     const attempt = (target: DeployTarget, r: Rule = cveRule('CVE-2021-44228')) =>
-      deployRule(target, { rule: r }, opts).catch((e: unknown) => e as Error);
+      deployRule(target, { rule: r }, opts).then(
+        (): Error => {
+          throw new Error('expected a failure');
+        },
+        (e: unknown) => e as Error,
+      );
     const missing = await attempt(acl('no-such-acl'));
     expect(missing).toMatchObject({
       code: 'not-found',
