@@ -13,10 +13,19 @@ import { stripControls, tidyLines, truncate } from './text-clean.js';
 export const DEFAULT_MAX_TEXT_CHARS = 100_000;
 /** HTML beyond this many characters is not parsed at all (the fetcher caps bytes well below it). */
 const MAX_HTML_CHARS = 4_000_000;
-/** Readability gives up (throws) on documents with more elements than this; the plain path takes over. */
-const MAX_ELEMENTS = 40_000;
+/** Pages with more elements than this, or nested deeper, skip Readability (the plain path takes over). */
+const MAX_READABILITY_ELEMENTS = 15_000;
+const MAX_READABILITY_DEPTH = 64;
 /** Readability output shorter than this is not an article: use the plain conversion. */
 const MIN_ARTICLE_CHARS = 140;
+/**
+ * linkedom's parser (htmlparser2) spends time proportional to the open-element stack on every tag, so deep
+ * nesting is quadratic: 50,000 unclosed <div>s take seconds, a 2 MiB page of them minutes. Pages whose
+ * nesting, estimated by a linear pre-scan, passes this depth are converted by a linear tag stripper instead.
+ */
+const MAX_PARSE_DEPTH = 256;
+/** At most this many code blocks that Readability dropped are appended. */
+const MAX_RECOVERED_BLOCKS = 200;
 export const TRUNCATION_MARK = '\n[... truncated]';
 
 export interface PageText {
@@ -176,13 +185,6 @@ function codeLang(el: DomElement): string | undefined {
   return m ? m[1]!.toLowerCase() : undefined;
 }
 
-function isInsidePre(node: DomNode): boolean {
-  for (let p = node.parentNode; p; p = p.parentNode) {
-    if (p.nodeName.toLowerCase() === 'pre') return true;
-  }
-  return false;
-}
-
 /** Walk a subtree into text and code segments, iteratively (deeply nested pages cannot blow the stack). */
 function toSegments(root: DomNode): Segment[] {
   const segments: Segment[] = [];
@@ -269,17 +271,43 @@ function render(segments: readonly Segment[]): string {
   return tidyLines(parts.join(''));
 }
 
-/** Code blocks of the cleaned page (multi-line <code> and every <pre>), to check Readability kept them. */
-function codeBlocks(doc: DomDocument): Segment[] {
+interface Shape {
+  elements: number;
+  depth: number;
+  /** Every <pre>, and every multi-line <code> outside a <pre>, in document order. */
+  blocks: Segment[];
+}
+
+/**
+ * One iterative pass over the cleaned page: element count, maximum depth (Readability's cost grows much
+ * faster than linearly with nesting depth on linkedom, so both gate whether it runs at all) and the code blocks.
+ */
+function shape(root: DomNode): Shape {
+  let elements = 0;
+  let depth = 0;
   const blocks: Segment[] = [];
-  for (const el of Array.from(doc.querySelectorAll('pre, code'))) {
-    const tag = el.localName.toLowerCase();
-    if (tag === 'code' && isInsidePre(el)) continue;
-    const value = codeText(el);
-    if (value.trim() === '' || (tag === 'code' && !value.includes('\n'))) continue;
-    blocks.push({ kind: 'code', value });
+  const stack: Array<{ node: DomNode; level: number; inCode: boolean }> = [
+    { node: root, level: 0, inCode: false },
+  ];
+  while (stack.length > 0) {
+    const { node, level, inCode } = stack.pop()!;
+    if (node.nodeType !== ELEMENT && node.nodeType !== 9 && node.nodeType !== 11) continue;
+    elements += 1;
+    if (level > depth) depth = level;
+    const tag = node.nodeName.toLowerCase();
+    const code = tag === 'pre' || tag === 'code';
+    if (code && !inCode) {
+      // Nested <pre>/<code> belong to the outer block (and are only counted, so the pass stays linear).
+      const value = codeText(node);
+      if (value.trim() !== '' && (tag === 'pre' || value.includes('\n')))
+        blocks.push({ kind: 'code', value });
+    }
+    const kids = node.childNodes;
+    for (let i = kids.length - 1; i >= 0; i -= 1) {
+      stack.push({ node: kids[i]!, level: level + 1, inCode: inCode || code });
+    }
   }
-  return blocks;
+  return { elements, depth, blocks };
 }
 
 function squash(s: string): string {
@@ -292,10 +320,145 @@ function finish(text: string, maxChars: number): { text: string; truncated: bool
   return cut.truncated ? { text: cut.text + TRUNCATION_MARK, truncated: true } : cut;
 }
 
+const VOID = new Set(
+  'area base br col embed hr img input link meta source track wbr param keygen basefont frame isindex'.split(
+    ' ',
+  ),
+);
+/** Elements the parser closes implicitly (a new <p> ends the last one): not counted as nesting. */
+const AUTO_CLOSED = new Set(
+  'p li dt dd tr td th option optgroup thead tbody tfoot colgroup rb rt rp rtc'.split(' '),
+);
+/** Elements whose content is skipped by the pre-scan and the stripper. */
+const RAW_CONTENT = new Set([
+  'script',
+  'style',
+  'textarea',
+  'title',
+  'xmp',
+  'noscript',
+  'template',
+  'svg',
+  'math',
+]);
+
+/**
+ * Estimate the deepest element nesting in linear time: per tag name, opens minus closes (never below zero),
+ * summed, skipping void, implicitly closed and raw-text elements. Overestimates rather than underestimates.
+ */
+export function estimateNesting(html: string): number {
+  const open = new Map<string, number>();
+  let total = 0;
+  let max = 0;
+  const re = /<(\/?)([a-zA-Z][a-zA-Z0-9-]{0,40})/g;
+  for (let m = re.exec(html); m; m = re.exec(html)) {
+    const name = m[2]!.toLowerCase();
+    const closing = m[1] === '/';
+    if (!closing && RAW_CONTENT.has(name)) {
+      const end = html.toLowerCase().indexOf(`</${name}`, re.lastIndex);
+      if (end < 0) break;
+      re.lastIndex = end + name.length + 2;
+      continue;
+    }
+    if (VOID.has(name) || AUTO_CLOSED.has(name)) continue;
+    const n = open.get(name) ?? 0;
+    if (closing) {
+      if (n > 0) {
+        open.set(name, n - 1);
+        total -= 1;
+      }
+    } else {
+      open.set(name, n + 1);
+      total += 1;
+      if (total > max) max = total;
+    }
+  }
+  return max;
+}
+
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
+function decodeEntities(text: string): string {
+  return text.replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,8});/gi, (whole, ref: string) => {
+    if (ref[0] === '#') {
+      const code =
+        ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1));
+      return code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff)
+        ? String.fromCodePoint(code)
+        : '';
+    }
+    return ENTITIES[ref.toLowerCase()] ?? whole;
+  });
+}
+
+const STRIP_BLOCK = new Set([...BLOCK, 'br', 'li', 'tr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+
+/** Linear tag stripper for pages too deeply nested to parse: text, block breaks, <pre> as fenced code. */
+function stripTags(html: string): string {
+  const segments: Segment[] = [];
+  let text = '';
+  let pre: string | undefined;
+  const lower = html.toLowerCase();
+  const re = /<(\/?)([a-zA-Z][a-zA-Z0-9-]{0,40})[^>]*>|<!--|<![^>]*>/g;
+  let last = 0;
+  for (let m = re.exec(html); m; m = re.exec(html)) {
+    const chunk = decodeEntities(html.slice(last, m.index));
+    if (pre !== undefined) pre += chunk;
+    else text += chunk.replace(/\s+/g, ' ');
+    last = re.lastIndex;
+    if (m[0] === '<!--') {
+      const end = html.indexOf('-->', re.lastIndex);
+      last = re.lastIndex = end < 0 ? html.length : end + 3;
+      continue;
+    }
+    const name = (m[2] ?? '').toLowerCase();
+    const closing = m[1] === '/';
+    if (!closing && RAW_CONTENT.has(name)) {
+      const end = lower.indexOf(`</${name}`, re.lastIndex);
+      const close = end < 0 ? html.length : html.indexOf('>', end);
+      last = re.lastIndex = close < 0 ? html.length : close + 1;
+      continue;
+    }
+    if (name === 'pre') {
+      if (!closing && pre === undefined) {
+        segments.push({ kind: 'text', value: text });
+        text = '';
+        pre = '';
+      } else if (closing && pre !== undefined) {
+        if (pre.trim() !== '') segments.push({ kind: 'code', value: pre.replace(/^\n+|\s+$/g, '') });
+        pre = undefined;
+      }
+      continue;
+    }
+    if (pre !== undefined) {
+      if (name === 'br') pre += '\n';
+      continue;
+    }
+    if (STRIP_BLOCK.has(name)) text += name === 'br' ? '\n' : '\n\n';
+  }
+  const tail = decodeEntities(html.slice(last));
+  if (pre !== undefined) segments.push({ kind: 'code', value: pre + tail });
+  else text += tail.replace(/\s+/g, ' ');
+  segments.push({ kind: 'text', value: text });
+  return render(segments);
+}
+
 /** Convert an HTML page to readable text (see the file comment). Never throws on malformed HTML. */
 export function htmlToText(html: string, options: HtmlTextOptions = {}): PageText {
   const maxChars = options.maxChars ?? DEFAULT_MAX_TEXT_CHARS;
   const source = html.length > MAX_HTML_CHARS ? html.slice(0, MAX_HTML_CHARS) : html;
+
+  if (estimateNesting(source) > MAX_PARSE_DEPTH) {
+    const title = /<title[^>]*>([^<]{0,500})/i.exec(source.slice(0, 65_536))?.[1];
+    const cleanTitle = title ? stripControls(decodeEntities(title)).replace(/\s+/g, ' ').trim() : '';
+    const out = finish(stripTags(source), maxChars);
+    return {
+      ...(cleanTitle ? { title: cleanTitle } : {}),
+      text: out.text,
+      method: 'plain',
+      truncated: out.truncated,
+    };
+  }
 
   const doc = parse(source);
   clean(doc);
@@ -303,34 +466,36 @@ export function htmlToText(html: string, options: HtmlTextOptions = {}): PageTex
     .replace(/\s+/g, ' ')
     .trim()
     .slice(0, 500);
-  const blocks = codeBlocks(doc);
   const plainRoot: DomNode | null = doc.body ?? doc.documentElement;
+  const page = shape(doc);
 
   let article: DomNode | undefined;
   let articleTitle: string | undefined;
-  try {
-    // Readability rewrites the document it is given: give it its own copy.
-    const copy = parse(source);
-    clean(copy);
-    const reader = new Readability<DomNode>(copy as never, {
-      serializer: (node) => node as unknown as DomNode,
-      maxElemsToParse: MAX_ELEMENTS,
-      keepClasses: true, // language-* classes name the code blocks' languages
-    });
-    const result = reader.parse();
-    if (result?.content && (result.textContent ?? '').trim().length >= MIN_ARTICLE_CHARS) {
-      article = result.content;
-      articleTitle = result.title ?? undefined;
+  if (page.elements <= MAX_READABILITY_ELEMENTS && page.depth <= MAX_READABILITY_DEPTH) {
+    try {
+      // Readability rewrites the document it is given: give it its own copy.
+      const copy = parse(source);
+      clean(copy);
+      const reader = new Readability<DomNode>(copy as never, {
+        serializer: (node) => node as unknown as DomNode,
+        maxElemsToParse: MAX_READABILITY_ELEMENTS,
+        keepClasses: true, // language-* classes name the code blocks' languages
+      });
+      const result = reader.parse();
+      if (result?.content && (result.textContent ?? '').trim().length >= MIN_ARTICLE_CHARS) {
+        article = result.content;
+        articleTitle = result.title ?? undefined;
+      }
+    } catch {
+      article = undefined; // a Readability failure: the plain path below
     }
-  } catch {
-    article = undefined; // too many elements or a Readability failure: the plain path below
   }
 
   const segments = article ? toSegments(article) : plainRoot ? toSegments(plainRoot) : [];
   let text = render(segments);
   if (article) {
-    const have = squash(text);
-    const missing = blocks.filter((b) => !have.includes(squash(b.value)));
+    const kept = new Set(segments.filter((seg) => seg.kind === 'code').map((seg) => squash(seg.value)));
+    const missing = page.blocks.filter((b) => !kept.has(squash(b.value))).slice(0, MAX_RECOVERED_BLOCKS);
     if (missing.length > 0) text += `\n\nCode blocks from the page:\n${render(missing)}`;
   }
   const out = finish(text, maxChars);
