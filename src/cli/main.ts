@@ -7,6 +7,7 @@ import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { registerBatch } from './commands/batch.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerGenerate } from './commands/generate.js';
+import { registerStats } from './commands/stats.js';
 import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVulnCommands } from './commands/vulns.js';
@@ -33,6 +34,7 @@ Exit status: 0 success, 1 the rule failed its checks, 2 bad input.`,
   registerValidate(program, io, getConfig, setExit);
   registerTest(program, io, getConfig, setExit);
   registerVulnCommands(program, io, getConfig, setExit);
+  registerStats(program, io, getConfig);
   registerDeploy(program, io, getConfig, setExit);
   return program;
 }
