@@ -233,24 +233,31 @@ async function apply(
     try {
       const lockToken = await saveRules(client, loaded, planned.rules);
       const result: DeployResult = { ...base, outcome: 'updated', capacity: capacity(after), lockToken };
-      await options.history?.record(
-        {
-          operation,
-          target: loaded.arn,
-          targetKind: resolved.kind,
-          targetName: resolved.name,
-          scope: resolved.scope,
-          ...(resolved.region ? { region: resolved.region } : {}),
-          ruleName: planned.ruleName,
-          ...(extra.cveId ? { cveId: extra.cveId } : {}),
-          ...(planned.version !== undefined ? { version: planned.version } : {}),
-          ...(planned.action !== undefined ? { action: planned.action } : {}),
-          ...(planned.priority !== undefined ? { priority: planned.priority } : {}),
-          ...(planned.removed ? { removed: true } : {}),
-          attempts: attempt,
-        },
-        options.principal,
-      );
+      // The change is made; failing to record it must not read as a failed deployment.
+      await options.history
+        ?.record(
+          {
+            operation,
+            target: loaded.arn,
+            targetKind: resolved.kind,
+            targetName: resolved.name,
+            scope: resolved.scope,
+            ...(resolved.region ? { region: resolved.region } : {}),
+            ruleName: planned.ruleName,
+            ...(extra.cveId ? { cveId: extra.cveId } : {}),
+            ...(planned.version !== undefined ? { version: planned.version } : {}),
+            ...(planned.action !== undefined ? { action: planned.action } : {}),
+            ...(planned.priority !== undefined ? { priority: planned.priority } : {}),
+            ...(planned.removed ? { removed: true } : {}),
+            attempts: attempt,
+          },
+          options.principal,
+        )
+        .catch((e: unknown) =>
+          result.notes.push(
+            `deployed, but not recorded in the store: ${e instanceof Error ? e.message : String(e)}`,
+          ),
+        );
       return result;
     } catch (e) {
       const name = (e as { name?: string }).name;

@@ -188,6 +188,31 @@ describe('wafgen deploy', () => {
     }
   }, 60_000);
 
+  it('no credentials or no Region: one line, exit 2', async () => {
+    const keep = { ...process.env };
+    try {
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+      const noCreds = await runCli(['deploy', CVE, '--web-acl', 'shop']);
+      expect(noCreds.code).toBe(2);
+      expect(noCreds.stderr).toMatch(/^wafgen: no AWS credentials for looking up web ACL shop/);
+      expect(lines(noCreds.stderr)).toHaveLength(1);
+      Object.assign(process.env, {
+        AWS_ACCESS_KEY_ID: keep.AWS_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: keep.AWS_SECRET_ACCESS_KEY,
+      });
+      delete process.env.AWS_REGION;
+      delete process.env.AWS_DEFAULT_REGION;
+      const noRegion = await runCli(['deploy', CVE, '--web-acl', 'shop']);
+      expect(noRegion.code).toBe(2);
+      expect(noRegion.stderr).toBe(
+        'wafgen: no AWS region for web ACL shop: pass --region or set AWS_REGION\n',
+      );
+    } finally {
+      Object.assign(process.env, keep);
+    }
+  }, 60_000);
+
   it('AWS refusals: one line, exit 1', async () => {
     const missing = await runCli(['deploy', CVE, '--web-acl', 'nope']);
     expect(missing.code).toBe(1);
