@@ -22,9 +22,31 @@ function id(s: string): string {
   return s;
 }
 
+const RULE_KEY_ORDER = [
+  'Name',
+  'Priority',
+  'Action',
+  'OverrideAction',
+  'Statement',
+  'RuleLabels',
+  'VisibilityConfig',
+  'CaptchaConfig',
+  'ChallengeConfig',
+];
+
+/** Keys in one order whatever built the object (the SDK and wafgen order members differently). */
+function ordered(value: unknown, top = false): unknown {
+  if (Array.isArray(value)) return value.map((v) => ordered(v));
+  if (value === null || typeof value !== 'object') return value;
+  const rank = (k: string) =>
+    top && RULE_KEY_ORDER.includes(k) ? RULE_KEY_ORDER.indexOf(k) : RULE_KEY_ORDER.length;
+  const keys = Object.keys(value).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return Object.fromEntries(keys.map((k) => [k, ordered((value as Record<string, unknown>)[k])]));
+}
+
 /** Lines of a pretty JSON rule, SearchStrings as text. */
 function ruleLines(rule: SdkRule): string[] {
-  return JSON.stringify(fromSdkRule(rule), null, 2).split('\n');
+  return JSON.stringify(ordered(fromSdkRule(rule), true), null, 2).split('\n');
 }
 
 /** Line diff (longest common subsequence); `null` when the inputs are too large to diff here. */
