@@ -345,7 +345,8 @@ function scanTokens(s: string, inRequest: boolean): TokenHit[] {
         hits.push({ pattern, token, index: start, length: m[0].length });
     }
   }
-  return hits;
+  // Report in reading order (the catalog order only decides which of two overlapping matches wins).
+  return hits.sort((a, b) => a.index - b.index);
 }
 
 // ------------------------------------------------------------------------------------------------ extraction
@@ -375,7 +376,9 @@ class Extractor {
   /** Catalog matches in a request part, raw and decoded; returns whether anything matched. */
   requestPartTokens(value: string, snippet: string, plus = false): boolean {
     let found = false;
-    for (const form of decodedForms(value, plus)) {
+    // Most-decoded form first: it shows what the server sees; the raw form then adds encoding-specific
+    // tokens (`..%2f`) that decoding removes.
+    for (const form of decodedForms(value, plus).reverse()) {
       if (this.tokensIn(form, snippet, true).length > 0) found = true;
     }
     return found;
@@ -886,6 +889,8 @@ const PARAM_THE_BEFORE =
   /\bthe\s+([A-Za-z_][\w.[\]-]{0,63})\s+(?:(?:GET|POST|query|form|URL|JSON|request|HTTP|body)\s+)?(?:parameter|param|argument)\b/gi;
 const PARAM_LIST_BEFORE =
   /((?:[`'"][^`'"\n]{1,64}[`'"](?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+)){1,10})[`'"][^`'"\n]{1,64}[`'"]\s+(?:(?:GET|POST|query|form|URL|JSON|request|HTTP|body)\s+)?(?:parameters|params|arguments|fields)\b/gi;
+const PARAM_LIST =
+  /^(?:[`'"][^`'"\n]{1,64}[`'"](?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|\s*\/\s*)?){1,10}/;
 const PARAM_LIST_AFTER = /\b(?:parameter|param|argument|field)s?\s+(?:named\s+|called\s+)?(?=[`'"])/gi;
 const HEADER_QUOTED = /[`'"]([A-Za-z][A-Za-z0-9-]{1,60})[`'"]\s+(?:HTTP\s+|request\s+)?header\b/gi;
 const HEADER_BARE = /\b((?:X|[A-Z][a-z0-9]+)(?:-[A-Z0-9][A-Za-z0-9]*)+)\s+(?:HTTP\s+|request\s+)?header\b/g;
@@ -941,29 +946,37 @@ function prose(lines: readonly Line[], ex: Extractor, consumed: Set<number>): vo
       for (const d of text.matchAll(HEADER_DICT)) headerLine(ex, d[1]!, d[2]!, snip(d), true);
       continue;
     }
-    for (const m of text.matchAll(PARAM_QUOTED_BEFORE)) addParam(ex, m[1]!, snip(m));
-    for (const m of text.matchAll(PARAM_THE_BEFORE)) addParam(ex, m[1]!, snip(m));
+    // Names are gathered with their position and added in reading order.
+    const params: Array<[number, string, string]> = [];
+    const at = (m: RegExpMatchArray, offset = 0) => (m.index ?? 0) + offset;
+    for (const m of text.matchAll(PARAM_QUOTED_BEFORE)) params.push([at(m), m[1]!, snip(m)]);
+    for (const m of text.matchAll(PARAM_THE_BEFORE)) params.push([at(m), m[1]!, snip(m)]);
     for (const m of text.matchAll(PARAM_LIST_BEFORE)) {
       // `a`, `b` and `c` parameters: the last name is caught above, the others here.
-      for (const q of m[1]!.matchAll(/[`'"]([^`'"\n]{1,64})[`'"]/g)) addParam(ex, q[1]!, snip(m));
+      for (const q of m[1]!.matchAll(/[`'"]([^`'"\n]{1,64})[`'"]/g))
+        params.push([at(m, q.index), q[1]!, snip(m)]);
     }
     for (const m of text.matchAll(PARAM_LIST_AFTER)) {
       // Quoted names separated by commas, "and", "or": parameters `a`, `b` and `c`.
-      const rest = text.slice((m.index ?? 0) + m[0].length, (m.index ?? 0) + m[0].length + 400);
-      const list =
-        /^(?:[`'"][^`'"\n]{1,64}[`'"](?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+|\s*\/\s*)?){1,10}/.exec(
-          rest,
-        );
+      const from = at(m, m[0].length);
+      const list = PARAM_LIST.exec(text.slice(from, from + 800));
       if (!list) continue;
-      for (const q of list[0].matchAll(/[`'"]([^`'"\n]{1,64})[`'"]/g)) addParam(ex, q[1]!, snip(m));
+      for (const q of list[0].matchAll(/[`'"]([^`'"\n]{1,64})[`'"]/g)) {
+        params.push([from + (q.index ?? 0), q[1]!, snip(m)]);
+      }
     }
+    for (const [, name, snippet] of params.sort((a, b) => a[0] - b[0])) addParam(ex, name, snippet);
+
+    const headers: Array<[number, string, string]> = [];
     for (const re of [HEADER_QUOTED, HEADER_BARE, HEADER_AFTER]) {
       for (const m of text.matchAll(re)) {
         const name = m[1]!;
         if (/^(the|a|an|http|request|response|custom|same|malicious|crafted)$/i.test(name)) continue;
-        ex.facts.add('headers', name, snip(m));
+        headers.push([at(m), name, snip(m)]);
       }
     }
+    for (const [, name, snippet] of headers.sort((a, b) => a[0] - b[0]))
+      ex.facts.add('headers', name, snippet);
     const h = HEADER_COLON.exec(text);
     if (h) headerLine(ex, h[1]!, h[2]!, snippetOf(text), false);
   }

@@ -192,11 +192,6 @@ export const PAYLOAD_PATTERNS: readonly PayloadPattern[] = [
   p('code-injection', /Runtime\.getRuntime\(\)\.exec\s*\(/g, 'Runtime.getRuntime().exec(', 2),
   p('code-injection', /java\.lang\.ProcessBuilder/g, 'java.lang.ProcessBuilder', 1),
   p('code-injection', /\bphpinfo\s*\(\s*\)/gi, 'phpinfo()'),
-  p(
-    'code-injection',
-    /\b(eval|assert|system|passthru|shell_exec|exec|popen)\s*\(\s*\$_(GET|POST|REQUEST|COOKIE)\b/g,
-    noSpace,
-  ),
   p('code-injection', /require\s*\(\s*['"]child_process['"]\s*\)/g, "require('child_process')"),
   p('code-injection', /__import__\s*\(\s*['"]os['"]\s*\)/g, "__import__('os')"),
   p('code-injection', /@GrabConfig\b/g, '@GrabConfig', 2),
@@ -209,6 +204,12 @@ export const PAYLOAD_PATTERNS: readonly PayloadPattern[] = [
     (m) => `.${m[1]!.toLowerCase()}`,
   ),
   p('file-upload', /<%@\s*page\b/g, '<%@ page', 2),
+  // Web shell bodies: request input handed to an execution function.
+  p(
+    'file-upload',
+    /\b(eval|assert|system|passthru|shell_exec|exec|popen)\s*\(\s*\$_(GET|POST|REQUEST|COOKIE)\b/g,
+    noSpace,
+  ),
 
   // --- Authentication bypass via path parameters
   p('auth-bypass', /;\.(jsp|js|css|png|ico)\b/g, (m) => m[0], 2),
