@@ -6,6 +6,7 @@
 // With REDIS_URL: Redis cache, cross-replica locks and rate limits, BullMQ. Without: the same
 // interfaces in process. Redis being away never stops the API: reads come from the store,
 // generation runs locally, and /readyz says what is degraded.
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 
 import { sql } from 'kysely';
@@ -24,8 +25,8 @@ import {
   type RatePolicy,
 } from '../cache/index.js';
 import type { Config } from '../config/index.js';
-import { BuiltinEngine } from '../generation/builtin/index.js';
 import type { Engine, GenerationReport } from '../generation/types.js';
+import { loadLlmConfig } from '../llm/config.js';
 import {
   BullJobQueue,
   MemoryJobQueue,
@@ -33,9 +34,12 @@ import {
   type JobQueue,
   type QueueSettings,
 } from '../queue/index.js';
+import { defaultMetrics, observeGeneration, type Metrics } from '../observability/index.js';
 import type { Job, Store, StoredRule } from '../store/index.js';
+import { loadLiveConfig } from '../vulns/live/config.js';
+import { chooseEngine } from './engines.js';
 import { InputError } from './errors.js';
-import { generateRule, parseCveId } from './generate.js';
+import { generateRule, parseCveId, type GenerateDeps } from './generate.js';
 import { openSeededStore } from './store.js';
 
 const { version: PACKAGE_VERSION } = createRequire(import.meta.url)('../../package.json') as {
@@ -56,8 +60,15 @@ export interface ServiceSettings {
 export interface ServiceDeps {
   /** An open store to use (the caller closes it); default: open one from the config. */
   store?: Store;
+  /** The engine (default: as `wafgen generate --engine auto` chooses: an LLM when configured, else built-in). */
   engine?: Engine;
+  /** The engine to fall back to when `engine` fails outright. */
+  fallback?: Engine;
+  /** The cache key's engine/model part (default: engine name, model chain and wafgen version). */
+  engineVersion?: string;
   logger?: Logger;
+  /** Where generation and cache figures go (default: the process's observability registry). */
+  metrics?: Metrics;
 }
 
 /** A rule as the API and the cache hand it out. */
@@ -89,6 +100,9 @@ export interface GenerateOptions {
   force?: boolean;
   /** On failure, answer with the last good rule instead of throwing (default true). */
   degrade?: boolean;
+  /** For the generation log line and metrics. */
+  requestId?: string;
+  principal?: string;
 }
 
 /** Generation failed and there was no earlier rule to fall back on. */
@@ -148,8 +162,10 @@ export class RuleService {
     readonly cache: JsonCache<RuleView>,
     private readonly engine: Engine,
     readonly engineVersion: string,
+    private readonly generationDeps: Omit<GenerateDeps, 'store' | 'engine'>,
     private readonly settings: Pick<ServiceSettings, 'generateTimeoutMs'> & { maxInputBytes: number },
     private readonly log: Logger,
+    private readonly metrics: Metrics,
   ) {
     this.flights = new SingleFlight(cache.kv);
   }
@@ -181,6 +197,7 @@ export class RuleService {
     const id = parseCveId(cveId);
     const key = this.key(id);
     const hit = await this.cached(key);
+    this.metrics.recordCache(hit ? 'hit' : 'miss');
     if (hit) return { view: hit, cache: 'hit' };
     const stored = await this.store.rules.latest(id);
     if (!stored) return undefined;
@@ -208,6 +225,7 @@ export class RuleService {
     const key = this.key(id);
     if (!opts.force) {
       const hit = await this.cached(key);
+      this.metrics.recordCache(hit ? 'hit' : 'miss');
       if (hit) return { result: hit, cache: 'hit' };
     }
     const started = Date.now();
@@ -236,18 +254,44 @@ export class RuleService {
   }
 
   private async run(cveId: string, key: string, opts: GenerateOptions): Promise<RuleView> {
-    const r = await withTimeout(
-      generateRule(
-        {
-          cveId,
-          maxInputBytes: this.settings.maxInputBytes,
-          save: true,
-          ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
-        },
-        { store: this.store, engine: this.engine },
-      ),
-      this.settings.generateTimeoutMs,
-      `generating a rule for ${cveId}`,
+    const started = Date.now();
+    const who = {
+      requestId: opts.requestId ?? 'none',
+      cveId,
+      ...(opts.principal ? { principal: opts.principal } : {}),
+    };
+    let r;
+    try {
+      r = await withTimeout(
+        generateRule(
+          {
+            cveId,
+            maxInputBytes: this.settings.maxInputBytes,
+            save: true,
+            ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+          },
+          { ...this.generationDeps, store: this.store, engine: this.engine },
+        ),
+        this.settings.generateTimeoutMs,
+        `generating a rule for ${cveId}`,
+      );
+    } catch (e) {
+      if (!(e instanceof InputError))
+        observeGeneration(
+          { ...who, error: e, engine: this.engine.name, latencyMs: Date.now() - started },
+          { metrics: this.metrics, logger: this.log },
+        );
+      throw e;
+    }
+    observeGeneration(
+      {
+        ...who,
+        report: r.report,
+        latencyMs: Date.now() - started,
+        ruleName: r.rule.Name,
+        ...(r.version !== undefined ? { version: r.version } : {}),
+      },
+      { metrics: this.metrics, logger: this.log },
     );
     const view: RuleView = {
       cveId,
@@ -407,8 +451,23 @@ export interface Service {
   readonly rules: RuleService;
   readonly jobs: JobService;
   readonly log: Logger;
+  readonly metrics: Metrics;
   health(): Promise<Health>;
   close(): Promise<void>;
+}
+
+/** `builtin@0.1.0`, or for an LLM `llm-<hash of the provider and model chain>@0.1.0`. */
+function engineVersionOf(engine: Engine): string {
+  if (engine.name !== 'llm') return `${engine.name}@${PACKAGE_VERSION}`;
+  let chain = '';
+  try {
+    chain = loadLlmConfig(process.env)
+      .providers.map((p) => `${p.name}:${JSON.stringify(p.models)}`)
+      .join('|');
+  } catch {
+    // the engine was built from this configuration, so it reads; an unreadable one hashes as empty
+  }
+  return `llm-${createHash('sha256').update(chain).digest('hex').slice(0, 10)}@${PACKAGE_VERSION}`;
 }
 
 async function check(backend: string, f: () => Promise<unknown>, timeoutMs = 2000): Promise<CheckResult> {
@@ -427,8 +486,11 @@ export async function buildService(
   deps: ServiceDeps = {},
 ): Promise<Service> {
   const log = deps.logger ?? pino({ level: 'silent' });
-  const engine = deps.engine ?? new BuiltinEngine();
-  const engineVersion = `${engine.name}@${PACKAGE_VERSION}`;
+  const metrics = deps.metrics ?? defaultMetrics();
+  const choice = deps.engine ? undefined : chooseEngine(config, 'auto');
+  const engine = deps.engine ?? choice!.engine;
+  const fallback = deps.engine ? deps.fallback : choice!.fallback;
+  const engineVersion = deps.engineVersion ?? engineVersionOf(engine);
   const store = deps.store ?? (await openSeededStore(config));
   const ownsStore = deps.store === undefined;
   try {
@@ -459,8 +521,17 @@ export async function buildService(
       cache,
       engine,
       engineVersion,
+      {
+        ...(fallback ? { fallback } : {}),
+        // A CVE missing from the store is looked up live (NVD, KEV, nuclei) unless WAFGEN_OFFLINE.
+        lookup: {
+          offline: config.WAFGEN_OFFLINE,
+          live: loadLiveConfig(process.env, { dataDir: config.dataDir }),
+        },
+      },
       { generateTimeoutMs: settings.generateTimeoutMs, maxInputBytes: config.WAFGEN_MAX_INPUT_BYTES },
       log,
+      metrics,
     );
     const jobs = new JobService(store, queue, engineVersion);
     let closed: Promise<void> | undefined;
@@ -476,6 +547,7 @@ export async function buildService(
       rules,
       jobs,
       log,
+      metrics,
       async health(): Promise<Health> {
         const [storeCheck, redisCheck, queueCheck] = await Promise.all([
           check(store.kind, () => sql`select 1`.execute(store.db)),

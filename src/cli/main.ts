@@ -8,9 +8,11 @@ import { registerBatch } from './commands/batch.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerStats } from './commands/stats.js';
+import { registerServe } from './commands/serve.js';
 import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVulnCommands } from './commands/vulns.js';
+import { registerWorker } from './commands/worker.js';
 import { EXIT, processIo, type Io } from './io.js';
 import { VERSION } from './version.js';
 
@@ -35,6 +37,8 @@ Exit status: 0 success, 1 the rule failed its checks, 2 bad input.`,
   registerTest(program, io, getConfig, setExit);
   registerVulnCommands(program, io, getConfig, setExit);
   registerStats(program, io, getConfig);
+  registerServe(program, io, getConfig, setExit);
+  registerWorker(program, io, getConfig, setExit);
   registerDeploy(program, io, getConfig, setExit);
   return program;
 }

@@ -1,0 +1,592 @@
+// The HTTP API (Hono): routes declared once with Zod schemas that both validate requests and write
+// the OpenAPI document; middleware for request ids, security headers, body limits, auth, rate
+// limits and metrics; every error in one JSON shape. Runtime-neutral: the Node server, AWS Lambda
+// and Vercel adapters all serve this same app.
+import { randomUUID } from 'node:crypto';
+
+import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
+import { swaggerUI } from '@hono/swagger-ui';
+import type { Context, MiddlewareHandler } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { routePath } from 'hono/route';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+
+import type { RuleView, Service } from '../app/service.js';
+import { testRequests } from '../app/test-rules.js';
+import { validateRuleDocument } from '../app/validate.js';
+import { RuleCompileError } from '../engine/evaluate/index.js';
+import { testCaseToRequest } from '../engine/request/jsonl.js';
+import type { HttpRequest } from '../engine/request/model.js';
+import { deriveVariants } from '../engine/variants/index.js';
+import { Authenticator, requireScope, type Principal } from './auth.js';
+import type { Scope, ServiceConfig } from './config.js';
+import { ApiError, errorBody, sendError, toApiError, zodFields, type FieldError } from './errors.js';
+import { ApiMetrics } from './metrics.js';
+import {
+  CveParams,
+  errorResponses,
+  GenerateBody,
+  GenericWebhook,
+  GitHubDependabotAlert,
+  GitHubSecurityAdvisory,
+  HealthResponse,
+  JobParams,
+  JobResponse,
+  JobsBody,
+  JobsResponse,
+  RuleResponse,
+  TestBody,
+  TestResponse,
+  ValidateBody,
+  ValidateResponse,
+  VersionQuery,
+  VersionsResponse,
+  WebhookResponse,
+} from './schemas.js';
+import { parseWebhook, verifyWebhookSignature } from './webhook.js';
+
+export interface AppVariables {
+  requestId: string;
+  principal: Principal;
+}
+
+export type ApiApp = OpenAPIHono<{ Variables: AppVariables }>;
+
+export interface AppOptions {
+  logger?: Logger;
+  metrics?: ApiMetrics;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
+/** Most evaluations one /v1/rules/test request may ask for (requests plus their variants). */
+const MAX_TEST_EVALUATIONS = 5000;
+
+function ruleBody(view: RuleView): z.infer<typeof RuleResponse> {
+  return {
+    cveId: view.cveId,
+    ...(view.version !== undefined ? { version: view.version } : {}),
+    rule: view.rule as Record<string, unknown>,
+    report: view.report as Record<string, unknown>,
+    engine: view.engine,
+    passed: view.passed,
+    ...(view.createdAt ? { createdAt: view.createdAt } : {}),
+  };
+}
+
+export function createApp(service: Service, config: ServiceConfig, opts: AppOptions = {}): ApiApp {
+  const log = opts.logger ?? service.log ?? pino({ level: 'silent' });
+  const metrics = opts.metrics ?? new ApiMetrics(service, service.metrics);
+  const auth = new Authenticator(config.auth);
+
+  const app: ApiApp = new OpenAPIHono<{ Variables: AppVariables }>({
+    defaultHook: (result, c) => {
+      // Paths name the field itself: `cveId` for a path parameter, `options.maxAttempts` in a body.
+      if (!result.success)
+        return c.json(errorBody(c, 'invalid_request', 'invalid request', zodFields(result.error)), 400);
+      return undefined;
+    },
+  });
+
+  app.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+    description:
+      'A JWT from the configured issuer, for the configured audience; scopes in `scope`, `scp` or `permissions`.',
+  });
+  app.openAPIRegistry.registerComponent('securitySchemes', 'apiKeyAuth', {
+    type: 'apiKey',
+    in: 'header',
+    name: 'X-API-Key',
+    description: 'An API key for machine clients (the server stores only its SHA-256).',
+  });
+
+  // --- cross-cutting middleware -------------------------------------------------------------------
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    const given = c.req.header('x-request-id');
+    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    c.set('requestId', requestId);
+    c.header('X-Request-Id', requestId);
+    await next();
+    const route = routePath(c) || 'unmatched';
+    const seconds = (performance.now() - started) / 1000;
+    metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    metrics.duration.observe({ method: c.req.method, route }, seconds);
+    if (c.res.status >= 500) log.error({ requestId, route, status: c.res.status }, 'request failed');
+    else
+      log.debug(
+        { requestId, method: c.req.method, route, status: c.res.status, ms: seconds * 1000 },
+        'request',
+      );
+  });
+  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
+  app.use(
+    '*',
+    bodyLimit({
+      maxSize: config.maxBodyBytes,
+      onError: (c) =>
+        c.json(
+          errorBody(
+            c,
+            'payload_too_large',
+            `request body is larger than ${config.maxBodyBytes} bytes (WAFGEN_MAX_BODY_BYTES)`,
+          ),
+          413,
+        ),
+    }),
+  );
+
+  app.onError((err, c) => {
+    const apiError = toApiError(err);
+    if (apiError.status >= 500 && apiError.code === 'internal')
+      log.error({ requestId: c.get('requestId'), err }, 'unhandled error');
+    return sendError(c, apiError);
+  });
+  app.notFound((c) => c.json(errorBody(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
+
+  const rateLimit = async (c: Context, policy: string, principal: string): Promise<void> => {
+    const d = await service.limiter.consume(policy, principal);
+    c.header('RateLimit-Limit', String(d.limit));
+    c.header('RateLimit-Remaining', String(d.remaining));
+    c.header('RateLimit-Reset', String(d.resetS));
+    c.header('RateLimit-Policy', `${d.limit};w=${d.windowS}`);
+    if (!d.allowed) {
+      metrics.metrics.recordRateLimitRejection(policy);
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `rate limit of ${d.limit} requests per ${d.windowS} s exceeded; retry in ${d.retryAfterS} s`,
+        undefined,
+        { 'Retry-After': String(d.retryAfterS) },
+      );
+    }
+  };
+
+  /** Authenticates, counts the request against the principal's rate limit, and checks the scope. */
+  const guard =
+    (scope: Scope, policy = 'default'): MiddlewareHandler<{ Variables: AppVariables }> =>
+    async (c, next) => {
+      const principal = await auth.authenticate({
+        authorization: c.req.header('authorization'),
+        apiKey: c.req.header('x-api-key'),
+      });
+      c.set('principal', principal);
+      await rateLimit(c, policy, principal.id);
+      requireScope(principal, scope);
+      await next();
+    };
+
+  // --- operations ----------------------------------------------------------------------------------
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/readyz',
+      tags: ['operations'],
+      summary: 'Readiness: the store, Redis and the queue',
+      description:
+        '200 while the store answers (status `degraded` when Redis or the queue does not: rules are then served from the store); 503 when the store is down.',
+      responses: {
+        200: { description: 'Ready', content: { 'application/json': { schema: HealthResponse } } },
+        503: { description: 'Not ready', content: { 'application/json': { schema: HealthResponse } } },
+      },
+    }),
+    async (c) => {
+      const health = await service.health();
+      return c.json(health, health.status === 'down' ? 503 : 200);
+    },
+  );
+
+  app.get('/metrics', async (c) => {
+    c.header('Content-Type', metrics.contentType);
+    return c.body(await metrics.scrape());
+  });
+
+  // --- rules ---------------------------------------------------------------------------------------
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/rules/{cveId}',
+      tags: ['rules'],
+      summary: 'The latest rule for a CVE (or ?version=N)',
+      security: SECURITY,
+      middleware: [guard('rules:read')] as const,
+      request: { params: CveParams, query: VersionQuery },
+      responses: {
+        200: {
+          description: 'The rule and its report',
+          content: { 'application/json': { schema: RuleResponse } },
+        },
+        ...errorResponses(400, 401, 403, 404, 429),
+      },
+    }),
+    async (c) => {
+      const { cveId } = c.req.valid('param');
+      const { version } = c.req.valid('query');
+      const id = cveId.toUpperCase();
+      if (version !== undefined) {
+        const view = await service.rules.version(id, version);
+        if (!view) throw new ApiError(404, 'not_found', `${id} has no rule version ${version}`);
+        return c.json(ruleBody(view), 200);
+      }
+      const found = await service.rules.latest(id);
+      if (!found)
+        throw new ApiError(404, 'not_found', `no rule stored for ${id}; POST /v1/rules/generate makes one`);
+      c.header('X-Cache', found.cache);
+      return c.json({ ...ruleBody(found.view), cache: found.cache }, 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/rules/{cveId}/versions',
+      tags: ['rules'],
+      summary: 'Every stored version of the rule for a CVE, oldest first',
+      security: SECURITY,
+      middleware: [guard('rules:read')] as const,
+      request: { params: CveParams },
+      responses: {
+        200: { description: 'The versions', content: { 'application/json': { schema: VersionsResponse } } },
+        ...errorResponses(400, 401, 403, 404, 429),
+      },
+    }),
+    async (c) => {
+      const id = c.req.valid('param').cveId.toUpperCase();
+      const versions = await service.rules.versions(id);
+      if (versions.length === 0) throw new ApiError(404, 'not_found', `no rule stored for ${id}`);
+      return c.json(
+        {
+          cveId: id,
+          versions: versions.map((v) => ({
+            version: v.version,
+            engine: v.engine,
+            ...(v.provider ? { provider: v.provider } : {}),
+            ...(v.model ? { model: v.model } : {}),
+            passed: (v.report as { passed?: unknown }).passed === true,
+            createdAt: v.createdAt,
+          })),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/rules/generate',
+      tags: ['rules'],
+      summary: 'Generate (or fetch the cached) rule for one CVE, synchronously',
+      description:
+        'Served from the cache when this engine version already made the rule (`cache: hit`); otherwise generated, once per burst of identical requests across replicas. When generation fails the last good rule is returned with `degraded: true` and the reason; 503 when there is none.',
+      security: SECURITY,
+      middleware: [guard('rules:generate', 'generate')] as const,
+      request: { body: { required: true, content: { 'application/json': { schema: GenerateBody } } } },
+      responses: {
+        200: {
+          description: 'The rule and its report',
+          content: { 'application/json': { schema: RuleResponse } },
+        },
+        ...errorResponses(400, 401, 403, 413, 415, 429, 503),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const outcome = await service.rules.generate(body.cveId, {
+        ...(body.options?.maxAttempts ? { maxAttempts: body.options.maxAttempts } : {}),
+        ...(body.options?.force ? { force: true } : {}),
+        requestId: c.get('requestId'),
+        principal: c.get('principal').id,
+      });
+      if (outcome.degraded) metrics.degraded.inc({ source: outcome.degraded.source });
+      c.header('X-Cache', outcome.cache);
+      return c.json(
+        {
+          ...ruleBody(outcome.result),
+          cache: outcome.cache,
+          ...(outcome.degraded ? { degraded: true, reason: outcome.degraded.reason } : {}),
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/rules/validate',
+      tags: ['rules'],
+      summary: 'Validate a WAFv2 rule document (schema, API constraints, capacity, lint)',
+      security: SECURITY,
+      middleware: [guard('rules:read')] as const,
+      request: { body: { required: true, content: { 'application/json': { schema: ValidateBody } } } },
+      responses: {
+        200: {
+          description: 'The validation report',
+          content: { 'application/json': { schema: ValidateResponse } },
+        },
+        ...errorResponses(400, 401, 403, 413, 415, 429),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const {
+        document: _doc,
+        kind,
+        wcu,
+        ...rest
+      } = validateRuleDocument(body.document, {
+        ...(body.cveId ? { cveId: body.cveId.toUpperCase() } : {}),
+        ...(body.searchStringEncoding ? { searchStringEncoding: body.searchStringEncoding } : {}),
+      });
+      return c.json(
+        {
+          ...rest,
+          ...(kind ? { kind } : {}),
+          ...(wcu !== undefined ? { wcu } : {}),
+          findings: rest.findings as unknown as Record<string, unknown>[],
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/rules/test',
+      tags: ['rules'],
+      summary: 'Run a rule document against requests (and their evasion variants) with the local evaluator',
+      security: SECURITY,
+      middleware: [guard('rules:read')] as const,
+      request: { body: { required: true, content: { 'application/json': { schema: TestBody } } } },
+      responses: {
+        200: {
+          description: 'Per-request results and a summary',
+          content: { 'application/json': { schema: TestResponse } },
+        },
+        ...errorResponses(400, 401, 403, 413, 415, 429),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const report = validateRuleDocument(body.document);
+      if (!report.document) {
+        const fields: FieldError[] = report.findings
+          .filter((f) => f.severity === 'error')
+          .map((f) => ({ path: `document${f.path.slice(1)}`, message: f.message }));
+        throw new ApiError(400, 'invalid_request', 'document is not a WAFv2 rule document', fields);
+      }
+      const requests: HttpRequest[] = [];
+      const fields: FieldError[] = [];
+      body.requests.forEach((r, i) => {
+        const parsed = testCaseToRequest({ id: `request-${i + 1}`, ...r }, { file: 'requests', line: i + 1 });
+        if ('request' in parsed) requests.push(parsed.request);
+        else fields.push({ path: `requests.${i}`, message: parsed.error.message });
+      });
+      if (fields.length > 0) throw new ApiError(400, 'invalid_request', 'invalid test requests', fields);
+      const all = body.variants
+        ? requests.flatMap((r) => (r.expect === 'block' ? [r, ...deriveVariants(r)] : [r]))
+        : requests;
+      if (all.length > MAX_TEST_EVALUATIONS)
+        throw new ApiError(
+          400,
+          'invalid_request',
+          `too many evaluations (${all.length}; at most ${MAX_TEST_EVALUATIONS})`,
+          [{ path: 'requests', message: 'send fewer requests, or test variants in several calls' }],
+        );
+      let outcome;
+      try {
+        outcome = testRequests(report.document, all);
+      } catch (e) {
+        if (e instanceof RuleCompileError)
+          throw new ApiError(400, 'invalid_request', e.message, [{ path: 'document', message: e.message }]);
+        throw e;
+      }
+      return c.json(
+        { results: outcome.results.map(({ decision: _d, ...r }) => r), summary: outcome.summary },
+        200,
+      );
+    },
+  );
+
+  // --- jobs ----------------------------------------------------------------------------------------
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/jobs',
+      tags: ['jobs'],
+      summary: 'Queue generation for one or many CVEs',
+      description:
+        'Job ids are idempotent per CVE and engine version: queueing the same CVE again returns the same job (`created: false`) unless it failed, or `options.force` is set.',
+      security: SECURITY,
+      middleware: [guard('rules:generate', 'generate')] as const,
+      request: { body: { required: true, content: { 'application/json': { schema: JobsBody } } } },
+      responses: {
+        202: { description: 'Queued', content: { 'application/json': { schema: JobsResponse } } },
+        ...errorResponses(400, 401, 403, 413, 415, 429, 503),
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid('json');
+      const ids = [...new Set((body.cveIds ?? [body.cveId!]).map((s) => s.toUpperCase()))];
+      const principal = c.get('principal');
+      const jobs = [];
+      for (const cveId of ids) {
+        jobs.push(
+          await service.jobs.enqueue({
+            cveId,
+            source: 'api',
+            principal: principal.id,
+            requestId: c.get('requestId'),
+            ...(body.options?.maxAttempts ? { maxAttempts: body.options.maxAttempts } : {}),
+            ...(body.options?.force ? { force: true } : {}),
+          }),
+        );
+      }
+      return c.json({ jobs }, 202);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/jobs/{id}',
+      tags: ['jobs'],
+      summary: 'A job: status, attempts, result or error',
+      security: SECURITY,
+      middleware: [guard('rules:read')] as const,
+      request: { params: JobParams },
+      responses: {
+        200: { description: 'The job', content: { 'application/json': { schema: JobResponse } } },
+        ...errorResponses(400, 401, 403, 404, 429),
+      },
+    }),
+    async (c) => {
+      const { id } = c.req.valid('param');
+      const job = await service.jobs.get(id);
+      if (!job) throw new ApiError(404, 'not_found', `no job ${id}`);
+      const { payload: _p, kind: _k, ...rest } = job;
+      return c.json(rest, 200);
+    },
+  );
+
+  // --- webhook -------------------------------------------------------------------------------------
+  // Declared for the document only: the handler must read the raw body to check its signature
+  // before parsing it, so it validates with the same schemas itself.
+  app.openAPIRegistry.registerPath({
+    method: 'post',
+    path: '/webhook/vulnerability',
+    tags: ['webhook'],
+    summary: 'Scanner findings: critical and high are queued, others acknowledged',
+    description:
+      "Signed with HMAC-SHA256 over `<timestamp>.<raw body>`: headers `X-Wafgen-Timestamp` (Unix seconds, within WAFGEN_WEBHOOK_TOLERANCE_S) and `X-Wafgen-Signature: sha256=<hex>`. GitHub deliveries may instead carry GitHub's own `X-Hub-Signature-256` (replays refused by `X-GitHub-Delivery`). Formats: generic findings, GitHub `dependabot_alert` and `security_advisory` events.",
+    request: {
+      headers: [],
+      body: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: GenericWebhook.or(GitHubDependabotAlert).or(GitHubSecurityAdvisory),
+          },
+        },
+      },
+    },
+    responses: {
+      202: { description: 'Findings queued', content: { 'application/json': { schema: WebhookResponse } } },
+      200: {
+        description: 'Acknowledged; nothing to queue',
+        content: { 'application/json': { schema: WebhookResponse } },
+      },
+      ...errorResponses(400, 401, 413, 429, 503),
+    },
+  });
+
+  app.post('/webhook/vulnerability', async (c) => {
+    const raw = await c.req.text();
+    const check = verifyWebhookSignature(
+      raw,
+      {
+        timestamp: c.req.header('x-wafgen-timestamp'),
+        signature: c.req.header('x-wafgen-signature'),
+        githubSignature: c.req.header('x-hub-signature-256'),
+        githubDelivery: c.req.header('x-github-delivery'),
+      },
+      config.webhook.secrets,
+      config.webhook.toleranceS,
+    );
+    await rateLimit(c, 'default', `webhook:${check.scheme}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new ApiError(400, 'malformed_json', 'the request body is not valid JSON');
+    }
+    const parsed = parseWebhook(body, c.req.header('x-github-event'));
+    // Replays: the first delivery of a signature (or GitHub delivery id) claims it.
+    let claimed: boolean;
+    try {
+      claimed = await service.kv.setIfAbsent(check.replayKey, 'processing', check.replayTtlMs);
+    } catch (e) {
+      log.warn({ err: e instanceof Error ? e.message : String(e) }, 'webhook replay guard unavailable');
+      claimed = true;
+    }
+    if (!claimed)
+      return c.json({ queued: false, format: parsed.format, jobs: [], skipped: [], duplicate: true }, 200);
+    try {
+      const jobs = [];
+      for (const f of parsed.actionable) {
+        jobs.push(
+          await service.jobs.enqueue({
+            cveId: f.cveId,
+            source: `webhook:${parsed.source}`,
+            principal: `webhook:${check.scheme}`,
+            requestId: c.get('requestId'),
+          }),
+        );
+      }
+      metrics.webhookFindings.inc({ format: parsed.format, outcome: 'queued' }, jobs.length);
+      metrics.webhookFindings.inc({ format: parsed.format, outcome: 'skipped' }, parsed.skipped.length);
+      const queued = jobs.length > 0;
+      return c.json(
+        {
+          queued,
+          ...(queued ? { jobId: jobs[0]!.jobId } : {}),
+          format: parsed.format,
+          jobs,
+          skipped: parsed.skipped,
+        },
+        queued ? 202 : 200,
+      );
+    } catch (e) {
+      await service.kv.delete(check.replayKey).catch(() => {});
+      throw e;
+    }
+  });
+
+  // --- the document ----------------------------------------------------------------------------------
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'wafgen API',
+      version: service.engineVersion.split('@')[1] ?? '0',
+      description:
+        'Generate, validate and test AWS WAFv2 rules that virtually patch CVEs. Errors are `{ error: { code, message, fields? } }`.',
+    },
+    tags: [
+      { name: 'rules', description: 'Generated rules, validation and testing' },
+      { name: 'jobs', description: 'Asynchronous generation' },
+      { name: 'webhook', description: 'Scanner findings' },
+      { name: 'operations', description: 'Health and readiness' },
+    ],
+  });
+  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'wafgen API' }));
+
+  return app;
+}

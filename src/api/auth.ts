@@ -1,0 +1,154 @@
+// Who is calling: a JWT bearer token (verified with jose against a shared secret or a JWKS URL, with
+// issuer, audience, expiry and an algorithm allow-list enforced; `alg: none` never verifies) or an
+// API key for machine clients (only its SHA-256 is configured; the presented key is hashed and
+// looked up). Scopes: rules:read, rules:generate, rules:deploy.
+import { createHash } from 'node:crypto';
+
+import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { LRUCache } from 'lru-cache';
+
+import { SCOPES, type Scope, type ServiceConfig } from './config.js';
+import { ApiError } from './errors.js';
+
+export interface Principal {
+  /** `jwt:<sub>`, `key:<id>` or `anonymous`: the rate-limit and audit identity. */
+  id: string;
+  kind: 'jwt' | 'api-key' | 'anonymous';
+  scopes: ReadonlySet<Scope>;
+}
+
+export interface Credentials {
+  authorization?: string | undefined;
+  apiKey?: string | undefined;
+}
+
+const sha256 = (text: string): string => createHash('sha256').update(text).digest('hex');
+
+function scopesOf(payload: JWTPayload): Set<Scope> {
+  const raw: unknown[] = [];
+  for (const claim of ['scope', 'scp', 'permissions']) {
+    const v = payload[claim];
+    if (typeof v === 'string') raw.push(...v.split(/\s+/));
+    else if (Array.isArray(v)) raw.push(...v);
+  }
+  return new Set(raw.filter((s): s is Scope => (SCOPES as readonly unknown[]).includes(s)));
+}
+
+function unauthorized(message: string, error = 'invalid_token'): ApiError {
+  return new ApiError(401, 'unauthorized', message, undefined, {
+    'WWW-Authenticate': `Bearer realm="wafgen", error="${error}", error_description="${message.replace(/"/g, "'")}"`,
+  });
+}
+
+function jwtProblem(e: unknown): ApiError {
+  if (e instanceof errors.JWTExpired) return unauthorized('token expired');
+  if (e instanceof errors.JWTClaimValidationFailed)
+    return unauthorized(
+      e.reason === 'missing'
+        ? `token lacks the "${e.claim}" claim`
+        : `token "${e.claim}" claim is not accepted`,
+    );
+  if (e instanceof errors.JOSEAlgNotAllowed) return unauthorized('token algorithm is not allowed');
+  if (e instanceof errors.JWSSignatureVerificationFailed) return unauthorized('token signature is invalid');
+  if (e instanceof errors.JWKSNoMatchingKey) return unauthorized('no trusted key matches the token');
+  if (e instanceof errors.JWKSTimeout || e instanceof errors.JWKSInvalid)
+    return new ApiError(
+      503,
+      'auth_unavailable',
+      'the token keys (JWKS) could not be fetched; try again shortly',
+    );
+  if (e instanceof errors.JOSEError) return unauthorized('token is malformed');
+  if (e instanceof TypeError) return unauthorized('token is malformed');
+  return new ApiError(
+    503,
+    'auth_unavailable',
+    'the token keys (JWKS) could not be fetched; try again shortly',
+  );
+}
+
+export class Authenticator {
+  private readonly key: Uint8Array | JWTVerifyGetKey | undefined;
+  private readonly keysByHash: Map<string, { id: string; scopes: Set<Scope> }>;
+  /** Verified tokens, until they expire (at most five minutes), so hot clients skip the crypto. */
+  private readonly verified = new LRUCache<string, Principal>({ max: 10_000 });
+
+  constructor(private readonly config: ServiceConfig['auth']) {
+    const jwt = config.jwt;
+    this.key = jwt?.secret
+      ? new TextEncoder().encode(jwt.secret)
+      : jwt?.jwksUrl
+        ? createRemoteJWKSet(new URL(jwt.jwksUrl), { timeoutDuration: 5000, cooldownDuration: 30_000 })
+        : undefined;
+    this.keysByHash = new Map(config.apiKeys.map((k) => [k.hash, { id: k.id, scopes: new Set(k.scopes) }]));
+  }
+
+  get methods(): string[] {
+    return [
+      ...(this.config.jwt ? ['jwt'] : []),
+      ...(this.config.apiKeys.length > 0 ? ['api-key'] : []),
+      ...(this.config.disabled ? ['none'] : []),
+    ];
+  }
+
+  async authenticate(creds: Credentials): Promise<Principal> {
+    const auth = creds.authorization?.trim();
+    if (auth) {
+      const m = /^Bearer\s+(\S+)$/i.exec(auth);
+      if (!m) throw unauthorized('Authorization must be "Bearer <token>"', 'invalid_request');
+      return this.verifyJwt(m[1]!);
+    }
+    if (creds.apiKey !== undefined) return this.verifyApiKey(creds.apiKey.trim());
+    if (this.config.disabled) return { id: 'anonymous', kind: 'anonymous', scopes: new Set(SCOPES) };
+    throw unauthorized(
+      'missing credentials: send Authorization: Bearer <token> or X-API-Key',
+      'invalid_request',
+    );
+  }
+
+  private async verifyJwt(token: string): Promise<Principal> {
+    const jwt = this.config.jwt;
+    if (!jwt || !this.key) throw unauthorized('bearer tokens are not accepted here; use an API key');
+    const hit = this.verified.get(token);
+    if (hit) return hit;
+    let payload: JWTPayload;
+    try {
+      const options = {
+        issuer: jwt.issuer,
+        audience: jwt.audience,
+        algorithms: jwt.algorithms,
+        clockTolerance: jwt.clockToleranceS,
+        requiredClaims: ['exp', 'sub'],
+      };
+      payload =
+        this.key instanceof Uint8Array
+          ? (await jwtVerify(token, this.key, options)).payload
+          : (await jwtVerify(token, this.key, options)).payload;
+    } catch (e) {
+      throw jwtProblem(e);
+    }
+    const principal: Principal = { id: `jwt:${payload.sub}`, kind: 'jwt', scopes: scopesOf(payload) };
+    const ttl = Math.min((payload.exp ?? 0) * 1000 - Date.now(), 5 * 60_000);
+    if (ttl > 0) this.verified.set(token, principal, { ttl });
+    return principal;
+  }
+
+  private verifyApiKey(key: string): Principal {
+    if (this.keysByHash.size === 0) throw unauthorized('API keys are not accepted here; use a bearer token');
+    // The map is keyed by a hash of a high-entropy secret: looking it up reveals nothing about the key.
+    const entry = key.length >= 16 && key.length <= 512 ? this.keysByHash.get(sha256(key)) : undefined;
+    if (!entry) throw unauthorized('API key is not valid');
+    return { id: `key:${entry.id}`, kind: 'api-key', scopes: entry.scopes };
+  }
+}
+
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!principal.scopes.has(scope))
+    throw new ApiError(403, 'forbidden', `this operation needs the ${scope} scope`, undefined, {
+      'WWW-Authenticate': `Bearer realm="wafgen", error="insufficient_scope", scope="${scope}"`,
+    });
+}
+
+/** The value to configure in WAFGEN_API_KEYS for a key: `id:sha256:scopes`. */
+export function apiKeyEntry(id: string, key: string, scopes: readonly Scope[]): string {
+  return `${id}:${sha256(key)}:${scopes.join(',')}`;
+}

@@ -1,0 +1,108 @@
+// Every error the API answers is JSON `{ error: { code, message, fields? } }` with a stable code.
+// Bad input is a 4xx naming the failing fields; only a bug in wafgen is a 500, and its message
+// says nothing about internals (the log has them, under the request id).
+import type { Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import type { ZodError } from 'zod';
+
+import { InputError } from '../app/errors.js';
+import { GenerationFailedError, QueueUnavailableError } from '../app/service.js';
+
+export const ERROR_CODES = [
+  'invalid_request',
+  'malformed_json',
+  'unsupported_media_type',
+  'payload_too_large',
+  'unauthorized',
+  'auth_unavailable',
+  'forbidden',
+  'not_found',
+  'method_not_allowed',
+  'rate_limited',
+  'invalid_signature',
+  'generation_failed',
+  'queue_unavailable',
+  'not_configured',
+  'internal',
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface FieldError {
+  /** Dotted path of the failing field (`cveIds.3`), or the header/parameter name. */
+  path: string;
+  message: string;
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; fields?: FieldError[]; requestId?: string };
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: ErrorCode,
+    message: string,
+    readonly fields?: FieldError[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+  }
+}
+
+export function zodFields(error: ZodError, prefix?: string): FieldError[] {
+  return error.issues.map((i) => ({
+    path: [...(prefix ? [prefix] : []), ...i.path.map(String)].join('.') || '(body)',
+    message: i.message,
+  }));
+}
+
+export function errorBody(c: Context, code: ErrorCode, message: string, fields?: FieldError[]): ErrorBody {
+  const requestId = c.get('requestId' as never) as string | undefined;
+  return {
+    error: {
+      code,
+      message,
+      ...(fields && fields.length > 0 ? { fields } : {}),
+      ...(requestId ? { requestId } : {}),
+    },
+  };
+}
+
+export function sendError(c: Context, err: ApiError): Response {
+  for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
+  return c.json(errorBody(c, err.code, err.message, err.fields), err.status);
+}
+
+/** Maps anything thrown in a handler to the error shape. */
+export function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof InputError) return new ApiError(400, 'invalid_request', err.message);
+  if (err instanceof GenerationFailedError) return new ApiError(503, 'generation_failed', err.message);
+  if (err instanceof QueueUnavailableError)
+    return new ApiError(
+      503,
+      'queue_unavailable',
+      'the job queue is unavailable; try again shortly',
+      undefined,
+      {
+        'Retry-After': '5',
+      },
+    );
+  if (err instanceof HTTPException) {
+    const status = err.status as ContentfulStatusCode;
+    if (status === 415)
+      return new ApiError(
+        415,
+        'unsupported_media_type',
+        'send the body as JSON with Content-Type: application/json',
+      );
+    if (status === 413)
+      return new ApiError(413, 'payload_too_large', err.message || 'request body too large');
+    if (status === 400 && /json/i.test(err.message))
+      return new ApiError(400, 'malformed_json', 'the request body is not valid JSON');
+    if (status === 401) return new ApiError(401, 'unauthorized', err.message || 'unauthorized');
+    if (status < 500) return new ApiError(status, 'invalid_request', err.message || 'bad request');
+  }
+  return new ApiError(500, 'internal', 'internal error; the log has the details under this request id');
+}

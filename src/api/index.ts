@@ -1,0 +1,10 @@
+// The API's public face: the app, its configuration, the runtime every entry point builds, and the
+// Node server. The AWS Lambda and Vercel entry points are src/api/lambda.ts and src/api/vercel.ts.
+export { createApp, type ApiApp, type AppOptions } from './app.js';
+export { apiKeyEntry, Authenticator, type Principal } from './auth.js';
+export { assertAuthConfigured, loadServiceConfig, SCOPES, type Scope, type ServiceConfig } from './config.js';
+export { ERROR_CODES, type ErrorBody, type ErrorCode } from './errors.js';
+export { ApiMetrics } from './metrics.js';
+export { startServer, type RunningServer } from './node.js';
+export { createRuntime, lazyRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
+export { signGitHub, signWebhook } from './webhook.js';

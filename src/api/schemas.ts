@@ -1,0 +1,365 @@
+// The Zod schemas that validate requests and, through @hono/zod-openapi, write the OpenAPI document:
+// one definition for both, so the document cannot drift from what the API accepts.
+import { z } from '@hono/zod-openapi';
+
+import { ERROR_CODES } from './errors.js';
+
+export const CVE_ID_PATTERN = '^[Cc][Vv][Ee]-\\d{4}-\\d{4,}$';
+const CVE_RE = new RegExp(CVE_ID_PATTERN);
+
+export const CveId = z
+  .string()
+  .max(40)
+  .regex(CVE_RE, 'must be a CVE ID like CVE-2021-44228')
+  .openapi({ example: 'CVE-2021-44228', description: 'A CVE ID (any case; stored upper-case).' });
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      fields: z
+        .array(z.object({ path: z.string(), message: z.string() }))
+        .optional()
+        .openapi({ description: 'The failing fields, for invalid_request.' }),
+      requestId: z.string().optional(),
+    }),
+  })
+  .openapi('Error');
+
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((s) => [
+      s,
+      {
+        description: ERROR_DESCRIPTIONS[s] ?? 'Error',
+        content: { 'application/json': { schema: ErrorSchema } },
+      },
+    ]),
+  );
+
+const ERROR_DESCRIPTIONS: Record<number, string> = {
+  400: 'Invalid request (the failing fields are listed)',
+  401: 'Missing or invalid credentials',
+  403: 'The credentials lack the scope this operation needs',
+  404: 'Not found',
+  413: 'Request body too large',
+  415: 'Body is not JSON',
+  429: 'Rate limited (see Retry-After and RateLimit-* headers)',
+  503: 'A backend is unavailable and there is no fallback',
+};
+
+export const CveParams = z.object({
+  cveId: CveId.openapi({ param: { name: 'cveId', in: 'path' } }),
+});
+
+export const VersionQuery = z.object({
+  version: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1_000_000)
+    .optional()
+    .openapi({
+      param: { name: 'version', in: 'query' },
+      description: 'A rule version (default: the latest).',
+    }),
+});
+
+export const RuleSchema = z
+  .object({
+    cveId: z.string(),
+    version: z.number().int().optional(),
+    rule: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: 'The AWS WAFv2 Rule (JSON, as the API takes it).' }),
+    report: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: 'The generation report: checks, tests, engine, WCU.' }),
+    engine: z.string().openapi({ example: 'builtin@0.1.0' }),
+    passed: z.boolean(),
+    createdAt: z.string().optional(),
+  })
+  .openapi('Rule');
+
+export const RuleResponse = RuleSchema.extend({
+  cache: z.enum(['hit', 'miss', 'bypass']).optional(),
+  degraded: z.boolean().optional().openapi({ description: 'Generation failed; this is the last good rule.' }),
+  reason: z.string().optional().openapi({ description: 'Why generation failed, when degraded.' }),
+}).openapi('RuleResponse');
+
+export const VersionsResponse = z
+  .object({
+    cveId: z.string(),
+    versions: z.array(
+      z.object({
+        version: z.number().int(),
+        engine: z.string(),
+        provider: z.string().optional(),
+        model: z.string().optional(),
+        passed: z.boolean(),
+        createdAt: z.string(),
+      }),
+    ),
+  })
+  .openapi('RuleVersions');
+
+const GenerateOptions = z
+  .object({
+    maxAttempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(10)
+      .optional()
+      .openapi({ description: 'Generation attempts with feedback.' }),
+    force: z.boolean().optional().openapi({ description: 'Generate again even when a cached rule exists.' }),
+  })
+  .strict();
+
+export const GenerateBody = z
+  .object({ cveId: CveId, options: GenerateOptions.optional() })
+  .strict()
+  .openapi('GenerateRequest');
+
+export const JobsBody = z
+  .object({
+    cveId: CveId.optional(),
+    cveIds: z.array(CveId).min(1).max(500).optional(),
+    options: GenerateOptions.optional(),
+  })
+  .strict()
+  .refine((b) => (b.cveId === undefined) !== (b.cveIds === undefined), {
+    message: 'give either cveId or cveIds',
+    path: ['cveIds'],
+  })
+  .openapi('JobsRequest');
+
+export const JobRef = z.object({
+  jobId: z.string(),
+  cveId: z.string(),
+  status: z.enum(['queued', 'running', 'succeeded', 'failed', 'dead']),
+  created: z
+    .boolean()
+    .openapi({
+      description: 'False when the same job already existed (idempotent per CVE and engine version).',
+    }),
+});
+
+export const JobsResponse = z.object({ jobs: z.array(JobRef) }).openapi('JobsAccepted');
+
+export const JobParams = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9._@-]+$/, 'must be a job id')
+    .openapi({ param: { name: 'id', in: 'path' }, example: 'gen-CVE-2021-44228-builtin-0.1.0' }),
+});
+
+export const JobResponse = z
+  .object({
+    id: z.string(),
+    cveId: z.string().optional(),
+    status: z.enum(['queued', 'running', 'succeeded', 'failed', 'dead']).openapi({
+      description: 'dead: retries exhausted or the input can never work (the dead-letter state).',
+    }),
+    attempts: z.number().int(),
+    result: z.unknown().optional(),
+    error: z.string().optional(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    queue: z
+      .object({ state: z.string(), attemptsMade: z.number(), failedReason: z.string().optional() })
+      .optional(),
+  })
+  .openapi('Job');
+
+export const ValidateBody = z
+  .object({
+    document: z
+      .unknown()
+      .openapi({
+        description: 'A Rule, an array of Rules, a RuleGroup, a WebACL, or aws wafv2 get-* output.',
+      }),
+    cveId: CveId.optional(),
+    searchStringEncoding: z.enum(['auto', 'text', 'base64']).optional(),
+  })
+  .strict()
+  .refine((b) => b.document !== undefined && b.document !== null, { message: 'required', path: ['document'] })
+  .openapi('ValidateRequest');
+
+export const ValidateResponse = z
+  .object({
+    valid: z.boolean(),
+    kind: z.string().optional(),
+    rules: z.number().int(),
+    wcu: z.number().optional(),
+    findings: z.array(z.record(z.string(), z.unknown())),
+    summary: z.object({ errors: z.number().int(), warnings: z.number().int() }),
+  })
+  .openapi('ValidationReport');
+
+const Header = z.tuple([z.string().max(1024), z.string().max(16_384)]);
+
+export const TestRequestSchema = z
+  .looseObject({
+    id: z.string().min(1).max(200).optional(),
+    method: z.string().min(1).max(16),
+    uri: z.string().min(1).max(16_384),
+    headers: z.array(Header).max(200).optional(),
+    body: z
+      .string()
+      .max(1024 * 1024)
+      .optional(),
+    expect: z.enum(['block', 'allow']).optional(),
+  })
+  .openapi('TestRequest');
+
+export const TestBody = z
+  .object({
+    document: z.unknown(),
+    requests: z.array(TestRequestSchema).min(1).max(1000),
+    variants: z
+      .boolean()
+      .optional()
+      .openapi({ description: 'Also test evasion variants of the requests expected to be blocked.' }),
+  })
+  .strict()
+  .refine((b) => b.document !== undefined && b.document !== null, { message: 'required', path: ['document'] })
+  .openapi('TestRequestBody');
+
+export const TestResponse = z
+  .object({
+    results: z.array(
+      z.object({
+        id: z.string(),
+        expect: z.enum(['block', 'allow']).optional(),
+        matched: z.boolean(),
+        action: z.string(),
+        terminatingRule: z.string(),
+        terminatingStatement: z.string().optional(),
+        mismatch: z.boolean(),
+        uncertain: z.boolean(),
+        variantOf: z.string().optional(),
+        technique: z.string().optional(),
+      }),
+    ),
+    summary: z.object({
+      total: z.number().int(),
+      matched: z.number().int(),
+      allowed: z.number().int(),
+      mismatches: z.number().int(),
+      uncertain: z.number().int(),
+      variants: z.number().int(),
+    }),
+  })
+  .openapi('TestReport');
+
+// --- webhook -------------------------------------------------------------------------------------
+
+export const SEVERITY_WORDS = [
+  'critical',
+  'high',
+  'medium',
+  'moderate',
+  'low',
+  'info',
+  'informational',
+  'none',
+  'unknown',
+];
+
+const Severity = z
+  .string()
+  .min(1)
+  .max(20)
+  .refine((s) => SEVERITY_WORDS.includes(s.toLowerCase()), {
+    message: `must be one of ${SEVERITY_WORDS.join(', ')} (any case)`,
+  })
+  .openapi({
+    example: 'critical',
+    description: 'critical and high are queued; the others are acknowledged and skipped.',
+  });
+
+export const GenericFinding = z
+  .looseObject({
+    id: z.string().max(200).optional().openapi({ description: "The scanner's own finding id." }),
+    cveId: CveId,
+    severity: Severity,
+    title: z.string().max(500).optional(),
+    asset: z.string().max(500).optional(),
+  })
+  .openapi('Finding');
+
+export const GenericWebhook = z
+  .looseObject({
+    source: z.string().max(100).optional(),
+    findings: z.array(GenericFinding).min(1).max(1000),
+  })
+  .openapi('GenericWebhook');
+
+const GitHubAdvisory = z.looseObject({
+  ghsa_id: z.string().optional(),
+  cve_id: z.string().nullable().optional(),
+  summary: z.string().optional(),
+  severity: z.string().optional(),
+  identifiers: z.array(z.looseObject({ type: z.string(), value: z.string() })).optional(),
+  withdrawn_at: z.string().nullable().optional(),
+});
+
+export const GitHubDependabotAlert = z
+  .looseObject({
+    action: z.string(),
+    alert: z.looseObject({
+      number: z.number().optional(),
+      state: z.string().optional(),
+      html_url: z.string().optional(),
+      security_advisory: GitHubAdvisory,
+      security_vulnerability: z.looseObject({ severity: z.string().optional() }).optional(),
+    }),
+    repository: z.looseObject({ full_name: z.string().optional() }).optional(),
+  })
+  .openapi('GitHubDependabotAlertEvent', {
+    description:
+      'GitHub `dependabot_alert` webhook event (created, reopened, reintroduced, auto_reopened are queued).',
+  });
+
+export const GitHubSecurityAdvisory = z
+  .looseObject({ action: z.string(), security_advisory: GitHubAdvisory })
+  .openapi('GitHubSecurityAdvisoryEvent', {
+    description: 'GitHub `security_advisory` webhook event (published and updated are queued).',
+  });
+
+export const WebhookResponse = z
+  .object({
+    queued: z.boolean(),
+    jobId: z.string().optional().openapi({ description: 'The first queued job (see jobs for all).' }),
+    format: z.enum(['generic', 'github']),
+    jobs: z.array(JobRef),
+    skipped: z.array(
+      z.object({
+        cveId: z.string().optional(),
+        findingId: z.string().optional(),
+        severity: z.string().optional(),
+        reason: z.string(),
+      }),
+    ),
+    duplicate: z.boolean().optional().openapi({ description: 'This delivery was already processed.' }),
+  })
+  .openapi('WebhookResult');
+
+export const HealthResponse = z
+  .object({
+    status: z.enum(['ok', 'degraded', 'down']),
+    checks: z.record(
+      z.string(),
+      z.object({
+        status: z.enum(['ok', 'down', 'disabled']),
+        backend: z.string(),
+        latencyMs: z.number().optional(),
+        error: z.string().optional(),
+      }),
+    ),
+  })
+  .openapi('Readiness');

@@ -1,0 +1,222 @@
+// BullMQ on Redis: the production queue. Job ids are the caller's (one per CVE and engine version),
+// so adding the same work twice is a no-op while it is pending; attempts with exponential backoff;
+// a job that exhausts them stays in BullMQ's failed set (the dead letters, kept a week). Workers hold
+// a lock per running job and renew it; a worker that dies (SIGKILL, lost host) stops renewing, and
+// another worker's stalled-job check puts the job back in the queue.
+import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+
+import type {
+  AddOptions,
+  CloseResult,
+  ConsumerHooks,
+  ConsumerSettings,
+  GenerateJobData,
+  JobConsumer,
+  JobContext,
+  JobQueue,
+  QueueJobInfo,
+  QueueJobState,
+  QueueSettings,
+  QueueSnapshot,
+} from './types.js';
+import { DEFAULT_QUEUE_NAME, PermanentJobError } from './types.js';
+
+const JOB_NAME = 'generate';
+
+function clientOptions(blocking: boolean): RedisOptions {
+  return {
+    // Workers block on Redis and must never give up a command (BullMQ requires null); producers in
+    // request paths fail fast instead of queueing commands while Redis is away.
+    maxRetriesPerRequest: blocking ? null : 1,
+    enableOfflineQueue: blocking,
+    connectTimeout: 2000,
+    retryStrategy: (times: number) => Math.min(100 * times, 2000),
+  };
+}
+
+const STATES: readonly QueueJobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
+
+function toState(state: string): QueueJobState {
+  if (state === 'prioritized' || state === 'waiting-children') return 'waiting';
+  return (STATES as readonly string[]).includes(state) ? (state as QueueJobState) : 'unknown';
+}
+
+export class BullJobQueue implements JobQueue {
+  readonly kind = 'bullmq';
+  readonly name: string;
+  readonly queue: Queue<GenerateJobData>;
+  private readonly connection: Redis;
+
+  constructor(
+    redisUrl: string,
+    readonly settings: QueueSettings,
+  ) {
+    this.connection = new Redis(redisUrl, clientOptions(false));
+    this.connection.on('error', () => {}); // surfaced by the failing calls and /readyz
+    this.name = settings.name ?? DEFAULT_QUEUE_NAME;
+    this.queue = new Queue<GenerateJobData>(this.name, {
+      connection: this.connection,
+      prefix: settings.prefix ?? 'bull',
+      skipWaitingForReady: true,
+      defaultJobOptions: {
+        attempts: settings.attempts,
+        backoff: { type: 'exponential', delay: settings.backoffMs },
+        removeOnComplete: { age: 24 * 3600, count: 10_000 },
+        removeOnFail: { age: 7 * 24 * 3600, count: 10_000 },
+      },
+    });
+    this.queue.on('error', () => {});
+  }
+
+  async add(id: string, data: GenerateJobData, opts: AddOptions = {}): Promise<void> {
+    if (opts.rerun) {
+      const existing = await this.queue.getJob(id);
+      if (existing) {
+        const state = await existing.getState();
+        if (state === 'failed') {
+          await existing.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
+          return;
+        }
+        if (state === 'completed') await existing.remove();
+        else return; // still pending or running: that run is the rerun
+      }
+    }
+    await this.queue.add(JOB_NAME, data, { jobId: id });
+  }
+
+  async get(id: string): Promise<QueueJobInfo | undefined> {
+    const job = await this.queue.getJob(id);
+    if (!job) return undefined;
+    return {
+      id,
+      state: toState(await job.getState()),
+      attemptsMade: job.attemptsMade,
+      ...(job.failedReason ? { failedReason: job.failedReason } : {}),
+      data: job.data,
+    };
+  }
+
+  async counts(): Promise<Record<QueueJobState, number>> {
+    const c = await this.queue.getJobCounts(
+      'waiting',
+      'prioritized',
+      'active',
+      'delayed',
+      'completed',
+      'failed',
+    );
+    return {
+      waiting: (c.waiting ?? 0) + (c.prioritized ?? 0),
+      active: c.active ?? 0,
+      delayed: c.delayed ?? 0,
+      completed: c.completed ?? 0,
+      failed: c.failed ?? 0,
+      unknown: 0,
+    };
+  }
+
+  async snapshot(): Promise<QueueSnapshot> {
+    const [counts, oldest] = await Promise.all([
+      this.queue.getJobCounts('waiting', 'prioritized'),
+      this.queue.getJobs(['waiting', 'prioritized'], 0, 0, true),
+    ]);
+    const depth = (counts.waiting ?? 0) + (counts.prioritized ?? 0);
+    const since = oldest[0]?.timestamp;
+    return { depth, oldestAgeSeconds: depth > 0 && since ? Math.max(0, (Date.now() - since) / 1000) : 0 };
+  }
+
+  async ping(): Promise<void> {
+    await this.connection.ping();
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close().catch(() => {});
+    await this.connection.quit().catch(() => this.connection.disconnect());
+  }
+}
+
+export class BullJobConsumer implements JobConsumer {
+  readonly kind = 'bullmq';
+  readonly worker: Worker<GenerateJobData>;
+  private readonly connection: Redis;
+  private readonly active = new Map<string, { job: Job<GenerateJobData>; token: string | undefined }>();
+
+  constructor(
+    redisUrl: string,
+    queueSettings: QueueSettings,
+    settings: ConsumerSettings,
+    private readonly hooks: ConsumerHooks,
+  ) {
+    this.connection = new Redis(redisUrl, clientOptions(true));
+    this.connection.on('error', () => {});
+    this.worker = new Worker<GenerateJobData>(
+      queueSettings.name ?? DEFAULT_QUEUE_NAME,
+      (job, token) => this.process(job, token),
+      {
+        connection: this.connection,
+        prefix: queueSettings.prefix ?? 'bull',
+        concurrency: settings.concurrency,
+        lockDuration: settings.lockMs,
+        stalledInterval: settings.stalledIntervalMs,
+        maxStalledCount: settings.maxStalledCount ?? 2,
+        ...(settings.name ? { name: settings.name } : {}),
+        autorun: true,
+      },
+    );
+    this.worker.on('error', () => {});
+  }
+
+  get running(): number {
+    return this.active.size;
+  }
+
+  private async process(job: Job<GenerateJobData>, token: string | undefined): Promise<unknown> {
+    const id = job.id!;
+    this.active.set(id, { job, token });
+    const ctx: JobContext = {
+      id,
+      data: job.data,
+      attempt: job.attemptsMade + 1,
+      maxAttempts: job.opts.attempts ?? 1,
+    };
+    try {
+      return await this.hooks.handler(ctx);
+    } catch (e) {
+      const error = e instanceof Error ? e : new Error(String(e));
+      const permanent = error instanceof PermanentJobError;
+      const final = permanent || ctx.attempt >= ctx.maxAttempts;
+      await this.hooks.onFailure?.({ job: ctx, error, final }).catch(() => {});
+      if (permanent) throw new UnrecoverableError(error.message);
+      throw error;
+    } finally {
+      this.active.delete(id);
+    }
+  }
+
+  async close(graceMs: number): Promise<CloseResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      this.worker.close(false).then(() => true),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), graceMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    const returned: string[] = [];
+    if (!finished) {
+      // Hand the unfinished jobs back now rather than after their locks expire.
+      for (const [id, { job, token }] of this.active) {
+        try {
+          await job.moveToWait(token);
+          returned.push(id);
+        } catch {
+          // lock already lost: the stalled-job check will return it
+        }
+      }
+      await this.worker.close(true).catch(() => {});
+    }
+    await this.connection.quit().catch(() => this.connection.disconnect());
+    return { finished, returned };
+  }
+}
