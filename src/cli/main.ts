@@ -3,7 +3,8 @@
 import { Command, CommanderError } from 'commander';
 
 import { InputError } from '../app/errors.js';
-import { ConfigError, loadConfig, type Config } from '../config/index.js';
+import { loadEnvironment } from '../config/environment.js';
+import { ConfigError, type Config } from '../config/index.js';
 import { registerBatch } from './commands/batch.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerGenerate } from './commands/generate.js';
@@ -18,7 +19,7 @@ import { VERSION } from './version.js';
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   let config: Config | undefined;
-  const getConfig = (): Config => (config ??= loadConfig());
+  const getConfig = (): Config => (config ??= loadEnvironment());
   const program = new Command('wafgen')
     .description('Generate, validate and test AWS WAFv2 rules that virtually patch CVEs.')
     .version(VERSION, '-v, --version')
