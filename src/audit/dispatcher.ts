@@ -37,13 +37,13 @@ class Waker {
   #wake: (() => void) | undefined;
   sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(done, Math.max(0, ms));
-      const self = this;
-      function done() {
+      const done = (): void => {
         clearTimeout(t);
-        if (self.#wake === done) self.#wake = undefined;
+        if (this.#wake === done) this.#wake = undefined;
         resolve();
-      }
+      };
+      // Unref'd: a process that forgot close() may still exit; what it spooled waits on disk.
+      const t = setTimeout(done, Math.max(0, ms)).unref();
       this.#wake = done;
     });
   }

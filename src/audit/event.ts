@@ -2,6 +2,7 @@
 // sink. `id` is the idempotency key: it is made once, when the event is, and travels with it through
 // the spool and every retry, so a receiver can drop a copy it has already seen.
 import { randomUUID } from 'node:crypto';
+import { userInfo } from 'node:os';
 
 import { z } from 'zod';
 
@@ -159,4 +160,13 @@ export function deploymentEvent(
         : {}),
     },
   });
+}
+
+/** The principal of a command-line run: `cli:<OS user>`. */
+export function cliPrincipal(): string {
+  try {
+    return `cli:${userInfo().username || 'unknown'}`;
+  } catch {
+    return 'cli:unknown';
+  }
 }

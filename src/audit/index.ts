@@ -14,6 +14,7 @@ export {
   DEPLOY_ACTIONS,
   DeploymentAuditEventSchema,
   GenerationAuditEventSchema,
+  cliPrincipal,
   deploymentEvent,
   generationEvent,
   type AuditEvent,

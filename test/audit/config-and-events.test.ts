@@ -10,6 +10,7 @@ import {
   AuditConfigError,
   AuditEventSchema,
   MemoryAuditLog,
+  cliPrincipal,
   deploymentEvent,
   generationEvent,
   loadAuditConfig,
@@ -187,6 +188,10 @@ describe('audit events', () => {
       AuditEventSchema.parse({ ...e, deployment: { ...e.deployment, action: 'destroy' } }),
     ).toThrow();
     expect(() => AuditEventSchema.parse({ ...e, surprise: 1 })).toThrow();
+  });
+
+  it('a command-line principal names the OS user', () => {
+    expect(cliPrincipal()).toMatch(/^cli:.+/);
   });
 
   it('the memory log validates what it keeps', async () => {
