@@ -37,11 +37,8 @@ export async function createRuntime(
   const log = opts.logger ?? createLogger({ level: config.LOG_LEVEL, base: { component: 'api' } });
   if (serviceConfig.auth.disabled)
     log.warn('authentication is disabled (WAFGEN_AUTH_DISABLED): every caller has every scope');
-  const service = await buildService(config, serviceConfig.settings, {
-    logger: log,
-    ...(opts.store ? { store: opts.store } : {}),
-    ...(opts.engine ? { engine: opts.engine } : {}),
-  });
+  const { logger: _logger, inProcessWorker: _inProcess, ...deps } = opts;
+  const service = await buildService(config, serviceConfig.settings, { ...deps, logger: log });
   let consumer: JobConsumer | undefined;
   try {
     if (service.queue.kind === 'memory' && opts.inProcessWorker !== false) {

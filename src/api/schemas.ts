@@ -139,11 +139,9 @@ export const JobRef = z.object({
   jobId: z.string(),
   cveId: z.string(),
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'dead']),
-  created: z
-    .boolean()
-    .openapi({
-      description: 'False when the same job already existed (idempotent per CVE and engine version).',
-    }),
+  created: z.boolean().openapi({
+    description: 'False when the same job already existed (idempotent per CVE and engine version).',
+  }),
 });
 
 export const JobsResponse = z.object({ jobs: z.array(JobRef) }).openapi('JobsAccepted');
@@ -177,11 +175,9 @@ export const JobResponse = z
 
 export const ValidateBody = z
   .object({
-    document: z
-      .unknown()
-      .openapi({
-        description: 'A Rule, an array of Rules, a RuleGroup, a WebACL, or aws wafv2 get-* output.',
-      }),
+    document: z.unknown().openapi({
+      description: 'A Rule, an array of Rules, a RuleGroup, a WebACL, or aws wafv2 get-* output.',
+    }),
     cveId: CveId.optional(),
     searchStringEncoding: z.enum(['auto', 'text', 'base64']).optional(),
   })

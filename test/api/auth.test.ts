@@ -1,0 +1,227 @@
+// Authentication over HTTP on a loopback socket: JWTs against a shared secret and against a JWKS
+// served on loopback, API keys stored hashed, scopes.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { apiKeyEntry } from '../../src/api/auth.js';
+import type { Store } from '../../src/store/index.js';
+import {
+  baseEnv,
+  call,
+  JWT_AUDIENCE,
+  JWT_ISSUER,
+  openTestStore,
+  startApi,
+  token,
+  type TestApi,
+} from '../service/support.js';
+
+const READ_KEY = 'wgk_read_0123456789abcdefghijklmnopqrstuv';
+const GEN_KEY = 'wgk_generate_0123456789abcdefghijklmnopqr';
+
+let store: Store;
+let hmacApi: TestApi;
+let jwksApi: TestApi;
+let jwksServer: Server;
+let rsa: Awaited<ReturnType<typeof generateKeyPair>>;
+let otherRsa: Awaited<ReturnType<typeof generateKeyPair>>;
+
+const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+
+beforeAll(async () => {
+  ({ store } = await openTestStore());
+  rsa = await generateKeyPair('RS256', { extractable: true });
+  otherRsa = await generateKeyPair('RS256', { extractable: true });
+  const jwk = { ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  jwksServer = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ keys: [jwk] }));
+  });
+  await new Promise<void>((r) => jwksServer.listen(0, '127.0.0.1', r));
+  const jwksUrl = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}/.well-known/jwks.json`;
+  hmacApi = await startApi(
+    baseEnv({
+      WAFGEN_API_KEYS: [
+        apiKeyEntry('reader', READ_KEY, ['rules:read']),
+        apiKeyEntry('generator', GEN_KEY, ['rules:read', 'rules:generate']),
+      ].join(';'),
+    }),
+    { store },
+  );
+  jwksApi = await startApi(
+    baseEnv({
+      WAFGEN_JWT_SECRET: undefined,
+      WAFGEN_JWT_JWKS_URL: jwksUrl,
+      WAFGEN_JWT_ALGORITHMS: 'RS256,ES256',
+    }),
+    { store },
+  );
+}, 60_000);
+
+afterAll(async () => {
+  await hmacApi?.close();
+  await jwksApi?.close();
+  await new Promise((r) => jwksServer?.close(r));
+  await store?.close();
+});
+
+const rules = (api: TestApi) => `${api.url}/v1/rules/CVE-2021-44228/versions`;
+
+async function expect401(api: TestApi, headers: Record<string, string>, message: RegExp): Promise<void> {
+  const r = await call<{ error: { code: string; message: string } }>(rules(api), { headers });
+  expect(r.status).toBe(401);
+  expect(r.body.error.code).toBe('unauthorized');
+  expect(r.body.error.message).toMatch(message);
+  expect(r.headers.get('www-authenticate')).toMatch(/^Bearer realm="wafgen"/);
+}
+
+describe('JWT with a shared secret', () => {
+  it('accepts a valid token (404 here only because no rule exists yet)', async () => {
+    const r = await call(rules(hmacApi), { token: await token() });
+    expect(r.status).toBe(404);
+  });
+
+  it('refuses a missing token', async () => {
+    await expect401(hmacApi, {}, /missing credentials/);
+  });
+
+  it('refuses an expired token', async () => {
+    const t = await token({}, { expiresIn: Math.floor(Date.now() / 1000) - 60 });
+    await expect401(hmacApi, { authorization: `Bearer ${t}` }, /expired/);
+  });
+
+  it('refuses a token for another audience', async () => {
+    const t = await token({}, { audience: 'some-other-api' });
+    await expect401(hmacApi, { authorization: `Bearer ${t}` }, /"aud" claim/);
+  });
+
+  it('refuses a token from another issuer', async () => {
+    const t = await token({}, { issuer: 'https://evil.example' });
+    await expect401(hmacApi, { authorization: `Bearer ${t}` }, /"iss" claim/);
+  });
+
+  it('refuses alg: none', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const unsigned = `${b64({ alg: 'none', typ: 'JWT' })}.${b64({
+      sub: 'mallory',
+      iss: JWT_ISSUER,
+      aud: JWT_AUDIENCE,
+      exp: now + 600,
+      scope: 'rules:read rules:generate rules:deploy',
+    })}.`;
+    await expect401(hmacApi, { authorization: `Bearer ${unsigned}` }, /algorithm is not allowed|malformed/);
+  });
+
+  it('refuses a token signed with the wrong key', async () => {
+    const t = await token({}, { secret: 'another-secret-of-sufficient-length-000000' });
+    await expect401(hmacApi, { authorization: `Bearer ${t}` }, /signature is invalid/);
+  });
+
+  it('refuses a token with an algorithm outside the allow-list', async () => {
+    const t = await token({}, { alg: 'HS512' });
+    await expect401(hmacApi, { authorization: `Bearer ${t}` }, /algorithm is not allowed/);
+  });
+
+  it('refuses a token without a subject, malformed tokens and other schemes', async () => {
+    const noSub = await new SignJWT({ scope: 'rules:read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode('test-secret-for-wafgen-jwt-hs256-0123456789'));
+    await expect401(hmacApi, { authorization: `Bearer ${noSub}` }, /"sub" claim/);
+    await expect401(hmacApi, { authorization: 'Bearer not.a.jwt' }, /malformed/);
+    await expect401(hmacApi, { authorization: 'Basic dXNlcjpwYXNz' }, /Bearer <token>/);
+  });
+
+  it('answers 403 when the token lacks the scope', async () => {
+    const t = await token({ scope: 'rules:read' });
+    const r = await call<{ error: { code: string; message: string } }>(`${hmacApi.url}/v1/rules/generate`, {
+      token: t,
+      body: { cveId: 'CVE-2021-44228' },
+    });
+    expect(r.status).toBe(403);
+    expect(r.body.error).toMatchObject({ code: 'forbidden' });
+    expect(r.body.error.message).toContain('rules:generate');
+    expect(r.headers.get('www-authenticate')).toContain('insufficient_scope');
+  });
+
+  it('reads scopes from scp and permissions arrays too', async () => {
+    const t1 = await token({ scope: undefined, scp: ['rules:read'] });
+    expect((await call(rules(hmacApi), { token: t1 })).status).toBe(404);
+    const t2 = await token({ scope: undefined, permissions: ['rules:read'] });
+    expect((await call(rules(hmacApi), { token: t2 })).status).toBe(404);
+    const none = await token({ scope: 'admin' });
+    expect((await call(rules(hmacApi), { token: none })).status).toBe(403);
+  });
+});
+
+describe('API keys', () => {
+  it('accepts a configured key with its scopes', async () => {
+    expect((await call(rules(hmacApi), { headers: { 'x-api-key': READ_KEY } })).status).toBe(404);
+    const r = await call(`${hmacApi.url}/v1/rules/generate`, {
+      headers: { 'x-api-key': READ_KEY },
+      body: { cveId: 'CVE-2021-44228' },
+    });
+    expect(r.status).toBe(403);
+  });
+
+  it('refuses an unknown key', async () => {
+    await expect401(hmacApi, { 'x-api-key': `${READ_KEY}x` }, /API key is not valid/);
+    await expect401(hmacApi, { 'x-api-key': 'short' }, /API key is not valid/);
+  });
+
+  it('is refused where no keys are configured', async () => {
+    await expect401(jwksApi, { 'x-api-key': GEN_KEY }, /API keys are not accepted/);
+  });
+});
+
+describe('JWT against a JWKS URL', () => {
+  const rsToken = async (key: CryptoKey, kid = 'k1', claims: Record<string, unknown> = {}) =>
+    new SignJWT({ scope: 'rules:read', ...claims })
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setSubject('svc')
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setExpirationTime('5m')
+      .sign(key);
+
+  it('accepts a token signed by a published key', async () => {
+    const r = await call(rules(jwksApi), { token: await rsToken(rsa.privateKey) });
+    expect(r.status).toBe(404);
+  });
+
+  it('refuses a token signed by another key under the same kid', async () => {
+    await expect401(
+      jwksApi,
+      { authorization: `Bearer ${await rsToken(otherRsa.privateKey)}` },
+      /signature is invalid/,
+    );
+  });
+
+  it('refuses a token whose kid is not published', async () => {
+    await expect401(
+      jwksApi,
+      { authorization: `Bearer ${await rsToken(rsa.privateKey, 'k2')}` },
+      /no trusted key/,
+    );
+  });
+
+  it('refuses an HMAC token (algorithm confusion)', async () => {
+    await expect401(jwksApi, { authorization: `Bearer ${await token()}` }, /algorithm is not allowed/);
+  });
+
+  it('refuses an expired token', async () => {
+    const t = await new SignJWT({ scope: 'rules:read' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+      .setSubject('svc')
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 120)
+      .sign(rsa.privateKey);
+    await expect401(jwksApi, { authorization: `Bearer ${t}` }, /expired/);
+  });
+});
