@@ -49,7 +49,23 @@ const MAX_LITERAL = 200;
 
 const METHODS =
   'GET|POST|PUT|DELETE|PATCH|HEAD|OPTIONS|TRACE|CONNECT|PROPFIND|PROPPATCH|MKCOL|COPY|MOVE|LOCK|UNLOCK|SEARCH|REPORT';
-const REQUEST_LINE = new RegExp(`^\\s*(${METHODS})[ \\t]+(\\S.*?)[ \\t]+HTTP\\/\\d(?:\\.\\d)?\\s*$`);
+const METHOD_PREFIX = new RegExp(`^\\s*(${METHODS})[ \\t]+(?=\\S)`);
+const VERSION_SUFFIX = /[ \t]HTTP\/\d(?:\.\d)?$/;
+
+/**
+ * `METHOD SP target SP HTTP/x.y`; the target may contain spaces (unencoded payloads). Parsed with two anchored
+ * regexes and a slice rather than one `(.*?)\s+HTTP` pattern, which is quadratic on long runs of spaces.
+ */
+function requestLine(text: string): [string, string] | undefined {
+  const method = METHOD_PREFIX.exec(text);
+  if (!method) return undefined;
+  const line = text.trimEnd();
+  const tail = line.slice(-16);
+  const version = VERSION_SUFFIX.exec(tail);
+  if (!version) return undefined;
+  const target = line.slice(method[0].length, line.length - tail.length + version.index).trim();
+  return target === '' ? undefined : [method[1]!, target];
+}
 const BARE_REQUEST_LINE = new RegExp(`^\\s*(${METHODS})[ \\t]+((?:\\/|https?:\\/\\/|\\{\\{)\\S*)\\s*$`);
 const HEADER_LINE = /^([A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}):[ \t]*(.*)$/;
 const PARAM_NAME = /^[A-Za-z_$@][\w.\-[\]$@:]{0,127}$/;
@@ -330,7 +346,9 @@ function scanTokens(s: string, inRequest: boolean): TokenHit[] {
   const taken: Array<[number, number]> = [];
   for (const pattern of PAYLOAD_PATTERNS) {
     if (pattern.requestOnly && !inRequest) continue;
-    const re = new RegExp(pattern.pattern.source, pattern.pattern.flags);
+    // The catalog's own global regexes, reset around use (all of this is synchronous).
+    const re = pattern.pattern;
+    re.lastIndex = 0;
     for (let m = re.exec(s); m; m = re.exec(s)) {
       if (m[0].length === 0) {
         re.lastIndex += 1;
@@ -344,6 +362,7 @@ function scanTokens(s: string, inRequest: boolean): TokenHit[] {
       if (token.length >= 1 && token.length <= MAX_LITERAL)
         hits.push({ pattern, token, index: start, length: m[0].length });
     }
+    re.lastIndex = 0;
   }
   // Report in reading order (the catalog order only decides which of two overlapping matches wins).
   return hits.sort((a, b) => a.index - b.index);
@@ -471,10 +490,13 @@ class Extractor {
 function rawRequests(lines: readonly Line[], ex: Extractor, consumed: Set<number>): void {
   for (let i = 0; i < lines.length; i += 1) {
     const line = lines[i]!;
-    let m = REQUEST_LINE.exec(line.text);
-    if (!m && line.inCode) m = BARE_REQUEST_LINE.exec(line.text);
+    let m = requestLine(line.text);
+    if (!m && line.inCode) {
+      const bare = BARE_REQUEST_LINE.exec(line.text);
+      if (bare) m = [bare[1]!, bare[2]!];
+    }
     if (!m) continue;
-    const req: Request = { method: m[1]!, target: m[2]!.trim(), headers: [], snippet: snippetOf(line.text) };
+    const req: Request = { method: m[0], target: m[1].trim(), headers: [], snippet: snippetOf(line.text) };
     consumed.add(i);
     let j = i + 1;
     for (; j < lines.length; j += 1) {
@@ -494,7 +516,7 @@ function rawRequests(lines: readonly Line[], ex: Extractor, consumed: Set<number
       for (; k < lines.length; k += 1) {
         const l = lines[k]!;
         if (l.inCode !== line.inCode) break;
-        if (REQUEST_LINE.test(l.text)) break;
+        if (requestLine(l.text)) break;
         if (!line.inCode && l.text.trim() === '') break;
         bodyLines.push(l.text);
         consumed.add(k);
