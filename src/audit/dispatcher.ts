@@ -5,7 +5,7 @@ import { appendFile, readdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 
 import { redactText } from '../observability/redact.js';
-import { AuditEventSchema, type AuditEvent } from './event.js';
+import type { AuditEvent } from './event.js';
 import { SinkError, type AuditSink } from './sinks.js';
 import { Spool, SpoolBusyError, type SpoolBatch, type SpoolOptions } from './spool.js';
 
@@ -288,9 +288,11 @@ export class Dispatcher {
       } catch {
         parsed = undefined;
       }
-      const r = AuditEventSchema.safeParse(parsed);
-      if (r.success) {
-        events.push(r.data);
+      // Validated when emitted; here only the shape a sink needs, so that events spooled by an
+      // older or newer version of wafgen are still delivered after an upgrade.
+      const e = parsed as Partial<AuditEvent> | undefined;
+      if (e && typeof e === 'object' && typeof e.id === 'string' && typeof e.type === 'string') {
+        events.push(e as AuditEvent);
         index.push(i);
       } else broken.push(line);
     });

@@ -142,7 +142,8 @@ function summary(e: AuditEvent): { message: string; status: 'info' | 'warn' } {
     const what = e.passed ? 'rule generated' : e.generated ? 'rule failed its checks' : 'generation failed';
     return { message: `wafgen generation ${e.cveId}: ${what}`, status: e.passed ? 'info' : 'warn' };
   }
-  const d = e.deployment;
+  const d = (e as Partial<typeof e>).deployment;
+  if (!d) return { message: `wafgen ${String((e as { type: unknown }).type)} ${e.cveId}`, status: 'info' };
   return {
     message: `wafgen ${d.action} ${e.ruleName ?? e.cveId} to ${d.target} (${d.mode}${d.dryRun ? ', dry run' : ''}): ${d.ok ? 'ok' : 'failed'}`,
     status: d.ok ? 'info' : 'warn',

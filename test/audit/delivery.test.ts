@@ -7,7 +7,7 @@ import { join, resolve } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import { openAuditLog, type AuditLog } from '../../src/audit/index.js';
+import { Spool, openAuditLog, type AuditLog } from '../../src/audit/index.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { DD_KEY, TOKEN, startReceiver, type Receiver, type ReceiverKind } from './receivers.js';
 import { configFor, counts, envFor, sampleEvent, tempDir } from './support.js';
@@ -208,6 +208,24 @@ describe('retries and refusals', () => {
     const entry = JSON.parse(dead[0]!) as { reason: string; line: string };
     expect(entry.reason).toMatch(/HTTP 400/);
     expect(JSON.parse(entry.line).id).toBe(sent[2]!.id);
+  });
+
+  it('delivers spooled events written by another wafgen version; dead-letters an unreadable line', async () => {
+    const r = await receiver('datadog');
+    const dataDir = tempDir();
+    const spool = await Spool.open(join(dataDir, 'audit', 'spool', 'datadog'));
+    const a = sampleEvent(1);
+    const b = sampleEvent(2);
+    await spool.append([JSON.stringify({ ...a, addedInV2: true }), '{"not":"an event"}', JSON.stringify(b)]);
+    await spool.close();
+    const log = await auditLog(r, dataDir);
+    expect(await log.flush(5000)).toBe(true);
+    expect(r.events.map((e) => e.id)).toEqual([a.id, b.id]);
+    expect(r.events[0]!.body.addedInV2).toBe(true);
+    const dead = readFileSync(join(dataDir, 'audit', 'spool', 'datadog.dead.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(dead.map((l) => (JSON.parse(l) as { line: string }).line)).toEqual(['{"not":"an event"}']);
   });
 
   it('two processes on one data folder: the second spools beside the first, and both are drained', async () => {
