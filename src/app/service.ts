@@ -506,10 +506,13 @@ export async function buildService(
       });
       kv = new RedisKeyValueStore(client);
       limiter = new SlidingWindowLimiter({ redis: client, keyPrefix: 'rl', policies: settings.rateLimits });
-      queue = new BullJobQueue(config.REDIS_URL, {
+      const bull = new BullJobQueue(config.REDIS_URL, {
         ...settings.queue,
         prefix: `${settings.redisPrefix}bull`,
       });
+      // Redis answered the cache's connection: give the queue's a moment too, so /readyz starts green.
+      await bull.connected(client.status === 'ready' ? 2000 : 0);
+      queue = bull;
     } else {
       kv = new MemoryKeyValueStore();
       limiter = new SlidingWindowLimiter({ policies: settings.rateLimits });

@@ -69,6 +69,25 @@ export class BullJobQueue implements JobQueue {
     this.queue.on('error', () => {});
   }
 
+  /** Waits (up to `timeoutMs`) for the connection; the queue works without waiting, failing fast until then. */
+  async connected(timeoutMs: number): Promise<boolean> {
+    if (this.connection.status === 'ready') return true;
+    let timer: NodeJS.Timeout | undefined;
+    let onReady: (() => void) | undefined;
+    const ready = await Promise.race([
+      new Promise<boolean>((resolve) => {
+        onReady = () => resolve(true);
+        this.connection.once('ready', onReady);
+      }),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (onReady) this.connection.off('ready', onReady);
+    return ready;
+  }
+
   async add(id: string, data: GenerateJobData, opts: AddOptions = {}): Promise<void> {
     if (opts.rerun) {
       const existing = await this.queue.getJob(id);
