@@ -15,9 +15,10 @@ import { readAllRequests } from '../src/engine/request/index.js';
 import type { HttpRequest } from '../src/engine/request/model.js';
 import { loadBenignSample } from '../src/generation/benign.js';
 import { BuiltinEngine } from '../src/generation/builtin/index.js';
+import { mergeFacts } from '../src/generation/facts.js';
 import { deriveAllVariants, runGeneration } from '../src/generation/loop.js';
 import type { GenerationResult } from '../src/generation/types.js';
-import { ExploitFactsSchema, VulnRecordSchema, type VulnRecord } from '../src/vulns/model.js';
+import { VulnRecordSchema, type VulnRecord } from '../src/vulns/model.js';
 
 const corpus = resolve(fileURLToPath(import.meta.url), '../../../shared/corpus');
 const args = process.argv.slice(2);
@@ -67,7 +68,6 @@ async function main(): Promise<void> {
   const benignSample = await loadBenignSample();
   const engine = new BuiltinEngine();
   const rows: Row[] = [];
-  const facts = ExploitFactsSchema.parse({});
 
   const measure = (result: GenerationResult, test: HttpRequest[], variants: HttpRequest[]) => {
     const compiled = compileDocument({ kind: 'rule', rule: result.rule }, { trace: false });
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
         {
           record,
           exploits: mode === 'evidence' ? train : [],
-          facts,
+          facts: mergeFacts(record),
           benign: benignSample,
           evidenceSources: [],
         },

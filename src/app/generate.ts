@@ -8,6 +8,7 @@ import type { HttpRequest } from '../engine/request/model.js';
 import { RequestFileError } from '../engine/request/index.js';
 import type { Evidence } from '../evidence/model.js';
 import { loadBenignSample } from '../generation/benign.js';
+import { mergeFacts } from '../generation/facts.js';
 import { runGeneration, type LoopOptions } from '../generation/loop.js';
 import type { Engine, GenerationResult } from '../generation/types.js';
 import type { Store } from '../store/index.js';
@@ -129,15 +130,7 @@ export async function generateRule(
     ...(request.evidenceFiles?.length ? await evidenceFromFiles(request.evidenceFiles, cveId) : []),
   ];
   const signatures = stored.filter((e) => e.kind === 'signature' && e.signature).map((e) => e.signature!);
-  const facts: ExploitFacts = ExploitFactsSchema.parse({
-    ...(record.exploit ?? {}),
-    endpoints: [
-      ...new Set([...(record.exploit?.endpoints ?? []), ...signatures.flatMap((s) => s.endpoints)]),
-    ],
-    payloadTokens: [
-      ...new Set([...(record.exploit?.payloadTokens ?? []), ...signatures.flatMap((s) => s.payloadTokens)]),
-    ],
-  });
+  const facts = mergeFacts(record, signatures);
   const benign = await loadBenignSample(request.benignFiles);
   const evidenceSources = [
     ...new Set([
