@@ -27,6 +27,8 @@ export interface BatchOptions {
   fallback?: Engine;
   /** Live look-up of CVEs missing from the store. */
   lookup?: GenerateDeps['lookup'];
+  audit?: GenerateDeps['audit'];
+  principal?: string;
   onItem?: (result: BatchItemResult, done: number, total: number) => void;
 }
 
@@ -80,6 +82,8 @@ export async function runBatch(
               engine,
               ...(options.fallback ? { fallback: options.fallback } : {}),
               ...(options.lookup ? { lookup: options.lookup } : {}),
+              ...(options.audit ? { audit: options.audit } : {}),
+              ...(options.principal ? { principal: options.principal } : {}),
             },
           );
           result = {

@@ -1,6 +1,10 @@
 // The `generate` use case: CVE ID (or record file) + evidence → a checked rule and its report,
 // saved as a new rule version when something changed. Shared by the CLI, the API and the workers.
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+
+import { generationEvent } from '../audit/event.js';
+import type { AuditLog } from '../audit/index.js';
+import type { GenerationObservation } from '../observability/index.js';
 
 import { readAllRequests } from '../engine/request/index.js';
 import { testCaseToRequest } from '../engine/request/jsonl.js';
@@ -41,6 +45,12 @@ export interface GenerateDeps {
   engine: Engine;
   fallback?: Engine;
   onStep?: LoopOptions['onStep'];
+  /** One audit event per generation, whether a rule came out or not. */
+  audit?: AuditLog;
+  /** Called once per generation with what metrics and logs need (the service wires observability here). */
+  observe?: (o: GenerationObservation) => void;
+  requestId?: string;
+  principal?: string;
 }
 
 export function parseCveId(value: string): string {
@@ -116,7 +126,7 @@ async function evidenceFromFiles(files: readonly string[], cveId: string): Promi
 
 const sha256 = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
-export async function generateRule(
+async function generateAndSave(
   request: GenerateRequest,
   deps: GenerateDeps,
 ): Promise<GenerationResult & { version?: number }> {
@@ -158,4 +168,55 @@ export async function generateRule(
     report: result.report,
   });
   return { ...result, version: saved.version };
+}
+
+/** Generate (and save) a rule, with one audit event and one observation per generation. */
+export async function generateRule(
+  request: GenerateRequest,
+  deps: GenerateDeps,
+): Promise<GenerationResult & { version?: number }> {
+  const started = Date.now();
+  const requestId = deps.requestId ?? randomUUID();
+  const principal = deps.principal ?? 'unknown';
+  const cveId = request.cveId.toUpperCase();
+  try {
+    const result = await generateAndSave(request, deps);
+    const observation = {
+      requestId,
+      cveId,
+      principal,
+      report: result.report,
+      latencyMs: Date.now() - started,
+      ruleName: result.rule.Name,
+      ...(result.version !== undefined ? { version: result.version } : {}),
+    };
+    deps.observe?.(observation);
+    await deps.audit?.emit(
+      generationEvent({
+        requestId,
+        cveId,
+        principal,
+        report: result.report,
+        ruleName: result.rule.Name,
+        ...(result.version !== undefined ? { ruleVersion: result.version } : {}),
+      }),
+    );
+    return result;
+  } catch (error) {
+    // Bad input (an unknown CVE, an unreadable file) is not a generation: no event for it.
+    if (!(error instanceof InputError)) {
+      deps.observe?.({
+        requestId,
+        cveId,
+        principal,
+        error,
+        engine: deps.engine.name,
+        latencyMs: Date.now() - started,
+      });
+      await deps.audit?.emit(
+        generationEvent({ requestId, cveId, principal, error, engine: deps.engine.name }),
+      );
+    }
+    throw error;
+  }
 }

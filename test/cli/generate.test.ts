@@ -98,6 +98,14 @@ describe('wafgen list / info / import / generate', () => {
     expect(again.report.version).toBe(1);
     const info = JSON.parse((await runCli(['info', 'CVE-2099-0001', '--json'])).stdout);
     expect(info.rules.map((v: { version: number }) => v.version)).toEqual([1]);
+    // One audit event per generation, in the default JSON Lines sink under the data directory.
+    const events = readFileSync(join(dataDir, 'audit', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l))
+      .filter((e) => e.cveId === 'CVE-2099-0001');
+    expect(events).toHaveLength(2);
+    expect(events[0]).toMatchObject({ type: 'generation', generated: true, passed: true, ruleName: 'wafgen-CVE-2099-0001', ruleVersion: 1, engine: 'builtin' });
   }, 60_000);
 
   it('exports Terraform JSON and CloudFormation with the computed capacity', async () => {

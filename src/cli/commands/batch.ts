@@ -5,6 +5,9 @@ import { readBatchInput, runBatch, type BatchItemResult } from '../../app/batch.
 import { openSeededStore } from '../../app/store.js';
 import type { Config } from '../../config/index.js';
 import { chooseEngine } from '../../app/engines.js';
+import { cliPrincipal } from '../../audit/event.js';
+import { openAuditLog } from '../../audit/index.js';
+import { loadAuditConfig } from '../../audit/config.js';
 import { loadLiveConfig } from '../../vulns/live/config.js';
 import { colors, EXIT, type Io } from '../io.js';
 
@@ -48,6 +51,7 @@ export function registerBatch(
           throw new InputError('--max-attempts must be a whole number from 1 to 10');
         const cfg = config();
         const store = await openSeededStore(cfg);
+        const audit = await openAuditLog(loadAuditConfig(process.env, { dataDir: cfg.dataDir }));
         try {
           const ids = await readBatchInput(opts.from, store, cfg.WAFGEN_MAX_INPUT_BYTES);
           const c = colors(io);
@@ -58,6 +62,8 @@ export function registerBatch(
               offline: cfg.WAFGEN_OFFLINE,
               live: loadLiveConfig(process.env, { dataDir: cfg.dataDir }),
             },
+            audit,
+            principal: cliPrincipal(),
             concurrency,
             force: Boolean(opts.force),
             maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
@@ -91,6 +97,7 @@ export function registerBatch(
             results.some((r) => r.status === 'error' || r.status === 'failed-checks') ? EXIT.failed : EXIT.ok,
           );
         } finally {
+          await audit.close();
           await store.close();
         }
       },

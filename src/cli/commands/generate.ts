@@ -8,6 +8,9 @@ import { openSeededStore } from '../../app/store.js';
 import { InputError } from '../../app/errors.js';
 import type { Config } from '../../config/index.js';
 import { chooseEngine } from '../../app/engines.js';
+import { cliPrincipal } from '../../audit/event.js';
+import { openAuditLog } from '../../audit/index.js';
+import { loadAuditConfig } from '../../audit/config.js';
 import { loadLiveConfig } from '../../vulns/live/config.js';
 import type { GenerationReport } from '../../generation/types.js';
 import { EXPORT_FORMATS, exportRules, type ExportFormat } from '../../waf/export/index.js';
@@ -124,6 +127,7 @@ Examples:
       const step = io.color ? (m: string) => io.err(c.dim(`  … ${m}\n`)) : undefined;
       // A record given on the command line and nothing to save: no need to open the store.
       const store = opts.vuln && !opts.save ? undefined : await openSeededStore(cfg);
+      const audit = await openAuditLog(loadAuditConfig(process.env, { dataDir: cfg.dataDir }));
       try {
         const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
         for (const cveId of ids) {
@@ -145,6 +149,8 @@ Examples:
               },
               engine: choice.engine,
               ...(choice.fallback ? { fallback: choice.fallback } : {}),
+              audit,
+              principal: cliPrincipal(),
               ...(step ? { onStep: step } : {}),
             },
           );
@@ -164,6 +170,7 @@ Examples:
         } else io.out(out);
         setExit(results.every((r) => r.report.passed) ? EXIT.ok : EXIT.failed);
       } finally {
+        await audit.close();
         await store?.close();
       }
     });
