@@ -2,9 +2,10 @@
 // is named in the error; its value never is (tokens and keys are secrets), and every secret loaded
 // here is registered with the log scrubber.
 import { join } from 'node:path';
-import { inspect } from 'node:util';
 
 import { z } from 'zod';
+
+import { Secret } from '../config/secret.js';
 
 import { ConfigError } from '../config/index.js';
 import { registerSecret } from '../observability/redact.js';
@@ -92,25 +93,7 @@ export const AuditEnvSchema = z.object({
 
 export type AuditEnv = z.infer<typeof AuditEnvSchema>;
 
-/** A credential: prints, logs and serialises as `[redacted]`; `reveal()` is the one way in. */
-export class Secret {
-  readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
-  }
-  reveal(): string {
-    return this.#value;
-  }
-  toString(): string {
-    return '[redacted]';
-  }
-  toJSON(): string {
-    return '[redacted]';
-  }
-  [inspect.custom](): string {
-    return 'Secret([redacted])';
-  }
-}
+export { Secret } from '../config/secret.js';
 
 export type SinkConfig =
   | { kind: 'file'; path: string }

@@ -3,8 +3,9 @@
 // (LlmEnvSchema), meant to be merged into src/config; loadLlmConfig names every bad variable and
 // never echoes a value, since most of them are secrets.
 import { readFileSync } from 'node:fs';
-import { inspect } from 'node:util';
 import { z } from 'zod';
+
+import { Secret } from '../config/secret.js';
 
 import { BUILTIN_PRICES, PriceTableFileSchema, type PriceTable } from './prices.js';
 import {
@@ -15,25 +16,7 @@ import {
   type ProviderName,
 } from './providers.js';
 
-/** A credential. Prints, logs and serialises as `[redacted]`; `reveal()` is the one way in. */
-export class Secret {
-  readonly #value: string;
-  constructor(value: string) {
-    this.#value = value;
-  }
-  reveal(): string {
-    return this.#value;
-  }
-  toString(): string {
-    return '[redacted]';
-  }
-  toJSON(): string {
-    return '[redacted]';
-  }
-  [inspect.custom](): string {
-    return 'Secret([redacted])';
-  }
-}
+export { Secret } from '../config/secret.js';
 
 const secret = z
   .string()

@@ -1,26 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { runCli } from '../support/cli.js';
+import { useTempDataDir } from '../support/env.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'wafgen-batch-'));
-const saved = { dir: process.env.WAFGEN_DATA_DIR, offline: process.env.WAFGEN_OFFLINE };
-beforeAll(() => {
-  process.env.WAFGEN_DATA_DIR = dataDir;
-  // No test touches the internet: an unknown CVE must not trigger a live look-up.
-  process.env.WAFGEN_OFFLINE = '1';
-});
-afterAll(() => {
-  for (const [k, v] of [
-    ['WAFGEN_DATA_DIR', saved.dir],
-    ['WAFGEN_OFFLINE', saved.offline],
-  ] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+const dataDir = useTempDataDir('wafgen-batch-');
 
 describe('wafgen batch', () => {
   it('generates a list of CVEs, then resumes by skipping the ones already done', async () => {

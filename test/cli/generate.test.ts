@@ -3,27 +3,13 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 import { fixture, runBin, runCli } from '../support/cli.js';
+import { useTempDataDir } from '../support/env.js';
 import { sharedPath } from '../support/shared.js';
 
-const dataDir = mkdtempSync(join(tmpdir(), 'wafgen-cli-'));
-const saved = { dir: process.env.WAFGEN_DATA_DIR, offline: process.env.WAFGEN_OFFLINE };
-beforeAll(() => {
-  process.env.WAFGEN_DATA_DIR = dataDir;
-  // No test touches the internet: an unknown CVE must not trigger a live look-up.
-  process.env.WAFGEN_OFFLINE = '1';
-});
-afterAll(() => {
-  for (const [k, v] of [
-    ['WAFGEN_DATA_DIR', saved.dir],
-    ['WAFGEN_OFFLINE', saved.offline],
-  ] as const) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
-});
+const dataDir = useTempDataDir('wafgen-cli-');
 
 describe('wafgen list / info / import / generate', () => {
   it('lists the bundled records on a fresh data directory and shows one', async () => {
@@ -105,7 +91,14 @@ describe('wafgen list / info / import / generate', () => {
       .map((l) => JSON.parse(l))
       .filter((e) => e.cveId === 'CVE-2099-0001');
     expect(events).toHaveLength(2);
-    expect(events[0]).toMatchObject({ type: 'generation', generated: true, passed: true, ruleName: 'wafgen-CVE-2099-0001', ruleVersion: 1, engine: 'builtin' });
+    expect(events[0]).toMatchObject({
+      type: 'generation',
+      generated: true,
+      passed: true,
+      ruleName: 'wafgen-CVE-2099-0001',
+      ruleVersion: 1,
+      engine: 'builtin',
+    });
   }, 60_000);
 
   it('exports Terraform JSON and CloudFormation with the computed capacity', async () => {

@@ -38,46 +38,16 @@ import { utf8ToUnicode } from './utf8-to-unicode.js';
 
 export type Transform = (input: string) => string;
 
+import { TextTransformationTypeValues } from '../../waf/model/shapes.generated.js';
+
 /** A transformation as it appears in a rule: `{ Priority, Type }`. */
 export interface TransformationRef {
   readonly Priority: number;
   readonly Type: string;
 }
 
-/** The 31 values of TextTransformationType, in the API model's order. */
-export const TEXT_TRANSFORMATION_TYPES = [
-  'NONE',
-  'COMPRESS_WHITE_SPACE',
-  'HTML_ENTITY_DECODE',
-  'LOWERCASE',
-  'CMD_LINE',
-  'URL_DECODE',
-  'BASE64_DECODE',
-  'HEX_DECODE',
-  'MD5',
-  'REPLACE_COMMENTS',
-  'ESCAPE_SEQ_DECODE',
-  'SQL_HEX_DECODE',
-  'CSS_DECODE',
-  'JS_DECODE',
-  'NORMALIZE_PATH',
-  'NORMALIZE_PATH_WIN',
-  'REMOVE_NULLS',
-  'REPLACE_NULLS',
-  'BASE64_DECODE_EXT',
-  'URL_DECODE_UNI',
-  'UTF8_TO_UNICODE',
-  'REMOVE_WHITESPACE',
-  'TRIM',
-  'TRIM_LEFT',
-  'TRIM_RIGHT',
-  'REMOVE_COMMENTS_CHAR',
-  'UPPERCASE',
-  'CMD_LINE_WIN',
-  'CMD_LINE_UNIX',
-  'JS_DECODE_EXT',
-  'SHA256',
-] as const;
+/** The 31 values of TextTransformationType, from the AWS API model (the schema's own list). */
+export const TEXT_TRANSFORMATION_TYPES = TextTransformationTypeValues;
 
 export type TextTransformationType = (typeof TEXT_TRANSFORMATION_TYPES)[number];
 
