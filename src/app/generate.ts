@@ -10,6 +10,7 @@ import { readAllRequests } from '../engine/request/index.js';
 import { testCaseToRequest } from '../engine/request/jsonl.js';
 import type { HttpRequest } from '../engine/request/model.js';
 import { RequestFileError } from '../engine/request/index.js';
+import { collectEvidence, type Fetcher } from '../evidence/collect.js';
 import type { Evidence } from '../evidence/model.js';
 import { loadBenignSample } from '../generation/benign.js';
 import { mergeFacts } from '../generation/facts.js';
@@ -20,7 +21,7 @@ import { importText } from '../vulns/importers/index.js';
 import type { LiveConfig } from '../vulns/live/config.js';
 import { defaultLiveConfig } from '../vulns/live/config.js';
 import { liveSources, lookupCve, notInStoreMessage } from '../vulns/live/lookup.js';
-import { CveIdSchema, ExploitFactsSchema, type ExploitFacts, type VulnRecord } from '../vulns/model.js';
+import { CveIdSchema, type VulnRecord } from '../vulns/model.js';
 import { InputError } from './errors.js';
 import { readTextFile } from './input.js';
 
@@ -36,6 +37,8 @@ export interface GenerateRequest {
   maxInputBytes: number;
   /** Store the rule as a new version when something changed (default true when there is a store). */
   save?: boolean;
+  /** Fetch the record's reference URLs (through the safe fetcher) for evidence. */
+  fetch?: boolean;
 }
 
 export interface GenerateDeps {
@@ -51,6 +54,8 @@ export interface GenerateDeps {
   observe?: (o: GenerationObservation) => void;
   requestId?: string;
   principal?: string;
+  /** How reference URLs are fetched (default: the safe fetcher); tests inject a local one. */
+  fetcher?: Fetcher;
 }
 
 export function parseCveId(value: string): string {
@@ -124,6 +129,27 @@ async function evidenceFromFiles(files: readonly string[], cveId: string): Promi
   }
 }
 
+/** Articles and extracted signatures from the record's references; kept in the store when there is one. */
+async function fetchEvidence(record: VulnRecord, deps: GenerateDeps): Promise<Evidence[]> {
+  let skipped = 0;
+  const evidence = await collectEvidence(record, {
+    fetch: true,
+    ...(deps.fetcher ? { fetcher: deps.fetcher } : {}),
+    logger: {
+      warn: (message) => {
+        skipped++;
+        deps.onStep?.(message);
+      },
+    },
+  });
+  if (record.references.length > 0)
+    deps.onStep?.(
+      `fetched evidence from ${evidence.filter((e) => e.kind === 'article').length} reference(s), ${skipped} skipped`,
+    );
+  for (const e of evidence) await deps.store?.evidence.add(e);
+  return evidence;
+}
+
 const sha256 = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
 async function generateAndSave(
@@ -134,7 +160,8 @@ async function generateAndSave(
   const record = request.vulnFile
     ? await recordFromFile(request.vulnFile, cveId, request.maxInputBytes)
     : await findRecord(cveId, deps.store, deps.lookup);
-  const stored = (await deps.store?.evidence.forCve(cveId)) ?? [];
+  const fetched = request.fetch && !deps.lookup?.offline ? await fetchEvidence(record, deps) : [];
+  const stored = [...((await deps.store?.evidence.forCve(cveId)) ?? []), ...(deps.store ? [] : fetched)];
   const exploits = [
     ...stored.map((e) => evidenceToRequest(e, cveId)).filter((r): r is HttpRequest => r !== undefined),
     ...(request.evidenceFiles?.length ? await evidenceFromFiles(request.evidenceFiles, cveId) : []),

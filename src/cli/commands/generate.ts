@@ -140,6 +140,7 @@ Examples:
               maxAttempts,
               maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
               save: opts.save,
+              fetch: opts.fetch,
             },
             {
               ...(store ? { store } : {}),
