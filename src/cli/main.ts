@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../app/errors.js';
 import { loadEnvironment } from '../config/environment.js';
 import { ConfigError, type Config } from '../config/index.js';
+import { applySecretsToEnv } from '../secrets/index.js';
 import { registerBatch } from './commands/batch.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerGenerate } from './commands/generate.js';
@@ -26,6 +27,15 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
+  // API keys from Secrets Manager (WAFGEN_SECRETS_ARN) fill unset variables before any command reads them.
+  program.hook('preAction', () =>
+    applySecretsToEnv().then(
+      () => {},
+      (e: unknown) => {
+        throw new InputError(`secrets: ${e instanceof Error ? e.message : String(e)}`);
+      },
+    ),
+  );
   program.addHelpText(
     'after',
     `

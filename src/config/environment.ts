@@ -5,6 +5,7 @@
 // this is the one place that checks them all up front.
 import { loadAuditConfig } from '../audit/config.js';
 import { loadLlmConfig } from '../llm/config.js';
+import { loadSecretsConfig } from '../secrets/config.js';
 import { loadLiveConfig } from '../vulns/live/config.js';
 import { ConfigError, loadConfig, type Config } from './index.js';
 
@@ -28,6 +29,7 @@ export function loadEnvironment(env: NodeJS.ProcessEnv = process.env): Config {
     () => loadLlmConfig(env),
     () => loadLiveConfig(env, { dataDir }),
     () => loadAuditConfig(env, { dataDir }),
+    () => loadSecretsConfig(env),
   ];
   for (const load of subsystems) {
     try {

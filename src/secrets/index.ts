@@ -1,0 +1,88 @@
+// Secrets at start-up. Precedence, per variable: a value set (non-empty) in the environment wins;
+// the Secrets Manager secret fills only variables that are unset or empty. So an operator can
+// override one key for a run without touching the secret, and a secret never silently replaces
+// what the environment says. Without WAFGEN_SECRETS_ARN nothing is fetched.
+import { loadSecretsConfig, type SecretsConfig } from './config.js';
+import { SecretCache, secretsManagerFetcher, type SecretFetcher, type SecretVariable } from './store.js';
+
+export { loadSecretsConfig, regionOfArn, SecretsConfigError, SecretsEnvSchema } from './config.js';
+export type { SecretsConfig } from './config.js';
+export {
+  parseSecretText,
+  SECRET_VARIABLES,
+  SecretCache,
+  SecretsError,
+  secretsManagerFetcher,
+} from './store.js';
+export type { SecretBundle, SecretFetcher, SecretsManagerOptions, SecretVariable } from './store.js';
+
+export interface ApplySecretsOptions {
+  /** Replaces the Secrets Manager client (tests, other back ends). */
+  fetch?: SecretFetcher;
+  /** A cache to reuse across calls (a long-running service); one is made per config otherwise. */
+  cache?: SecretCache;
+  now?: () => number;
+}
+
+export interface ApplySecretsResult {
+  source: 'environment' | 'secrets-manager';
+  /** Variables the secret supplied (names only). */
+  applied: SecretVariable[];
+  /** Variables the secret holds that the environment already set, so the environment's value stays. */
+  keptFromEnvironment: SecretVariable[];
+  /** Keys of the secret that are not variables wafgen takes from it. */
+  ignored: string[];
+}
+
+const caches = new Map<string, SecretCache>();
+
+/** The cache for a configuration (one per secret, endpoint and region in this process). */
+export function secretCacheFor(
+  config: SecretsConfig,
+  opts: ApplySecretsOptions = {},
+): SecretCache | undefined {
+  if (!config.secretId || !config.region) return undefined;
+  if (opts.cache) return opts.cache;
+  const make = () =>
+    new SecretCache({
+      secretId: config.secretId!,
+      ttlMs: config.ttlMs,
+      fetch:
+        opts.fetch ??
+        secretsManagerFetcher({
+          region: config.region!,
+          ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+        }),
+      ...(opts.now ? { now: opts.now } : {}),
+    });
+  if (opts.fetch || opts.now) return make();
+  const key = JSON.stringify([config.secretId, config.region, config.endpoint ?? '', config.ttlMs]);
+  let cache = caches.get(key);
+  if (!cache) caches.set(key, (cache = make()));
+  return cache;
+}
+
+/**
+ * Fills `env` (process.env by default) from the configured secret, before the LLM client and the
+ * other subsystems read their keys. Returns names only.
+ */
+export async function applySecretsToEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: ApplySecretsOptions = {},
+): Promise<ApplySecretsResult> {
+  const config = loadSecretsConfig(env);
+  const cache = secretCacheFor(config, opts);
+  if (!cache) return { source: 'environment', applied: [], keptFromEnvironment: [], ignored: [] };
+  const bundle = await cache.get();
+  const applied: SecretVariable[] = [];
+  const kept: SecretVariable[] = [];
+  for (const [name, secret] of bundle.values) {
+    const current = env[name];
+    if (current !== undefined && current !== '') kept.push(name);
+    else {
+      env[name] = secret.reveal();
+      applied.push(name);
+    }
+  }
+  return { source: 'secrets-manager', applied, keptFromEnvironment: kept, ignored: [...bundle.ignored] };
+}
