@@ -14,3 +14,5 @@ export type {
   RuleLine,
   VulnerabilityLine,
 } from './format.js';
+export { ArchiveError, archiveKey, archiveRuleVersions } from './archive.js';
+export type { ArchiveOptions, ArchiveSummary } from './archive.js';

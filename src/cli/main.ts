@@ -6,6 +6,7 @@ import { InputError } from '../app/errors.js';
 import { loadEnvironment } from '../config/environment.js';
 import { ConfigError, type Config } from '../config/index.js';
 import { applySecretsToEnv } from '../secrets/index.js';
+import { registerBackup } from './commands/backup.js';
 import { registerBatch } from './commands/batch.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerGenerate } from './commands/generate.js';
@@ -51,6 +52,7 @@ Exit status: 0 success, 1 the rule failed its checks, 2 bad input.`,
   registerServe(program, io, getConfig, setExit);
   registerWorker(program, io, getConfig, setExit);
   registerDeploy(program, io, getConfig, setExit);
+  registerBackup(program, io, getConfig, setExit);
   return program;
 }
 

@@ -8,9 +8,19 @@ import { PassThrough, Readable } from 'node:stream';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { BackupFormatError, exportStore, importStore } from '../../src/backup/index.js';
+import { S3Client } from '@aws-sdk/client-s3';
+
+import {
+  ArchiveError,
+  archiveKey,
+  archiveRuleVersions,
+  BackupFormatError,
+  exportStore,
+  importStore,
+} from '../../src/backup/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../store/support.js';
+import { startFakeS3, type FakeS3 } from '../support/fake-aws/s3.js';
 import { seedStore } from './fixtures.js';
 
 const NOW = () => new Date('2025-01-01T00:00:00.000Z');
@@ -177,5 +187,70 @@ describe('PostgreSQL', () => {
     expect(await exportText(pgStore)).toBe(exported);
     const again = await importText(pgStore, exported);
     for (const c of Object.values(again.counts)) expect(c.inserted + c.updated).toBe(0);
+  });
+});
+
+describe('S3 archive', () => {
+  let s3: FakeS3;
+  let client: S3Client;
+
+  beforeAll(async () => {
+    s3 = await startFakeS3();
+    s3.createBucket('wafgen-rules');
+    client = new S3Client({
+      region: 'us-east-1',
+      endpoint: s3.url,
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret-key' },
+      maxAttempts: 1,
+    });
+  });
+
+  afterAll(async () => {
+    client?.destroy();
+    await s3?.close();
+  });
+
+  it('builds keys from the prefix, CVE and version', () => {
+    expect(archiveKey(undefined, 'CVE-2021-44228', 2)).toBe('CVE-2021-44228/v2.json');
+    expect(archiveKey('/backups/rules/', 'CVE-2021-44228', 1)).toBe('backups/rules/CVE-2021-44228/v1.json');
+  });
+
+  it('puts every rule version once, path-style, and skips the ones already there', async () => {
+    const first = await archiveRuleVersions(b, { bucket: 'wafgen-rules', prefix: 'prod/', s3Client: client });
+    expect(first.skipped).toEqual([]);
+    expect(first.uploaded).toEqual([
+      'prod/CVE-2021-44228/v1.json',
+      'prod/CVE-2021-44228/v2.json',
+      'prod/CVE-2021-44228/v3.json',
+      'prod/CVE-2023-0001/v1.json',
+    ]);
+    const object = s3.objects('wafgen-rules').get('prod/CVE-2021-44228/v2.json');
+    expect(object?.contentType).toBe('application/json');
+    const stored = await b.rules.get('CVE-2021-44228', 2);
+    expect(JSON.parse(object!.body.toString('utf8'))).toEqual(stored);
+    expect(s3.calls.every((c) => c.bucket === 'wafgen-rules' && c.host.startsWith('127.0.0.1:'))).toBe(true);
+
+    await b.rules.saveVersion('CVE-2023-0001', {
+      rule: { Name: 'v2' },
+      inputsHash: 'h2',
+      engine: 'builtin',
+      report: {},
+    });
+    const puts = s3.calls.filter((c) => c.method === 'PUT').length;
+    const second = await archiveRuleVersions(b, { bucket: 'wafgen-rules', prefix: 'prod', s3Client: client });
+    expect(second.uploaded).toEqual(['prod/CVE-2023-0001/v2.json']);
+    expect(second.skipped).toHaveLength(4);
+    expect(s3.calls.filter((c) => c.method === 'PUT').length - puts).toBe(1);
+  });
+
+  it('stops with the S3 error code when the bucket is missing or S3 fails', async () => {
+    await expect(archiveRuleVersions(b, { bucket: 'no-such-bucket', s3Client: client })).rejects.toThrow(
+      ArchiveError,
+    );
+    s3.failNext(500, 'InternalError');
+    await expect(
+      archiveRuleVersions(b, { bucket: 'wafgen-rules', prefix: 'other', s3Client: client }),
+    ).rejects.toThrow(/cannot check s3:\/\/wafgen-rules\/other\/CVE-2021-44228\/v1.json/);
   });
 });

@@ -7,6 +7,7 @@ import { openSeededStore } from '../../app/store.js';
 import type { Config } from '../../config/index.js';
 import { SEVERITIES, type Severity } from '../../vulns/model.js';
 import { colors, EXIT, type Io } from '../io.js';
+import { restoreStore } from './backup.js';
 
 export function registerVulnCommands(
   program: Command,
@@ -129,7 +130,9 @@ export function registerVulnCommands(
     )
     .argument('<path...>', 'files or directories')
     .option('--json', 'print the summary as JSON')
-    .action(async (paths: string[], opts: { json?: boolean }) => {
+    .option('--store', 'the files are store exports (wafgen export) to restore')
+    .action(async (paths: string[], opts: { json?: boolean; store?: boolean }) => {
+      if (opts.store) return restoreStore(io, config(), paths, opts, setExit);
       const store = await openSeededStore(config());
       try {
         const progress = io.color

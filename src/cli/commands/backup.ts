@@ -1,0 +1,189 @@
+// `wafgen export` (the whole store as JSON Lines), `wafgen archive` (every rule version to S3).
+// `wafgen import --store` lives with the other import in vulns.ts and calls restoreStore here.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Command } from 'commander';
+
+import { InputError } from '../../app/errors.js';
+import {
+  ArchiveError,
+  archiveRuleVersions,
+  BackupFormatError,
+  exportStore,
+  importStore,
+} from '../../backup/index.js';
+import type { Config } from '../../config/index.js';
+import { openStore, type Store } from '../../store/index.js';
+import { EXIT, type Io } from '../io.js';
+
+async function withStore<T>(config: Config, f: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore({
+    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
+    dataDir: config.dataDir,
+  });
+  try {
+    return await f(store);
+  } finally {
+    await store.close();
+  }
+}
+
+const errno = (e: unknown): string =>
+  (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
+
+/** `wafgen import --store FILE…`: restores store exports, idempotently. */
+export async function restoreStore(
+  io: Io,
+  config: Config,
+  paths: string[],
+  opts: { json?: boolean },
+  setExit: (code: number) => void,
+): Promise<void> {
+  await withStore(config, async (store) => {
+    const results = [];
+    let errors = 0;
+    for (const path of paths) {
+      const input = createReadStream(path);
+      // Open errors (ENOENT, EISDIR) surface here, before any line is read.
+      await new Promise<void>((resolve, reject) => {
+        input.once('readable', resolve);
+        input.once('error', (e) => reject(new InputError(`cannot read ${path}: ${errno(e)}`)));
+      });
+      let summary;
+      try {
+        summary = await importStore(store, input);
+      } catch (e) {
+        if (e instanceof BackupFormatError) throw new InputError(`${path}: ${e.message}`);
+        throw e;
+      } finally {
+        input.destroy();
+      }
+      for (const e of summary.errors.slice(0, 50)) io.err(`${path}: line ${e.line}: ${e.message}\n`);
+      if (summary.errors.length > 50) io.err(`… and ${summary.errors.length - 50} more errors\n`);
+      errors += summary.errors.length;
+      results.push({ file: path, counts: summary.counts, errors: summary.errors.length });
+      if (!opts.json) {
+        const parts = Object.entries(summary.counts).map(
+          ([type, c]) => `${type} ${c.inserted} new, ${c.updated} updated, ${c.unchanged} unchanged`,
+        );
+        io.out(`${path}: ${parts.join('; ')}; ${summary.errors.length} bad line(s) skipped\n`);
+      }
+    }
+    if (opts.json) io.out(JSON.stringify(results, null, 2) + '\n');
+    setExit(errors > 0 ? EXIT.failed : EXIT.ok);
+  });
+}
+
+export function registerBackup(
+  program: Command,
+  io: Io,
+  config: () => Config,
+  setExit: (code: number) => void,
+): void {
+  program
+    .command('export')
+    .description('write the whole store (records, evidence, every rule version, audit events) as JSON Lines')
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .action(async (opts: { output?: string }) => {
+      const cfg = config();
+      if (!opts.output) {
+        const out = new Writable({
+          write(chunk: Buffer | string, _enc, done) {
+            io.out(chunk.toString());
+            done();
+          },
+        });
+        await withStore(cfg, (store) => exportStore(store, out));
+        return;
+      }
+      // Written beside the target and renamed, so a failed export never leaves half a file.
+      const target = opts.output;
+      const partial = `${target}.partial-${process.pid}`;
+      const file = createWriteStream(partial, { flags: 'wx' });
+      try {
+        await new Promise<void>((resolve, reject) => {
+          file.once('open', () => resolve());
+          file.once('error', (e) => reject(new InputError(`cannot write ${target}: ${errno(e)}`)));
+        });
+        const { counts } = await withStore(cfg, (store) => exportStore(store, file));
+        file.end();
+        await finished(file);
+        await rename(partial, target);
+        io.err(
+          `${target}: ${counts.vulnerability} record(s), ${counts.evidence} evidence item(s), ${counts.rule} rule version(s), ${counts.audit} audit event(s)\n`,
+        );
+      } catch (e) {
+        file.destroy();
+        await rm(partial, { force: true });
+        throw e;
+      }
+      setExit(EXIT.ok);
+    });
+
+  program
+    .command('archive')
+    .description(
+      'copy every rule version to S3 as s3://BUCKET/PREFIX/<CVE>/v<N>.json (existing objects are kept)',
+    )
+    .requiredOption('--bucket <name>', 'S3 bucket')
+    .option('--prefix <prefix>', 'key prefix', '')
+    .option('--region <region>', 'AWS region (default: AWS_REGION)')
+    .option('--endpoint <url>', 'S3-compatible endpoint (path-style addressing), e.g. http://127.0.0.1:9000')
+    .option('--json', 'print the keys written and skipped as JSON')
+    .action(
+      async (opts: {
+        bucket: string;
+        prefix: string;
+        region?: string;
+        endpoint?: string;
+        json?: boolean;
+      }) => {
+        if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(opts.bucket))
+          throw new InputError(
+            '--bucket must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)',
+          );
+        if (opts.region !== undefined && !/^[a-z]{2,5}(-[a-z]+)+-\d+$/.test(opts.region))
+          throw new InputError('--region must be an AWS region like us-east-1');
+        if (opts.endpoint !== undefined) {
+          let ok = false;
+          try {
+            ok = ['http:', 'https:'].includes(new URL(opts.endpoint).protocol);
+          } catch {
+            ok = false;
+          }
+          if (!ok) throw new InputError('--endpoint must be a URL starting with http:// or https://');
+        }
+        const cfg = config();
+        const s3Client = new S3Client({
+          ...(opts.region ? { region: opts.region } : {}),
+          ...(opts.endpoint ? { endpoint: opts.endpoint, forcePathStyle: true } : {}),
+        });
+        try {
+          const summary = await withStore(cfg, (store) =>
+            archiveRuleVersions(store, { bucket: opts.bucket, prefix: opts.prefix, s3Client }),
+          );
+          if (opts.json) io.out(JSON.stringify(summary, null, 2) + '\n');
+          else
+            io.out(
+              `s3://${opts.bucket}/${opts.prefix}: ${summary.uploaded.length} rule version(s) archived, ${summary.skipped.length} already there\n`,
+            );
+          setExit(EXIT.ok);
+        } catch (e) {
+          if (e instanceof ArchiveError) {
+            io.err(`wafgen: ${e.message}\n`);
+            setExit(EXIT.failed);
+            return;
+          }
+          if (e instanceof Error && /region is missing/i.test(e.message))
+            throw new InputError('no AWS region: pass --region or set AWS_REGION');
+          throw e;
+        } finally {
+          s3Client.destroy();
+        }
+      },
+    );
+}
