@@ -39,7 +39,10 @@ function statusOf(e: unknown): number | undefined {
 function describe(e: unknown): string {
   const name = e instanceof Error ? e.name : 'Error';
   const status = statusOf(e);
-  return `${name}${status ? ` (HTTP ${status})` : ''}`;
+  // A HEAD error has no body, so the SDK can name it only by its status.
+  const named = !/^(Unknown|\d+)$/.test(name);
+  if (status === undefined) return name;
+  return named ? `${name} (HTTP ${status})` : `HTTP ${status}`;
 }
 
 async function exists(s3: S3Client, bucket: string, key: string): Promise<boolean> {
