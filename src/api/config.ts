@@ -112,6 +112,7 @@ export const ServiceConfigSchema = z.object({
   WAFGEN_CACHE_TTL_S: int(1, 30 * 86_400).default(86_400),
   WAFGEN_MAX_BODY_BYTES: int(1024, 50 * 1024 * 1024).default(1024 * 1024),
   WAFGEN_GENERATE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+  WAFGEN_SINGLE_FLIGHT_LOCK_MS: int(500, 600_000).default(10_000),
   WAFGEN_WORKER_CONCURRENCY: int(1, 256).default(4),
   WAFGEN_JOB_ATTEMPTS: int(1, 50).default(3),
   WAFGEN_JOB_BACKOFF_MS: int(0, 3_600_000).default(2_000),
@@ -200,6 +201,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     settings: {
       cacheTtlS: e.WAFGEN_CACHE_TTL_S,
       generateTimeoutMs: e.WAFGEN_GENERATE_TIMEOUT_MS,
+      lockTtlMs: e.WAFGEN_SINGLE_FLIGHT_LOCK_MS,
       redisPrefix: e.WAFGEN_REDIS_PREFIX,
       queue: { attempts: e.WAFGEN_JOB_ATTEMPTS, backoffMs: e.WAFGEN_JOB_BACKOFF_MS },
       rateLimits: {

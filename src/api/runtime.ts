@@ -38,7 +38,7 @@ export async function createRuntime(
   if (serviceConfig.auth.disabled)
     log.warn('authentication is disabled (WAFGEN_AUTH_DISABLED): every caller has every scope');
   const { logger: _logger, inProcessWorker: _inProcess, ...deps } = opts;
-  const service = await buildService(config, serviceConfig.settings, { ...deps, logger: log });
+  const service = await buildService(config, serviceConfig.settings, { env, ...deps, logger: log });
   let consumer: JobConsumer | undefined;
   try {
     if (service.queue.kind === 'memory' && opts.inProcessWorker !== false) {

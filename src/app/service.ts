@@ -34,6 +34,8 @@ import {
   type JobQueue,
   type QueueSettings,
 } from '../queue/index.js';
+import { loadAuditConfig } from '../audit/config.js';
+import { openAuditLog, type AuditLog } from '../audit/index.js';
 import { defaultMetrics, observeGeneration, type Metrics } from '../observability/index.js';
 import type { Job, Store, StoredRule } from '../store/index.js';
 import { loadLiveConfig } from '../vulns/live/config.js';
@@ -51,6 +53,11 @@ export interface ServiceSettings {
   cacheTtlS: number;
   /** Longest a synchronous generation may take before the request degrades. */
   generateTimeoutMs: number;
+  /**
+   * Time to live of the cross-replica single-flight lock (renewed while the generation runs): how
+   * long a replica that died mid-generation keeps the others waiting.
+   */
+  lockTtlMs: number;
   /** Prefix for every Redis key wafgen writes ('' for none). */
   redisPrefix: string;
   queue: Omit<QueueSettings, 'prefix'>;
@@ -69,6 +76,10 @@ export interface ServiceDeps {
   logger?: Logger;
   /** Where generation and cache figures go (default: the process's observability registry). */
   metrics?: Metrics;
+  /** The audit log (default: opened from the WAFGEN_AUDIT_* settings; false for none). */
+  audit?: AuditLog | false;
+  /** Environment for the LLM, live look-up and audit settings (default: process.env). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** A rule as the API and the cache hand it out. */
@@ -163,7 +174,11 @@ export class RuleService {
     private readonly engine: Engine,
     readonly engineVersion: string,
     private readonly generationDeps: Omit<GenerateDeps, 'store' | 'engine'>,
-    private readonly settings: Pick<ServiceSettings, 'generateTimeoutMs'> & { maxInputBytes: number },
+    private readonly settings: Pick<ServiceSettings, 'generateTimeoutMs' | 'lockTtlMs'> & {
+      maxInputBytes: number;
+      /** Fetch the record's reference URLs for evidence (not when offline). */
+      fetch: boolean;
+    },
     private readonly log: Logger,
     private readonly metrics: Metrics,
   ) {
@@ -231,7 +246,7 @@ export class RuleService {
     const started = Date.now();
     try {
       const flight = await this.flights.run(key, () => this.run(id, key, opts), {
-        lockTtlMs: this.settings.generateTimeoutMs + 5_000,
+        lockTtlMs: this.settings.lockTtlMs,
         waitMs: this.settings.generateTimeoutMs,
         peek: async () => {
           const v = await this.cached(key);
@@ -254,44 +269,27 @@ export class RuleService {
   }
 
   private async run(cveId: string, key: string, opts: GenerateOptions): Promise<RuleView> {
-    const started = Date.now();
-    const who = {
-      requestId: opts.requestId ?? 'none',
-      cveId,
-      ...(opts.principal ? { principal: opts.principal } : {}),
-    };
-    let r;
-    try {
-      r = await withTimeout(
-        generateRule(
-          {
-            cveId,
-            maxInputBytes: this.settings.maxInputBytes,
-            save: true,
-            ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
-          },
-          { ...this.generationDeps, store: this.store, engine: this.engine },
-        ),
-        this.settings.generateTimeoutMs,
-        `generating a rule for ${cveId}`,
-      );
-    } catch (e) {
-      if (!(e instanceof InputError))
-        observeGeneration(
-          { ...who, error: e, engine: this.engine.name, latencyMs: Date.now() - started },
-          { metrics: this.metrics, logger: this.log },
-        );
-      throw e;
-    }
-    observeGeneration(
-      {
-        ...who,
-        report: r.report,
-        latencyMs: Date.now() - started,
-        ruleName: r.rule.Name,
-        ...(r.version !== undefined ? { version: r.version } : {}),
-      },
-      { metrics: this.metrics, logger: this.log },
+    // generateRule records the metrics, the log line and the audit event of each generation.
+    const r = await withTimeout(
+      generateRule(
+        {
+          cveId,
+          maxInputBytes: this.settings.maxInputBytes,
+          save: true,
+          fetch: this.settings.fetch,
+          ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+        },
+        {
+          ...this.generationDeps,
+          store: this.store,
+          engine: this.engine,
+          observe: (o) => observeGeneration(o, { metrics: this.metrics, logger: this.log }),
+          ...(opts.requestId ? { requestId: opts.requestId } : {}),
+          ...(opts.principal ? { principal: opts.principal } : {}),
+        },
+      ),
+      this.settings.generateTimeoutMs,
+      `generating a rule for ${cveId}`,
     );
     const view: RuleView = {
       cveId,
@@ -457,11 +455,11 @@ export interface Service {
 }
 
 /** `builtin@0.1.0`, or for an LLM `llm-<hash of the provider and model chain>@0.1.0`. */
-function engineVersionOf(engine: Engine): string {
+function engineVersionOf(engine: Engine, env: NodeJS.ProcessEnv): string {
   if (engine.name !== 'llm') return `${engine.name}@${PACKAGE_VERSION}`;
   let chain = '';
   try {
-    chain = loadLlmConfig(process.env)
+    chain = loadLlmConfig(env)
       .providers.map((p) => `${p.name}:${JSON.stringify(p.models)}`)
       .join('|');
   } catch {
@@ -490,10 +488,20 @@ export async function buildService(
   const choice = deps.engine ? undefined : chooseEngine(config, 'auto');
   const engine = deps.engine ?? choice!.engine;
   const fallback = deps.engine ? deps.fallback : choice!.fallback;
-  const engineVersion = deps.engineVersion ?? engineVersionOf(engine);
+  const env = deps.env ?? process.env;
+  const engineVersion = deps.engineVersion ?? engineVersionOf(engine, env);
   const store = deps.store ?? (await openSeededStore(config));
   const ownsStore = deps.store === undefined;
+  let audit: AuditLog | undefined;
+  const ownsAudit = deps.audit === undefined;
   try {
+    // One audit event per generation (file spool by default; a second process on the same data
+    // directory gets its own spool, see src/audit).
+    audit =
+      deps.audit === false
+        ? undefined
+        : (deps.audit ??
+          (await openAuditLog(loadAuditConfig(env, { dataDir: config.dataDir }), { logger: log, metrics })));
     let kv: KeyValueStore;
     let limiter: SlidingWindowLimiter;
     let queue: JobQueue;
@@ -526,13 +534,19 @@ export async function buildService(
       engineVersion,
       {
         ...(fallback ? { fallback } : {}),
+        ...(audit ? { audit } : {}),
         // A CVE missing from the store is looked up live (NVD, KEV, nuclei) unless WAFGEN_OFFLINE.
         lookup: {
           offline: config.WAFGEN_OFFLINE,
-          live: loadLiveConfig(process.env, { dataDir: config.dataDir }),
+          live: loadLiveConfig(env, { dataDir: config.dataDir }),
         },
       },
-      { generateTimeoutMs: settings.generateTimeoutMs, maxInputBytes: config.WAFGEN_MAX_INPUT_BYTES },
+      {
+        generateTimeoutMs: settings.generateTimeoutMs,
+        lockTtlMs: settings.lockTtlMs,
+        maxInputBytes: config.WAFGEN_MAX_INPUT_BYTES,
+        fetch: !config.WAFGEN_OFFLINE,
+      },
       log,
       metrics,
     );
@@ -571,10 +585,12 @@ export async function buildService(
         (closed ??= (async () => {
           await queue.close().catch(() => {});
           await kv.close().catch(() => {});
+          if (ownsAudit) await audit?.close().catch(() => {});
           if (ownsStore) await store.close();
         })()),
     };
   } catch (e) {
+    if (ownsAudit) await audit?.close().catch(() => {});
     if (ownsStore) await store.close().catch(() => {});
     throw e;
   }

@@ -8,6 +8,8 @@ export interface KeyValueStore {
   set(key: string, value: string, ttlMs: number): Promise<void>;
   /** Sets the key only when it is absent; true when this call set it. */
   setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Resets the key's time to live only while it still holds `value` (renewing a lock one owns). */
+  extendIfEquals(key: string, value: string, ttlMs: number): Promise<boolean>;
   /** Deletes the key only while it still holds `value` (releasing a lock one owns). */
   deleteIfEquals(key: string, value: string): Promise<boolean>;
   delete(key: string): Promise<void>;
@@ -34,6 +36,12 @@ export class MemoryKeyValueStore implements KeyValueStore {
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     if (this.lru.has(key)) return false;
+    this.lru.set(key, value, { ttl: Math.max(1, ttlMs) });
+    return true;
+  }
+
+  async extendIfEquals(key: string, value: string, ttlMs: number): Promise<boolean> {
+    if (this.lru.get(key) !== value) return false;
     this.lru.set(key, value, { ttl: Math.max(1, ttlMs) });
     return true;
   }

@@ -57,6 +57,7 @@ export async function connectRedis(
   return client;
 }
 
+const EXTEND_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 const DELETE_IF_EQUALS = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 
 export class RedisKeyValueStore implements KeyValueStore {
@@ -77,6 +78,12 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
     return (await this.client.set(key, value, 'PX', Math.max(1, Math.round(ttlMs)), 'NX')) === 'OK';
+  }
+
+  async extendIfEquals(key: string, value: string, ttlMs: number): Promise<boolean> {
+    return (
+      Number(await this.client.eval(EXTEND_IF_EQUALS, 1, key, value, Math.max(1, Math.round(ttlMs)))) === 1
+    );
   }
 
   async deleteIfEquals(key: string, value: string): Promise<boolean> {

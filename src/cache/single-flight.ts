@@ -7,7 +7,10 @@ import { randomUUID } from 'node:crypto';
 import type { KeyValueStore } from './kv.js';
 
 export interface SingleFlightOptions<T> {
-  /** Lock time to live: the longest the work may hold the lock (a crashed owner frees it then). */
+  /**
+   * Lock time to live. The owner renews it while it works, so it only bounds how long a crashed
+   * owner (a killed process) keeps the others waiting.
+   */
   lockTtlMs: number;
   /** How long a waiter waits for another replica's result before computing itself. */
   waitMs: number;
@@ -67,9 +70,15 @@ export class SingleFlight {
         return { value: await work(), how: 'ran' };
       }
       if (acquired) {
+        const renew = setInterval(
+          () => void this.kv.extendIfEquals(lockKey, token, opts.lockTtlMs).catch(() => {}),
+          Math.max(100, Math.floor(opts.lockTtlMs / 3)),
+        );
+        renew.unref();
         try {
           return { value: await work(), how: 'ran' };
         } finally {
+          clearInterval(renew);
           await this.kv.deleteIfEquals(lockKey, token).catch(() => {});
         }
       }

@@ -3,7 +3,7 @@
 // a job that exhausts them stays in BullMQ's failed set (the dead letters, kept a week). Workers hold
 // a lock per running job and renew it; a worker that dies (SIGKILL, lost host) stops renewing, and
 // another worker's stalled-job check puts the job back in the queue.
-import { Queue, UnrecoverableError, Worker, type Job } from 'bullmq';
+import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 
 import type {
@@ -58,7 +58,6 @@ export class BullJobQueue implements JobQueue {
     this.queue = new Queue<GenerateJobData>(this.name, {
       connection: this.connection,
       prefix: settings.prefix ?? 'bull',
-      skipWaitingForReady: true,
       defaultJobOptions: {
         attempts: settings.attempts,
         backoff: { type: 'exponential', delay: settings.backoffMs },
@@ -88,7 +87,14 @@ export class BullJobQueue implements JobQueue {
     return ready;
   }
 
+  /** Producers fail fast while Redis is away instead of waiting for it (BullMQ would wait). */
+  private ensureConnected(): void {
+    if (this.connection.status !== 'ready')
+      throw new Error(`Redis is not connected (${this.connection.status})`);
+  }
+
   async add(id: string, data: GenerateJobData, opts: AddOptions = {}): Promise<void> {
+    this.ensureConnected();
     if (opts.rerun) {
       const existing = await this.queue.getJob(id);
       if (existing) {
@@ -105,6 +111,7 @@ export class BullJobQueue implements JobQueue {
   }
 
   async get(id: string): Promise<QueueJobInfo | undefined> {
+    this.ensureConnected();
     const job = await this.queue.getJob(id);
     if (!job) return undefined;
     return {
@@ -117,6 +124,7 @@ export class BullJobQueue implements JobQueue {
   }
 
   async counts(): Promise<Record<QueueJobState, number>> {
+    this.ensureConnected();
     const c = await this.queue.getJobCounts(
       'waiting',
       'prioritized',
@@ -136,6 +144,7 @@ export class BullJobQueue implements JobQueue {
   }
 
   async snapshot(): Promise<QueueSnapshot> {
+    this.ensureConnected();
     const [counts, oldest] = await Promise.all([
       this.queue.getJobCounts('waiting', 'prioritized'),
       this.queue.getJobs(['waiting', 'prioritized'], 0, 0, true),
@@ -150,8 +159,18 @@ export class BullJobQueue implements JobQueue {
   }
 
   async close(): Promise<void> {
-    await this.queue.close().catch(() => {});
-    await this.connection.quit().catch(() => this.connection.disconnect());
+    // BullMQ's close waits for a connection that may never come (Redis away since start): bound it.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.queue.close().catch(() => {}),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, 2000);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (this.connection.status === 'ready')
+      await this.connection.quit().catch(() => this.connection.disconnect());
+    else this.connection.disconnect();
   }
 }
 
@@ -160,6 +179,7 @@ export class BullJobConsumer implements JobConsumer {
   readonly worker: Worker<GenerateJobData>;
   private readonly connection: Redis;
   private readonly active = new Map<string, { job: Job<GenerateJobData>; token: string | undefined }>();
+  private closing = false;
 
   constructor(
     redisUrl: string,
@@ -192,6 +212,11 @@ export class BullJobConsumer implements JobConsumer {
 
   private async process(job: Job<GenerateJobData>, token: string | undefined): Promise<unknown> {
     const id = job.id!;
+    if (this.closing) {
+      // Fetched while shutting down (a fetch was already under way): give it straight back.
+      await job.moveToWait(token);
+      throw new WaitingError();
+    }
     this.active.set(id, { job, token });
     const ctx: JobContext = {
       id,
@@ -214,27 +239,25 @@ export class BullJobConsumer implements JobConsumer {
   }
 
   async close(graceMs: number): Promise<CloseResult> {
-    let timer: NodeJS.Timeout | undefined;
-    const finished = await Promise.race([
-      this.worker.close(false).then(() => true),
-      new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), graceMs);
-      }),
-    ]);
-    clearTimeout(timer);
+    this.closing = true;
+    // Stop taking jobs, without waiting (BullMQ's close would wait for the running ones however long).
+    await this.worker.pause(true).catch(() => {});
+    const deadline = Date.now() + graceMs;
+    while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+    const finished = this.active.size === 0;
     const returned: string[] = [];
-    if (!finished) {
-      // Hand the unfinished jobs back now rather than after their locks expire.
-      for (const [id, { job, token }] of this.active) {
-        try {
-          await job.moveToWait(token);
-          returned.push(id);
-        } catch {
-          // lock already lost: the stalled-job check will return it
-        }
+    // Hand the unfinished jobs back now rather than after their locks expire.
+    for (const [id, { job, token }] of this.active) {
+      try {
+        await job.moveToWait(token);
+        returned.push(id);
+      } catch {
+        // lock already lost: the stalled-job check will return it
       }
-      await this.worker.close(true).catch(() => {});
     }
+    // A fetch under way when the worker paused lands in process(), which hands it back at once.
+    await new Promise((r) => setTimeout(r, 150));
+    await this.worker.close(!finished).catch(() => {});
     await this.connection.quit().catch(() => this.connection.disconnect());
     return { finished, returned };
   }

@@ -180,7 +180,11 @@ describe('API keys', () => {
 });
 
 describe('JWT against a JWKS URL', () => {
-  const rsToken = async (key: CryptoKey, kid = 'k1', claims: Record<string, unknown> = {}) =>
+  const rsToken = async (
+    key: Parameters<SignJWT['sign']>[0],
+    kid = 'k1',
+    claims: Record<string, unknown> = {},
+  ) =>
     new SignJWT({ scope: 'rules:read', ...claims })
       .setProtectedHeader({ alg: 'RS256', kid })
       .setSubject('svc')
