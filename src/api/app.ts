@@ -3,6 +3,8 @@
 // limits and metrics; every error in one JSON shape. Runtime-neutral: the Node server, AWS Lambda
 // and Vercel adapters all serve this same app.
 import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
 
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
@@ -64,6 +66,28 @@ const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { apiKeyAuth: 
 /** Most evaluations one /v1/rules/test request may ask for (requests plus their variants). */
 const MAX_TEST_EVALUATIONS = 5000;
 
+/**
+ * Encoded rule bodies, per cached view and cache flag: views are immutable, so a hot rule is
+ * serialized and UTF-8 encoded once, not on every request.
+ */
+const encoded = new WeakMap<RuleView, Map<string, Uint8Array<ArrayBuffer>>>();
+const utf8 = new TextEncoder();
+
+/** `{"cache":"hit",...rule}` as UTF-8 JSON. */
+function ruleJson(view: RuleView, cache: string): Uint8Array<ArrayBuffer> {
+  let byFlag = encoded.get(view);
+  if (!byFlag) {
+    byFlag = new Map();
+    encoded.set(view, byFlag);
+  }
+  let bytes = byFlag.get(cache);
+  if (!bytes) {
+    bytes = utf8.encode(JSON.stringify({ cache, ...ruleBody(view) }));
+    byFlag.set(cache, bytes);
+  }
+  return bytes;
+}
+
 function ruleBody(view: RuleView): z.infer<typeof RuleResponse> {
   return {
     cveId: view.cveId,
@@ -123,22 +147,69 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
         'request',
       );
   });
-  app.use('*', secureHeaders({ crossOriginResourcePolicy: 'same-origin' }));
+  // The headers that matter for a JSON API (the HTML-page ones only cost time on every response).
   app.use(
     '*',
-    bodyLimit({
-      maxSize: config.maxBodyBytes,
-      onError: (c) =>
-        c.json(
-          errorBody(
-            c,
-            'payload_too_large',
-            `request body is larger than ${config.maxBodyBytes} bytes (WAFGEN_MAX_BODY_BYTES)`,
-          ),
-          413,
-        ),
+    secureHeaders({
+      crossOriginResourcePolicy: 'same-origin',
+      crossOriginOpenerPolicy: false,
+      originAgentCluster: false,
+      xDnsPrefetchControl: false,
+      xDownloadOptions: false,
+      xPermittedCrossDomainPolicies: false,
+      xXssProtection: false,
     }),
   );
+  const limitBody = bodyLimit({
+    maxSize: config.maxBodyBytes,
+    onError: (c) =>
+      c.json(
+        errorBody(
+          c,
+          'payload_too_large',
+          `request body is larger than ${config.maxBodyBytes} bytes (WAFGEN_MAX_BODY_BYTES)`,
+        ),
+        413,
+      ),
+  });
+  const tooLarge = (c: Context): Response =>
+    c.json(
+      errorBody(
+        c,
+        'payload_too_large',
+        `request body is larger than ${config.maxBodyBytes} bytes (WAFGEN_MAX_BODY_BYTES)`,
+      ),
+      413,
+    );
+  app.use('*', async (c, next) => {
+    // No body to limit (and touching a GET's body would build a whole Request object).
+    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
+    // On Node, read the body straight from the socket: the standard Request path costs more than
+    // the rest of a cached answer. Elsewhere (Lambda, Vercel), Hono's body limit.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    if (!(incoming instanceof Readable)) return limitBody(c, next);
+    const declared = Number(c.req.header('content-length') ?? 0);
+    if (declared > config.maxBodyBytes) return tooLarge(c);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of incoming as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > config.maxBodyBytes) {
+        // Far over the limit: stop reading altogether; just over: drain it so the 413 gets through.
+        if (size > 10 * config.maxBodyBytes) incoming.destroy();
+        chunks.length = 0;
+        continue;
+      }
+      chunks.push(chunk);
+    }
+    if (size > config.maxBodyBytes) return tooLarge(c);
+    const text = Buffer.concat(chunks).toString('utf8');
+    // Hono reads json() and text() from this cache; it holds promises, whatever its type says.
+    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(
+      text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
+    );
+    return next();
+  });
 
   app.onError((err, c) => {
     const apiError = toApiError(err);
@@ -238,7 +309,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       if (!found)
         throw new ApiError(404, 'not_found', `no rule stored for ${id}; POST /v1/rules/generate makes one`);
       c.header('X-Cache', found.cache);
-      return c.json({ ...ruleBody(found.view), cache: found.cache }, 200);
+      return c.body(ruleJson(found.view, found.cache), 200, { 'Content-Type': 'application/json' }) as never;
     },
   );
 
@@ -306,6 +377,10 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       });
       if (outcome.degraded) metrics.degraded.inc({ source: outcome.degraded.source });
       c.header('X-Cache', outcome.cache);
+      if (!outcome.degraded)
+        return c.body(ruleJson(outcome.result, outcome.cache), 200, {
+          'Content-Type': 'application/json',
+        }) as never;
       return c.json(
         {
           ...ruleBody(outcome.result),

@@ -110,6 +110,7 @@ export const ServiceConfigSchema = z.object({
   WAFGEN_RATE_LIMIT_GENERATE: int(1, 1_000_000_000).default(60),
   WAFGEN_RATE_LIMIT_WINDOW_S: int(1, 86_400).default(60),
   WAFGEN_CACHE_TTL_S: int(1, 30 * 86_400).default(86_400),
+  WAFGEN_CACHE_L1_MS: int(0, 60_000).default(1000),
   WAFGEN_MAX_BODY_BYTES: int(1024, 50 * 1024 * 1024).default(1024 * 1024),
   WAFGEN_GENERATE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
   WAFGEN_SINGLE_FLIGHT_LOCK_MS: int(500, 600_000).default(10_000),
@@ -200,6 +201,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
     },
     settings: {
       cacheTtlS: e.WAFGEN_CACHE_TTL_S,
+      cacheL1Ms: e.WAFGEN_CACHE_L1_MS,
       generateTimeoutMs: e.WAFGEN_GENERATE_TIMEOUT_MS,
       lockTtlMs: e.WAFGEN_SINGLE_FLIGHT_LOCK_MS,
       redisPrefix: e.WAFGEN_REDIS_PREFIX,

@@ -51,6 +51,11 @@ const { version: PACKAGE_VERSION } = createRequire(import.meta.url)('../../packa
 export interface ServiceSettings {
   /** Time to live of cached rules, in seconds (default 24 h). */
   cacheTtlS: number;
+  /**
+   * Milliseconds a rule read from Redis is served from the process before Redis is asked again
+   * (0: always ask). Another replica's new version shows after at most this long.
+   */
+  cacheL1Ms: number;
   /** Longest a synchronous generation may take before the request degrades. */
   generateTimeoutMs: number;
   /**
@@ -526,7 +531,10 @@ export async function buildService(
       limiter = new SlidingWindowLimiter({ policies: settings.rateLimits });
       queue = new MemoryJobQueue(settings.queue);
     }
-    const cache = new JsonCache<RuleView>(kv, settings.cacheTtlS * 1000, acceptRuleView);
+    const cache = new JsonCache<RuleView>(kv, settings.cacheTtlS * 1000, {
+      accept: acceptRuleView,
+      l1Ms: kv.kind === 'redis' ? settings.cacheL1Ms : 0,
+    });
     const rules = new RuleService(
       store,
       cache,

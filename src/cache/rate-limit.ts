@@ -8,6 +8,7 @@
 // which follows a true sliding log within a few percent and never lets a burst at a bucket
 // boundary through twice (a fixed window's weak spot).
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterAbstract } from 'rate-limiter-flexible';
 
 export interface RatePolicy {
@@ -50,6 +51,11 @@ export class SlidingWindowLimiter {
   readonly kind: 'redis' | 'memory';
   private readonly backends = new Map<string, Backend>();
   private readonly now: () => number;
+  /**
+   * Counts of buckets that have closed: they no longer change, so each replica reads one once and
+   * then every request costs a single round trip to Redis (the count of the current bucket).
+   */
+  private readonly closed = new LRUCache<string, number>({ max: 50_000 });
 
   constructor(private readonly opts: RateLimiterOptions) {
     this.kind = opts.redis ? 'redis' : 'memory';
@@ -91,14 +97,22 @@ export class SlidingWindowLimiter {
     const key = (b: number): string => `${principal}:${b}`;
     // The insurance limiter answers from memory while Redis is away.
     const local = this.opts.redis !== undefined && this.opts.redis.status !== 'ready';
+    const closedKey = `${policyName}:${key(bucket - 1)}`;
+    const shared = this.kind === 'redis' && !local;
+    const known = shared ? this.closed.get(closedKey) : undefined;
     const [previousRes, currentRes] = await Promise.all([
-      backend.store.get(key(bucket - 1)).catch(() => backend.fallback.get(key(bucket - 1))),
+      known !== undefined
+        ? undefined
+        : backend.store.get(key(bucket - 1)).catch(() => backend.fallback.get(key(bucket - 1))),
       backend.store.consume(key(bucket), points).catch((e: unknown) => {
         if (e instanceof Error) return backend.fallback.consume(key(bucket), points);
         throw e;
       }),
     ]);
-    const previous = previousRes?.consumedPoints ?? 0;
+    // A request that started before the boundary may still land in the old bucket for a moment;
+    // a second in, its count is final.
+    const previous = known ?? previousRes?.consumedPoints ?? 0;
+    if (known === undefined && shared && elapsed * windowMs > 1000) this.closed.set(closedKey, previous);
     const current = currentRes.consumedPoints;
     const weight = 1 - elapsed;
     const estimate = previous * weight + current;

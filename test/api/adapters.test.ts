@@ -200,6 +200,19 @@ describe('Vercel', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as { valid: boolean }).valid).toBe(false);
   });
+
+  it('limits body size there too', async () => {
+    const handler = createFetchHandler(async () => runtime);
+    const res = await handler(
+      new Request('https://wafgen.vercel.app/v1/rules/validate', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ document: { Name: 'x'.repeat(2 * 1024 * 1024) } }),
+      }),
+    );
+    expect(res.status).toBe(413);
+    expect(((await res.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+  });
 });
 
 const adminUrl = await postgresAdminUrl();

@@ -24,6 +24,7 @@ describe('service configuration', () => {
     expect(c.settings.cacheTtlS).toBe(86_400);
     expect(c.settings.generateTimeoutMs).toBe(120_000);
     expect(c.settings.lockTtlMs).toBe(10_000);
+    expect(c.settings.cacheL1Ms).toBe(1000);
     expect(c.settings.redisPrefix).toBe('');
     expect(c.settings.queue).toEqual({ attempts: 3, backoffMs: 2000 });
     expect(c.settings.rateLimits).toEqual({

@@ -137,6 +137,29 @@ describe('bad input is a 4xx with the failing fields, never a 500', () => {
     expect(r.body.error.code).toBe('payload_too_large');
   });
 
+  it('limits a streamed body without a Content-Length, and reads a body with a BOM', async () => {
+    const big = new TextEncoder().encode(JSON.stringify({ document: { Name: 'x'.repeat(70_000) } }));
+    const stream = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (let i = 0; i < big.length; i += 8192) controller.enqueue(big.subarray(i, i + 8192));
+        controller.close();
+      },
+    });
+    const r = await fetch(url('/v1/rules/validate'), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${auth}`, 'content-type': 'application/json' },
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
+    expect(r.status).toBe(413);
+    const bom = await call(url('/v1/rules/validate'), {
+      token: auth,
+      raw: '\uFEFF{"document":{"Name":"x"}}',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(bom.status).toBe(200);
+  });
+
   it('survives a battery of hostile bodies', async () => {
     const bodies = [
       'null',

@@ -95,6 +95,8 @@ describe.skipIf(!hasRedis || !adminUrl)(
         DATABASE_URL: undefined,
         WAFGEN_RATE_LIMIT: '100000',
         WAFGEN_RATE_LIMIT_GENERATE: '100000',
+        // Every read goes to Redis: the test deletes keys behind the replicas' backs.
+        WAFGEN_CACHE_L1_MS: '0',
       });
 
     beforeAll(async () => {
@@ -192,6 +194,7 @@ describe.skipIf(!hasRedis || !adminUrl)(
         baseEnv({
           REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
           WAFGEN_REDIS_PREFIX: keys.prefix,
+          WAFGEN_CACHE_L1_MS: '0',
         }),
         { store, engine: new CountingEngine(0), engineVersion: 'builtin@test' },
       );

@@ -1,0 +1,35 @@
+// The server side of `npm run bench:api`, in its own process so the load generator does not share
+// its event loop: the wafgen API built as `wafgen serve` builds it, and a bare Hono app on a second
+// port as the baseline. Prints one JSON line with both URLs when ready; SIGTERM stops it.
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { pino } from 'pino';
+
+import { startServer } from '../src/api/node.js';
+import { createRuntime } from '../src/api/runtime.js';
+import type { AddressInfo } from 'node:net';
+
+const runtime = await createRuntime(process.env, { logger: pino({ level: 'silent' }) });
+const api = await startServer(runtime, { port: 0, host: '127.0.0.1' });
+
+const bare = new Hono();
+bare.get('/bare', (c) => c.json({ status: 'ok' }));
+const bareServer = await new Promise<ReturnType<typeof serve>>((resolve) => {
+  const s = serve({ fetch: bare.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+});
+const barePort = (bareServer.address() as AddressInfo).port;
+
+process.stdout.write(
+  JSON.stringify({
+    api: api.url,
+    bare: `http://127.0.0.1:${barePort}`,
+    store: runtime.service.store.kind,
+    cache: runtime.service.kv.kind,
+    engine: runtime.service.engineVersion,
+  }) + '\n',
+);
+
+process.on('SIGTERM', () => {
+  bareServer.close();
+  void api.close().then(() => process.exit(0));
+});
