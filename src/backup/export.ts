@@ -10,6 +10,7 @@ import { VERSION } from '../cli/version.js';
 import type { Database, Store } from '../store/index.js';
 import { decodeNullableText, decodeText, fromJson } from '../store/json.js';
 import { compact, iso, num } from '../store/repositories/common.js';
+import { rowFields } from '../store/repositories/vulns.js';
 import type { AuditEventsTable, EvidenceTable, RulesTable, VulnerabilitiesTable } from '../store/schema.js';
 import {
   FORMAT,
@@ -27,24 +28,7 @@ const PAGE = 500;
 export function vulnerabilityLine(row: Selectable<VulnerabilitiesTable>): VulnerabilityLine {
   return compact({
     type: 'vulnerability',
-    id: row.id,
-    title: decodeNullableText(row.title),
-    description: decodeText(row.description),
-    cwes: fromJson(row.cwes),
-    cvss: row.cvss === null ? undefined : fromJson(row.cvss),
-    severity: row.severity,
-    vendor: decodeNullableText(row.vendor),
-    product: decodeNullableText(row.product),
-    cpes: fromJson(row.cpes),
-    references: fromJson(row.references),
-    kev: row.kev,
-    kevDateAdded: decodeNullableText(row.kev_date_added),
-    published: decodeNullableText(row.published),
-    modified: decodeNullableText(row.modified),
-    source: decodeText(row.source),
-    fetchedAt: iso(row.fetched_at),
-    tags: fromJson(row.tags),
-    exploit: row.exploit === null ? undefined : fromJson(row.exploit),
+    ...rowFields(row),
     createdAt: iso(row.created_at),
     updatedAt: iso(row.updated_at),
   }) as VulnerabilityLine;

@@ -140,30 +140,32 @@ function toRow(r: VulnRecord): Insertable<VulnerabilitiesTable> {
   };
 }
 
+/** A row's columns as record fields, decoded but not validated (shared with the store export). */
+export function rowFields(row: Selectable<VulnerabilitiesTable>) {
+  return compact({
+    id: row.id,
+    title: decodeNullableText(row.title),
+    description: decodeText(row.description),
+    cwes: fromJson(row.cwes),
+    cvss: row.cvss === null ? undefined : fromJson(row.cvss),
+    severity: row.severity,
+    vendor: decodeNullableText(row.vendor),
+    product: decodeNullableText(row.product),
+    cpes: fromJson(row.cpes),
+    references: fromJson(row.references),
+    kev: row.kev,
+    kevDateAdded: decodeNullableText(row.kev_date_added),
+    published: decodeNullableText(row.published),
+    modified: decodeNullableText(row.modified),
+    source: decodeText(row.source),
+    fetchedAt: iso(row.fetched_at),
+    tags: fromJson(row.tags),
+    exploit: row.exploit === null ? undefined : fromJson(row.exploit),
+  });
+}
+
 function toRecord(row: Row): VulnRecord {
-  const parsed = VulnRecordSchema.parse(
-    compact({
-      id: row.id,
-      title: decodeNullableText(row.title),
-      description: decodeText(row.description),
-      cwes: fromJson(row.cwes),
-      cvss: row.cvss === null ? undefined : fromJson(row.cvss),
-      severity: row.severity,
-      vendor: decodeNullableText(row.vendor),
-      product: decodeNullableText(row.product),
-      cpes: fromJson(row.cpes),
-      references: fromJson(row.references),
-      kev: row.kev,
-      kevDateAdded: decodeNullableText(row.kev_date_added),
-      published: decodeNullableText(row.published),
-      modified: decodeNullableText(row.modified),
-      source: decodeText(row.source),
-      fetchedAt: iso(row.fetched_at),
-      tags: fromJson(row.tags),
-      exploit: row.exploit === null ? undefined : fromJson(row.exploit),
-    }),
-  );
-  return compact(parsed);
+  return compact(VulnRecordSchema.parse(rowFields(row)));
 }
 
 /** Parses an incoming record as it will read back (fetchedAt as ISO, no undefined keys). */

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import type { Evidence } from '../../evidence/model.js';
 import { zodMessage } from '../../engine/request/jsonl.js';
 import { LineIndex } from '../../engine/request/io.js';
-import { arrayElementOffsets } from '../../engine/request/json-scan.js';
+import { arrayElementOffsets, parseJson } from '../../engine/request/json-scan.js';
 import type { Severity, VulnRecord } from '../model.js';
 import { severityFromScore, VulnRecordSchema } from '../model.js';
 
@@ -104,6 +104,43 @@ export function jsonSyntaxError(
 ): ImportError {
   const offset = json.offset ?? (/end of JSON input/i.test(json.error) ? text.trimEnd().length : undefined);
   return wholeFile(file, json.error, lineOfOffset(text, offset));
+}
+
+/** Parse a JSON file's text and hand the value to `fromValue`; a syntax error is one whole-file error. */
+export function parseJsonDocument(
+  text: string,
+  file: string,
+  opts: ImportOptions,
+  fromValue: (value: unknown, text: string, file: string, opts: ImportOptions) => ImportResult,
+): ImportResult {
+  const json = parseJson(text);
+  if (!('error' in json)) return fromValue(json.value, text, file, opts);
+  const result = emptyResult();
+  result.errors.push(jsonSyntaxError(file, text, json));
+  return result;
+}
+
+/** Records from a document holding one item or an array of them, errors at the item's position. */
+export function recordsFromOneOrMany(
+  value: unknown,
+  text: string,
+  file: string,
+  toRecordOf: (item: unknown) => { record: VulnRecord } | { error: string },
+): ImportResult {
+  const result = emptyResult();
+  if (Array.isArray(value)) {
+    const positions = new ArrayPositions(text, []);
+    value.forEach((item, i) => {
+      const out = toRecordOf(item);
+      if ('record' in out) result.records.push(out.record);
+      else result.errors.push(positions.error(file, i, out.error));
+    });
+    return result;
+  }
+  const out = toRecordOf(value);
+  if ('record' in out) result.records.push(out.record);
+  else result.errors.push(wholeFile(file, out.error));
+  return result;
 }
 
 // ---------------------------------------------------------------------------------------------------

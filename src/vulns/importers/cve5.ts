@@ -23,15 +23,14 @@
 
 import type { ImportOptions, ImportResult } from './common.js';
 import {
-  ArrayPositions,
+  parseJsonDocument,
+  recordsFromOneOrMany,
   asArray,
   cap,
   compact,
   cweList,
-  emptyResult,
   fetchedAtOf,
   isObject,
-  jsonSyntaxError,
   makeCvss,
   referenceList,
   severityOf,
@@ -39,10 +38,9 @@ import {
   toRecord,
   uniq,
   vendorProductFromCpes,
-  wholeFile,
 } from './common.js';
 import type { Cvss } from './common.js';
-import { parseJson } from '../../engine/request/json-scan.js';
+
 import type { VulnRecord } from '../model.js';
 
 /** A CVE JSON 5 record: `dataType: "CVE_RECORD"` or a `cveMetadata` object. */
@@ -57,13 +55,7 @@ export function looksLikeCve5(value: unknown): boolean {
 
 /** Parse the text of a CVE JSON 5 file (one record, or an array of records). */
 export function parseCve5(text: string, file: string, opts: ImportOptions = {}): ImportResult {
-  const json = parseJson(text);
-  if ('error' in json) {
-    const result = emptyResult();
-    result.errors.push(jsonSyntaxError(file, text, json));
-    return result;
-  }
-  return cve5FromValue(json.value, text, file, opts);
+  return parseJsonDocument(text, file, opts, cve5FromValue);
 }
 
 /** Parse already JSON-parsed CVE JSON 5 content (`text` is its source, for error lines). */
@@ -73,21 +65,8 @@ export function cve5FromValue(
   file: string,
   opts: ImportOptions = {},
 ): ImportResult {
-  const result = emptyResult();
   const fetchedAt = fetchedAtOf(opts);
-  if (Array.isArray(value)) {
-    const positions = new ArrayPositions(text, []);
-    value.forEach((item, i) => {
-      const out = cve5ToRecord(item, fetchedAt);
-      if ('record' in out) result.records.push(out.record);
-      else result.errors.push(positions.error(file, i, out.error));
-    });
-    return result;
-  }
-  const out = cve5ToRecord(value, fetchedAt);
-  if ('record' in out) result.records.push(out.record);
-  else result.errors.push(wholeFile(file, out.error));
-  return result;
+  return recordsFromOneOrMany(value, text, file, (item) => cve5ToRecord(item, fetchedAt));
 }
 
 type Container = Record<string, unknown>;

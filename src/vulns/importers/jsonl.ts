@@ -12,9 +12,11 @@
 // Blank lines are skipped; each other line that is not valid JSON or not a valid record is one error
 // (with its line number) and the other lines still import.
 
+import { parseJson } from '../../engine/request/json-scan.js';
 import type { ImportOptions, ImportResult } from './common.js';
 import {
-  ArrayPositions,
+  parseJsonDocument,
+  recordsFromOneOrMany,
   atLine,
   cap,
   compact,
@@ -22,7 +24,6 @@ import {
   emptyResult,
   fetchedAtOf,
   isObject,
-  jsonSyntaxError,
   makeCvss,
   referenceList,
   severityOf,
@@ -30,9 +31,8 @@ import {
   stringList,
   toRecord,
   unescapeCpeValue,
-  wholeFile,
 } from './common.js';
-import { parseJson } from '../../engine/request/json-scan.js';
+
 import type { VulnRecord } from '../model.js';
 
 /** A corpus-style metadata line: a `cve` id and no `id`. */
@@ -107,13 +107,7 @@ export function parseVulnJsonl(text: string, file: string, opts: ImportOptions =
 
 /** Parse a JSON document holding one record or an array of them (either shape). */
 export function parseVulnJson(text: string, file: string, opts: ImportOptions = {}): ImportResult {
-  const json = parseJson(text);
-  if ('error' in json) {
-    const result = emptyResult();
-    result.errors.push(jsonSyntaxError(file, text, json));
-    return result;
-  }
-  return vulnJsonFromValue(json.value, text, file, opts);
+  return parseJsonDocument(text, file, opts, vulnJsonFromValue);
 }
 
 /** Records from an already JSON-parsed document (`text` is its source, for error lines). */
@@ -123,19 +117,6 @@ export function vulnJsonFromValue(
   file: string,
   opts: ImportOptions = {},
 ): ImportResult {
-  const result = emptyResult();
   const fetchedAt = fetchedAtOf(opts);
-  if (Array.isArray(value)) {
-    const positions = new ArrayPositions(text, []);
-    value.forEach((item, i) => {
-      const out = vulnFromObject(item, fetchedAt);
-      if ('record' in out) result.records.push(out.record);
-      else result.errors.push(positions.error(file, i, out.error));
-    });
-    return result;
-  }
-  const out = vulnFromObject(value, fetchedAt);
-  if ('record' in out) result.records.push(out.record);
-  else result.errors.push(wholeFile(file, out.error));
-  return result;
+  return recordsFromOneOrMany(value, text, file, (item) => vulnFromObject(item, fetchedAt));
 }

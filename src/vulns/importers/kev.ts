@@ -14,17 +14,17 @@
 
 import type { ImportOptions, ImportResult } from './common.js';
 import {
+  parseJsonDocument,
   ArrayPositions,
   compact,
   emptyResult,
   fetchedAtOf,
   isObject,
-  jsonSyntaxError,
   str,
   toRecord,
   wholeFile,
 } from './common.js';
-import { parseJson } from '../../engine/request/json-scan.js';
+
 import type { VulnRecord } from '../model.js';
 
 /** The KEV catalog: `catalogVersion`, or `vulnerabilities` whose entries carry `cveID`. */
@@ -37,13 +37,7 @@ export function looksLikeKev(value: unknown): boolean {
 
 /** Parse the text of the KEV catalog (known_exploited_vulnerabilities.json). */
 export function parseKev(text: string, file: string, opts: ImportOptions = {}): ImportResult {
-  const json = parseJson(text);
-  if ('error' in json) {
-    const result = emptyResult();
-    result.errors.push(jsonSyntaxError(file, text, json));
-    return result;
-  }
-  return kevFromValue(json.value, text, file, opts);
+  return parseJsonDocument(text, file, opts, kevFromValue);
 }
 
 /** Parse an already JSON-parsed KEV catalog (`text` is its source, for error lines). */

@@ -20,6 +20,7 @@
 
 import type { ImportOptions, ImportResult } from './common.js';
 import {
+  parseJsonDocument,
   ArrayPositions,
   asArray,
   cap,
@@ -28,7 +29,6 @@ import {
   emptyResult,
   fetchedAtOf,
   isObject,
-  jsonSyntaxError,
   makeCvss,
   referenceList,
   severityOf,
@@ -39,7 +39,7 @@ import {
   wholeFile,
 } from './common.js';
 import type { Cvss } from './common.js';
-import { parseJson } from '../../engine/request/json-scan.js';
+
 import type { VulnRecord } from '../model.js';
 
 /** An NVD API 2.0 response: `vulnerabilities` holding `{cve: {...}}` objects. */
@@ -52,13 +52,7 @@ export function looksLikeNvd(value: unknown): boolean {
 
 /** Parse the text of an NVD API 2.0 response. */
 export function parseNvd(text: string, file: string, opts: ImportOptions = {}): ImportResult {
-  const json = parseJson(text);
-  if ('error' in json) {
-    const result = emptyResult();
-    result.errors.push(jsonSyntaxError(file, text, json));
-    return result;
-  }
-  return nvdFromValue(json.value, text, file, opts);
+  return parseJsonDocument(text, file, opts, nvdFromValue);
 }
 
 /** Parse an already JSON-parsed NVD response (`text` is its source, for error lines). */
