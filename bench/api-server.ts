@@ -5,7 +5,7 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { pino } from 'pino';
 
-import { startServer } from '../src/api/node.js';
+import { startServer } from '../src/api/adapters/node.js';
 import { createRuntime } from '../src/api/runtime.js';
 import type { AddressInfo } from 'node:net';
 

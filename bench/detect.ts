@@ -10,9 +10,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { utf8ToByteString } from '../src/engine/bytes.js';
-import { detectSqli, detectXss } from '../src/engine/detect/index.js';
-import { TEXT_TRANSFORMATIONS } from '../src/engine/transforms/index.js';
+import { utf8ToByteString } from '../src/core/bytes.js';
+import { detectSqli, detectXss } from '../src/evaluator/detect/index.js';
+import { TEXT_TRANSFORMATIONS } from '../src/evaluator/transforms/index.js';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const corpusPath = resolve(process.argv[2] ?? resolve(repoRoot, '../shared/corpus/benign.dev.jsonl'));

@@ -10,16 +10,16 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { utf8ToByteString } from '../src/engine/bytes.js';
-import { detectSqli, detectXss } from '../src/engine/detect/index.js';
-import { compileDocument, RuleCompileError } from '../src/engine/evaluate/index.js';
-import { byteMatchOffset } from '../src/engine/match/byte-match.js';
-import { loadRequests } from '../src/engine/request/index.js';
-import type { HttpRequest } from '../src/engine/request/model.js';
+import { utf8ToByteString } from '../src/core/bytes.js';
+import { detectSqli, detectXss } from '../src/evaluator/detect/index.js';
+import { compileDocument, RuleCompileError } from '../src/evaluator/index.js';
+import { byteMatchOffset } from '../src/evaluator/match/byte-match.js';
+import { loadRequests } from '../src/requests/index.js';
+import type { HttpRequest } from '../src/requests/model.js';
 import { compileRegex } from '../src/waf/regex.js';
 import type { Statement } from '../src/waf/schema.js';
 import { walkStatements } from '../src/waf/statements.js';
-import { validateRuleDocument } from '../src/app/validate.js';
+import { validateRuleDocument } from '../src/lint/validate.js';
 import { RULE_GROUP } from './rules.js';
 
 const corpusDir = resolve(fileURLToPath(import.meta.url), '../../../shared/corpus');

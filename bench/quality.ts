@@ -10,9 +10,9 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { compileDocument, isCaught } from '../src/engine/evaluate/index.js';
-import { readAllRequests } from '../src/engine/request/index.js';
-import type { HttpRequest } from '../src/engine/request/model.js';
+import { compileDocument, isCaught } from '../src/evaluator/index.js';
+import { readAllRequests } from '../src/requests/index.js';
+import type { HttpRequest } from '../src/requests/model.js';
 import { loadBenignSample } from '../src/generation/benign.js';
 import { BuiltinEngine } from '../src/generation/builtin/index.js';
 import { mergeFacts } from '../src/generation/facts.js';

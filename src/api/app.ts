@@ -2,30 +2,26 @@
 // the OpenAPI document; middleware for request ids, security headers, body limits, auth, rate
 // limits and metrics; every error in one JSON shape. Runtime-neutral: the Node server, AWS Lambda
 // and Vercel adapters all serve this same app.
-import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { Readable } from 'node:stream';
-
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
 import type { Context, MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 
 import type { RuleView, Service } from '../app/service.js';
-import { testRequests } from '../app/test-rules.js';
-import { validateRuleDocument } from '../app/validate.js';
-import { RuleCompileError } from '../engine/evaluate/index.js';
-import { testCaseToRequest } from '../engine/request/jsonl.js';
-import type { HttpRequest } from '../engine/request/model.js';
-import { deriveVariants } from '../engine/variants/index.js';
+import { testRequests } from '../evaluator/test-rules.js';
+import { validateRuleDocument } from '../lint/validate.js';
+import { RuleCompileError } from '../evaluator/index.js';
+import { testCaseToRequest } from '../requests/jsonl.js';
+import type { HttpRequest } from '../requests/model.js';
+import { deriveVariants } from '../variants/index.js';
 import { Authenticator, requireScope, type Principal } from './auth.js';
 import type { Scope, ServiceConfig } from './config.js';
 import { ApiError, errorBody, sendError, toApiError, zodFields, type FieldError } from './errors.js';
 import { ApiMetrics } from './metrics.js';
+import { bodyLimitMiddleware } from './middleware/body-limit.js';
 import {
   CveParams,
   errorResponses,
@@ -132,7 +128,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
   app.use('*', async (c, next) => {
     const started = performance.now();
     const given = c.req.header('x-request-id');
-    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set('requestId', requestId);
     c.header('X-Request-Id', requestId);
     await next();
@@ -160,9 +156,9 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       xXssProtection: false,
     }),
   );
-  const limitBody = bodyLimit({
-    maxSize: config.maxBodyBytes,
-    onError: (c) =>
+  app.use(
+    '*',
+    bodyLimitMiddleware(config.maxBodyBytes, (c) =>
       c.json(
         errorBody(
           c,
@@ -171,45 +167,8 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
         ),
         413,
       ),
-  });
-  const tooLarge = (c: Context): Response =>
-    c.json(
-      errorBody(
-        c,
-        'payload_too_large',
-        `request body is larger than ${config.maxBodyBytes} bytes (WAFGEN_MAX_BODY_BYTES)`,
-      ),
-      413,
-    );
-  app.use('*', async (c, next) => {
-    // No body to limit (and touching a GET's body would build a whole Request object).
-    if (c.req.method === 'GET' || c.req.method === 'HEAD') return next();
-    // On Node, read the body straight from the socket: the standard Request path costs more than
-    // the rest of a cached answer. Elsewhere (Lambda, Vercel), Hono's body limit.
-    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-    if (!(incoming instanceof Readable)) return limitBody(c, next);
-    const declared = Number(c.req.header('content-length') ?? 0);
-    if (declared > config.maxBodyBytes) return tooLarge(c);
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of incoming as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > config.maxBodyBytes) {
-        // Far over the limit: stop reading altogether; just over: drain it so the 413 gets through.
-        if (size > 10 * config.maxBodyBytes) incoming.destroy();
-        chunks.length = 0;
-        continue;
-      }
-      chunks.push(chunk);
-    }
-    if (size > config.maxBodyBytes) return tooLarge(c);
-    const text = Buffer.concat(chunks).toString('utf8');
-    // Hono reads json() and text() from this cache; it holds promises, whatever its type says.
-    (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(
-      text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
-    );
-    return next();
-  });
+    ),
+  );
 
   app.onError((err, c) => {
     const apiError = toApiError(err);

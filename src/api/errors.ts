@@ -6,7 +6,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 
-import { InputError } from '../app/errors.js';
+import { InputError } from '../core/errors.js';
 import { GenerationFailedError, QueueUnavailableError } from '../app/service.js';
 
 export const ERROR_CODES = [

@@ -5,6 +5,6 @@ export { apiKeyEntry, Authenticator, type Principal } from './auth.js';
 export { assertAuthConfigured, loadServiceConfig, SCOPES, type Scope, type ServiceConfig } from './config.js';
 export { ERROR_CODES, type ErrorBody, type ErrorCode } from './errors.js';
 export { ApiMetrics } from './metrics.js';
-export { startServer, type RunningServer } from './node.js';
+export { startServer, type RunningServer } from './adapters/node.js';
 export { createRuntime, lazyRuntime, type Runtime, type RuntimeOptions } from './runtime.js';
 export { signGitHub, signWebhook } from './webhook.js';

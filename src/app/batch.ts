@@ -6,9 +6,9 @@ import type { Engine, GenerationReport } from '../generation/types.js';
 import type { Store } from '../store/index.js';
 import { importText } from '../vulns/importers/index.js';
 import { CVE_ID } from '../vulns/model.js';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 import { generateRule, type GenerateDeps } from './generate.js';
-import { readTextFile } from './input.js';
+import { readTextFile } from '../core/input.js';
 
 export interface BatchItemResult {
   cveId: string;

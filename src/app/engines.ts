@@ -9,7 +9,7 @@ import {
 } from '../generation/llm/index.js';
 import { LlmConfigError, loadLlmConfig } from '../llm/config.js';
 import { PROVIDER_NAMES, type ProviderName } from '../llm/providers.js';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 
 export function chooseEngine(config: Config, mode: EngineMode, providers?: string): EngineChoice {
   let chain: ProviderName[] | undefined;

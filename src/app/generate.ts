@@ -6,12 +6,12 @@ import { generationEvent } from '../audit/event.js';
 import type { AuditLog } from '../audit/index.js';
 import type { GenerationObservation } from '../observability/index.js';
 
-import { readAllRequests } from '../engine/request/index.js';
-import { testCaseToRequest } from '../engine/request/jsonl.js';
-import type { HttpRequest } from '../engine/request/model.js';
-import { RequestFileError } from '../engine/request/index.js';
+import { readAllRequests } from '../requests/index.js';
+import { testCaseToRequest } from '../requests/jsonl.js';
+import type { HttpRequest } from '../requests/model.js';
+import { RequestFileError } from '../requests/index.js';
 import { collectEvidence, type Fetcher } from '../evidence/collect.js';
-import type { Evidence } from '../evidence/model.js';
+import type { Evidence } from '../vulns/evidence.js';
 import { loadBenignSample } from '../generation/benign.js';
 import { mergeFacts } from '../generation/facts.js';
 import { runGeneration, type LoopOptions } from '../generation/loop.js';
@@ -20,10 +20,10 @@ import type { Store } from '../store/index.js';
 import { importText } from '../vulns/importers/index.js';
 import type { LiveConfig } from '../vulns/live/config.js';
 import { defaultLiveConfig } from '../vulns/live/config.js';
-import { liveSources, lookupCve, notInStoreMessage } from '../vulns/live/lookup.js';
+import { liveSources, lookupCve, notInStoreMessage } from './lookup.js';
 import { CveIdSchema, type VulnRecord } from '../vulns/model.js';
-import { InputError } from './errors.js';
-import { readTextFile } from './input.js';
+import { InputError } from '../core/errors.js';
+import { readTextFile } from '../core/input.js';
 
 export interface GenerateRequest {
   cveId: string;

@@ -5,7 +5,7 @@ import { stat } from 'node:fs/promises';
 
 import type { Store } from '../store/index.js';
 import { importPath, type ImportError } from '../vulns/importers/index.js';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 
 export interface ImportSummary {
   files: number;

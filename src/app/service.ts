@@ -23,7 +23,7 @@ import {
   SlidingWindowLimiter,
   type KeyValueStore,
   type RatePolicy,
-} from '../cache/index.js';
+} from '../kv/index.js';
 import type { Config } from '../config/index.js';
 import type { Engine, GenerationReport } from '../generation/types.js';
 import { loadLlmConfig } from '../llm/config.js';
@@ -40,7 +40,7 @@ import { defaultMetrics, observeGeneration, type Metrics } from '../observabilit
 import type { Job, Store, StoredRule } from '../store/index.js';
 import { loadLiveConfig } from '../vulns/live/config.js';
 import { chooseEngine } from './engines.js';
-import { InputError } from './errors.js';
+import { InputError } from '../core/errors.js';
 import { generateRule, parseCveId, type GenerateDeps } from './generate.js';
 import { openSeededStore } from './store.js';
 

@@ -2,8 +2,8 @@
 // ends with one line on stderr and exit code 2, never a stack trace.
 import { Command, CommanderError } from 'commander';
 
-import { InputError } from '../app/errors.js';
-import { loadEnvironment } from '../config/environment.js';
+import { InputError } from '../core/errors.js';
+import { loadEnvironment } from '../app/environment.js';
 import { ConfigError, type Config } from '../config/index.js';
 import { applySecretsToEnv } from '../secrets/index.js';
 import { registerBackup } from './commands/backup.js';
@@ -17,7 +17,7 @@ import { registerValidate } from './commands/validate.js';
 import { registerVulnCommands } from './commands/vulns.js';
 import { registerWorker } from './commands/worker.js';
 import { EXIT, processIo, type Io } from './io.js';
-import { VERSION } from './version.js';
+import { VERSION } from '../core/version.js';
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   let config: Config | undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { loadEnvironment } from './environment.js';
+import { loadEnvironment } from '../app/environment.js';
 import { ConfigError } from './index.js';
 
 describe('loadEnvironment', () => {

@@ -3,7 +3,7 @@
 // SDK reads itself), credentials from the SDK's default chain unless given.
 import { WAFV2Client, type WAFV2ClientConfig } from '@aws-sdk/client-wafv2';
 
-import { InputError } from '../app/errors.js';
+import { InputError } from '../core/errors.js';
 
 export type Scope = 'REGIONAL' | 'CLOUDFRONT';
 export type TargetKind = 'web-acl' | 'rule-group';

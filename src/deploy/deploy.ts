@@ -7,7 +7,7 @@
 // a fresh Get (so their change is kept), a bounded number of times with exponential backoff.
 import { CheckCapacityCommand, type Rule as SdkRule, type WAFV2Client } from '@aws-sdk/client-wafv2';
 
-import { InputError } from '../app/errors.js';
+import { InputError } from '../core/errors.js';
 import { ruleCapacity, MAX_WCU } from '../waf/capacity.js';
 import type { Rule } from '../waf/model/shapes.generated.js';
 import { findingsFromZod, RuleSchema } from '../waf/schema.js';

@@ -1,7 +1,7 @@
 // What can stop a deployment. Bad input (a malformed ARN, conflicting options, a rule that is not in
 // the store) is an InputError (CLI exit 2); anything AWS refused or that wafgen refused after reading
 // the live configuration is a DeployError (CLI exit 1).
-import { InputError } from '../app/errors.js';
+import { InputError } from '../core/errors.js';
 
 export type DeployErrorCode =
   /** The web ACL, rule group or rule does not exist. */

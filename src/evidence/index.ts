@@ -1,6 +1,6 @@
 // Exploit evidence: the safe reference fetcher, page-to-text conversion, heuristic fact extraction, the
 // untrusted-text fence for prompts, and the collector that ties them together for a vulnerability record.
-export * from './model.js';
+export * from '../vulns/evidence.js';
 export {
   ALLOWED_CONTENT_TYPES,
   FetchFailed,

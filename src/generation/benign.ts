@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { readAllRequests } from '../engine/request/index.js';
-import type { HttpRequest } from '../engine/request/model.js';
+import { readAllRequests } from '../requests/index.js';
+import type { HttpRequest } from '../requests/model.js';
 
 // src/generation and dist/generation are both two levels below the package root.
 export const BUILTIN_BENIGN_SAMPLE = resolve(

@@ -1,8 +1,8 @@
 // The checks every candidate goes through: schema and API constraints, lint errors, the WCU budget,
 // and the local evaluator on the exploit requests, their evasion variants and the benign sample.
-import { validateRuleDocument } from '../app/validate.js';
-import { compileDocument, isCaught, RuleCompileError } from '../engine/evaluate/index.js';
-import type { HttpRequest } from '../engine/request/model.js';
+import { validateRuleDocument } from '../lint/validate.js';
+import { compileDocument, isCaught, RuleCompileError } from '../evaluator/index.js';
+import type { HttpRequest } from '../requests/model.js';
 import type { Rule } from '../waf/model/shapes.generated.js';
 import { RegexCompileError } from '../waf/regex.js';
 import type { CheckResult } from './types.js';

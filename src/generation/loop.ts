@@ -1,7 +1,7 @@
 // The generation loop: engine → candidates → checks → feedback → next attempt, up to maxAttempts.
 // The result is the best candidate with a report that says honestly whether it passed and why not.
-import type { HttpRequest } from '../engine/request/model.js';
-import { deriveVariants } from '../engine/variants/index.js';
+import type { HttpRequest } from '../requests/model.js';
+import { deriveVariants } from '../variants/index.js';
 import { metricName, ruleName } from '../waf/naming.js';
 import type { Rule, Statement } from '../waf/model/shapes.generated.js';
 import { checkRule, compareChecks, type CheckContext } from './checks.js';

@@ -1,6 +1,6 @@
 // The shapes that flow through generation: what an engine gets, what it proposes, what the checks
 // say, and the report every interface (CLI, API, audit, metrics) reads.
-import type { HttpRequest } from '../engine/request/model.js';
+import type { HttpRequest } from '../requests/model.js';
 import type { Finding } from '../waf/findings.js';
 import type { Rule, Statement } from '../waf/model/shapes.generated.js';
 import type { AttackClass, ExploitFacts, VulnRecord } from '../vulns/model.js';

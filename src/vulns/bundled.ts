@@ -8,7 +8,7 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { zodMessage } from '../engine/request/jsonl.js';
+import { zodMessage } from '../requests/jsonl.js';
 import type { VulnRecord } from './model.js';
 import { VulnRecordSchema } from './model.js';
 

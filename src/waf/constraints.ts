@@ -19,7 +19,7 @@ import {
   TOP_LEVEL_ONLY,
   walkStatements,
 } from './statements.js';
-import { utf8ByteLength } from '../engine/bytes.js';
+import { utf8ByteLength } from '../core/bytes.js';
 
 export type RuleContext = 'standalone' | 'rule-group' | 'web-acl';
 

@@ -3,7 +3,7 @@
 // strings (see ../engine/bytes.ts) so `.` matches one byte, as in AWS.
 import { RE2JS } from 're2js';
 
-import { utf8ToByteString } from '../engine/bytes.js';
+import { utf8ToByteString } from '../core/bytes.js';
 
 export interface RegexProblem {
   severity: 'error' | 'warning';

@@ -7,7 +7,7 @@
 // on the in-process queue.
 import type { Logger } from 'pino';
 
-import { InputError } from '../app/errors.js';
+import { InputError } from '../core/errors.js';
 import type { Service } from '../app/service.js';
 import {
   BullJobConsumer,

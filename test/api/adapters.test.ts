@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 
-import { createLambdaHandler } from '../../src/api/lambda.js';
+import { createLambdaHandler } from '../../src/api/adapters/lambda.js';
 import { createRuntime, type Runtime } from '../../src/api/runtime.js';
-import { createFetchHandler } from '../../src/api/vercel.js';
+import { createFetchHandler } from '../../src/api/adapters/vercel.js';
 import { createMetrics } from '../../src/observability/index.js';
 import type { Store } from '../../src/store/index.js';
 import {
@@ -233,8 +233,8 @@ describe.skipIf(!adminUrl)('the exported handlers, built from the environment', 
   });
 
   it('Lambda `handler` and Vercel default export answer', async () => {
-    const { handler } = await import('../../src/api/lambda.js');
-    const vercel = (await import('../../src/api/vercel.js')).default;
+    const { handler } = await import('../../src/api/adapters/lambda.js');
+    const vercel = (await import('../../src/api/adapters/vercel.js')).default;
     const res = await handler(httpApiEvent('GET', '/readyz', '', {}) as never, lambdaContext as never);
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body)).toMatchObject({ status: 'ok', checks: { store: { backend: 'postgres' } } });

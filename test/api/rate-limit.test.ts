@@ -3,7 +3,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { SlidingWindowLimiter } from '../../src/cache/index.js';
+import { SlidingWindowLimiter } from '../../src/kv/index.js';
 import type { Store } from '../../src/store/index.js';
 import {
   baseEnv,

@@ -1,7 +1,7 @@
 // Deployment through the real SDK v3 client, over HTTP, against the fake WAFv2 endpoint.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { InputError } from '../../src/app/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import {
   deployRule,
   DeployError,

@@ -2,7 +2,7 @@
 import type { Rule as SdkRule } from '@aws-sdk/client-wafv2';
 import { describe, expect, it } from 'vitest';
 
-import { InputError } from '../../src/app/errors.js';
+import { InputError } from '../../src/core/errors.js';
 import {
   actionName,
   diffRules,

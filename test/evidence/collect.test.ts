@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { FactsExtractor } from '../../src/evidence/collect.js';
 import { collectEvidence, rankReferences } from '../../src/evidence/collect.js';
-import { EvidenceSchema } from '../../src/evidence/model.js';
+import { EvidenceSchema } from '../../src/vulns/evidence.js';
 import type { SafeFetchOptions } from '../../src/evidence/safe-fetch.js';
 import { VulnRecordSchema } from '../../src/vulns/model.js';
 import type { TestServer } from './server.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { buildRequest, type HttpRequest, type RequestInit } from '../../src/engine/request/model.js';
+import { buildRequest, type HttpRequest, type RequestInit } from '../../src/requests/model.js';
 import { loadBenignSample } from '../../src/generation/benign.js';
 import { BuiltinEngine } from '../../src/generation/builtin/index.js';
 import { classify } from '../../src/generation/builtin/classify.js';

@@ -9,7 +9,7 @@ import {
   RedisKeyValueStore,
   ruleCacheKey,
   SingleFlight,
-} from '../../src/cache/index.js';
+} from '../../src/kv/index.js';
 import { REDIS_URL, redisAvailable, redisPrefix, sleep } from './support.js';
 
 describe('JSON cache', () => {

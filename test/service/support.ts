@@ -12,7 +12,7 @@ import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
 import { pino } from 'pino';
 
-import { startServer, type RunningServer } from '../../src/api/node.js';
+import { startServer, type RunningServer } from '../../src/api/adapters/node.js';
 import { createRuntime, type Runtime, type RuntimeOptions } from '../../src/api/runtime.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { loadBundled } from '../../src/vulns/bundled.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EvidenceSchema } from '../../src/evidence/model.js';
+import { EvidenceSchema } from '../../src/vulns/evidence.js';
 import { parseNucleiVuln, toEvidenceRequest } from '../../src/vulns/importers/nuclei.js';
 import { VulnRecordSchema } from '../../src/vulns/model.js';
 import { FETCHED_AT, lineOf, readFixture, vulnFixture } from './helpers.js';

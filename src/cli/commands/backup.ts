@@ -8,14 +8,14 @@ import { finished } from 'node:stream/promises';
 import { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 
-import { InputError } from '../../app/errors.js';
+import { InputError } from '../../core/errors.js';
 import {
   ArchiveError,
   archiveRuleVersions,
   BackupFormatError,
   exportStore,
   importStore,
-} from '../../backup/index.js';
+} from '../../store/backup/index.js';
 import type { Config } from '../../config/index.js';
 import { openStore, type Store } from '../../store/index.js';
 import { EXIT, type Io } from '../io.js';

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { InputError } from '../../app/errors.js';
+import { InputError } from '../../core/errors.js';
 import { readBatchInput, runBatch, type BatchItemResult } from '../../app/batch.js';
 import { openSeededStore } from '../../app/store.js';
 import type { Config } from '../../config/index.js';

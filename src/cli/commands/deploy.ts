@@ -1,11 +1,11 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 
-import { InputError } from '../../app/errors.js';
+import { InputError } from '../../core/errors.js';
 import { parseCveId } from '../../app/generate.js';
-import { readJsonFile } from '../../app/input.js';
+import { readJsonFile } from '../../core/input.js';
 import { openSeededStore } from '../../app/store.js';
-import { validateRuleDocument } from '../../app/validate.js';
+import { validateRuleDocument } from '../../lint/validate.js';
 import type { Config } from '../../config/index.js';
 import {
   auditHistory,

@@ -5,7 +5,7 @@ import { Option } from 'commander';
 
 import { generateRule, parseCveId } from '../../app/generate.js';
 import { openSeededStore } from '../../app/store.js';
-import { InputError } from '../../app/errors.js';
+import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
 import { chooseEngine } from '../../app/engines.js';
 import { cliPrincipal } from '../../audit/event.js';

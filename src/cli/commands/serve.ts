@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 
 import { createRuntime } from '../../api/runtime.js';
-import { startServer } from '../../api/node.js';
-import { InputError } from '../../app/errors.js';
+import { startServer } from '../../api/adapters/node.js';
+import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
 import { onShutdownSignals } from '../../worker/index.js';
 import { EXIT, type Io } from '../io.js';

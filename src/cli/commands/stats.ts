@@ -2,7 +2,7 @@
 // for people without Grafana; `--cost` adds spend by provider and model and the 30-day forecast.
 import type { Command } from 'commander';
 
-import { InputError } from '../../app/errors.js';
+import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
 import { collectStats, THRESHOLDS, type Percentiles, type Stats } from '../../observability/stats.js';
 import { openStore } from '../../store/index.js';

@@ -1,21 +1,21 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 
-import { InputError } from '../../app/errors.js';
-import { readJsonFile, readTextFile } from '../../app/input.js';
-import { testRequests, type TestResult } from '../../app/test-rules.js';
-import { validateRuleDocument } from '../../app/validate.js';
+import { InputError } from '../../core/errors.js';
+import { readJsonFile, readTextFile } from '../../core/input.js';
+import { testRequests, type TestResult } from '../../evaluator/test-rules.js';
+import { validateRuleDocument } from '../../lint/validate.js';
 import type { Config } from '../../config/index.js';
-import { byteStringToUtf8 } from '../../engine/bytes.js';
-import { BODY_LIMITS, RuleCompileError, type ResourceType } from '../../engine/evaluate/index.js';
+import { byteStringToUtf8 } from '../../core/bytes.js';
+import { BODY_LIMITS, RuleCompileError, type ResourceType } from '../../evaluator/index.js';
 import {
   readAllRequests,
   REQUEST_FORMATS,
   RequestFileError,
   type RequestFormat,
-} from '../../engine/request/index.js';
-import type { HttpRequest } from '../../engine/request/model.js';
-import { deriveVariants } from '../../engine/variants/index.js';
+} from '../../requests/index.js';
+import type { HttpRequest } from '../../requests/model.js';
+import { deriveVariants } from '../../variants/index.js';
 import { colors, EXIT, type Io } from '../io.js';
 
 interface TestOptions {

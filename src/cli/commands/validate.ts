@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 
-import { readJsonFile } from '../../app/input.js';
-import { validateRuleDocument, type ValidationReport } from '../../app/validate.js';
+import { readJsonFile } from '../../core/input.js';
+import { validateRuleDocument, type ValidationReport } from '../../lint/validate.js';
 import type { Config } from '../../config/index.js';
 import { colors, EXIT, type Io } from '../io.js';
 

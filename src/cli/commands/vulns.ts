@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 
-import { InputError } from '../../app/errors.js';
+import { InputError } from '../../core/errors.js';
 import { parseCveId } from '../../app/generate.js';
 import { importPaths } from '../../app/import.js';
 import { openSeededStore } from '../../app/store.js';

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import type { Command } from 'commander';
 
 import { loadServiceConfig } from '../../api/config.js';
-import { InputError } from '../../app/errors.js';
+import { InputError } from '../../core/errors.js';
 import { buildService } from '../../app/service.js';
 import type { Config } from '../../config/index.js';
 import { createLogger } from '../../observability/index.js';

@@ -1,6 +1,6 @@
 // Which attack technique a vulnerability is exploited with: the record's own facts first, then the
 // classes its evidence requests were labelled with, then its CWEs, then words in its description.
-import type { HttpRequest } from '../../engine/request/model.js';
+import type { HttpRequest } from '../../requests/model.js';
 import { ATTACK_CLASSES, type AttackClass, type VulnRecord } from '../../vulns/model.js';
 import { KNOWLEDGE } from '../knowledge/index.js';
 

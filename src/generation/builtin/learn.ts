@@ -1,8 +1,8 @@
 // What the exploit requests of one vulnerability have in common and ordinary traffic does not:
 // the endpoint they hit, the parameter and header names they need, literal tokens they carry.
-import { queryArgs } from '../../engine/request/model.js';
-import type { HttpRequest } from '../../engine/request/model.js';
-import { TEXT_TRANSFORMATIONS } from '../../engine/transforms/index.js';
+import { queryArgs } from '../../requests/model.js';
+import type { HttpRequest } from '../../requests/model.js';
+import { TEXT_TRANSFORMATIONS } from '../../evaluator/transforms/index.js';
 
 const decode = (s: string): string => TEXT_TRANSFORMATIONS.URL_DECODE_UNI(s).toLowerCase();
 /** Paths keep `+` literal (it only means a space in query strings and forms). */

@@ -1,7 +1,7 @@
 // Where the payload travels: which signature statements fire on the exploit requests, and in which
 // component. Answered with the real evaluator, so what is found is what AWS would see.
-import { compileDocument } from '../../engine/evaluate/index.js';
-import type { HttpRequest } from '../../engine/request/model.js';
+import { compileDocument } from '../../evaluator/index.js';
+import type { HttpRequest } from '../../requests/model.js';
 import type { Statement } from '../../waf/model/shapes.generated.js';
 import type { ClassKnowledge, Component, Signature } from '../knowledge/index.js';
 import { signatureStatements } from './statements.js';

@@ -8,7 +8,7 @@
 // built-in engine. An answer that does not fit the output schema at all (every provider) is asked
 // for again once within the attempt; an answer the evaluator cannot even compile (which would stop
 // the checks) is kept back and its errors go into the next prompt.
-import { compileDocument, RuleCompileError } from '../../engine/evaluate/index.js';
+import { compileDocument, RuleCompileError } from '../../evaluator/index.js';
 import {
   AllProvidersFailed,
   Budget,
@@ -18,7 +18,7 @@ import {
   type ProviderName,
 } from '../../llm/index.js';
 import type { Finding } from '../../waf/findings.js';
-import { lintDocument } from '../../waf/lint/index.js';
+import { lintDocument } from '../../lint/index.js';
 import type { Rule, Statement } from '../../waf/model/shapes.generated.js';
 import { validateDocument } from '../../waf/schema.js';
 import { classify } from '../builtin/classify.js';

@@ -3,8 +3,8 @@
 // on a retry, the previous rule with exactly what failed. Every piece of text wafgen did not write
 // itself (the description and title, exploit facts, request contents, the model's own earlier rule)
 // is fenced, so instructions inside it are data.
-import { deriveVariants } from '../../engine/variants/index.js';
-import type { HttpRequest } from '../../engine/request/model.js';
+import { deriveVariants } from '../../variants/index.js';
+import type { HttpRequest } from '../../requests/model.js';
 import { fenceUntrusted, neutralise } from '../../evidence/fence.js';
 import { stripControls, truncate } from '../../evidence/text-clean.js';
 import type { Finding } from '../../waf/findings.js';

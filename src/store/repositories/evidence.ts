@@ -2,8 +2,8 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { z } from 'zod';
 
-import { EvidenceSchema } from '../../evidence/model.js';
-import type { Evidence } from '../../evidence/model.js';
+import { EvidenceSchema } from '../../vulns/evidence.js';
+import type { Evidence } from '../../vulns/evidence.js';
 import {
   decodeNullableText,
   decodeText,

@@ -6,10 +6,10 @@
 
 import { createHash } from 'node:crypto';
 import type { z } from 'zod';
-import type { Evidence } from '../../evidence/model.js';
-import { zodMessage } from '../../engine/request/jsonl.js';
-import { LineIndex } from '../../engine/request/io.js';
-import { arrayElementOffsets, parseJson } from '../../engine/request/json-scan.js';
+import type { Evidence } from '../evidence.js';
+import { zodMessage } from '../../requests/jsonl.js';
+import { LineIndex } from '../../requests/io.js';
+import { arrayElementOffsets, parseJson } from '../../requests/json-scan.js';
 import type { Severity, VulnRecord } from '../model.js';
 import { severityFromScore, VulnRecordSchema } from '../model.js';
 

@@ -15,7 +15,7 @@
 import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseJson } from '../../engine/request/json-scan.js';
+import { parseJson } from '../../requests/json-scan.js';
 import type { ImportError, ImportOptions, ImportResult } from './common.js';
 import { emptyResult, isObject, jsonSyntaxError, wholeFile } from './common.js';
 import { cve5FromValue, looksLikeCve5 } from './cve5.js';

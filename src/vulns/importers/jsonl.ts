@@ -12,7 +12,7 @@
 // Blank lines are skipped; each other line that is not valid JSON or not a valid record is one error
 // (with its line number) and the other lines still import.
 
-import { parseJson } from '../../engine/request/json-scan.js';
+import { parseJson } from '../../requests/json-scan.js';
 import type { ImportOptions, ImportResult } from './common.js';
 import {
   parseJsonDocument,

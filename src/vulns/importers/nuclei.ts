@@ -20,11 +20,11 @@
 // the parser cannot make concrete (values from an earlier response, payload files) is a warning.
 
 import { isMap, LineCounter, parseDocument } from 'yaml';
-import type { EvidenceRequest } from '../../evidence/model.js';
-import { byteStringToUtf8 } from '../../engine/bytes.js';
-import type { HttpRequest } from '../../engine/request/model.js';
-import { errorMessage } from '../../engine/request/model.js';
-import { parseNucleiTemplate } from '../../engine/request/nuclei.js';
+import type { EvidenceRequest } from '../evidence.js';
+import { byteStringToUtf8 } from '../../core/bytes.js';
+import type { HttpRequest } from '../../requests/model.js';
+import { errorMessage } from '../../requests/model.js';
+import { parseNucleiTemplate } from '../../requests/nuclei.js';
 import type { ImportOptions, ImportResult } from './common.js';
 import {
   atLine,

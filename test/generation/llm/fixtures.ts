@@ -1,6 +1,6 @@
 // A small, realistic generation input for the LLM engine tests: a Log4Shell-like record, two
 // exploit requests (a header and a query parameter carrying the lookup) and a few ordinary requests.
-import { buildRequest, type HttpRequest } from '../../../src/engine/request/model.js';
+import { buildRequest, type HttpRequest } from '../../../src/requests/model.js';
 import type { GenerationInput } from '../../../src/generation/types.js';
 import type { FieldToMatch, Statement, TextTransformation } from '../../../src/waf/schema.js';
 import { VulnRecordSchema, type VulnRecord } from '../../../src/vulns/model.js';

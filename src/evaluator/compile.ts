@@ -1,0 +1,385 @@
+// Compiles a Statement tree once into closures, so evaluating many requests does no repeated work:
+// search strings become byte strings, transformation chains and regexes are built once, IP sets
+// become address ranges. Per request, extracted and transformed fields are memoised, so statements that
+// inspect the same component with the same transformations share the work (as AWS does).
+
+import type { FieldToMatch, Statement, TextTransformation } from '../waf/model/shapes.generated.js';
+import { statementKind } from '../waf/statements.js';
+import { compileRegex } from '../waf/regex.js';
+import { formatPath, type JsonPath } from '../waf/findings.js';
+import { utf8ToByteString } from '../core/bytes.js';
+import { detectSqli, detectXss } from './detect/index.js';
+import { byteMatchOffset } from './match/byte-match.js';
+import type { HttpRequest } from '../requests/model.js';
+import { headerValues } from '../requests/model.js';
+import { compileTextTransformations, type Transform } from './transforms/index.js';
+import { extractField, type FieldValues } from './fields.js';
+import { compileIpSet, forwardedIps, ipInSet, isValidIp, type IpSet } from './ip.js';
+import { labelMatches } from './labels.js';
+import type { EvaluateOptions } from './options.js';
+import { excerpt, type StatementTrace, type Verdict } from './trace.js';
+
+export interface EvalContext {
+  req: HttpRequest;
+  options: EvaluateOptions;
+  /** Labels on the request so far (fully qualified). */
+  labels: readonly string[];
+  /** Namespace prefix of the rule being evaluated, for unqualified label keys. */
+  labelPrefix: string;
+  memo: Map<string, FieldValues>;
+  transformed: Map<string, string[]>;
+  trace: StatementTrace[] | undefined;
+  /** Nested rule groups (RuleGroupReferenceStatement) are evaluated through this hook. */
+  evaluateGroup?: (arn: string, ctx: EvalContext) => Verdict;
+}
+
+export type CompiledStatement = (ctx: EvalContext) => Verdict;
+
+/** Limits that keep a hostile rule from costing more than linear time or blowing the stack. */
+export const MAX_DEPTH = 64;
+export const MAX_STATEMENTS = 10_000;
+
+export class RuleCompileError extends Error {}
+
+interface Matcher {
+  /** Offset of the first match in `value`, or -1. */
+  (value: string): number;
+}
+
+function compileField(
+  field: FieldToMatch,
+  transformations: readonly TextTransformation[],
+  preParse: readonly { Priority: number; Type: string }[] | undefined,
+) {
+  const fieldKey = JSON.stringify([field, preParse ?? null]);
+  const transformKey = fieldKey + JSON.stringify(transformations);
+  const transform: Transform = compileTextTransformations(transformations);
+  const names = [...transformations].sort((a, b) => a.Priority - b.Priority).map((t) => t.Type);
+  return {
+    names,
+    /** Raw extraction (memoised per request). */
+    extract(ctx: EvalContext): FieldValues {
+      let v = ctx.memo.get(fieldKey);
+      if (!v) {
+        v = extractField(field, ctx.req, ctx.options, preParse as never);
+        ctx.memo.set(fieldKey, v);
+      }
+      return v;
+    },
+    /** Transformed values aligned with the extracted items (memoised per request). */
+    transformed(ctx: EvalContext, items: readonly { value: string }[]): string[] {
+      let t = ctx.transformed.get(transformKey);
+      if (!t) {
+        t = items.map((i) => transform(i.value));
+        ctx.transformed.set(transformKey, t);
+      }
+      return t;
+    },
+  };
+}
+
+function fieldStatement(
+  path: JsonPath,
+  kind: string,
+  s: {
+    FieldToMatch: FieldToMatch;
+    TextTransformations: TextTransformation[];
+    PreParseTextTransformations?: { Priority: number; Type: string }[];
+  },
+  match: Matcher,
+  describe?: (value: string) => string | undefined,
+): CompiledStatement {
+  const field = compileField(s.FieldToMatch, s.TextTransformations, s.PreParseTextTransformations);
+  const p = formatPath(path);
+  return (ctx) => {
+    const extracted = field.extract(ctx);
+    if (extracted.kind === 'fixed') {
+      ctx.trace?.push({ path: p, statement: kind, verdict: extracted.matched, reason: extracted.reason });
+      return extracted.matched;
+    }
+    const transformed = field.transformed(ctx, extracted.items);
+    for (let i = 0; i < transformed.length; i++) {
+      const value = transformed[i]!;
+      const offset = match(value);
+      if (offset >= 0) {
+        ctx.trace?.push({
+          path: p,
+          statement: kind,
+          verdict: true,
+          where: extracted.items[i]!.where,
+          value: excerpt(value, offset),
+          offset,
+          transformations: field.names,
+          ...(describe ? { reason: describe(value) } : {}),
+        });
+        return true;
+      }
+    }
+    ctx.trace?.push({
+      path: p,
+      statement: kind,
+      verdict: false,
+      transformations: field.names,
+      reason:
+        extracted.items.length === 0
+          ? 'nothing to inspect'
+          : `no match in ${extracted.items.length} value(s)`,
+    });
+    return false;
+  };
+}
+
+const unknown =
+  (p: string, kind: string, reason: string): CompiledStatement =>
+  (ctx) => {
+    ctx.trace?.push({ path: p, statement: kind, verdict: 'unknown', reason });
+    return 'unknown';
+  };
+
+/** Client IP as a statement with an optional forwarded-IP config sees it. */
+function clientIps(
+  ctx: EvalContext,
+  config: { HeaderName: string; FallbackBehavior: string; Position?: string } | undefined,
+): { ips: string[] } | { fixed: boolean; reason: string } {
+  if (!config)
+    return ctx.req.clientIp
+      ? { ips: [ctx.req.clientIp] }
+      : { fixed: false, reason: 'no client IP on the request' };
+  const header = headerValues(ctx.req, config.HeaderName)[0];
+  if (header === undefined) return { fixed: false, reason: `no ${config.HeaderName} header` };
+  const all = forwardedIps(header);
+  const pick =
+    config.Position === 'LAST' ? all.slice(-1) : config.Position === 'ANY' ? all.slice(-10) : all.slice(0, 1);
+  if (pick.length === 0 || pick.some((ip) => !isValidIp(ip))) {
+    return {
+      fixed: config.FallbackBehavior === 'MATCH',
+      reason: `invalid IP in ${config.HeaderName} (FallbackBehavior ${config.FallbackBehavior})`,
+    };
+  }
+  return { ips: pick };
+}
+
+export function compileStatement(
+  root: Statement,
+  rootPath: JsonPath,
+  options: EvaluateOptions,
+): CompiledStatement {
+  let count = 0;
+  const compile = (s: Statement, path: JsonPath, depth: number): CompiledStatement => {
+    if (++count > MAX_STATEMENTS)
+      throw new RuleCompileError(`the rule has more than ${MAX_STATEMENTS} statements`);
+    if (depth > MAX_DEPTH)
+      throw new RuleCompileError(
+        `statements are nested more than ${MAX_DEPTH} levels deep at ${formatPath(path)}`,
+      );
+    const kind = statementKind(s);
+    const p = formatPath(path);
+    switch (kind) {
+      case 'ByteMatchStatement': {
+        const b = s.ByteMatchStatement!;
+        const search = utf8ToByteString(b.SearchString);
+        return fieldStatement(path, kind, b, (v) => byteMatchOffset(v, search, b.PositionalConstraint));
+      }
+      case 'RegexMatchStatement': {
+        const r = s.RegexMatchStatement!;
+        const re = compileRegex(r.RegexString);
+        return fieldStatement(path, kind, r, (v) => {
+          const m = re.matcher(v);
+          return m.find() ? m.start() : -1;
+        });
+      }
+      case 'RegexPatternSetReferenceStatement': {
+        const r = s.RegexPatternSetReferenceStatement!;
+        const patterns = options.regexPatternSets?.[r.ARN];
+        if (!patterns) return unknown(p, kind, `regex pattern set ${r.ARN} not supplied (--pattern-set)`);
+        const res = patterns.map((x) => compileRegex(x));
+        return fieldStatement(path, kind, r, (v) => {
+          for (const re of res) {
+            const m = re.matcher(v);
+            if (m.find()) return m.start();
+          }
+          return -1;
+        });
+      }
+      case 'SqliMatchStatement': {
+        const q = s.SqliMatchStatement!;
+        const level = q.SensitivityLevel ?? 'LOW';
+        return fieldStatement(
+          path,
+          kind,
+          q,
+          (v) => (detectSqli(v, level).matched ? 0 : -1),
+          (v) => {
+            const r = detectSqli(v, level);
+            return r.fingerprint ? `SQL injection (${level}), fingerprint ${r.fingerprint}` : undefined;
+          },
+        );
+      }
+      case 'XssMatchStatement': {
+        const x = s.XssMatchStatement!;
+        return fieldStatement(
+          path,
+          kind,
+          x,
+          (v) => (detectXss(v).matched ? 0 : -1),
+          (v) => detectXss(v).reason,
+        );
+      }
+      case 'SizeConstraintStatement': {
+        const z = s.SizeConstraintStatement!;
+        const cmp = {
+          EQ: (a: number) => a === z.Size,
+          NE: (a: number) => a !== z.Size,
+          LE: (a: number) => a <= z.Size,
+          LT: (a: number) => a < z.Size,
+          GE: (a: number) => a >= z.Size,
+          GT: (a: number) => a > z.Size,
+        }[z.ComparisonOperator];
+        return fieldStatement(
+          path,
+          kind,
+          z,
+          (v) => (cmp(v.length) ? 0 : -1),
+          (v) => `size ${v.length} ${z.ComparisonOperator} ${z.Size}`,
+        );
+      }
+      case 'GeoMatchStatement': {
+        const g = s.GeoMatchStatement!;
+        const codes = new Set(g.CountryCodes ?? []);
+        return (ctx) => {
+          if (g.ForwardedIPConfig) {
+            const ips = clientIps(ctx, g.ForwardedIPConfig);
+            if ('fixed' in ips) {
+              ctx.trace?.push({ path: p, statement: kind, verdict: ips.fixed, reason: ips.reason });
+              return ips.fixed;
+            }
+            ctx.trace?.push({
+              path: p,
+              statement: kind,
+              verdict: 'unknown',
+              reason: 'the country of a forwarded IP is not known locally',
+            });
+            return 'unknown';
+          }
+          if (!ctx.req.country) {
+            ctx.trace?.push({
+              path: p,
+              statement: kind,
+              verdict: 'unknown',
+              reason: 'the request has no country',
+            });
+            return 'unknown';
+          }
+          const matched = codes.has(ctx.req.country as never);
+          ctx.trace?.push({
+            path: p,
+            statement: kind,
+            verdict: matched,
+            where: 'country',
+            value: ctx.req.country,
+          });
+          return matched;
+        };
+      }
+      case 'AsnMatchStatement': {
+        const a = s.AsnMatchStatement!;
+        const asns = new Set(a.AsnList);
+        return (ctx) => {
+          if (a.ForwardedIPConfig || ctx.req.asn === undefined) {
+            ctx.trace?.push({
+              path: p,
+              statement: kind,
+              verdict: 'unknown',
+              reason: 'the ASN is not known locally',
+            });
+            return 'unknown';
+          }
+          const matched = asns.has(ctx.req.asn);
+          ctx.trace?.push({
+            path: p,
+            statement: kind,
+            verdict: matched,
+            where: 'asn',
+            value: String(ctx.req.asn),
+          });
+          return matched;
+        };
+      }
+      case 'IPSetReferenceStatement': {
+        const r = s.IPSetReferenceStatement!;
+        const addresses = options.ipSets?.[r.ARN];
+        if (!addresses) return unknown(p, kind, `IP set ${r.ARN} not supplied (--ip-set)`);
+        const list: IpSet = compileIpSet(addresses);
+        return (ctx) => {
+          const ips = clientIps(ctx, r.IPSetForwardedIPConfig);
+          if ('fixed' in ips) {
+            ctx.trace?.push({ path: p, statement: kind, verdict: ips.fixed, reason: ips.reason });
+            return ips.fixed;
+          }
+          const hit = ips.ips.find((ip) => ipInSet(list, ip));
+          ctx.trace?.push({
+            path: p,
+            statement: kind,
+            verdict: hit !== undefined,
+            where: 'client-ip',
+            value: hit ?? ips.ips.join(', '),
+          });
+          return hit !== undefined;
+        };
+      }
+      case 'LabelMatchStatement': {
+        const l = s.LabelMatchStatement!;
+        return (ctx) => {
+          const hit = ctx.labels.find((label) => labelMatches(label, l.Scope, l.Key, ctx.labelPrefix));
+          ctx.trace?.push({
+            path: p,
+            statement: kind,
+            verdict: hit !== undefined,
+            where: 'labels',
+            ...(hit ? { value: hit } : {}),
+          });
+          return hit !== undefined;
+        };
+      }
+      case 'AndStatement':
+      case 'OrStatement': {
+        const isAnd = kind === 'AndStatement';
+        const children = s[kind]!.Statements.map((c, i) =>
+          compile(c, [...path, kind, 'Statements', i], depth + 1),
+        );
+        return (ctx) => {
+          let sawUnknown = false;
+          for (const child of children) {
+            const v = child(ctx);
+            if (v === 'unknown') sawUnknown = true;
+            else if (v !== isAnd) return v; // AND stops at false, OR at true
+          }
+          return sawUnknown ? 'unknown' : isAnd;
+        };
+      }
+      case 'NotStatement': {
+        const child = compile(s.NotStatement!.Statement, [...path, kind, 'Statement'], depth + 1);
+        return (ctx) => {
+          const v = child(ctx);
+          return v === 'unknown' ? v : !v;
+        };
+      }
+      case 'RateBasedStatement':
+        return unknown(p, kind, 'rate-based rules depend on request rates, not on one request');
+      case 'ManagedRuleGroupStatement': {
+        const m = s.ManagedRuleGroupStatement!;
+        return unknown(
+          p,
+          kind,
+          `managed rule group ${m.VendorName}:${m.Name} is not simulated (its rules are not published)`,
+        );
+      }
+      case 'RuleGroupReferenceStatement': {
+        const arn = s.RuleGroupReferenceStatement!.ARN;
+        if (!options.ruleGroups?.[arn]) return unknown(p, kind, `rule group ${arn} not supplied`);
+        return (ctx) => ctx.evaluateGroup?.(arn, ctx) ?? 'unknown';
+      }
+    }
+  };
+  return compile(root, rootPath, 0);
+}

@@ -1,0 +1,186 @@
+// `wafgen export`: the whole store as JSON Lines — a header (format version, wafgen version, counts),
+// then every vulnerability record, evidence item, rule version and audit event, in a stable order
+// (so exporting an imported export gives the same lines). Read in one repeatable-read transaction,
+// so the counts match the lines even while other processes write.
+import { once } from 'node:events';
+
+import type { Kysely, Selectable } from 'kysely';
+
+import { VERSION } from '../../core/version.js';
+import type { Database, Store } from '../index.js';
+import { decodeNullableText, decodeText, fromJson } from '../json.js';
+import { compact, iso, num } from '../repositories/common.js';
+import { rowFields } from '../repositories/vulns.js';
+import type { AuditEventsTable, EvidenceTable, RulesTable, VulnerabilitiesTable } from '../schema.js';
+import {
+  FORMAT,
+  FORMAT_VERSION,
+  type AuditLine,
+  type EvidenceLine,
+  type HeaderLine,
+  type RuleLine,
+  type VulnerabilityLine,
+} from './format.js';
+
+/** Rows read per query. */
+const PAGE = 500;
+
+export function vulnerabilityLine(row: Selectable<VulnerabilitiesTable>): VulnerabilityLine {
+  return compact({
+    type: 'vulnerability',
+    ...rowFields(row),
+    createdAt: iso(row.created_at),
+    updatedAt: iso(row.updated_at),
+  }) as VulnerabilityLine;
+}
+
+export function evidenceLine(row: Selectable<EvidenceTable>): EvidenceLine {
+  return compact({
+    type: 'evidence',
+    cveId: row.cve_id,
+    kind: row.kind,
+    source: decodeText(row.source),
+    title: decodeNullableText(row.title),
+    request: row.request === null ? undefined : fromJson(row.request),
+    text: decodeNullableText(row.text),
+    signature: row.signature === null ? undefined : fromJson(row.signature),
+    extractor: decodeNullableText(row.extractor),
+    fetchedAt: iso(row.fetched_at),
+    contentHash: row.content_hash,
+    createdAt: iso(row.created_at),
+  }) as EvidenceLine;
+}
+
+export function ruleLine(row: Selectable<RulesTable>): RuleLine {
+  return compact({
+    type: 'rule' as const,
+    cveId: row.cve_id,
+    version: num(row.version),
+    rule: fromJson(row.rule),
+    inputsHash: row.inputs_hash,
+    engine: row.engine,
+    provider: row.provider ?? undefined,
+    model: row.model ?? undefined,
+    report: fromJson(row.report),
+    createdAt: iso(row.created_at),
+  });
+}
+
+export function auditLine(row: Selectable<AuditEventsTable>): AuditLine {
+  return compact({
+    type: 'audit' as const,
+    at: iso(row.at),
+    eventType: row.type,
+    requestId: decodeNullableText(row.request_id),
+    cveId: row.cve_id ?? undefined,
+    principal: decodeNullableText(row.principal),
+    data: fromJson(row.data),
+  });
+}
+
+async function count(db: Kysely<Database>, table: keyof Database): Promise<number> {
+  const r = await db
+    .selectFrom(table)
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .executeTakeFirstOrThrow();
+  return num(r.n);
+}
+
+export interface ExportOptions {
+  /** Header timestamp; default now. */
+  now?: () => Date;
+}
+
+export interface ExportSummary {
+  counts: HeaderLine['counts'];
+}
+
+/** Writes the store to `out` as JSON Lines (does not end the stream). */
+export async function exportStore(
+  store: Pick<Store, 'db'>,
+  out: NodeJS.WritableStream,
+  opts: ExportOptions = {},
+): Promise<ExportSummary> {
+  let buffer = '';
+  const flush = async () => {
+    if (buffer === '') return;
+    const chunk = buffer;
+    buffer = '';
+    if (!out.write(chunk)) await once(out, 'drain');
+  };
+  const emit = async (line: object) => {
+    buffer += JSON.stringify(line) + '\n';
+    if (buffer.length >= 64 * 1024) await flush();
+  };
+
+  const counts = await store.db
+    .transaction()
+    .setIsolationLevel('repeatable read')
+    .execute(async (trx) => {
+      const counts = {
+        vulnerability: await count(trx, 'vulnerabilities'),
+        evidence: await count(trx, 'evidence'),
+        rule: await count(trx, 'rules'),
+        audit: await count(trx, 'audit_events'),
+      };
+      const header: HeaderLine = {
+        type: 'header',
+        format: FORMAT,
+        formatVersion: FORMAT_VERSION,
+        wafgenVersion: VERSION,
+        exportedAt: (opts.now?.() ?? new Date()).toISOString(),
+        counts,
+      };
+      await emit(header);
+      for (let offset = 0; ; offset += PAGE) {
+        const rows = await trx
+          .selectFrom('vulnerabilities')
+          .selectAll()
+          .orderBy('id')
+          .limit(PAGE)
+          .offset(offset)
+          .execute();
+        for (const r of rows) await emit(vulnerabilityLine(r));
+        if (rows.length < PAGE) break;
+      }
+      for (let offset = 0; ; offset += PAGE) {
+        const rows = await trx
+          .selectFrom('evidence')
+          .selectAll()
+          .orderBy('cve_id')
+          .orderBy('id')
+          .limit(PAGE)
+          .offset(offset)
+          .execute();
+        for (const r of rows) await emit(evidenceLine(r));
+        if (rows.length < PAGE) break;
+      }
+      for (let offset = 0; ; offset += PAGE) {
+        const rows = await trx
+          .selectFrom('rules')
+          .selectAll()
+          .orderBy('cve_id')
+          .orderBy('version')
+          .limit(PAGE)
+          .offset(offset)
+          .execute();
+        for (const r of rows) await emit(ruleLine(r));
+        if (rows.length < PAGE) break;
+      }
+      for (let offset = 0; ; offset += PAGE) {
+        const rows = await trx
+          .selectFrom('audit_events')
+          .selectAll()
+          .orderBy('at')
+          .orderBy('id')
+          .limit(PAGE)
+          .offset(offset)
+          .execute();
+        for (const r of rows) await emit(auditLine(r));
+        if (rows.length < PAGE) break;
+      }
+      return counts;
+    });
+  await flush();
+  return { counts };
+}
