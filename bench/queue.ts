@@ -18,8 +18,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { pino } from 'pino';
 
-import { loadServiceConfig } from '../src/api/config.js';
-import { buildService } from '../src/app/service.js';
+import { loadServiceConfig, buildService } from '../src/app/index.js';
 import { loadConfig } from '../src/config/index.js';
 import { createMetrics } from '../src/observability/index.js';
 import { openStore } from '../src/store/index.js';

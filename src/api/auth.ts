@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { LRUCache } from 'lru-cache';
 
-import { SCOPES, type Scope, type ServiceConfig } from './config.js';
+import { SCOPES, type Scope, type ServiceConfig } from '../app/index.js';
 import { ApiError } from './errors.js';
 
 export interface Principal {

@@ -7,7 +7,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 
 import { InputError } from '../core/errors.js';
-import { GenerationFailedError, QueueUnavailableError } from '../app/service.js';
+import { GenerationFailedError, QueueUnavailableError } from '../app/index.js';
 
 export const ERROR_CODES = [
   'invalid_request',

@@ -4,7 +4,7 @@
 // scrape time.
 import { Counter, Histogram, type Registry } from 'prom-client';
 
-import type { Service } from '../app/service.js';
+import type { Service } from '../app/index.js';
 import { defaultMetrics, type Metrics } from '../observability/index.js';
 
 /** A metric of this name already in the registry (a second app in the same process), else a new one. */

@@ -1,14 +1,19 @@
-// One API instance as every entry point builds it (Node server, AWS Lambda, Vercel): configuration
-// from the environment, the service from the composition root, the app, and, without Redis, an
-// in-process worker for the queue (with Redis the jobs go to `wafgen worker` processes).
+/**
+ * @module One API instance as every entry point builds it (Node server, AWS Lambda, Vercel): the
+ * service from the composition root (which also runs an in-process worker when there is no Redis),
+ * and the app on top of it.
+ */
 import type { Logger } from 'pino';
 
-import { buildService, type Service, type ServiceDeps } from '../app/service.js';
-import { loadConfig, type Config } from '../config/index.js';
-import { createLogger } from '../observability/index.js';
-import { startWorker, type JobConsumer } from '../worker/index.js';
+import {
+  openService,
+  type JobConsumer,
+  type OpenServiceOptions,
+  type Service,
+  type ServiceConfig,
+} from '../app/index.js';
+import type { Config } from '../config/index.js';
 import { createApp, type ApiApp } from './app.js';
-import { assertAuthConfigured, loadServiceConfig, type ServiceConfig } from './config.js';
 
 export interface Runtime {
   app: ApiApp;
@@ -21,60 +26,15 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export interface RuntimeOptions extends Omit<ServiceDeps, 'logger'> {
-  logger?: Logger;
-  /** Run queued jobs in this process when the queue is in-process (default true). */
-  inProcessWorker?: boolean;
-}
+export type RuntimeOptions = Omit<OpenServiceOptions, 'component' | 'requireAuth'>;
 
 export async function createRuntime(
   env: NodeJS.ProcessEnv = process.env,
   opts: RuntimeOptions = {},
 ): Promise<Runtime> {
-  const config = loadConfig(env);
-  const serviceConfig = loadServiceConfig(env);
-  assertAuthConfigured(serviceConfig);
-  const log = opts.logger ?? createLogger({ level: config.LOG_LEVEL, base: { component: 'api' } });
-  if (serviceConfig.auth.disabled)
-    log.warn('authentication is disabled (WAFGEN_AUTH_DISABLED): every caller has every scope');
-  const { logger: _logger, inProcessWorker: _inProcess, ...deps } = opts;
-  const service = await buildService(config, serviceConfig.settings, { env, ...deps, logger: log });
-  let consumer: JobConsumer | undefined;
-  try {
-    if (service.queue.kind === 'memory' && opts.inProcessWorker !== false) {
-      consumer = startWorker(service, { ...serviceConfig.worker });
-      // Jobs the store says were queued or running when the last process stopped: run them again.
-      const pending = await service.store.jobs.list({
-        status: ['queued', 'running'],
-        kind: 'generate',
-        limit: 1000,
-      });
-      for (const job of pending)
-        if (job.cveId) await service.queue.add(job.id, { cveId: job.cveId, source: 'recovered' });
-      if (pending.length > 0) log.info({ jobs: pending.length }, 'requeued unfinished jobs');
-    }
-  } catch (e) {
-    await service.close().catch(() => {});
-    throw e;
-  }
-  const app = createApp(service, serviceConfig, { logger: log });
-  let closed: Promise<void> | undefined;
-  return {
-    app,
-    service,
-    config,
-    serviceConfig,
-    ...(consumer ? { consumer } : {}),
-    log,
-    close: () =>
-      (closed ??= (async () => {
-        if (consumer) {
-          const r = await consumer.close(serviceConfig.worker.shutdownGraceMs);
-          if (!r.finished) log.warn({ jobs: r.returned }, 'jobs still running at shutdown');
-        }
-        await service.close();
-      })()),
-  };
+  const running = await openService(env, { ...opts, component: 'api' });
+  const app = createApp(running.service, running.serviceConfig, { logger: running.log });
+  return { ...running, app };
 }
 
 /** Builds the runtime on first use and keeps it (serverless handlers); a failed build is retried next time. */

@@ -6,19 +6,14 @@
 
 import { InputError } from '../core/errors.js';
 import type { Evidence } from '../vulns/evidence.js';
-import type { Store } from '../store/index.js';
-import { mergeVulnRecords } from '../store/index.js';
+import { type Store, mergeVulnRecords } from '../store/index.js';
 import { markKev } from '../vulns/importers/kev.js';
-import { CveIdSchema } from '../vulns/model.js';
-import type { VulnRecord } from '../vulns/model.js';
+import { CveIdSchema, type VulnRecord } from '../vulns/model.js';
 import type { LiveConfig } from '../vulns/live/config.js';
 import type { FetchImpl } from '../vulns/live/http.js';
-import type { KevCatalogOptions } from '../vulns/live/kev.js';
-import { KevCatalog } from '../vulns/live/kev.js';
-import type { NucleiTemplatesOptions } from '../vulns/live/nuclei.js';
-import { NucleiTemplates } from '../vulns/live/nuclei.js';
-import type { NvdClientOptions } from '../vulns/live/nvd.js';
-import { NvdClient } from '../vulns/live/nvd.js';
+import { type KevCatalogOptions, KevCatalog } from '../vulns/live/kev.js';
+import { type NucleiTemplatesOptions, NucleiTemplates } from '../vulns/live/nuclei.js';
+import { type NvdClientOptions, NvdClient } from '../vulns/live/nvd.js';
 
 export type LiveSource = 'nvd' | 'kev' | 'nuclei';
 

@@ -11,8 +11,18 @@
 // process that dies leaves its segments and ack.log behind, and the next owner of the folder resumes
 // at the last acknowledgement: nothing is lost, and nothing acknowledged is sent again.
 import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
+import {
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+  type FileHandle,
+} from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface SpoolPosition {

@@ -3,7 +3,7 @@
 import { Command, CommanderError } from 'commander';
 
 import { InputError } from '../core/errors.js';
-import { loadEnvironment } from '../app/environment.js';
+import { loadEnvironment } from '../app/index.js';
 import { ConfigError, type Config } from '../config/index.js';
 import { applySecretsToEnv } from '../secrets/index.js';
 import { registerBackup } from './commands/backup.js';

@@ -2,8 +2,14 @@
 // is decoded unless a transformation says so), which parts multi-valued components inspect, match
 // scopes, inspection limits with oversize handling, and JSON body parsing with its fallbacks.
 import type { FieldToMatch, PreParseTextTransformation } from '../waf/model/shapes.generated.js';
-import type { HttpRequest } from '../requests/model.js';
-import { asciiLower, cookiesOf, headerOrder, headerValues, queryArgs } from '../requests/model.js';
+import {
+  type HttpRequest,
+  asciiLower,
+  cookiesOf,
+  headerOrder,
+  headerValues,
+  queryArgs,
+} from '../requests/model.js';
 import { applyPreParseTransformations } from './transforms/index.js';
 import { parseJsonBody, underPaths } from './json-body.js';
 import { bodyLimitOf, HEADER_LIMIT_BYTES, HEADER_LIMIT_COUNT, type EvaluateOptions } from './options.js';

@@ -6,15 +6,18 @@
 
 import { createHash } from 'node:crypto';
 
-import type { ExploitFacts, VulnRecord } from '../vulns/model.js';
-import { ExploitFactsSchema } from '../vulns/model.js';
+import { type ExploitFacts, type VulnRecord, ExploitFactsSchema } from '../vulns/model.js';
 import { extractFacts, hasFacts } from './extract.js';
 import { fenceUntrusted } from './fence.js';
 import { DEFAULT_MAX_TEXT_CHARS, pageToText } from './html-text.js';
-import type { Evidence } from '../vulns/evidence.js';
-import { EvidenceSchema } from '../vulns/evidence.js';
-import type { SafeFetchOptions, SafeFetchResult } from './safe-fetch.js';
-import { FetchFailed, FetchRefused, safeFetch } from './safe-fetch.js';
+import { type Evidence, EvidenceSchema } from '../vulns/evidence.js';
+import {
+  type SafeFetchOptions,
+  type SafeFetchResult,
+  FetchFailed,
+  FetchRefused,
+  safeFetch,
+} from './safe-fetch.js';
 import { stripControls } from './text-clean.js';
 
 /** What the collector needs from a fetcher (safeFetch, or a test double). */

@@ -16,10 +16,8 @@
 // in its length (bounded quantifiers, per-line work on capped lines) and the output is validated against
 // ExploitFactsSchema.
 
-import type { AttackClass, ExploitFacts } from '../vulns/model.js';
-import { ATTACK_CLASSES, ExploitFactsSchema } from '../vulns/model.js';
-import type { PayloadPattern } from './payload-catalog.js';
-import { CLASS_KEYWORDS, PAYLOAD_PATTERNS } from './payload-catalog.js';
+import { type AttackClass, type ExploitFacts, ATTACK_CLASSES, ExploitFactsSchema } from '../vulns/model.js';
+import { type PayloadPattern, CLASS_KEYWORDS, PAYLOAD_PATTERNS } from './payload-catalog.js';
 import { stripControls } from './text-clean.js';
 
 export type FactField = 'attackClass' | 'endpoints' | 'parameters' | 'methods' | 'headers' | 'payloadTokens';

@@ -12,11 +12,9 @@
 //      content-type allow-list checked before the body is read.
 
 import { lookup as dnsLookup } from 'node:dns/promises';
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { request as httpRequest } from 'node:http';
+import { type IncomingHttpHeaders, type IncomingMessage, request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
-import { isIPv4, isIPv6 } from 'node:net';
+import { type LookupFunction, isIPv4, isIPv6 } from 'node:net';
 import type { Readable, Transform } from 'node:stream';
 import { TextDecoder } from 'node:util';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';

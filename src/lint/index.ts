@@ -1,8 +1,7 @@
 // Lint: the semantic mistakes a seasoned WAF engineer would flag in review. One check per file in
 // checks/, one registry here; every code is documented in docs/lint.md.
 import type { Rule } from '../waf/model/shapes.generated.js';
-import type { WafDocument } from '../waf/schema.js';
-import { rulesOf } from '../waf/schema.js';
+import { type WafDocument, rulesOf } from '../waf/schema.js';
 import { formatPath, type Finding, type JsonPath } from '../waf/findings.js';
 import { walkStatements } from '../waf/statements.js';
 import type { LintCheck, LintOptions, Report } from './types.js';

@@ -2,8 +2,7 @@
 // lint) and the WCU total out. Shared by `wafgen validate` and `POST /v1/rules/validate`.
 import { documentCapacity, MAX_WCU, WEB_ACL_INCLUDED_WCU } from '../waf/capacity.js';
 import { decodeSearchStrings, type BlobEncoding } from '../waf/blobs.js';
-import type { Finding } from '../waf/findings.js';
-import { hasErrors } from '../waf/findings.js';
+import { type Finding, hasErrors } from '../waf/findings.js';
 import { lintDocument, type LintOptions } from './index.js';
 import { detectKind, validateDocument, type DocumentKind, type WafDocument } from '../waf/schema.js';
 

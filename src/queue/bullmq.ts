@@ -6,21 +6,22 @@
 import { Queue, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 
-import type {
-  AddOptions,
-  CloseResult,
-  ConsumerHooks,
-  ConsumerSettings,
-  GenerateJobData,
-  JobConsumer,
-  JobContext,
-  JobQueue,
-  QueueJobInfo,
-  QueueJobState,
-  QueueSettings,
-  QueueSnapshot,
+import {
+  type AddOptions,
+  type CloseResult,
+  type ConsumerHooks,
+  type ConsumerSettings,
+  type GenerateJobData,
+  type JobConsumer,
+  type JobContext,
+  type JobQueue,
+  type QueueJobInfo,
+  type QueueJobState,
+  type QueueSettings,
+  type QueueSnapshot,
+  DEFAULT_QUEUE_NAME,
+  PermanentJobError,
 } from './types.js';
-import { DEFAULT_QUEUE_NAME, PermanentJobError } from './types.js';
 
 const JOB_NAME = 'generate';
 

@@ -1,19 +1,20 @@
 // The in-process queue: the same contract as BullMQ (idempotent ids, retries with exponential
 // backoff, a dead state, concurrency, graceful close) for a single process without Redis.
-import type {
-  AddOptions,
-  CloseResult,
-  ConsumerHooks,
-  GenerateJobData,
-  JobConsumer,
-  JobContext,
-  JobQueue,
-  QueueJobInfo,
-  QueueJobState,
-  QueueSettings,
-  QueueSnapshot,
+import {
+  type AddOptions,
+  type CloseResult,
+  type ConsumerHooks,
+  type GenerateJobData,
+  type JobConsumer,
+  type JobContext,
+  type JobQueue,
+  type QueueJobInfo,
+  type QueueJobState,
+  type QueueSettings,
+  type QueueSnapshot,
+  DEFAULT_QUEUE_NAME,
+  PermanentJobError,
 } from './types.js';
-import { DEFAULT_QUEUE_NAME, PermanentJobError } from './types.js';
 
 interface Entry extends QueueJobInfo {
   timer?: NodeJS.Timeout;

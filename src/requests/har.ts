@@ -13,8 +13,7 @@ import { utf8ToByteString } from '../core/bytes.js';
 import { LineIndex, readFileText } from './io.js';
 import { arrayElementOffsets, isPlainObject, parseJson } from './json-scan.js';
 import { zodMessage } from './jsonl.js';
-import type { Expectation, ParseResult } from './model.js';
-import { asciiLower, buildRequest, toOriginForm } from './model.js';
+import { type Expectation, type ParseResult, asciiLower, buildRequest, toOriginForm } from './model.js';
 
 const nameValue = z.object({ name: z.string(), value: z.string().nullish() });
 

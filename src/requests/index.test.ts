@@ -5,8 +5,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { collect, fixture, removeTempFiles, tempFile } from '../../test/fixtures/requests/helpers.js';
 import { sharedPath } from '../../test/support/shared.js';
-import type { HttpRequest } from './index.js';
-import { detectFormat, headerValues, loadRequests, readAllRequests, RequestFileError } from './index.js';
+import {
+  type HttpRequest,
+  detectFormat,
+  headerValues,
+  loadRequests,
+  readAllRequests,
+  RequestFileError,
+} from './index.js';
 
 afterAll(removeTempFiles);
 

@@ -2,7 +2,7 @@
 // offset → line-number mapping for error reports.
 
 import { readFile, stat } from 'node:fs/promises';
-import { errorMessage } from './model.js';
+import { errorMessage } from '../core/errors.js';
 
 /** A requests file that cannot be read at all (missing, a directory, no permission). The CLI maps it to exit 2. */
 export class RequestFileError extends Error {

@@ -13,8 +13,7 @@ import { z } from 'zod';
 import { utf8ToByteString } from '../core/bytes.js';
 import { assertReadableFile, fileError, stripBom } from './io.js';
 import { parseJson } from './json-scan.js';
-import type { Expectation, ParseResult } from './model.js';
-import { buildRequest, setHeader, toOriginForm } from './model.js';
+import { type Expectation, type ParseResult, buildRequest, setHeader, toOriginForm } from './model.js';
 
 /** RFC 9110 token: what a method may contain. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;

@@ -202,9 +202,3 @@ export function setHeader(headers: [string, string][], name: string, value: stri
   if (at >= 0) headers[at] = [headers[at]![0], value];
   else headers.splice(index, 0, [name, value]);
 }
-
-/** Error message of an unknown thrown value, on one line. */
-export function errorMessage(err: unknown): string {
-  const msg = err instanceof Error ? err.message : String(err);
-  return msg.replace(/\s*\n\s*/g, ' ');
-}

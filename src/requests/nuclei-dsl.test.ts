@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { DslScope, DslValue } from './nuclei-dsl.js';
-import { evaluateExpression, resolvePlaceholders, Rng, Unresolved } from './nuclei-dsl.js';
+import {
+  type DslScope,
+  type DslValue,
+  evaluateExpression,
+  resolvePlaceholders,
+  Rng,
+  Unresolved,
+} from './nuclei-dsl.js';
 
 function scope(vars: Record<string, DslValue> = {}, seed = 'seed'): DslScope {
   return { rng: new Rng(seed), lookup: (name) => vars[name] };

@@ -20,15 +20,30 @@
 // exactly as written). The template's CVE goes into `cve`, its first CWE into `cwe`, `info.tags` into
 // `tags`; `expect` is 'block'. Ids are `<template id>#<n>`, n counting the template's requests from 1.
 
-import type { Node as YamlNode } from 'yaml';
-import { isScalar, LineCounter, parseDocument } from 'yaml';
+import { type Node as YamlNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import { utf8ToByteString } from '../core/bytes.js';
 import { readFileText } from './io.js';
 import { isPlainObject } from './json-scan.js';
-import type { Expectation, HttpRequest, ParseResult } from './model.js';
-import { asciiLower, buildRequest, errorMessage, hasHeader, setHeader, toOriginForm } from './model.js';
-import type { DslScope, DslValue } from './nuclei-dsl.js';
-import { DIGITS, LETTERS, resolvePlaceholders, Rng, Unresolved } from './nuclei-dsl.js';
+import {
+  type Expectation,
+  type HttpRequest,
+  type ParseResult,
+  asciiLower,
+  buildRequest,
+  hasHeader,
+  setHeader,
+  toOriginForm,
+} from './model.js';
+import { errorMessage } from '../core/errors.js';
+import {
+  type DslScope,
+  type DslValue,
+  DIGITS,
+  LETTERS,
+  resolvePlaceholders,
+  Rng,
+  Unresolved,
+} from './nuclei-dsl.js';
 import { rawToRequest, splitRawRequests } from './raw-http.js';
 
 export const TARGET_HOST = 'target.example';

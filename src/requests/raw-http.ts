@@ -16,8 +16,16 @@
 // of the file, minus the trailing line breaks that separate requests.
 
 import { assertReadableFile, LineIndex, readFileBytes } from './io.js';
-import type { Expectation, HttpRequest, ParseResult } from './model.js';
-import { asciiLower, buildRequest, setHeader, toOriginForm, trimOws } from './model.js';
+import {
+  type Expectation,
+  type HttpRequest,
+  type ParseResult,
+  asciiLower,
+  buildRequest,
+  setHeader,
+  toOriginForm,
+  trimOws,
+} from './model.js';
 
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 

@@ -17,11 +17,9 @@
 
 import { z } from 'zod';
 import { utf8ToByteString } from '../core/bytes.js';
-import { zodMessage } from './jsonl.js';
-import { readLines } from './jsonl.js';
+import { zodMessage, readLines } from './jsonl.js';
 import { isPlainObject, parseJson, splitConcatenatedJson } from './json-scan.js';
-import type { Expectation, ParseResult } from './model.js';
-import { buildRequest } from './model.js';
+import { type Expectation, type ParseResult, buildRequest } from './model.js';
 
 const wafLogRecordSchema = z.object({
   httpRequest: z.object({

@@ -1,8 +1,7 @@
 // mixed-case, header-case, sql-comment, sql-whitespace.
 
 import { describe, expect, it } from 'vitest';
-import type { HttpRequest, RequestInit } from '../requests/model.js';
-import { buildRequest } from '../requests/model.js';
+import { type HttpRequest, type RequestInit, buildRequest } from '../requests/model.js';
 import { lowercase } from '../evaluator/transforms/lowercase.js';
 import { replaceComments } from '../evaluator/transforms/replace-comments.js';
 import { urlDecode } from '../evaluator/transforms/url-decode.js';

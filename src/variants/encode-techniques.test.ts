@@ -2,8 +2,7 @@
 // decoding the variant back to what it decoded the original to.
 
 import { describe, expect, it } from 'vitest';
-import type { HttpRequest, RequestInit } from '../requests/model.js';
-import { buildRequest } from '../requests/model.js';
+import { type HttpRequest, type RequestInit, buildRequest } from '../requests/model.js';
 import { urlDecode } from '../evaluator/transforms/url-decode.js';
 import { urlDecodeUni } from '../evaluator/transforms/url-decode-uni.js';
 import { deriveVariants } from './index.js';

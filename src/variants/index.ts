@@ -7,10 +7,8 @@
 // variant at a time, until `max` variants are taken, so a small cap still samples every technique.
 // Variants equal to the original or to an earlier variant are dropped.
 
-import type { HttpRequest } from '../requests/model.js';
-import { asciiLower, buildRequest, hasHeader, setHeader } from '../requests/model.js';
-import type { Draft } from './parts.js';
-import { messageKey } from './parts.js';
+import { type HttpRequest, asciiLower, buildRequest, hasHeader, setHeader } from '../requests/model.js';
+import { type Draft, messageKey } from './parts.js';
 import { doubleUrlEncode } from './techniques/double-url-encode.js';
 import { headerCase } from './techniques/header-case.js';
 import { htmlEntity } from './techniques/html-entity.js';

@@ -2,8 +2,7 @@
 // JSON string values, raw bodies, header values) and putting it back together byte for byte.
 
 import { byteStringToUtf8, utf8ToByteString } from '../core/bytes.js';
-import type { HttpRequest } from '../requests/model.js';
-import { asciiLower, headerValues } from '../requests/model.js';
+import { type HttpRequest, asciiLower, headerValues } from '../requests/model.js';
 import type { SlotKind } from './encoding.js';
 
 /** A mutable copy of what a technique may change. `detail` names the form the technique produced. */

@@ -1,8 +1,7 @@
 // path-tricks, param-order, move-payload.
 
 import { describe, expect, it } from 'vitest';
-import type { HttpRequest, RequestInit } from '../requests/model.js';
-import { buildRequest } from '../requests/model.js';
+import { type HttpRequest, type RequestInit, buildRequest } from '../requests/model.js';
 import { normalizePath } from '../evaluator/transforms/normalize-path.js';
 import { urlDecode } from '../evaluator/transforms/url-decode.js';
 import { deriveVariants } from './index.js';

@@ -1,8 +1,7 @@
 // html-entity and whitespace: payload rewrites that depend on the target language.
 
 import { describe, expect, it } from 'vitest';
-import type { HttpRequest, RequestInit } from '../requests/model.js';
-import { buildRequest } from '../requests/model.js';
+import { type HttpRequest, type RequestInit, buildRequest } from '../requests/model.js';
 import { htmlEntityDecode } from '../evaluator/transforms/html-entity-decode.js';
 import { urlDecode } from '../evaluator/transforms/url-decode.js';
 import { deriveVariants } from './index.js';

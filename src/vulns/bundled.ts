@@ -9,8 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { zodMessage } from '../requests/jsonl.js';
-import type { VulnRecord } from './model.js';
-import { VulnRecordSchema } from './model.js';
+import { type VulnRecord, VulnRecordSchema } from './model.js';
 
 export const BUNDLED_DATA_FILE = fileURLToPath(new URL('../../data/vulns.bundled.jsonl', import.meta.url));
 

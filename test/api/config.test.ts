@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
 import { apiKeyEntry } from '../../src/api/auth.js';
-import { assertAuthConfigured, loadServiceConfig } from '../../src/api/config.js';
+import { assertAuthConfigured, loadServiceConfig } from '../../src/app/index.js';
 import { ConfigError } from '../../src/config/index.js';
 
 const hash = (s: string) => createHash('sha256').update(s).digest('hex');

@@ -2,8 +2,7 @@
 // dependabot_alert and security_advisory events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { signGitHub, signWebhook } from '../../src/api/webhook.js';
-import { parseWebhook, verifyWebhookSignature } from '../../src/api/webhook.js';
+import { signGitHub, signWebhook, parseWebhook, verifyWebhookSignature } from '../../src/api/webhook.js';
 import { ApiError } from '../../src/api/errors.js';
 import type { Store } from '../../src/store/index.js';
 import { baseEnv, call, openTestStore, startApi, WEBHOOK_SECRET, type TestApi } from '../service/support.js';

@@ -7,15 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import { findRecord } from '../../src/app/generate.js';
+import { findRecord, type LookupOptions, CveNotFoundError, lookupCve } from '../../src/app/index.js';
 import { InputError } from '../../src/core/errors.js';
-import type { Store } from '../../src/store/index.js';
-import { openStore } from '../../src/store/index.js';
+import { type Store, openStore } from '../../src/store/index.js';
 import { loadLiveConfig } from '../../src/vulns/live/config.js';
-import type { LookupOptions } from '../../src/app/lookup.js';
-import { CveNotFoundError, lookupCve } from '../../src/app/lookup.js';
-import type { Handler, TestServer } from '../vulns/live/helpers.js';
 import {
+  type Handler,
+  type TestServer,
   KEV_CATALOG,
   NUCLEI_CONFLUENCE,
   NVD_CONFLUENCE,

@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import type { FactsExtractor } from '../../src/evidence/collect.js';
-import { collectEvidence, rankReferences } from '../../src/evidence/collect.js';
+import { type FactsExtractor, collectEvidence, rankReferences } from '../../src/evidence/collect.js';
 import { EvidenceSchema } from '../../src/vulns/evidence.js';
 import type { SafeFetchOptions } from '../../src/evidence/safe-fetch.js';
 import { VulnRecordSchema } from '../../src/vulns/model.js';
-import type { TestServer } from './server.js';
-import { html, redirect, startServer } from './server.js';
+import { type TestServer, html, redirect, startServer } from './server.js';
 
 const ADVISORY_HTML = `<html><head><title>CVE-2099-20002 FileHub traversal</title></head><body><article>
 <h1>Path traversal in FileHub</h1>

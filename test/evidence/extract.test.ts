@@ -2,8 +2,13 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-import type { FactSource } from '../../src/evidence/extract.js';
-import { extractFacts, hasFacts, percentDecode, shellWords } from '../../src/evidence/extract.js';
+import {
+  type FactSource,
+  extractFacts,
+  hasFacts,
+  percentDecode,
+  shellWords,
+} from '../../src/evidence/extract.js';
 
 const fixture = (name: string) =>
   readFileSync(fileURLToPath(new URL(`fixtures/${name}`, import.meta.url)), 'utf8');

@@ -5,10 +5,14 @@
 import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import type { SafeFetchOptions } from '../../src/evidence/safe-fetch.js';
-import { FetchFailed, FetchRefused, MAX_REDIRECTS_LIMIT, safeFetch } from '../../src/evidence/safe-fetch.js';
-import type { TestServer } from './server.js';
-import { html, redirect, startServer } from './server.js';
+import {
+  type SafeFetchOptions,
+  FetchFailed,
+  FetchRefused,
+  MAX_REDIRECTS_LIMIT,
+  safeFetch,
+} from '../../src/evidence/safe-fetch.js';
+import { type TestServer, html, redirect, startServer } from './server.js';
 
 let server: TestServer;
 let resolved: string[] = [];

@@ -1,7 +1,6 @@
 // A local HTTP server for the evidence tests: node:http on 127.0.0.1, port 0, routes by path, and a log of
 // every request it received (so a test can prove that a refused URL was never connected to).
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { generateRule } from '../../src/app/generate.js';
+import { generateRule } from '../../src/app/index.js';
 import { BuiltinEngine } from '../../src/generation/builtin/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 

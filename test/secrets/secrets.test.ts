@@ -4,7 +4,7 @@ import { inspect } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { loadEnvironment } from '../../src/app/environment.js';
+import { loadEnvironment } from '../../src/app/index.js';
 import {
   applySecretsToEnv,
   loadSecretsConfig,

@@ -5,15 +5,13 @@ import type { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 
-import { buildService, type Service } from '../../src/app/service.js';
-import { loadServiceConfig } from '../../src/api/config.js';
+import { buildService, type Service, loadServiceConfig, startWorker } from '../../src/app/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { BuiltinEngine } from '../../src/generation/builtin/index.js';
 import type { Engine, Feedback, GenerationInput, Proposal } from '../../src/generation/types.js';
 import { createMetrics } from '../../src/observability/index.js';
 import { MemoryJobQueue, PermanentJobError, type JobContext } from '../../src/queue/index.js';
 import type { Store } from '../../src/store/index.js';
-import { startWorker } from '../../src/worker/index.js';
 import {
   baseEnv,
   createTestDatabase,

@@ -5,12 +5,11 @@ import { hostname } from 'node:os';
 
 import { pino } from 'pino';
 
-import { loadServiceConfig } from '../../src/api/config.js';
-import { buildService } from '../../src/app/service.js';
+import { loadServiceConfig, buildService, startWorker } from '../../src/app/index.js';
 import { loadConfig } from '../../src/config/index.js';
 import { BuiltinEngine } from '../../src/generation/builtin/index.js';
 import type { Engine, Feedback, GenerationInput, Proposal } from '../../src/generation/types.js';
-import { onShutdownSignals, startWorker } from '../../src/worker/index.js';
+import { onShutdownSignals } from '../../src/worker/index.js';
 
 const delayMs = Number(process.env.WAFGEN_TEST_ENGINE_DELAY_MS ?? '0');
 

@@ -10,8 +10,7 @@ import { appliedMigrations, KNOWN_MIGRATIONS, openStore } from '../../src/store/
 import { REPO_ROOT } from '../support/shared.js';
 import { contestedMerged, fleet } from './fixtures.js';
 import { defineStoreSuite } from './suite.js';
-import { createTestDatabase, postgresAdminUrl } from './support.js';
-import type { TestDatabase } from './support.js';
+import { createTestDatabase, postgresAdminUrl, type TestDatabase } from './support.js';
 
 const adminUrl = await postgresAdminUrl();
 const dataDir = tmpdir(); // unused with a DATABASE_URL, required by the options

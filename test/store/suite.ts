@@ -3,8 +3,13 @@
 // costs seconds) and every test works on its own CVE ids.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { appliedMigrations, KNOWN_MIGRATIONS, migrateToLatest } from '../../src/store/index.js';
-import type { EvidenceInput, Store } from '../../src/store/index.js';
+import {
+  appliedMigrations,
+  KNOWN_MIGRATIONS,
+  migrateToLatest,
+  type EvidenceInput,
+  type Store,
+} from '../../src/store/index.js';
 import { contestedBundled, contestedMerged, contestedNvd, vuln } from './fixtures.js';
 
 export interface StoreHarness {

@@ -9,8 +9,8 @@ import {
   importPath,
   importText,
   listImportFiles,
+  type FileImport,
 } from '../../src/vulns/importers/index.js';
-import type { FileImport } from '../../src/vulns/importers/index.js';
 import { FETCHED_AT, readFixture, VULN_FIXTURES, vulnFixture } from './helpers.js';
 
 const opts = { fetchedAt: FETCHED_AT };

@@ -1,14 +1,9 @@
 import type { Command } from 'commander';
 
 import { InputError } from '../../core/errors.js';
-import { readBatchInput, runBatch, type BatchItemResult } from '../../app/batch.js';
-import { openSeededStore } from '../../app/store.js';
+import { openGenerationParts, readBatchInput, runBatch, type BatchItemResult } from '../../app/index.js';
 import type { Config } from '../../config/index.js';
-import { chooseEngine } from '../../app/engines.js';
 import { cliPrincipal } from '../../audit/event.js';
-import { openAuditLog } from '../../audit/index.js';
-import { loadAuditConfig } from '../../audit/config.js';
-import { loadLiveConfig } from '../../vulns/live/config.js';
 import { colors, EXIT, type Io } from '../io.js';
 
 function progressBar(done: number, total: number, width = 30): string {
@@ -50,20 +45,14 @@ export function registerBatch(
         if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
           throw new InputError('--max-attempts must be a whole number from 1 to 10');
         const cfg = config();
-        const store = await openSeededStore(cfg);
-        const audit = await openAuditLog(loadAuditConfig(process.env, { dataDir: cfg.dataDir }));
+        const parts = await openGenerationParts(cfg, { principal: cliPrincipal() });
+        const store = parts.store!;
         try {
           const ids = await readBatchInput(opts.from, store, cfg.WAFGEN_MAX_INPUT_BYTES);
           const c = colors(io);
-          const choice = chooseEngine(cfg, 'auto');
-          const results = await runBatch(ids, store, choice.engine, {
-            ...(choice.fallback ? { fallback: choice.fallback } : {}),
-            lookup: {
-              offline: cfg.WAFGEN_OFFLINE,
-              live: loadLiveConfig(process.env, { dataDir: cfg.dataDir }),
-            },
-            audit,
-            principal: cliPrincipal(),
+          const { store: _store, engine, ...deps } = parts.deps;
+          const results = await runBatch(ids, store, engine, {
+            ...deps,
             concurrency,
             force: Boolean(opts.force),
             maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
@@ -97,8 +86,7 @@ export function registerBatch(
             results.some((r) => r.status === 'error' || r.status === 'failed-checks') ? EXIT.failed : EXIT.ok,
           );
         } finally {
-          await audit.close();
-          await store.close();
+          await parts.close();
         }
       },
     );

@@ -1,10 +1,8 @@
-import type { Command } from 'commander';
-import { Option } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { InputError } from '../../core/errors.js';
-import { parseCveId } from '../../app/generate.js';
+import { parseCveId, openSeededStore } from '../../app/index.js';
 import { readJsonFile } from '../../core/input.js';
-import { openSeededStore } from '../../app/store.js';
 import { validateRuleDocument } from '../../lint/validate.js';
 import type { Config } from '../../config/index.js';
 import {

@@ -1,17 +1,11 @@
 import { writeFile } from 'node:fs/promises';
 
-import type { Command } from 'commander';
-import { Option } from 'commander';
+import { type Command, Option } from 'commander';
 
-import { generateRule, parseCveId } from '../../app/generate.js';
-import { openSeededStore } from '../../app/store.js';
+import { generateRule, openGenerationParts, parseCveId } from '../../app/index.js';
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
-import { chooseEngine } from '../../app/engines.js';
 import { cliPrincipal } from '../../audit/event.js';
-import { openAuditLog } from '../../audit/index.js';
-import { loadAuditConfig } from '../../audit/config.js';
-import { loadLiveConfig } from '../../vulns/live/config.js';
 import type { GenerationReport } from '../../generation/types.js';
 import { EXPORT_FORMATS, exportRules, type ExportFormat } from '../../waf/export/index.js';
 import type { Rule } from '../../waf/model/shapes.generated.js';
@@ -122,12 +116,15 @@ Examples:
       const maxAttempts = Number(opts.maxAttempts);
       if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
         throw new InputError('--max-attempts must be a whole number from 1 to 10');
-      const choice = chooseEngine(cfg, opts.engine, opts.provider);
       const c = colors(io);
       const step = io.color ? (m: string) => io.err(c.dim(`  … ${m}\n`)) : undefined;
       // A record given on the command line and nothing to save: no need to open the store.
-      const store = opts.vuln && !opts.save ? undefined : await openSeededStore(cfg);
-      const audit = await openAuditLog(loadAuditConfig(process.env, { dataDir: cfg.dataDir }));
+      const parts = await openGenerationParts(cfg, {
+        engineMode: opts.engine,
+        ...(opts.provider ? { providers: opts.provider } : {}),
+        ...(opts.vuln && !opts.save ? { store: false as const } : {}),
+        principal: cliPrincipal(),
+      });
       try {
         const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
         for (const cveId of ids) {
@@ -142,18 +139,7 @@ Examples:
               save: opts.save,
               fetch: opts.fetch,
             },
-            {
-              ...(store ? { store } : {}),
-              lookup: {
-                offline: cfg.WAFGEN_OFFLINE,
-                live: loadLiveConfig(process.env, { dataDir: cfg.dataDir }),
-              },
-              engine: choice.engine,
-              ...(choice.fallback ? { fallback: choice.fallback } : {}),
-              audit,
-              principal: cliPrincipal(),
-              ...(step ? { onStep: step } : {}),
-            },
+            { ...parts.deps, ...(step ? { onStep: step } : {}) },
           );
           const report = { ...r.report, ...(r.version ? { version: r.version } : {}) };
           results.push({ rule: r.rule, report });
@@ -171,8 +157,7 @@ Examples:
         } else io.out(out);
         setExit(results.every((r) => r.report.passed) ? EXIT.ok : EXIT.failed);
       } finally {
-        await audit.close();
-        await store?.close();
+        await parts.close();
       }
     });
 }

@@ -1,5 +1,4 @@
-import type { Command } from 'commander';
-import { Option } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { InputError } from '../../core/errors.js';
 import { readJsonFile, readTextFile } from '../../core/input.js';

@@ -1,5 +1,4 @@
-import type { Command } from 'commander';
-import { Option } from 'commander';
+import { type Command, Option } from 'commander';
 
 import { readJsonFile } from '../../core/input.js';
 import { validateRuleDocument, type ValidationReport } from '../../lint/validate.js';

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 
 import { InputError } from '../../core/errors.js';
-import { parseCveId } from '../../app/generate.js';
-import { importPaths } from '../../app/import.js';
-import { openSeededStore } from '../../app/store.js';
+import { parseCveId, importPaths, openSeededStore } from '../../app/index.js';
 import type { Config } from '../../config/index.js';
 import { SEVERITIES, type Severity } from '../../vulns/model.js';
 import { colors, EXIT, type Io } from '../io.js';

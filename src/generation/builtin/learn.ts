@@ -1,7 +1,6 @@
 // What the exploit requests of one vulnerability have in common and ordinary traffic does not:
 // the endpoint they hit, the parameter and header names they need, literal tokens they carry.
-import { queryArgs } from '../../requests/model.js';
-import type { HttpRequest } from '../../requests/model.js';
+import { queryArgs, type HttpRequest } from '../../requests/model.js';
 import { TEXT_TRANSFORMATIONS } from '../../evaluator/transforms/index.js';
 
 const decode = (s: string): string => TEXT_TRANSFORMATIONS.URL_DECODE_UNI(s).toLowerCase();

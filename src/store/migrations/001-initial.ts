@@ -1,7 +1,6 @@
 // The first schema: vulnerabilities, evidence, versioned rules, jobs and audit events.
 // Plain PostgreSQL that PGlite runs unchanged (no extensions).
-import { sql } from 'kysely';
-import type { Kysely, Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from 'kysely';
 
 const now = sql`now()`;
 const emptyArray = sql`'[]'::jsonb`;

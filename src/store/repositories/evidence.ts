@@ -2,8 +2,7 @@
 import type { Insertable, Kysely, Selectable } from 'kysely';
 import type { z } from 'zod';
 
-import { EvidenceSchema } from '../../vulns/evidence.js';
-import type { Evidence } from '../../vulns/evidence.js';
+import { EvidenceSchema, type Evidence } from '../../vulns/evidence.js';
 import {
   decodeNullableText,
   decodeText,

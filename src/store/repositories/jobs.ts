@@ -2,12 +2,10 @@
 // service layer build on this.
 import { randomUUID } from 'node:crypto';
 
-import { sql } from 'kysely';
-import type { Kysely, Selectable, Updateable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
 
 import { decodeNullableText, encodeNullableText, fromJson, toJsonText, toNullableJsonText } from '../json.js';
-import type { Database, JobStatus, JobsTable } from '../schema.js';
-import { JOB_STATUSES } from '../schema.js';
+import { type Database, type JobStatus, type JobsTable, JOB_STATUSES } from '../schema.js';
 import { compact, iso, normalizeId, num, page } from './common.js';
 
 export { JOB_STATUSES };

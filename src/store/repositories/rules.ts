@@ -4,8 +4,7 @@
 // the second into a retry), so version numbers stay consecutive and unique across processes.
 import { createHash } from 'node:crypto';
 
-import { sql } from 'kysely';
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 
 import { withRetry } from '../errors.js';
 import { canonicalJson, fromJson, toJsonText } from '../json.js';

@@ -2,11 +2,15 @@
 // overwriting: KEV status, once known, stays; the record with the newer `modified` date supplies the
 // descriptive fields (gaps filled from the other); exploit facts (bundled with wafgen) survive an
 // import that has none. Re-importing the same record changes nothing but fetched_at.
-import { sql } from 'kysely';
-import type { Insertable, Kysely, Selectable, Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
 
-import { CveIdSchema, VulnRecordSchema } from '../../vulns/model.js';
-import type { Severity, VulnRecord, VulnRecordInput } from '../../vulns/model.js';
+import {
+  CveIdSchema,
+  VulnRecordSchema,
+  type Severity,
+  type VulnRecord,
+  type VulnRecordInput,
+} from '../../vulns/model.js';
 import { withRetry } from '../errors.js';
 import {
   canonicalJson,

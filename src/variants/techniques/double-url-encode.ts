@@ -5,10 +5,8 @@
 // path stays raw (see url-encode).
 
 import type { HttpRequest } from '../../requests/model.js';
-import type { SlotKind } from '../encoding.js';
-import { decodeSlot, encodeNonAlnum } from '../encoding.js';
-import type { SlotWhere } from '../parts.js';
-import { mapSlots } from '../parts.js';
+import { type SlotKind, decodeSlot, encodeNonAlnum } from '../encoding.js';
+import { type SlotWhere, mapSlots } from '../parts.js';
 import type { VariantTechnique } from '../types.js';
 
 function doubleEncode(req: HttpRequest, where: readonly SlotWhere[], detail: string) {

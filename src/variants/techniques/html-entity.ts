@@ -7,8 +7,7 @@
 // `<script>` is never touched: the HTML parser does not decode references there. In URL slots the `&`,
 // `#` and `;` of a reference are percent-encoded, so the server hands the page the reference itself.
 
-import type { Edit } from '../encoding.js';
-import { editSlot } from '../encoding.js';
+import { type Edit, editSlot } from '../encoding.js';
 import { htmlTags } from '../html.js';
 import { ALL_SLOTS, mapSlots } from '../parts.js';
 import type { VariantTechnique } from '../types.js';

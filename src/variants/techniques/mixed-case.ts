@@ -11,11 +11,9 @@
 // The payload form edits the decoded view of every slot and keeps the encoding of untouched bytes.
 
 import type { HttpRequest } from '../../requests/model.js';
-import type { Edit } from '../encoding.js';
-import { editSlot, nonOverlapping, regexEdits } from '../encoding.js';
-import type { Draft } from '../parts.js';
+import { type Edit, editSlot, nonOverlapping, regexEdits } from '../encoding.js';
+import { type Draft, ALL_SLOTS, draftOf, mapSlots } from '../parts.js';
 import { htmlTags } from '../html.js';
-import { ALL_SLOTS, draftOf, mapSlots } from '../parts.js';
 import { looksLikeSql, SQL_KEYWORD_RE } from '../sql.js';
 import type { VariantTechnique } from '../types.js';
 

@@ -10,11 +10,17 @@
 // the target, so it stays put.
 
 import { byteStringToUtf8, utf8ToByteString } from '../../core/bytes.js';
-import type { HttpRequest } from '../../requests/model.js';
-import { asciiLower, setHeader } from '../../requests/model.js';
+import { type HttpRequest, asciiLower, setHeader } from '../../requests/model.js';
 import { decodeSlot, encodeFor, toUnits } from '../encoding.js';
-import type { Draft } from '../parts.js';
-import { bodyKind, draftOf, formatParams, joinTarget, paramsOf, parseJsonBody } from '../parts.js';
+import {
+  type Draft,
+  bodyKind,
+  draftOf,
+  formatParams,
+  joinTarget,
+  paramsOf,
+  parseJsonBody,
+} from '../parts.js';
 import type { VariantTechnique } from '../types.js';
 
 /** A parameter: decoded name and value, plus the raw form it came in when it came from a URL or form. */

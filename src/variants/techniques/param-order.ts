@@ -4,8 +4,7 @@
 // the groups move.
 
 import type { HttpRequest } from '../../requests/model.js';
-import type { Param } from '../parts.js';
-import { bodyKind, draftOf, formatParams, hasQueryMark, joinTarget, paramsOf } from '../parts.js';
+import { type Param, bodyKind, draftOf, formatParams, hasQueryMark, joinTarget, paramsOf } from '../parts.js';
 import type { VariantTechnique } from '../types.js';
 
 /** Group key: the name up to its first `[` (so `a[0]`, `a[1]`, `a[]` stay together and in order). */

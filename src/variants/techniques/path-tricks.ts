@@ -15,10 +15,8 @@
 // the traversal sequences in them change.
 
 import type { HttpRequest } from '../../requests/model.js';
-import type { Edit } from '../encoding.js';
-import { decodeSlot, editSlot, regexEdits } from '../encoding.js';
-import type { Draft, SlotWhere } from '../parts.js';
-import { hasQueryMark, joinTarget, mapSlots } from '../parts.js';
+import { type Edit, decodeSlot, editSlot, regexEdits } from '../encoding.js';
+import { type Draft, type SlotWhere, hasQueryMark, joinTarget, mapSlots } from '../parts.js';
 import type { VariantTechnique } from '../types.js';
 
 type Trick = 'dot-segment' | 'double-slash' | 'percent-dot' | 'tomcat' | 'trailing-slash' | 'backslash';

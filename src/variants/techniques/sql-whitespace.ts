@@ -3,10 +3,8 @@
 // string or form body `+` is a space too, so the third form swaps `%20` for `+` (or `+` for `%20`).
 // Header values get the tab form only (a line feed would end the header).
 
-import type { Edit } from '../encoding.js';
-import { applyEdits, decodeSlot } from '../encoding.js';
-import type { Slot } from '../parts.js';
-import { ALL_SLOTS, mapSlots } from '../parts.js';
+import { type Edit, applyEdits, decodeSlot } from '../encoding.js';
+import { type Slot, ALL_SLOTS, mapSlots } from '../parts.js';
 import { looksLikeSql, sqlSeparators } from '../sql.js';
 import type { VariantTechnique } from '../types.js';
 

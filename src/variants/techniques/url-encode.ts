@@ -5,8 +5,7 @@
 
 import type { HttpRequest } from '../../requests/model.js';
 import { decodeSlot, encodeAll, encodeNonAlnum } from '../encoding.js';
-import type { Draft } from '../parts.js';
-import { mapSlots, URL_SLOTS } from '../parts.js';
+import { type Draft, mapSlots, URL_SLOTS } from '../parts.js';
 import type { VariantTechnique } from '../types.js';
 
 /**

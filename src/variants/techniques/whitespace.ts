@@ -12,10 +12,8 @@
 //
 // Edits are made on the decoded view of every slot; in URL slots the new bytes are percent-encoded.
 
-import type { Edit } from '../encoding.js';
-import { editSlot } from '../encoding.js';
-import type { Draft } from '../parts.js';
-import { ALL_SLOTS, mapSlots } from '../parts.js';
+import { type Edit, editSlot } from '../encoding.js';
+import { type Draft, ALL_SLOTS, mapSlots } from '../parts.js';
 import type { VariantTechnique } from '../types.js';
 import type { HttpRequest } from '../../requests/model.js';
 

@@ -10,8 +10,7 @@ import type { Evidence } from '../evidence.js';
 import { zodMessage } from '../../requests/jsonl.js';
 import { LineIndex } from '../../requests/io.js';
 import { arrayElementOffsets, parseJson } from '../../requests/json-scan.js';
-import type { Severity, VulnRecord } from '../model.js';
-import { severityFromScore, VulnRecordSchema } from '../model.js';
+import { type Severity, type VulnRecord, severityFromScore, VulnRecordSchema } from '../model.js';
 
 /** One problem with one entry of an input file. */
 export interface ImportError {

@@ -21,8 +21,9 @@
 //   tags                 ← `rejected` when cveMetadata.state is REJECTED
 // source is "cve5".
 
-import type { ImportOptions, ImportResult } from './common.js';
 import {
+  type ImportOptions,
+  type ImportResult,
   parseJsonDocument,
   recordsFromOneOrMany,
   asArray,
@@ -38,8 +39,8 @@ import {
   toRecord,
   uniq,
   vendorProductFromCpes,
+  type Cvss,
 } from './common.js';
-import type { Cvss } from './common.js';
 
 import type { VulnRecord } from '../model.js';
 

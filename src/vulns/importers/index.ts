@@ -16,8 +16,15 @@ import type { Dirent } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { parseJson } from '../../requests/json-scan.js';
-import type { ImportError, ImportOptions, ImportResult } from './common.js';
-import { emptyResult, isObject, jsonSyntaxError, wholeFile } from './common.js';
+import {
+  type ImportError,
+  type ImportOptions,
+  type ImportResult,
+  emptyResult,
+  isObject,
+  jsonSyntaxError,
+  wholeFile,
+} from './common.js';
 import { cve5FromValue, looksLikeCve5 } from './cve5.js';
 import { parseVulnJsonl, vulnJsonFromValue, looksLikeVulnObject } from './jsonl.js';
 import { kevFromValue, looksLikeKev } from './kev.js';

@@ -13,8 +13,9 @@
 // (with its line number) and the other lines still import.
 
 import { parseJson } from '../../requests/json-scan.js';
-import type { ImportOptions, ImportResult } from './common.js';
 import {
+  type ImportOptions,
+  type ImportResult,
   parseJsonDocument,
   recordsFromOneOrMany,
   atLine,

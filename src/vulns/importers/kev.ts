@@ -12,8 +12,9 @@
 // CISA's vendor, product and name spellings differ from NVD's CPE names, so they are not copied into
 // fields a merge could overwrite.
 
-import type { ImportOptions, ImportResult } from './common.js';
 import {
+  type ImportOptions,
+  type ImportResult,
   parseJsonDocument,
   ArrayPositions,
   compact,

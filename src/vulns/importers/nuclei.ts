@@ -23,10 +23,11 @@ import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { EvidenceRequest } from '../evidence.js';
 import { byteStringToUtf8 } from '../../core/bytes.js';
 import type { HttpRequest } from '../../requests/model.js';
-import { errorMessage } from '../../requests/model.js';
+import { errorMessage } from '../../core/errors.js';
 import { parseNucleiTemplate } from '../../requests/nuclei.js';
-import type { ImportOptions, ImportResult } from './common.js';
 import {
+  type ImportOptions,
+  type ImportResult,
   atLine,
   cap,
   compact,
@@ -44,8 +45,7 @@ import {
   toRecord,
   wholeFile,
 } from './common.js';
-import { CVE_ID } from '../model.js';
-import type { VulnRecord } from '../model.js';
+import { CVE_ID, type VulnRecord } from '../model.js';
 
 /** Longest template text kept as `template` evidence (the Evidence schema's cap). */
 export const MAX_TEMPLATE_TEXT = 200_000;

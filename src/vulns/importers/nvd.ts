@@ -18,8 +18,9 @@
 //   tags                     ← `rejected` when vulnStatus is Rejected
 // source is "nvd".
 
-import type { ImportOptions, ImportResult } from './common.js';
 import {
+  type ImportOptions,
+  type ImportResult,
   parseJsonDocument,
   ArrayPositions,
   asArray,
@@ -37,8 +38,8 @@ import {
   uniq,
   vendorProductFromCpes,
   wholeFile,
+  type Cvss,
 } from './common.js';
-import type { Cvss } from './common.js';
 
 import type { VulnRecord } from '../model.js';
 

@@ -3,8 +3,7 @@
 // timeouts and network errors, honouring Retry-After. Errors are one line and never carry request
 // headers (the NVD API key travels in one).
 
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 
 /** The subset of `fetch` used here, so tests and callers can pass their own. */
 export type FetchImpl = (url: string, init: RequestInit) => Promise<Response>;

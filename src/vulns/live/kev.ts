@@ -10,8 +10,7 @@ import { join } from 'node:path';
 import { parseKev } from '../importers/kev.js';
 import type { VulnRecord } from '../model.js';
 import type { Clock } from './clock.js';
-import type { FetchImpl } from './http.js';
-import { DEFAULT_TIMEOUT_MS, fetchText } from './http.js';
+import { type FetchImpl, DEFAULT_TIMEOUT_MS, fetchText } from './http.js';
 
 export const DEFAULT_KEV_URL =
   'https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json';

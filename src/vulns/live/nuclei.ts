@@ -11,8 +11,7 @@ import { join } from 'node:path';
 import type { ImportResult } from '../importers/common.js';
 import { parseNucleiVuln } from '../importers/nuclei.js';
 import type { Clock } from './clock.js';
-import type { FetchImpl } from './http.js';
-import { DEFAULT_TIMEOUT_MS, fetchText, HttpError } from './http.js';
+import { type FetchImpl, DEFAULT_TIMEOUT_MS, fetchText, HttpError } from './http.js';
 
 export const DEFAULT_NUCLEI_TEMPLATES =
   'https://raw.githubusercontent.com/projectdiscovery/nuclei-templates/main';

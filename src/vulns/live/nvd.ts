@@ -9,10 +9,8 @@
 
 import { parseNvd } from '../importers/nvd.js';
 import type { VulnRecord } from '../model.js';
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
-import type { FetchImpl } from './http.js';
-import { DEFAULT_TIMEOUT_MS, fetchText } from './http.js';
+import { type Clock, systemClock } from './clock.js';
+import { type FetchImpl, DEFAULT_TIMEOUT_MS, fetchText } from './http.js';
 import { SlidingWindowLimiter } from './rate-limit.js';
 
 export const DEFAULT_NVD_URL = 'https://services.nvd.nist.gov';

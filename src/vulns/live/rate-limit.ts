@@ -5,8 +5,7 @@
 // Callers are served first come, first served: `acquire` calls queue behind one another, each
 // waiting until the oldest start in the window leaves it. Retries acquire again, so they count too.
 
-import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
+import { type Clock, systemClock } from './clock.js';
 
 export class SlidingWindowLimiter {
   /** Start times of the requests granted within the window, oldest first. */

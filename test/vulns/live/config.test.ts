@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ConfigError, ConfigSchema } from '../../../src/config/index.js';
 import { defaultLiveConfig, LiveEnvSchema, loadLiveConfig } from '../../../src/vulns/live/config.js';
-import { liveSources } from '../../../src/app/lookup.js';
+import { liveSources } from '../../../src/app/index.js';
 
 describe('loadLiveConfig', () => {
   it('defaults to the public services, no key, 15 s, caching under the data folder', () => {

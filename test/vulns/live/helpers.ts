@@ -1,8 +1,7 @@
 // Local HTTP servers and clocks for the live look-up tests. Nothing here reaches the internet: every
 // server listens on 127.0.0.1 on a port the OS picks.
 import { readFileSync } from 'node:fs';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createServer } from 'node:http';
+import { type IncomingMessage, type ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';

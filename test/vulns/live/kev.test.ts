@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { KEV_MAX_AGE_MS, KevCatalog } from '../../../src/vulns/live/kev.js';
-import type { TestServer } from './helpers.js';
-import { InstantClock, KEV_CATALOG, routes, sendJson, serve } from './helpers.js';
+import { type TestServer, InstantClock, KEV_CATALOG, routes, sendJson, serve } from './helpers.js';
 
 const PATH = '/sites/default/files/feeds/known_exploited_vulnerabilities.json';
 let server: TestServer | undefined;

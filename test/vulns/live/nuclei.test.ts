@@ -6,8 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { NucleiTemplates, templatePath } from '../../../src/vulns/live/nuclei.js';
-import type { TestServer } from './helpers.js';
-import { NUCLEI_CONFLUENCE, routes, serve, VULN_FIXTURES } from './helpers.js';
+import { type TestServer, NUCLEI_CONFLUENCE, routes, serve, VULN_FIXTURES } from './helpers.js';
 
 let server: TestServer | undefined;
 afterEach(async () => {

@@ -11,8 +11,17 @@ import {
   nvdLimiter,
 } from '../../../src/vulns/live/nvd.js';
 import { SlidingWindowLimiter } from '../../../src/vulns/live/rate-limit.js';
-import type { TestServer } from './helpers.js';
-import { FakeClock, flush, InstantClock, NVD_EMPTY, NVD_LOG4J, routes, sendJson, serve } from './helpers.js';
+import {
+  type TestServer,
+  FakeClock,
+  flush,
+  InstantClock,
+  NVD_EMPTY,
+  NVD_LOG4J,
+  routes,
+  sendJson,
+  serve,
+} from './helpers.js';
 
 const API = '/rest/json/cves/2.0';
 let server: TestServer | undefined;

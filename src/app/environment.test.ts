@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
-import { loadEnvironment } from '../app/environment.js';
-import { ConfigError } from './index.js';
+import { loadEnvironment } from './environment.js';
+import { ConfigError } from '../config/index.js';
 
 describe('loadEnvironment', () => {
   it('accepts an empty environment', () => {

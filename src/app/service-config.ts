@@ -3,7 +3,7 @@
 // REDIS_URL, DATABASE_URL, PORT, HOST and LOG_LEVEL belong to the main configuration.
 import { z } from 'zod';
 
-import type { ServiceSettings } from '../app/service.js';
+import type { ServiceSettings } from './root.js';
 import { ConfigError } from '../config/index.js';
 
 export const SCOPES = ['rules:read', 'rules:generate', 'rules:deploy'] as const;

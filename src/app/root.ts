@@ -1,0 +1,413 @@
+/**
+ * @module The composition root: the one place that turns configuration into working parts. Every
+ * entry point calls it: `wafgen generate` and `batch` take the generation parts
+ * ({@link openGenerationParts}: store, engine and fallback, live look-up, audit log); `wafgen
+ * serve`, `wafgen worker` and the Lambda and Vercel handlers take the whole service
+ * ({@link openService}: those parts plus cache, single flight, rate limiter, queue, and the rules
+ * and jobs use cases).
+ *
+ * With REDIS_URL: Redis cache, cross-replica locks and rate limits, BullMQ. Without: the same
+ * interfaces in process. Redis being away never stops the API: reads come from the store,
+ * generation runs locally, and /readyz says what is degraded.
+ */
+import { createHash } from 'node:crypto';
+
+import { sql } from 'kysely';
+import { type Logger, pino } from 'pino';
+
+import { loadAuditConfig } from '../audit/config.js';
+import { openAuditLog, type AuditLog } from '../audit/index.js';
+import { errorMessage as message } from '../core/errors.js';
+import { withTimeout } from '../core/timeout.js';
+import { VERSION as PACKAGE_VERSION } from '../core/version.js';
+import { loadConfig, type Config } from '../config/index.js';
+import type { Engine } from '../generation/types.js';
+import type { EngineMode } from '../generation/llm/index.js';
+import {
+  connectRedis,
+  JsonCache,
+  MemoryKeyValueStore,
+  RedisKeyValueStore,
+  SlidingWindowLimiter,
+  type KeyValueStore,
+  type RatePolicy,
+} from '../kv/index.js';
+import { loadLlmConfig } from '../llm/config.js';
+import { createLogger, defaultMetrics, type Metrics } from '../observability/index.js';
+import {
+  BullJobQueue,
+  MemoryJobQueue,
+  type JobQueue,
+  type QueueSettings,
+  type JobConsumer,
+} from '../queue/index.js';
+import type { Store } from '../store/index.js';
+import { loadLiveConfig } from '../vulns/live/config.js';
+import { chooseEngine } from './engines.js';
+import type { GenerateDeps } from './generate.js';
+import { JobService, startWorker } from './jobs.js';
+import { acceptRuleView, RuleService, type RuleView } from './rules.js';
+import { assertAuthConfigured, loadServiceConfig, type ServiceConfig } from './service-config.js';
+import { openSeededStore } from './store.js';
+
+/** What a generation needs, built from configuration: the deps of {@link generateRule}. */
+export interface GenerationParts {
+  config: Config;
+  /** Absent when the command asked for no store (a record file and --no-save). */
+  store?: Store;
+  engine: Engine;
+  fallback?: Engine;
+  lookup: NonNullable<GenerateDeps['lookup']>;
+  audit?: AuditLog;
+  /** The deps for generateRule, ready to spread. */
+  deps: Omit<GenerateDeps, 'onStep' | 'observe' | 'requestId' | 'fetcher'>;
+  close(): Promise<void>;
+}
+
+export interface GenerationPartsOptions {
+  env?: NodeJS.ProcessEnv;
+  /** Which engine: the LLM when configured (auto), the built-in one, or the LLM (default auto). */
+  engineMode?: EngineMode;
+  /** LLM provider chain, e.g. `openai,anthropic`. */
+  providers?: string;
+  /** An engine built elsewhere (tests, the service's deps); overrides engineMode. */
+  engine?: { engine: Engine; fallback?: Engine };
+  /** An open store (the caller closes it), `false` for none; default: open the configured one. */
+  store?: Store | false;
+  /** An open audit log (the caller closes it), `false` for none; default: from WAFGEN_AUDIT_*. */
+  audit?: AuditLog | false;
+  /** Who the audit events name (default: none; the CLI passes its user, the API each caller). */
+  principal?: string;
+  logger?: Logger;
+  metrics?: Metrics;
+}
+
+export async function openGenerationParts(
+  config: Config,
+  opts: GenerationPartsOptions = {},
+): Promise<GenerationParts> {
+  const env = opts.env ?? process.env;
+  const choice = opts.engine ?? chooseEngine(config, opts.engineMode ?? 'auto', opts.providers);
+  const lookup = {
+    offline: config.WAFGEN_OFFLINE,
+    // A CVE missing from the store is looked up live (NVD, KEV, nuclei) unless WAFGEN_OFFLINE.
+    live: loadLiveConfig(env, { dataDir: config.dataDir }),
+  };
+  const store = opts.store === false ? undefined : (opts.store ?? (await openSeededStore(config)));
+  const ownsStore = opts.store === undefined;
+  let audit: AuditLog | undefined;
+  try {
+    // One audit event per generation (file spool by default; a second process on the same data
+    // directory gets its own spool, see src/audit).
+    audit =
+      opts.audit === false
+        ? undefined
+        : (opts.audit ??
+          (await openAuditLog(loadAuditConfig(env, { dataDir: config.dataDir }), {
+            ...(opts.logger ? { logger: opts.logger } : {}),
+            ...(opts.metrics ? { metrics: opts.metrics } : {}),
+          })));
+  } catch (e) {
+    if (ownsStore) await store?.close().catch(() => {});
+    throw e;
+  }
+  const ownsAudit = opts.audit === undefined;
+  let closed: Promise<void> | undefined;
+  return {
+    config,
+    ...(store ? { store } : {}),
+    engine: choice.engine,
+    ...(choice.fallback ? { fallback: choice.fallback } : {}),
+    lookup,
+    ...(audit ? { audit } : {}),
+    deps: {
+      ...(store ? { store } : {}),
+      engine: choice.engine,
+      ...(choice.fallback ? { fallback: choice.fallback } : {}),
+      lookup,
+      ...(audit ? { audit } : {}),
+      ...(opts.principal ? { principal: opts.principal } : {}),
+    },
+    close: () =>
+      (closed ??= (async () => {
+        if (ownsAudit) await audit?.close().catch(() => {});
+        if (ownsStore) await store?.close();
+      })()),
+  };
+}
+
+export interface ServiceSettings {
+  /** Time to live of cached rules, in seconds (default 24 h). */
+  cacheTtlS: number;
+  /**
+   * Milliseconds a rule read from Redis is served from the process before Redis is asked again
+   * (0: always ask). Another replica's new version shows after at most this long.
+   */
+  cacheL1Ms: number;
+  /** Longest a synchronous generation may take before the request degrades. */
+  generateTimeoutMs: number;
+  /**
+   * Time to live of the cross-replica single-flight lock (renewed while the generation runs): how
+   * long a replica that died mid-generation keeps the others waiting.
+   */
+  lockTtlMs: number;
+  /** Prefix for every Redis key wafgen writes ('' for none). */
+  redisPrefix: string;
+  queue: Omit<QueueSettings, 'prefix'>;
+  rateLimits: Record<string, RatePolicy>;
+}
+
+export interface ServiceDeps {
+  /** An open store to use (the caller closes it); default: open one from the config. */
+  store?: Store;
+  /** The engine (default: as `wafgen generate --engine auto` chooses: an LLM when configured, else built-in). */
+  engine?: Engine;
+  /** The engine to fall back to when `engine` fails outright. */
+  fallback?: Engine;
+  /** The cache key's engine/model part (default: engine name, model chain and wafgen version). */
+  engineVersion?: string;
+  logger?: Logger;
+  /** Where generation and cache figures go (default: the process's observability registry). */
+  metrics?: Metrics;
+  /** The audit log (default: opened from the WAFGEN_AUDIT_* settings; false for none). */
+  audit?: AuditLog | false;
+  /** Environment for the LLM, live look-up and audit settings (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface CheckResult {
+  status: 'ok' | 'down' | 'disabled';
+  backend: string;
+  latencyMs?: number;
+  error?: string;
+}
+
+export interface Health {
+  /** ok: everything answers; degraded: serving without Redis or the queue; down: the store is away. */
+  status: 'ok' | 'degraded' | 'down';
+  checks: { store: CheckResult; redis: CheckResult; queue: CheckResult };
+}
+
+export interface Service {
+  readonly config: Config;
+  readonly settings: ServiceSettings;
+  readonly store: Store;
+  readonly kv: KeyValueStore;
+  readonly limiter: SlidingWindowLimiter;
+  readonly queue: JobQueue;
+  readonly engine: Engine;
+  readonly engineVersion: string;
+  readonly rules: RuleService;
+  readonly jobs: JobService;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  health(): Promise<Health>;
+  close(): Promise<void>;
+}
+
+/** `builtin@0.1.0`, or for an LLM `llm-<hash of the provider and model chain>@0.1.0`. */
+function engineVersionOf(engine: Engine, env: NodeJS.ProcessEnv): string {
+  if (engine.name !== 'llm') return `${engine.name}@${PACKAGE_VERSION}`;
+  let chain = '';
+  try {
+    chain = loadLlmConfig(env)
+      .providers.map((p) => `${p.name}:${JSON.stringify(p.models)}`)
+      .join('|');
+  } catch {
+    // the engine was built from this configuration, so it reads; an unreadable one hashes as empty
+  }
+  return `llm-${createHash('sha256').update(chain).digest('hex').slice(0, 10)}@${PACKAGE_VERSION}`;
+}
+
+async function check(backend: string, f: () => Promise<unknown>, timeoutMs = 2000): Promise<CheckResult> {
+  const started = performance.now();
+  try {
+    await withTimeout(f(), timeoutMs, `${backend} check`);
+    return { status: 'ok', backend, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+  } catch (e) {
+    return { status: 'down', backend, error: message(e) };
+  }
+}
+
+export async function buildService(
+  config: Config,
+  settings: ServiceSettings,
+  deps: ServiceDeps = {},
+): Promise<Service> {
+  const log = deps.logger ?? pino({ level: 'silent' });
+  const metrics = deps.metrics ?? defaultMetrics();
+  const env = deps.env ?? process.env;
+  const parts = await openGenerationParts(config, {
+    env,
+    ...(deps.engine
+      ? { engine: { engine: deps.engine, ...(deps.fallback ? { fallback: deps.fallback } : {}) } }
+      : {}),
+    ...(deps.store ? { store: deps.store } : {}),
+    ...(deps.audit !== undefined ? { audit: deps.audit } : {}),
+    logger: log,
+    metrics,
+  });
+  const { engine } = parts;
+  const store = parts.store!;
+  const engineVersion = deps.engineVersion ?? engineVersionOf(engine, env);
+  try {
+    let kv: KeyValueStore;
+    let limiter: SlidingWindowLimiter;
+    let queue: JobQueue;
+    if (config.REDIS_URL) {
+      const client = await connectRedis(config.REDIS_URL, {
+        keyPrefix: settings.redisPrefix,
+        connectionName: 'wafgen',
+        onState: (state) =>
+          state === 'ready' ? log.info('redis connected') : log.warn({ state }, 'redis unavailable'),
+      });
+      kv = new RedisKeyValueStore(client);
+      limiter = new SlidingWindowLimiter({ redis: client, keyPrefix: 'rl', policies: settings.rateLimits });
+      const bull = new BullJobQueue(config.REDIS_URL, {
+        ...settings.queue,
+        prefix: `${settings.redisPrefix}bull`,
+      });
+      // Redis answered the cache's connection: give the queue's a moment too, so /readyz starts green.
+      await bull.connected(client.status === 'ready' ? 2000 : 0);
+      queue = bull;
+    } else {
+      kv = new MemoryKeyValueStore();
+      limiter = new SlidingWindowLimiter({ policies: settings.rateLimits });
+      queue = new MemoryJobQueue(settings.queue);
+    }
+    const cache = new JsonCache<RuleView>(kv, settings.cacheTtlS * 1000, {
+      accept: acceptRuleView,
+      l1Ms: kv.kind === 'redis' ? settings.cacheL1Ms : 0,
+    });
+    const rules = new RuleService(
+      store,
+      cache,
+      engine,
+      engineVersion,
+      parts.deps,
+      {
+        generateTimeoutMs: settings.generateTimeoutMs,
+        lockTtlMs: settings.lockTtlMs,
+        maxInputBytes: config.WAFGEN_MAX_INPUT_BYTES,
+        fetch: !config.WAFGEN_OFFLINE,
+      },
+      log,
+      metrics,
+    );
+    const jobs = new JobService(store, queue, engineVersion);
+    let closed: Promise<void> | undefined;
+    return {
+      config,
+      settings,
+      store,
+      kv,
+      limiter,
+      queue,
+      engine,
+      engineVersion,
+      rules,
+      jobs,
+      log,
+      metrics,
+      async health(): Promise<Health> {
+        const [storeCheck, redisCheck, queueCheck] = await Promise.all([
+          check(store.kind, () => sql`select 1`.execute(store.db)),
+          kv.kind === 'redis'
+            ? check('redis', () => kv.ping())
+            : Promise.resolve<CheckResult>({ status: 'disabled', backend: 'memory' }),
+          check(queue.kind, () => queue.ping()),
+        ]);
+        const status =
+          storeCheck.status === 'down'
+            ? 'down'
+            : redisCheck.status === 'down' || queueCheck.status === 'down'
+              ? 'degraded'
+              : 'ok';
+        return { status, checks: { store: storeCheck, redis: redisCheck, queue: queueCheck } };
+      },
+      close: () =>
+        (closed ??= (async () => {
+          await queue.close().catch(() => {});
+          await kv.close().catch(() => {});
+          await parts.close();
+        })()),
+    };
+  } catch (e) {
+    await parts.close().catch(() => {});
+    throw e;
+  }
+}
+
+/** The service as an entry point runs it: configuration, the service, and its in-process worker. */
+export interface RunningService {
+  service: Service;
+  config: Config;
+  serviceConfig: ServiceConfig;
+  /** The in-process worker, when the queue is in-process (no Redis). */
+  consumer?: JobConsumer;
+  log: Logger;
+  close(): Promise<void>;
+}
+
+export interface OpenServiceOptions extends Omit<ServiceDeps, 'logger'> {
+  logger?: Logger;
+  /** The `component` field of every log line (default `api`). */
+  component?: string;
+  /** Run queued jobs in this process when the queue is in-process (default true). */
+  inProcessWorker?: boolean;
+  /** Refuse to start without authentication configured (default true: the API needs it). */
+  requireAuth?: boolean;
+}
+
+/**
+ * Reads the environment and opens the service, as `wafgen serve`, `wafgen worker` and the
+ * serverless handlers all do. Without Redis, queued jobs run in this process, and jobs the store
+ * says were queued or running when the last process stopped run again.
+ */
+export async function openService(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: OpenServiceOptions = {},
+): Promise<RunningService> {
+  const config = loadConfig(env);
+  const serviceConfig = loadServiceConfig(env);
+  if (opts.requireAuth !== false) assertAuthConfigured(serviceConfig);
+  const log =
+    opts.logger ?? createLogger({ level: config.LOG_LEVEL, base: { component: opts.component ?? 'api' } });
+  if (opts.requireAuth !== false && serviceConfig.auth.disabled)
+    log.warn('authentication is disabled (WAFGEN_AUTH_DISABLED): every caller has every scope');
+  const { logger: _logger, inProcessWorker: _inProcess, component: _c, requireAuth: _r, ...deps } = opts;
+  const service = await buildService(config, serviceConfig.settings, { env, ...deps, logger: log });
+  let consumer: JobConsumer | undefined;
+  try {
+    if (service.queue.kind === 'memory' && opts.inProcessWorker !== false) {
+      consumer = startWorker(service, { ...serviceConfig.worker });
+      const pending = await service.store.jobs.list({
+        status: ['queued', 'running'],
+        kind: 'generate',
+        limit: 1000,
+      });
+      for (const job of pending)
+        if (job.cveId) await service.queue.add(job.id, { cveId: job.cveId, source: 'recovered' });
+      if (pending.length > 0) log.info({ jobs: pending.length }, 'requeued unfinished jobs');
+    }
+  } catch (e) {
+    await service.close().catch(() => {});
+    throw e;
+  }
+  let closed: Promise<void> | undefined;
+  return {
+    service,
+    config,
+    serviceConfig,
+    ...(consumer ? { consumer } : {}),
+    log,
+    close: () =>
+      (closed ??= (async () => {
+        if (consumer) {
+          const r = await consumer.close(serviceConfig.worker.shutdownGraceMs);
+          if (!r.finished) log.warn({ jobs: r.returned }, 'jobs still running at shutdown');
+        }
+        await service.close();
+      })()),
+  };
+}

@@ -1,0 +1,236 @@
+/**
+ * @module The rules use case the API and the workers share: cache-through reads, single-flight
+ * generation (one per burst, across replicas), and graceful degradation to the last good rule.
+ */
+import type { Logger } from 'pino';
+
+import { errorMessage as message, InputError } from '../core/errors.js';
+import { withTimeout } from '../core/timeout.js';
+import type { GenerationReport, Engine } from '../generation/types.js';
+import { ruleCacheKey, SingleFlight, type JsonCache } from '../kv/index.js';
+import { observeGeneration, type Metrics } from '../observability/index.js';
+import type { Store, StoredRule } from '../store/index.js';
+import { generateRule, parseCveId, type GenerateDeps } from './generate.js';
+import type { ServiceSettings } from './root.js';
+
+/** A rule as the API and the cache hand it out. */
+export interface RuleView {
+  cveId: string;
+  version?: number;
+  rule: unknown;
+  report: GenerationReport | Record<string, unknown>;
+  /** Engine and version that produced it (the cache key's last part). */
+  engine: string;
+  passed: boolean;
+  createdAt?: string;
+  /** When this view was produced (milliseconds since the epoch). */
+  generatedAt: number;
+}
+
+export interface GenerateOutcome {
+  result: RuleView;
+  /** hit: served from the cache; miss: generated now; bypass: `force` skipped the cache. */
+  cache: 'hit' | 'miss' | 'bypass';
+  /** ran: this call generated; joined/waited: another request's generation answered it. */
+  how?: 'ran' | 'joined' | 'waited';
+  /** Generation failed and this is the last good rule. */
+  degraded?: { reason: string; source: 'cache' | 'store' };
+}
+
+export interface GenerateOptions {
+  maxAttempts?: number;
+  force?: boolean;
+  /** On failure, answer with the last good rule instead of throwing (default true). */
+  degrade?: boolean;
+  /** For the generation log line and metrics. */
+  requestId?: string;
+  principal?: string;
+}
+
+/** Generation failed and there was no earlier rule to fall back on. */
+export class GenerationFailedError extends Error {
+  override name = 'GenerationFailedError';
+}
+
+export function acceptRuleView(value: unknown): RuleView | undefined {
+  if (value === null || typeof value !== 'object') return undefined;
+  const v = value as Partial<RuleView>;
+  return typeof v.cveId === 'string' && typeof v.engine === 'string' && v.rule !== undefined && v.report
+    ? (v as RuleView)
+    : undefined;
+}
+
+function storedPassed(s: StoredRule): boolean {
+  return (s.report as { passed?: unknown } | undefined)?.passed === true;
+}
+
+export function viewOfStored(s: StoredRule, engine: string): RuleView {
+  return {
+    cveId: s.cveId,
+    version: s.version,
+    rule: s.rule,
+    report: s.report as RuleView['report'],
+    engine,
+    passed: storedPassed(s),
+    createdAt: s.createdAt,
+    generatedAt: Date.parse(s.createdAt),
+  };
+}
+
+export class RuleService {
+  private readonly flights: SingleFlight;
+
+  constructor(
+    private readonly store: Store,
+    readonly cache: JsonCache<RuleView>,
+    private readonly engine: Engine,
+    readonly engineVersion: string,
+    private readonly generationDeps: Omit<GenerateDeps, 'store' | 'engine'>,
+    private readonly settings: Pick<ServiceSettings, 'generateTimeoutMs' | 'lockTtlMs'> & {
+      maxInputBytes: number;
+      /** Fetch the record's reference URLs for evidence (not when offline). */
+      fetch: boolean;
+    },
+    private readonly log: Logger,
+    private readonly metrics: Metrics,
+  ) {
+    this.flights = new SingleFlight(cache.kv);
+  }
+
+  key(cveId: string): string {
+    return ruleCacheKey(cveId, this.engineVersion);
+  }
+
+  /** Cache reads never fail a request: Redis away reads as a miss. */
+  private async cached(key: string): Promise<RuleView | undefined> {
+    try {
+      return await this.cache.get(key);
+    } catch (e) {
+      this.log.debug({ err: message(e) }, 'cache read failed');
+      return undefined;
+    }
+  }
+
+  private async remember(key: string, view: RuleView): Promise<void> {
+    try {
+      await this.cache.set(key, view);
+    } catch (e) {
+      this.log.debug({ err: message(e) }, 'cache write failed');
+    }
+  }
+
+  /** The latest rule for the CVE: from the cache, else from the store (and cached when this engine made it). */
+  async latest(cveId: string): Promise<{ view: RuleView; cache: 'hit' | 'miss' } | undefined> {
+    const id = parseCveId(cveId);
+    const key = this.key(id);
+    const hit = await this.cached(key);
+    this.metrics.recordCache(hit ? 'hit' : 'miss');
+    if (hit) return { view: hit, cache: 'hit' };
+    const stored = await this.store.rules.latest(id);
+    if (!stored) return undefined;
+    const sameEngine = stored.engine === this.engine.name;
+    const view = viewOfStored(stored, sameEngine ? this.engineVersion : stored.engine);
+    if (sameEngine) await this.remember(key, view);
+    return { view, cache: 'miss' };
+  }
+
+  async version(cveId: string, version: number): Promise<RuleView | undefined> {
+    const stored = await this.store.rules.get(parseCveId(cveId), version);
+    return stored ? viewOfStored(stored, stored.engine) : undefined;
+  }
+
+  async versions(cveId: string): Promise<StoredRule[]> {
+    return this.store.rules.versions(parseCveId(cveId));
+  }
+
+  /**
+   * A rule for the CVE from this engine version: the cached one, else a new generation (one per
+   * burst, across replicas). When generation fails, the last good rule with the reason.
+   */
+  async generate(cveId: string, opts: GenerateOptions = {}): Promise<GenerateOutcome> {
+    const id = parseCveId(cveId);
+    const key = this.key(id);
+    if (!opts.force) {
+      const hit = await this.cached(key);
+      this.metrics.recordCache(hit ? 'hit' : 'miss');
+      if (hit) return { result: hit, cache: 'hit' };
+    }
+    const started = Date.now();
+    try {
+      const flight = await this.flights.run(key, () => this.run(id, key, opts), {
+        lockTtlMs: this.settings.lockTtlMs,
+        waitMs: this.settings.generateTimeoutMs,
+        peek: async () => {
+          const v = await this.cached(key);
+          return v && (!opts.force || v.generatedAt >= started) ? v : undefined;
+        },
+      });
+      return { result: flight.value, cache: opts.force ? 'bypass' : 'miss', how: flight.how };
+    } catch (e) {
+      if (e instanceof InputError || opts.degrade === false) throw e;
+      const reason = message(e);
+      this.log.warn({ cveId: id, err: reason }, 'generation failed; looking for the last good rule');
+      const fallback = await this.lastGood(id, key);
+      if (!fallback) throw new GenerationFailedError(`generation failed for ${id}: ${reason}`);
+      return {
+        result: fallback.view,
+        cache: opts.force ? 'bypass' : 'miss',
+        degraded: { reason, source: fallback.source },
+      };
+    }
+  }
+
+  private async run(cveId: string, key: string, opts: GenerateOptions): Promise<RuleView> {
+    // generateRule records the metrics, the log line and the audit event of each generation.
+    const r = await withTimeout(
+      generateRule(
+        {
+          cveId,
+          maxInputBytes: this.settings.maxInputBytes,
+          save: true,
+          fetch: this.settings.fetch,
+          ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+        },
+        {
+          ...this.generationDeps,
+          store: this.store,
+          engine: this.engine,
+          observe: (o) => observeGeneration(o, { metrics: this.metrics, logger: this.log }),
+          ...(opts.requestId ? { requestId: opts.requestId } : {}),
+          ...(opts.principal ? { principal: opts.principal } : {}),
+        },
+      ),
+      this.settings.generateTimeoutMs,
+      `generating a rule for ${cveId}`,
+    );
+    const view: RuleView = {
+      cveId,
+      ...(r.version !== undefined ? { version: r.version } : {}),
+      rule: r.rule,
+      report: r.report,
+      engine: this.engineVersion,
+      passed: r.report.passed,
+      createdAt: new Date().toISOString(),
+      generatedAt: Date.now(),
+    };
+    await this.remember(key, view);
+    return view;
+  }
+
+  /** The last good rule: the cached one, else the newest stored version that passed (else the newest). */
+  private async lastGood(
+    cveId: string,
+    key: string,
+  ): Promise<{ view: RuleView; source: 'cache' | 'store' } | undefined> {
+    const hit = await this.cached(key);
+    if (hit) return { view: hit, source: 'cache' };
+    try {
+      const versions = await this.store.rules.versions(cveId);
+      const pick = [...versions].reverse().find(storedPassed) ?? versions.at(-1);
+      return pick ? { view: viewOfStored(pick, pick.engine), source: 'store' } : undefined;
+    } catch (e) {
+      this.log.warn({ cveId, err: message(e) }, 'store read failed while degrading');
+      return undefined;
+    }
+  }
+}
