@@ -5,7 +5,7 @@ import { compileDocument, isCaught, RuleCompileError } from '../evaluator/index.
 import type { HttpRequest } from '../requests/model.js';
 import type { Rule } from '../waf/model/shapes.generated.js';
 import { RegexCompileError } from '../waf/regex.js';
-import type { CheckResult } from './types.js';
+import type { CheckResult, ReasonCode } from './types.js';
 
 export interface CheckContext {
   cveId: string;
@@ -34,9 +34,14 @@ export function checkRule(rule: Rule, ctx: CheckContext): CheckResult {
     benign: { total: ctx.benign.length, blocked: 0, falsePositives: [] },
     passed: false,
     reasons: [],
+    reasonCodes: [],
+  };
+  const fail = (code: ReasonCode, message: string): void => {
+    result.reasons.push(message);
+    result.reasonCodes.push(code);
   };
   if (!validation.document) {
-    result.reasons.push(`invalid rule: ${errors[0]?.path} ${errors[0]?.message}`);
+    fail('invalid-rule', `invalid rule: ${errors[0]?.path} ${errors[0]?.message}`);
     return result;
   }
   let compiled;
@@ -45,7 +50,7 @@ export function checkRule(rule: Rule, ctx: CheckContext): CheckResult {
   } catch (e) {
     // A statement the evaluator cannot run (too deep, a regex RE2 rejects) is a failed check, not a crash.
     if (!(e instanceof RuleCompileError) && !(e instanceof RegexCompileError)) throw e;
-    result.reasons.push(e.message);
+    fail('compile-error', e.message);
     return result;
   }
   const caught = (r: HttpRequest) => isCaught('rule', compiled.evaluate(r));
@@ -68,11 +73,12 @@ export function checkRule(rule: Rule, ctx: CheckContext): CheckResult {
     });
   }
   if (errors.length > 0)
-    result.reasons.push(`${errors.length} error(s): ${errors[0]!.code} at ${errors[0]!.path}`);
+    fail('rule-errors', `${errors.length} error(s): ${errors[0]!.code} at ${errors[0]!.path}`);
   if (result.wcu > ctx.wcuBudget)
-    result.reasons.push(`costs ${result.wcu} WCU, over the budget of ${ctx.wcuBudget}`);
+    fail('wcu-over-budget', `costs ${result.wcu} WCU, over the budget of ${ctx.wcuBudget}`);
   if (result.evidence.missed.length > 0) {
-    result.reasons.push(
+    fail(
+      'exploit-missed',
       `misses ${result.evidence.missed.length} of ${result.evidence.total} exploit request(s): ${result.evidence.missed
         .slice(0, 3)
         .map((m) => m.id)
@@ -81,12 +87,14 @@ export function checkRule(rule: Rule, ctx: CheckContext): CheckResult {
   }
   const variantRate = result.variants.total === 0 ? 1 : result.variants.blocked / result.variants.total;
   if (variantRate < ctx.minVariantRate) {
-    result.reasons.push(
+    fail(
+      'variants-missed',
       `blocks ${result.variants.blocked} of ${result.variants.total} evasion variants (needs ${Math.round(ctx.minVariantRate * 100)}%)`,
     );
   }
   if (result.benign.blocked > 0) {
-    result.reasons.push(
+    fail(
+      'false-positive',
       `blocks ${result.benign.blocked} benign request(s): ${result.benign.falsePositives
         .slice(0, 3)
         .map((m) => m.id)

@@ -131,6 +131,7 @@ export async function runGeneration(
       tests: { evidence: checks.evidence, variants: checks.variants, benign: checks.benign },
       warnings: checks.warnings,
       reasons: checks.reasons,
+      reasonCodes: checks.reasonCodes,
       evidenceUsed: input.evidenceSources,
       durationMs: Date.now() - started,
       notes,

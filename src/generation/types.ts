@@ -58,6 +58,19 @@ export interface RequestOutcome {
   statement?: string;
 }
 
+/** Why a rule failed its checks, as a small fixed vocabulary: metrics, logs, audit events and stats use these, never the wording. */
+export const REASON_CODES = [
+  'invalid-rule',
+  'compile-error',
+  'rule-errors',
+  'wcu-over-budget',
+  'exploit-missed',
+  'variants-missed',
+  'false-positive',
+  'other',
+] as const;
+export type ReasonCode = (typeof REASON_CODES)[number];
+
 export interface CheckResult {
   /** Schema and API-constraint errors, and lint errors. */
   errors: Finding[];
@@ -67,8 +80,10 @@ export interface CheckResult {
   variants: { total: number; blocked: number; missed: RequestOutcome[] };
   benign: { total: number; blocked: number; falsePositives: RequestOutcome[] };
   passed: boolean;
-  /** Why it did not pass, one line each. */
+  /** Why it did not pass, one line each, for people. */
   reasons: string[];
+  /** The code of each line of `reasons`, in the same order, for programs. */
+  reasonCodes: ReasonCode[];
 }
 
 export interface GenerationReport {
@@ -90,6 +105,8 @@ export interface GenerationReport {
   tests: Pick<CheckResult, 'evidence' | 'variants' | 'benign'>;
   warnings: Finding[];
   reasons: string[];
+  /** The code of each line of `reasons`, in the same order. */
+  reasonCodes: ReasonCode[];
   evidenceUsed: string[];
   durationMs: number;
   notes: string[];

@@ -43,7 +43,6 @@ export { REDACTED, forgetSecrets, isSecretKey, redactText, redactValue, register
 export {
   REASON_CODES,
   outcomeOf,
-  reasonCode,
   reasonCodes,
   type Outcome,
   type ReasonCode,

@@ -206,6 +206,7 @@ const StoredReport = z.object({
   costUsd: count,
   durationMs: count,
   reasons: z.array(z.string()).catch([]),
+  reasonCodes: z.array(z.enum(REASON_CODES)).optional().catch(undefined),
 });
 
 /** Reports of the rule versions saved in [since, until). */

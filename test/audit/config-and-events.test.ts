@@ -126,6 +126,7 @@ describe('audit events', () => {
       report: sampleReport({
         passed: false,
         reasons: ['blocks 2 benign request(s): b1, b2', 'misses 1 of 3 exploit request(s): x'],
+        reasonCodes: ['false-positive', 'exploit-missed'],
       }),
     });
     expect(e).toMatchObject({

@@ -25,6 +25,7 @@ export function sampleReport(over: Partial<ReportLike> = {}): ReportLike {
     costUsd: 0.00129,
     durationMs: 8200,
     reasons: [],
+    reasonCodes: [],
     ...over,
   };
 }

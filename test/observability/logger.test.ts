@@ -66,7 +66,11 @@ describe('generation log', () => {
     logGeneration(logger, {
       requestId: 'req-8',
       cveId: 'CVE-2021-44228',
-      report: sampleReport({ passed: false, reasons: ['blocks 1 benign request(s): b1'] }),
+      report: sampleReport({
+        passed: false,
+        reasons: ['blocks 1 benign request(s): b1'],
+        reasonCodes: ['false-positive'],
+      }),
     });
     logGeneration(logger, {
       requestId: 'req-9',

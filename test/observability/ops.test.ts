@@ -174,7 +174,13 @@ function analyse(expr: string): Analysis {
 async function scrapeAfterSamples(): Promise<Sample[]> {
   const m = createMetrics();
   m.recordGeneration(sampleReport());
-  m.recordGeneration(sampleReport({ passed: false, reasons: ['blocks 1 benign request(s): b'] }));
+  m.recordGeneration(
+    sampleReport({
+      passed: false,
+      reasons: ['blocks 1 benign request(s): b'],
+      reasonCodes: ['false-positive'],
+    }),
+  );
   m.recordGeneration(
     sampleReport({
       engine: 'builtin',

@@ -45,6 +45,7 @@ const RECENT = [
     costUsd: 0.15,
     passed: false,
     reasons: ['blocks 2 benign request(s): a, b', 'misses 1 of 2 exploit request(s): x'],
+    reasonCodes: ['false-positive', 'exploit-missed'],
   }),
   sampleReport({
     cveId: 'CVE-2024-0004',
@@ -93,6 +94,7 @@ beforeAll(async () => {
     costUsd: 5,
     passed: false,
     reasons: ['costs 900 WCU, over the budget of 500'],
+    reasonCodes: ['wcu-over-budget'],
   });
   await store.rules.saveVersion(old.cveId, { rule: {}, inputsHash: 'old', engine: 'llm', report: old });
   await sql`update rules set created_at = ${daysAgo(20)} where cve_id = 'CVE-2020-0001'`.execute(store.db);

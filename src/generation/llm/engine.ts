@@ -23,7 +23,16 @@ import type { Rule, Statement } from '../../waf/model/shapes.generated.js';
 import { validateDocument } from '../../waf/schema.js';
 import { classify } from '../builtin/classify.js';
 import { buildRule } from '../loop.js';
-import type { Candidate, CheckResult, Engine, Feedback, GenerationInput, Proposal, Usage } from '../types.js';
+import type {
+  Candidate,
+  CheckResult,
+  Engine,
+  Feedback,
+  GenerationInput,
+  Proposal,
+  ReasonCode,
+  Usage,
+} from '../types.js';
 import { DEFAULT_PROMPT_OPTIONS, PromptBuilder, SYSTEM_PROMPT, type PreviousAnswer } from './prompt.js';
 import { LlmRuleOutput } from './schema.js';
 
@@ -67,7 +76,12 @@ interface Answer {
   costUsd: number;
 }
 
-const emptyChecks = (errors: Finding[], warnings: Finding[], reason: string): CheckResult => {
+const emptyChecks = (
+  errors: Finding[],
+  warnings: Finding[],
+  reason: string,
+  code: ReasonCode = 'invalid-rule',
+): CheckResult => {
   const none = { total: 0, blocked: 0, missed: [] };
   return {
     errors,
@@ -78,6 +92,7 @@ const emptyChecks = (errors: Finding[], warnings: Finding[], reason: string): Ch
     benign: { total: 0, blocked: 0, falsePositives: [] },
     passed: false,
     reasons: [reason],
+    reasonCodes: [code],
   };
 };
 
@@ -113,6 +128,7 @@ function vet(
             errors,
             findings.filter((f) => f.severity === 'warning'),
             `the rule cannot be evaluated: ${message}`,
+            'compile-error',
           ),
         },
       };

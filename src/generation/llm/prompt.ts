@@ -10,7 +10,7 @@ import { stripControls, truncate } from '../../evidence/text-clean.js';
 import type { Finding } from '../../waf/findings.js';
 import type { Rule } from '../../waf/model/shapes.generated.js';
 import type { AttackClass } from '../../vulns/model.js';
-import type { CheckResult, GenerationInput, RequestOutcome } from '../types.js';
+import type { CheckResult, GenerationInput, ReasonCode, RequestOutcome } from '../types.js';
 import { MAX_STATEMENT_LEVELS } from './schema.js';
 
 export interface PromptOptions {
@@ -175,7 +175,8 @@ export class PromptBuilder {
     ];
     // The test outcomes below say what was missed and blocked, with the requests; the other reasons
     // (an invalid rule, the evaluator refusing it, the WCU budget) only exist as reasons.
-    const reasons = checks.reasons.filter((r) => !/^(misses|blocks) \d+ (of \d+ )?/.test(r));
+    const tested: readonly ReasonCode[] = ['exploit-missed', 'variants-missed', 'false-positive'];
+    const reasons = checks.reasons.filter((_, i) => !tested.includes(checks.reasonCodes[i] ?? 'other'));
     if (reasons.length > 0) out.push('', 'Why it failed:', ...reasons.map((r) => `- ${oneLine(r)}`));
     const errors = this.findings('Schema and lint errors:', checks.errors);
     if (errors.length > 0) out.push('', ...errors);
