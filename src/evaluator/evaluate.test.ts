@@ -202,11 +202,11 @@ describe('matchers', () => {
     expect(blocks(regex('^/caf..$', field.uri()), req({ uri: '/caf\u00c3\u00a9' }))).toBe(true);
   });
 
-  it('a catastrophic pattern runs in linear time', () => {
+  // RE2 semantics: no backtracking (the time it takes is measured by `npm run bench:linearity`).
+  it('a catastrophic pattern answers on a long input', () => {
     const r = req({ uri: '/?q=' + 'a'.repeat(50_000) + '!' });
-    const t = performance.now();
     expect(blocks(regex('(?:a+)+$', field.query()), r)).toBe(false);
-    expect(performance.now() - t).toBeLessThan(5_000);
+    expect(blocks(regex('(?:a+)+!$', field.query()), r)).toBe(true);
   });
 
   it('SQLi and XSS statements use the detectors', () => {

@@ -160,11 +160,10 @@ describe('parseRawHttp', () => {
     expect(r).toMatchObject({ raw: { method: 'POST', body: 'a\n\nGET /x HTTP/1.1' } });
   });
 
-  it('takes linear time on long lines of spaces', async () => {
+  // The time it takes is measured by `npm run bench:linearity`.
+  it('reads long lines of spaces whole', async () => {
     const body = 'GET ' + ' '.repeat(300_000) + 'x\n';
-    const started = performance.now();
     const { requests } = await parse(`POST /a HTTP/1.1\nHost: h\n\n${body}\n${body}`);
-    expect(performance.now() - started).toBeLessThan(1000);
     expect(requests).toHaveLength(1);
     expect(requests[0]!.body!.length).toBe(2 * body.length);
   });
