@@ -3,9 +3,7 @@
 import { Command, CommanderError } from 'commander';
 
 import { InputError } from '../core/errors.js';
-import { loadEnvironment } from '../app/index.js';
 import { ConfigError, type Config } from '../config/index.js';
-import { applySecretsToEnv } from '../secrets/index.js';
 import { registerBackup } from './commands/backup.js';
 import { registerBatch } from './commands/batch.js';
 import { registerDeploy } from './commands/deploy.js';
@@ -20,8 +18,14 @@ import { EXIT, processIo, type Io } from './io.js';
 import { VERSION } from '../core/version.js';
 
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  // Commands import what they need when they run, so `--help`, `--version` and a small `validate`
+  // load no database, queue or LLM SDK; the environment check is loaded before any command runs.
   let config: Config | undefined;
-  const getConfig = (): Config => (config ??= loadEnvironment());
+  let loadEnvironment: ((env?: NodeJS.ProcessEnv) => Config) | undefined;
+  const getConfig = (): Config => {
+    if (!loadEnvironment) throw new Error('the environment is read before the command runs');
+    return (config ??= loadEnvironment());
+  };
   const program = new Command('wafgen')
     .description('Generate, validate and test AWS WAFv2 rules that virtually patch CVEs.')
     .version(VERSION, '-v, --version')
@@ -29,14 +33,13 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
     .exitOverride();
   // API keys from Secrets Manager (WAFGEN_SECRETS_ARN) fill unset variables before any command reads them.
-  program.hook('preAction', () =>
-    applySecretsToEnv().then(
-      () => {},
-      (e: unknown) => {
-        throw new InputError(`secrets: ${e instanceof Error ? e.message : String(e)}`);
-      },
-    ),
-  );
+  program.hook('preAction', async () => {
+    const secrets = await import('../secrets/index.js');
+    await secrets.applySecretsToEnv().catch((e: unknown) => {
+      throw new InputError(`secrets: ${e instanceof Error ? e.message : String(e)}`);
+    });
+    ({ loadEnvironment } = await import('../app/environment.js'));
+  });
   program.addHelpText(
     'after',
     `

@@ -16,8 +16,9 @@ import { DeployError, describeAwsError } from './errors.js';
 import type { DeploymentHistory } from './history.js';
 import type { LoadedTarget } from './target.js';
 
-/** GetSampledRequests looks back at most three hours. */
-export const MAX_SOAK_MINUTES = 180;
+import { MAX_SOAK_MINUTES } from './limits.js';
+
+export { MAX_SOAK_MINUTES };
 const SAMPLE_MAX_ITEMS = 500;
 
 export interface SoakReport {

@@ -41,8 +41,8 @@ export {
 export { parseWafLogFile, parseWafLogLine, wafLogRecordToRequest } from './waf-log.js';
 export { harEntryToRequest, parseHar, parseHarFile } from './har.js';
 
-export const REQUEST_FORMATS = ['jsonl', 'json', 'har', 'nuclei', 'waf-log', 'raw'] as const;
-export type RequestFormat = (typeof REQUEST_FORMATS)[number];
+import type { RequestFormat } from './formats.js';
+export { REQUEST_FORMATS, type RequestFormat } from './formats.js';
 
 export interface LoadOptions {
   /** Skip detection and read the file as this format. */

@@ -2,7 +2,7 @@
 // v3 GetSecretValue, cached for a TTL, every value wrapped in Secret so nothing prints or logs it.
 // Error messages name the secret and the AWS error code, never a value (a JSON parse error could
 // quote the secret text, so it is replaced).
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 
 import { Secret } from '../config/secret.js';
 
@@ -52,16 +52,23 @@ export interface SecretsManagerOptions {
 }
 
 export function secretsManagerFetcher(opts: SecretsManagerOptions): SecretFetcher {
-  const client = new SecretsManagerClient({
-    region: opts.region,
-    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-    ...(opts.credentials ? { credentials: opts.credentials } : {}),
-    ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
-  });
+  // The SDK is loaded on the first fetch: commands that read no secret never pay for it.
+  let client: Promise<{ send: SecretsManagerClient['send'] }> | undefined;
+  const sdk = () => import('@aws-sdk/client-secrets-manager');
   return async (secretId) => {
     let out;
     try {
-      out = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
+      client ??= sdk().then(
+        ({ SecretsManagerClient }) =>
+          new SecretsManagerClient({
+            region: opts.region,
+            ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+            ...(opts.credentials ? { credentials: opts.credentials } : {}),
+            ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+          }),
+      );
+      const { GetSecretValueCommand } = await sdk();
+      out = await (await client).send(new GetSecretValueCommand({ SecretId: secretId }));
     } catch (e) {
       const name = e instanceof Error ? e.name : 'Error';
       const code = (e as { Code?: string; code?: string }).code ?? name;

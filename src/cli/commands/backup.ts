@@ -5,22 +5,15 @@ import { rename, rm } from 'node:fs/promises';
 import { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 
-import { S3Client } from '@aws-sdk/client-s3';
 import type { Command } from 'commander';
 
 import { InputError } from '../../core/errors.js';
-import {
-  ArchiveError,
-  archiveRuleVersions,
-  BackupFormatError,
-  exportStore,
-  importStore,
-} from '../../store/backup/index.js';
 import type { Config } from '../../config/index.js';
-import { openStore, type Store } from '../../store/index.js';
+import type { Store } from '../../store/index.js';
 import { EXIT, type Io } from '../io.js';
 
 async function withStore<T>(config: Config, f: (store: Store) => Promise<T>): Promise<T> {
+  const { openStore } = await import('../../store/index.js');
   const store = await openStore({
     ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
     dataDir: config.dataDir,
@@ -43,6 +36,7 @@ export async function restoreStore(
   opts: { json?: boolean },
   setExit: (code: number) => void,
 ): Promise<void> {
+  const { BackupFormatError, importStore } = await import('../../store/backup/index.js');
   await withStore(config, async (store) => {
     const results = [];
     let errors = 0;
@@ -89,6 +83,7 @@ export function registerBackup(
     .description('write the whole store (records, evidence, every rule version, audit events) as JSON Lines')
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .action(async (opts: { output?: string }) => {
+      const { exportStore } = await import('../../store/backup/index.js');
       const cfg = config();
       if (!opts.output) {
         const out = new Writable({
@@ -142,6 +137,8 @@ export function registerBackup(
         endpoint?: string;
         json?: boolean;
       }) => {
+        const { S3Client } = await import('@aws-sdk/client-s3');
+        const { ArchiveError, archiveRuleVersions } = await import('../../store/backup/index.js');
         if (!/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(opts.bucket))
           throw new InputError(
             '--bucket must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)',

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 
 import { InputError } from '../../core/errors.js';
-import { openGenerationParts, readBatchInput, runBatch, type BatchItemResult } from '../../app/index.js';
+import type { BatchItemResult } from '../../app/index.js';
 import type { Config } from '../../config/index.js';
-import { cliPrincipal } from '../../audit/event.js';
 import { colors, EXIT, type Io } from '../io.js';
 
 function progressBar(done: number, total: number, width = 30): string {
@@ -38,6 +37,8 @@ export function registerBatch(
         maxAttempts: string;
         json?: boolean;
       }) => {
+        const { openGenerationParts, readBatchInput, runBatch } = await import('../../app/index.js');
+        const { cliPrincipal } = await import('../../audit/event.js');
         const concurrency = Number(opts.concurrency);
         if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)
           throw new InputError('--concurrency must be a whole number from 1 to 64');

@@ -1,27 +1,12 @@
 import { type Command, Option } from 'commander';
 
 import { InputError } from '../../core/errors.js';
-import { parseCveId, openSeededStore } from '../../app/index.js';
-import { readJsonFile } from '../../core/input.js';
-import { validateRuleDocument } from '../../lint/validate.js';
 import type { Config } from '../../config/index.js';
-import {
-  auditHistory,
-  deployRule,
-  DeployError,
-  formatDeployResult,
-  fromSdkRule,
-  MAX_SOAK_MINUTES,
-  promoteRule,
-  rollbackRule,
-  summarizeDeployResult,
-  type DeployOptions,
-  type DeployResult,
-  type DeployTarget,
-  type Scope,
-} from '../../deploy/index.js';
+import { fromSdkRule } from '../../deploy/convert.js';
+import type { DeployOptions, DeployResult, DeployTarget, Scope } from '../../deploy/index.js';
+// The light modules, not the folder's face: the face loads the AWS SDK, and `--help` must not.
+import { MAX_SOAK_MINUTES } from '../../deploy/limits.js';
 import type { Store } from '../../store/index.js';
-import { ruleName } from '../../waf/naming.js';
 import type { Rule } from '../../waf/schema.js';
 import { colors, EXIT, type Io } from '../io.js';
 
@@ -52,6 +37,8 @@ function wholeNumber(value: string, option: string, min: number, max: number): n
 
 /** A rule file: a Rule, a one-rule list, or `wafgen generate --json` output ({rule, report}). */
 async function readRuleFile(file: string, maxBytes: number): Promise<Rule> {
+  const { readJsonFile } = await import('../../core/input.js');
+  const { validateRuleDocument } = await import('../../lint/validate.js');
   let value = await readJsonFile(file, maxBytes);
   if (
     value !== null &&
@@ -136,6 +123,17 @@ Examples:
   wafgen deploy CVE-2021-44228 --web-acl prod-acl --region eu-west-1 --rollback`,
     )
     .action(async (cve: string | undefined, opts: DeployCliOptions) => {
+      const { parseCveId, openSeededStore } = await import('../../app/index.js');
+      const {
+        auditHistory,
+        deployRule,
+        DeployError,
+        formatDeployResult,
+        promoteRule,
+        rollbackRule,
+        summarizeDeployResult,
+      } = await import('../../deploy/index.js');
+      const { ruleName } = await import('../../waf/naming.js');
       const cfg = config();
       if (Boolean(opts.webAcl) === Boolean(opts.ruleGroup))
         throw new InputError('give exactly one target: --web-acl NAME|ARN or --rule-group NAME|ARN');

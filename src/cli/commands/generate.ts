@@ -2,12 +2,10 @@ import { writeFile } from 'node:fs/promises';
 
 import { type Command, Option } from 'commander';
 
-import { generateRule, openGenerationParts, parseCveId } from '../../app/index.js';
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
-import { cliPrincipal } from '../../audit/event.js';
 import type { GenerationReport } from '../../generation/types.js';
-import { EXPORT_FORMATS, exportRules, type ExportFormat } from '../../waf/export/index.js';
+import { EXPORT_FORMATS, type ExportFormat } from '../../waf/export/index.js';
 import type { Rule } from '../../waf/model/shapes.generated.js';
 import { colors, EXIT, type Io } from '../io.js';
 
@@ -111,6 +109,9 @@ Examples:
   wafgen generate CVE-2099-0001 --vuln record.json --evidence poc.yaml --json`,
     )
     .action(async (cves: string[], opts: GenerateOptions) => {
+      const { generateRule, openGenerationParts, parseCveId } = await import('../../app/index.js');
+      const { cliPrincipal } = await import('../../audit/event.js');
+      const { exportRules } = await import('../../waf/export/index.js');
       const cfg = config();
       const ids = cves.map(parseCveId);
       const maxAttempts = Number(opts.maxAttempts);

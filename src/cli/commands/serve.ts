@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 
-import { createRuntime } from '../../api/runtime.js';
-import { startServer } from '../../api/adapters/node.js';
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
-import { onShutdownSignals } from '../../worker/index.js';
 import { EXIT, type Io } from '../io.js';
 
 function portOption(value: string | undefined, fallback: number): number {
@@ -39,6 +36,9 @@ Examples:
   DATABASE_URL=postgres://... REDIS_URL=redis://127.0.0.1:6379 WAFGEN_API_KEYS=... wafgen serve --host 0.0.0.0`,
     )
     .action(async (opts: { port?: string; host?: string }) => {
+      const { createRuntime } = await import('../../api/runtime.js');
+      const { startServer } = await import('../../api/adapters/node.js');
+      const { onShutdownSignals } = await import('../../worker/index.js');
       const cfg = config();
       const port = portOption(opts.port, cfg.PORT);
       const runtime = await createRuntime(process.env);

@@ -4,8 +4,7 @@ import type { Command } from 'commander';
 
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
-import { collectStats, THRESHOLDS, type Percentiles, type Stats } from '../../observability/stats.js';
-import { openStore } from '../../store/index.js';
+import { THRESHOLDS, type Percentiles, type Stats } from '../../observability/stats.js';
 import { colors, type Io } from '../io.js';
 
 const num = (n: number, digits = 0) =>
@@ -106,6 +105,8 @@ export function registerStats(program: Command, io: Io, config: () => Config): v
     .option('--days <n>', 'the window: the last N days', '7')
     .option('--json', 'print the figures as JSON')
     .action(async (opts: { cost?: boolean; days: string; json?: boolean }) => {
+      const { collectStats } = await import('../../observability/stats.js');
+      const { openStore } = await import('../../store/index.js');
       const days = Number(opts.days);
       if (!Number.isInteger(days) || days < 1 || days > 3650)
         throw new InputError('--days must be a whole number from 1 to 3650');

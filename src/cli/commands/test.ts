@@ -1,20 +1,14 @@
 import { type Command, Option } from 'commander';
 
 import { InputError } from '../../core/errors.js';
-import { readJsonFile, readTextFile } from '../../core/input.js';
-import { testRequests, type TestResult } from '../../evaluator/test-rules.js';
-import { validateRuleDocument } from '../../lint/validate.js';
+import { readTextFile } from '../../core/input.js';
+import type { TestResult } from '../../evaluator/test-rules.js';
 import type { Config } from '../../config/index.js';
 import { byteStringToUtf8 } from '../../core/bytes.js';
-import { BODY_LIMITS, RuleCompileError, type ResourceType } from '../../evaluator/index.js';
-import {
-  readAllRequests,
-  REQUEST_FORMATS,
-  RequestFileError,
-  type RequestFormat,
-} from '../../requests/index.js';
+// Constants from their own light modules: the folders' faces load the parsers and RE2.
+import { BODY_LIMITS, type ResourceType } from '../../evaluator/options.js';
+import { REQUEST_FORMATS, type RequestFormat } from '../../requests/formats.js';
 import type { HttpRequest } from '../../requests/model.js';
-import { deriveVariants } from '../../variants/index.js';
 import { colors, EXIT, type Io } from '../io.js';
 
 interface TestOptions {
@@ -139,6 +133,12 @@ Examples:
   wafgen test --rule acl.json --requests waf-logs.json --json --only-mismatches`,
     )
     .action(async (opts: TestOptions) => {
+      const { readJsonFile } = await import('../../core/input.js');
+      const { testRequests } = await import('../../evaluator/test-rules.js');
+      const { validateRuleDocument } = await import('../../lint/validate.js');
+      const { RuleCompileError } = await import('../../evaluator/index.js');
+      const { readAllRequests, RequestFileError } = await import('../../requests/index.js');
+      const { deriveVariants } = await import('../../variants/index.js');
       const cfg = config();
       const report = validateRuleDocument(await readJsonFile(opts.rule, cfg.WAFGEN_MAX_INPUT_BYTES));
       if (!report.document) {

@@ -1,7 +1,6 @@
 import { type Command, Option } from 'commander';
 
-import { readJsonFile } from '../../core/input.js';
-import { validateRuleDocument, type ValidationReport } from '../../lint/validate.js';
+import type { ValidationReport } from '../../lint/validate.js';
 import type { Config } from '../../config/index.js';
 import { colors, EXIT, type Io } from '../io.js';
 
@@ -68,6 +67,8 @@ Examples:
         file: string,
         opts: { json?: boolean; cve?: string; searchStringEncoding: 'auto' | 'text' | 'base64' },
       ) => {
+        const { readJsonFile } = await import('../../core/input.js');
+        const { validateRuleDocument } = await import('../../lint/validate.js');
         const input = await readJsonFile(file, config().WAFGEN_MAX_INPUT_BYTES);
         const report = validateRuleDocument(input, {
           searchStringEncoding: opts.searchStringEncoding,

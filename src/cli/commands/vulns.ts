@@ -1,11 +1,9 @@
 import type { Command } from 'commander';
 
 import { InputError } from '../../core/errors.js';
-import { parseCveId, importPaths, openSeededStore } from '../../app/index.js';
 import type { Config } from '../../config/index.js';
 import { SEVERITIES, type Severity } from '../../vulns/model.js';
 import { colors, EXIT, type Io } from '../io.js';
-import { restoreStore } from './backup.js';
 
 export function registerVulnCommands(
   program: Command,
@@ -23,6 +21,7 @@ export function registerVulnCommands(
     .option('--json', 'print JSON records')
     .action(
       async (opts: { kev?: boolean; severity?: string; search?: string; limit: string; json?: boolean }) => {
+        const { openSeededStore } = await import('../../app/index.js');
         if (opts.severity && !(SEVERITIES as readonly string[]).includes(opts.severity)) {
           throw new InputError(`--severity must be one of ${SEVERITIES.join(', ')}`);
         }
@@ -62,6 +61,7 @@ export function registerVulnCommands(
     .argument('<cve>', 'CVE ID')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
+      const { parseCveId, openSeededStore } = await import('../../app/index.js');
       const cveId = parseCveId(id);
       const store = await openSeededStore(config());
       try {
@@ -130,6 +130,8 @@ export function registerVulnCommands(
     .option('--json', 'print the summary as JSON')
     .option('--store', 'the files are store exports (wafgen export) to restore')
     .action(async (paths: string[], opts: { json?: boolean; store?: boolean }) => {
+      const { importPaths, openSeededStore } = await import('../../app/index.js');
+      const { restoreStore } = await import('./backup.js');
       if (opts.store) return restoreStore(io, config(), paths, opts, setExit);
       const store = await openSeededStore(config());
       try {

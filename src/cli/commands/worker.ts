@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 
 import type { Config } from '../../config/index.js';
 import { InputError } from '../../core/errors.js';
-import { onShutdownSignals, runWorker } from '../../worker/index.js';
 import { EXIT, type Io } from '../io.js';
 export function registerWorker(
   program: Command,
@@ -23,6 +22,7 @@ WAFGEN_WORKER_LOCK_MS. SIGTERM finishes the running jobs (for up to WAFGEN_SHUTD
 hands them back to the queue) and exits. Logs are JSON lines on stdout.`,
     )
     .action(async (opts: { concurrency?: string }) => {
+      const { onShutdownSignals, runWorker } = await import('../../worker/index.js');
       config(); // every variable checked up front, as for every command
       let concurrency: number | undefined;
       if (opts.concurrency !== undefined) {

@@ -1,4 +1,4 @@
-import { type ClassKnowledge } from './types.js';
+import type { ClassKnowledge } from './types.js';
 
 // SQL injection: AWS's built-in detection plus the constructs attackers use that libinjection-style
 // tokenizers miss (time delays, error-based functions, UNION with comments).

@@ -1,4 +1,4 @@
-import { type ClassKnowledge } from './types.js';
+import type { ClassKnowledge } from './types.js';
 
 // Cross-site scripting: AWS's built-in detection plus script-bearing markup and URL schemes.
 export const xss: ClassKnowledge = {

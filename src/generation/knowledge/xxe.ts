@@ -1,4 +1,4 @@
-import { type ClassKnowledge } from './types.js';
+import type { ClassKnowledge } from './types.js';
 
 // XML external entities: an entity declaration with SYSTEM/PUBLIC, or XInclude.
 export const xxe: ClassKnowledge = {
