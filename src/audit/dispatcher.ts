@@ -236,6 +236,7 @@ export class Dispatcher {
         continue;
       }
       if (this.#closing) return;
+      // Not cockatiel's retry: its wait cannot be cut short, and wake() (flush, close, enqueue) ends this.
       const backoff = Math.min(
         this.#opts.retry.maxMs,
         this.#opts.retry.initialMs * 2 ** Math.min(this.#failures - 1, 30),

@@ -75,6 +75,7 @@ function processAlive(pid: number): boolean {
 
 async function lock(dir: string): Promise<void> {
   const file = join(dir, 'lock');
+  // Not a back-off loop: one immediate retry after removing a dead process's lock; no policy needed.
   for (let attempt = 0; ; attempt++) {
     try {
       await writeFile(file, `${process.pid}\n`, { flag: 'wx' });

@@ -179,6 +179,7 @@ async function apply(
   const { client, resolved, options } = session;
   const attempts = Math.max(1, options.retry?.attempts ?? 5);
   const sleep = options.sleep ?? sleepFor;
+  // Not cockatiel's retry: it waits on its own setTimeout, never `options.sleep` (which the tests inject).
   for (let attempt = 1; ; attempt++) {
     const loaded = await aws(`reading ${session.what}`, () =>
       loadTarget(client, { kind: resolved.kind, scope: resolved.scope, name: resolved.name, id: session.id }),

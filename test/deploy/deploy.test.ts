@@ -170,6 +170,26 @@ describe('deployRule into a web ACL', () => {
     expect(fake.callsOf('UpdateWebACL').length - before).toBe(3);
   });
 
+  it('waits between conflicts on the injected sleep: doubling from baseDelayMs, half jitter, capped', async () => {
+    fake.addWebAcl({ name: 'churn', rules: [] });
+    fake.injectConcurrentChange({ name: 'churn' }, undefined, 10);
+    const slept: number[] = [];
+    const { opts } = options(fake, {
+      retry: { attempts: 4, baseDelayMs: 100, maxDelayMs: 150 },
+      sleep: async (ms) => void slept.push(ms),
+    });
+    const e = await deployRule(acl('churn'), { rule: cveRule('CVE-2021-44228') }, opts).catch(
+      (x: unknown) => x,
+    );
+    expect(e).toMatchObject({ code: 'conflict', message: expect.stringContaining('on all 4 attempts') });
+    // One wait between each two of the 4 attempts, none after the last; ceilings 100, 150 (cap), 150.
+    expect(slept).toHaveLength(3);
+    [100, 150, 150].forEach((ceiling, i) => {
+      expect(slept[i]).toBeGreaterThanOrEqual(ceiling / 2);
+      expect(slept[i]).toBeLessThanOrEqual(ceiling);
+    });
+  });
+
   it('stops on capacity: AWS refusing the update, or CheckCapacity over a rule group capacity', async () => {
     fake.addWebAcl({ name: 'full', rules: existingRules(), extra: webAclExtras });
     const { opts } = options(fake);

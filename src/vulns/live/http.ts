@@ -129,6 +129,7 @@ export async function fetchText(url: string, opts: HttpOptions): Promise<HttpRes
     status === 408 || status === 429 || status >= 500 || (opts.retryStatuses ?? []).includes(status);
   const { what, signal } = opts;
 
+  // Not cockatiel's retry: its wait is its own setTimeout, deaf to `clock` and to an abort (one more try).
   for (let attempt = 1; ; attempt++) {
     const last = attempt > retries;
     const tries = attempt === 1 ? '' : ` (after ${attempt} attempts)`;
