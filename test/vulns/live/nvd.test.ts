@@ -139,12 +139,10 @@ describe('NvdClient', () => {
       }),
     );
     const { nvd } = client(server.url, { timeoutMs: 150, retries: 1 });
-    const started = Date.now();
     await expect(nvd.getCve('CVE-2021-44228')).rejects.toThrow(
       /^NVD did not answer within 150 ms for http:\/\/127\.0\.0\.1:\d+\/rest\/json\/cves\/2\.0\?cveId=CVE-2021-44228 \(after 2 attempts\)$/,
     );
     expect(server.hits).toHaveLength(2);
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('refuses an oversized answer without retrying, by Content-Length or while streaming', async () => {
