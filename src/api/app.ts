@@ -1,25 +1,28 @@
-// The HTTP API (Hono): routes declared once with Zod schemas that both validate requests and write
-// the OpenAPI document; middleware for request ids, security headers, body limits, auth, rate
-// limits and metrics; every error in one JSON shape. Runtime-neutral: the Node server, AWS Lambda
-// and Vercel adapters all serve this same app.
+/**
+ * @module The HTTP API (Hono): routes declared once with Zod schemas that both validate requests
+ * and write the OpenAPI document; the middleware (request id and metrics, security headers, body
+ * limit, the auth + rate limit + scope guard) lives in ./middleware, one module each; every error
+ * in one JSON shape. Runtime-neutral: imports no `node:` module, so the Node server, AWS Lambda and
+ * Vercel adapters (./adapters) all serve this same app.
+ */
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
-import type { Context, MiddlewareHandler } from 'hono';
-import { routePath } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 import { type Logger, pino } from 'pino';
 
-import type { RuleView, Service, Scope, ServiceConfig } from '../app/index.js';
+import type { RuleView, Service, ServiceConfig } from '../app/index.js';
 import { testRequests } from '../evaluator/test-rules.js';
 import { validateRuleDocument } from '../lint/validate.js';
 import { RuleCompileError } from '../evaluator/index.js';
 import { testCaseToRequest } from '../requests/jsonl.js';
 import type { HttpRequest } from '../requests/model.js';
 import { deriveVariants } from '../variants/index.js';
-import { Authenticator, requireScope, type Principal } from './auth.js';
+import { Authenticator, type Principal } from './auth.js';
 import { ApiError, errorBody, sendError, toApiError, zodFields, type FieldError } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { bodyLimitMiddleware } from './middleware/body-limit.js';
+import { createGuard, createRateLimit } from './middleware/guard.js';
+import { requestIdMiddleware } from './middleware/request-id.js';
 import {
   CveParams,
   errorResponses,
@@ -55,7 +58,6 @@ export interface AppOptions {
   metrics?: ApiMetrics;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
 /** Most evaluations one /v1/rules/test request may ask for (requests plus their variants). */
 const MAX_TEST_EVALUATIONS = 5000;
@@ -123,24 +125,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
   });
 
   // --- cross-cutting middleware -------------------------------------------------------------------
-  app.use('*', async (c, next) => {
-    const started = performance.now();
-    const given = c.req.header('x-request-id');
-    const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
-    c.set('requestId', requestId);
-    c.header('X-Request-Id', requestId);
-    await next();
-    const route = routePath(c) || 'unmatched';
-    const seconds = (performance.now() - started) / 1000;
-    metrics.requests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    metrics.duration.observe({ method: c.req.method, route }, seconds);
-    if (c.res.status >= 500) log.error({ requestId, route, status: c.res.status }, 'request failed');
-    else
-      log.debug(
-        { requestId, method: c.req.method, route, status: c.res.status, ms: seconds * 1000 },
-        'request',
-      );
-  });
+  app.use('*', requestIdMiddleware(log, metrics));
   // The headers that matter for a JSON API (the HTML-page ones only cost time on every response).
   app.use(
     '*',
@@ -176,37 +161,9 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
   });
   app.notFound((c) => c.json(errorBody(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`), 404));
 
-  const rateLimit = async (c: Context, policy: string, principal: string): Promise<void> => {
-    const d = await service.limiter.consume(policy, principal);
-    c.header('RateLimit-Limit', String(d.limit));
-    c.header('RateLimit-Remaining', String(d.remaining));
-    c.header('RateLimit-Reset', String(d.resetS));
-    c.header('RateLimit-Policy', `${d.limit};w=${d.windowS}`);
-    if (!d.allowed) {
-      metrics.metrics.recordRateLimitRejection(policy);
-      throw new ApiError(
-        429,
-        'rate_limited',
-        `rate limit of ${d.limit} requests per ${d.windowS} s exceeded; retry in ${d.retryAfterS} s`,
-        undefined,
-        { 'Retry-After': String(d.retryAfterS) },
-      );
-    }
-  };
-
   /** Authenticates, counts the request against the principal's rate limit, and checks the scope. */
-  const guard =
-    (scope: Scope, policy = 'default'): MiddlewareHandler<{ Variables: AppVariables }> =>
-    async (c, next) => {
-      const principal = await auth.authenticate({
-        authorization: c.req.header('authorization'),
-        apiKey: c.req.header('x-api-key'),
-      });
-      c.set('principal', principal);
-      await rateLimit(c, policy, principal.id);
-      requireScope(principal, scope);
-      await next();
-    };
+  const rateLimit = createRateLimit(service.limiter, metrics);
+  const guard = createGuard(auth, rateLimit);
 
   // --- operations ----------------------------------------------------------------------------------
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
