@@ -36,11 +36,11 @@ Examples:
   DATABASE_URL=postgres://... REDIS_URL=redis://127.0.0.1:6379 WAFGEN_API_KEYS=... wafgen serve --host 0.0.0.0`,
     )
     .action(async (opts: { port?: string; host?: string }) => {
+      const cfg = config();
+      const port = portOption(opts.port, cfg.PORT);
       const { createRuntime } = await import('../../api/runtime.js');
       const { startServer } = await import('../../api/adapters/node.js');
       const { onShutdownSignals } = await import('../../worker/index.js');
-      const cfg = config();
-      const port = portOption(opts.port, cfg.PORT);
       const runtime = await createRuntime(process.env);
       let server;
       try {

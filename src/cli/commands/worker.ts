@@ -22,7 +22,6 @@ WAFGEN_WORKER_LOCK_MS. SIGTERM finishes the running jobs (for up to WAFGEN_SHUTD
 hands them back to the queue) and exits. Logs are JSON lines on stdout.`,
     )
     .action(async (opts: { concurrency?: string }) => {
-      const { onShutdownSignals, runWorker } = await import('../../worker/index.js');
       config(); // every variable checked up front, as for every command
       let concurrency: number | undefined;
       if (opts.concurrency !== undefined) {
@@ -30,6 +29,7 @@ hands them back to the queue) and exits. Logs are JSON lines on stdout.`,
         if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
           throw new InputError('--concurrency must be a whole number from 1 to 256');
       }
+      const { onShutdownSignals, runWorker } = await import('../../worker/index.js');
       const worker = await runWorker(process.env, concurrency === undefined ? {} : { concurrency });
       const { service, log } = worker.running;
       io.err(
