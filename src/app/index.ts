@@ -14,7 +14,6 @@ export {
   type RunningService,
   type Service,
   type ServiceDeps,
-  type ServiceSettings,
 } from './root.js';
 export { loadEnvironment } from './environment.js';
 export {
@@ -25,6 +24,7 @@ export {
   type JwtSettings,
   type Scope,
   type ServiceConfig,
+  type ServiceSettings,
 } from './service-config.js';
 export {
   GenerationFailedError,

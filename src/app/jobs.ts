@@ -19,7 +19,19 @@ import {
 } from '../queue/index.js';
 import type { Job, Store } from '../store/index.js';
 import { parseCveId } from './generate.js';
-import type { Service } from './root.js';
+import type { Config } from '../config/index.js';
+import type { RuleService } from './rules.js';
+import type { ServiceSettings } from './service-config.js';
+
+/** What running jobs needs of the service. */
+export interface JobHost {
+  store: Store;
+  rules: Pick<RuleService, 'generate'>;
+  queue: JobQueue;
+  config: Pick<Config, 'REDIS_URL'>;
+  settings: Pick<ServiceSettings, 'queue' | 'redisPrefix'>;
+  log: Logger;
+}
 
 /** The queue did not take the job (Redis away). */
 export class QueueUnavailableError extends Error {
@@ -145,7 +157,7 @@ export interface WorkerOptions extends ConsumerSettings {
     error?: string;
   }) => void;
 }
-export function jobHooks(service: Service, log: Logger, onJob?: WorkerOptions['onJob']): ConsumerHooks {
+export function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob']): ConsumerHooks {
   const { store } = service;
   return {
     async handler(job) {
@@ -210,7 +222,7 @@ export function jobHooks(service: Service, log: Logger, onJob?: WorkerOptions['o
 }
 
 /** Starts consuming the service's queue: BullMQ when it is one, else the in-process queue. */
-export function startWorker(service: Service, opts: WorkerOptions): JobConsumer {
+export function startWorker(service: JobHost, opts: WorkerOptions): JobConsumer {
   const hooks = jobHooks(service, service.log, opts.onJob);
   if (service.queue instanceof MemoryJobQueue) return service.queue.process(hooks, opts.concurrency);
   if (!service.config.REDIS_URL) throw new Error('a BullMQ worker needs REDIS_URL');

@@ -30,24 +30,22 @@ import {
   RedisKeyValueStore,
   SlidingWindowLimiter,
   type KeyValueStore,
-  type RatePolicy,
 } from '../kv/index.js';
 import { loadLlmConfig } from '../llm/config.js';
 import { createLogger, defaultMetrics, type Metrics } from '../observability/index.js';
-import {
-  BullJobQueue,
-  MemoryJobQueue,
-  type JobQueue,
-  type QueueSettings,
-  type JobConsumer,
-} from '../queue/index.js';
+import { BullJobQueue, MemoryJobQueue, type JobQueue, type JobConsumer } from '../queue/index.js';
 import type { Store } from '../store/index.js';
 import { loadLiveConfig } from '../vulns/live/config.js';
 import { chooseEngine } from './engines.js';
 import type { GenerateDeps } from './generate.js';
 import { JobService, startWorker } from './jobs.js';
 import { acceptRuleView, RuleService, type RuleView } from './rules.js';
-import { assertAuthConfigured, loadServiceConfig, type ServiceConfig } from './service-config.js';
+import {
+  assertAuthConfigured,
+  loadServiceConfig,
+  type ServiceConfig,
+  type ServiceSettings,
+} from './service-config.js';
 import { openSeededStore } from './store.js';
 
 /** What a generation needs, built from configuration: the deps of {@link generateRule}. */
@@ -134,27 +132,6 @@ export async function openGenerationParts(
         if (ownsStore) await store?.close();
       })()),
   };
-}
-
-export interface ServiceSettings {
-  /** Time to live of cached rules, in seconds (default 24 h). */
-  cacheTtlS: number;
-  /**
-   * Milliseconds a rule read from Redis is served from the process before Redis is asked again
-   * (0: always ask). Another replica's new version shows after at most this long.
-   */
-  cacheL1Ms: number;
-  /** Longest a synchronous generation may take before the request degrades. */
-  generateTimeoutMs: number;
-  /**
-   * Time to live of the cross-replica single-flight lock (renewed while the generation runs): how
-   * long a replica that died mid-generation keeps the others waiting.
-   */
-  lockTtlMs: number;
-  /** Prefix for every Redis key wafgen writes ('' for none). */
-  redisPrefix: string;
-  queue: Omit<QueueSettings, 'prefix'>;
-  rateLimits: Record<string, RatePolicy>;
 }
 
 export interface ServiceDeps {

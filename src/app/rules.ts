@@ -11,7 +11,7 @@ import { ruleCacheKey, SingleFlight, type JsonCache } from '../kv/index.js';
 import { observeGeneration, type Metrics } from '../observability/index.js';
 import type { Store, StoredRule } from '../store/index.js';
 import { generateRule, parseCveId, type GenerateDeps } from './generate.js';
-import type { ServiceSettings } from './root.js';
+import type { ServiceSettings } from './service-config.js';
 
 /** A rule as the API and the cache hand it out. */
 export interface RuleView {

@@ -3,8 +3,31 @@
 // REDIS_URL, DATABASE_URL, PORT, HOST and LOG_LEVEL belong to the main configuration.
 import { z } from 'zod';
 
-import type { ServiceSettings } from './root.js';
+import type { RatePolicy } from '../kv/index.js';
+import type { QueueSettings } from '../queue/index.js';
 import { ConfigError } from '../config/index.js';
+
+/** What the service's parts are tuned with (read from the environment by loadServiceConfig). */
+export interface ServiceSettings {
+  /** Time to live of cached rules, in seconds (default 24 h). */
+  cacheTtlS: number;
+  /**
+   * Milliseconds a rule read from Redis is served from the process before Redis is asked again
+   * (0: always ask). Another replica's new version shows after at most this long.
+   */
+  cacheL1Ms: number;
+  /** Longest a synchronous generation may take before the request degrades. */
+  generateTimeoutMs: number;
+  /**
+   * Time to live of the cross-replica single-flight lock (renewed while the generation runs): how
+   * long a replica that died mid-generation keeps the others waiting.
+   */
+  lockTtlMs: number;
+  /** Prefix for every Redis key wafgen writes ('' for none). */
+  redisPrefix: string;
+  queue: Omit<QueueSettings, 'prefix'>;
+  rateLimits: Record<string, RatePolicy>;
+}
 
 export const SCOPES = ['rules:read', 'rules:generate', 'rules:deploy'] as const;
 export type Scope = (typeof SCOPES)[number];

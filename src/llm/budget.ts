@@ -7,7 +7,7 @@
 // prompt and the JSON schema sent for structured output. After the call the provider's reported
 // usage is recorded, not the estimate. The cost check is worst case: estimated input plus the full
 // maxOutputTokens, at the model's price.
-import type { Attempt } from './errors.js';
+import type { Attempt } from './attempt.js';
 import { costOf, type ModelPrice } from './prices.js';
 import type { ProviderName } from './providers.js';
 

@@ -12,31 +12,10 @@ import {
 import { BrokenCircuitError, TaskCancelledError } from 'cockatiel';
 
 import { BudgetExceeded } from './budget.js';
-import type { ProviderName } from './providers.js';
-import { NoAwsCredentialsError } from './registry.js';
+import type { Attempt, FailureKind } from './attempt.js';
 
-export type FailureKind =
-  /** The per-call timeout fired (headers or body too slow). */
-  | 'timeout'
-  /** 429. */
-  | 'rate-limited'
-  /** 5xx, 408, 409: the provider's trouble. */
-  | 'server'
-  /** Connection refused or reset, DNS, TLS. */
-  | 'network'
-  /** 401, 403: bad or missing key. */
-  | 'auth'
-  /** Other 4xx: the request itself is wrong for this provider. */
-  | 'bad-request'
-  /** The model answered but not with JSON matching the schema. */
-  | 'invalid-output'
-  /** The provider's circuit breaker is open: skipped without a request. */
-  | 'circuit-open'
-  /** The rule's budget refused the call: skipped without a request. */
-  | 'budget'
-  /** Missing credentials or settings discovered at call time. */
-  | 'config'
-  | 'other';
+export type { Attempt, FailureKind };
+import { NoAwsCredentialsError } from './registry.js';
 
 export interface Classified {
   kind: FailureKind;
@@ -156,18 +135,6 @@ export function describe(err: unknown, c: Classified, secrets: readonly string[]
   const head = c.status !== undefined ? `${c.kind} ${c.status}` : c.kind;
   const capped = message.length > 300 ? `${message.slice(0, 297)}...` : message;
   return capped ? `${head}: ${capped}` : head;
-}
-
-export interface Attempt {
-  provider: ProviderName;
-  model: string;
-  ok: boolean;
-  /** Scrubbed one-line reason, when !ok. */
-  error?: string;
-  kind?: FailureKind;
-  status?: number;
-  /** Wall time of the attempt; 0 for providers skipped without a request. */
-  ms: number;
 }
 
 export class AllProvidersFailed extends Error {

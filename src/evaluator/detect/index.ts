@@ -12,21 +12,9 @@ import { highSqli } from './sqli/high.js';
 import { SqliState } from './sqli/sqli.js';
 import { libinjectionXss } from './xss/xss.js';
 
-export type SqliSensitivity = 'LOW' | 'HIGH';
+import type { SqliResult, SqliSensitivity, XssResult } from './types.js';
 
-export interface SqliResult {
-  matched: boolean;
-  /** libinjection fingerprint (token types, at most 5), e.g. "s&sos"; for HIGH-only hits see high.ts. */
-  fingerprint?: string;
-  /** Values of the tokens behind the fingerprint, like AWS's `matchedData`. */
-  tokens?: string[];
-}
-
-export interface XssResult {
-  matched: boolean;
-  /** What hit the blacklist, e.g. "tag <script>" or "attribute onerror". */
-  reason?: string;
-}
+export type { SqliResult, SqliSensitivity, XssResult };
 
 /** Largest input inspected, in bytes. AWS itself inspects at most 8-64 KB of a body. */
 export const MAX_DETECT_INPUT = 1 << 20;

@@ -12,7 +12,7 @@
 // The reported fingerprint is the one that matched: for H1 it includes the assumed leading `1`, and
 // `tokens` leaves that token out.
 
-import type { SqliResult } from '../index.js';
+import type { SqliResult } from '../types.js';
 import {
   FLAG_QUOTE_DOUBLE,
   FLAG_QUOTE_NONE,
