@@ -38,8 +38,7 @@ Examples:
     .action(async (opts: { port?: string; host?: string }) => {
       const cfg = config();
       const port = portOption(opts.port, cfg.PORT);
-      const { createRuntime } = await import('../../api/runtime.js');
-      const { startServer } = await import('../../api/adapters/node.js');
+      const { createRuntime, startServer } = await import('../../api/index.js');
       const { onShutdownSignals } = await import('../../worker/index.js');
       const runtime = await createRuntime(process.env);
       let server;
