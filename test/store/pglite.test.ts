@@ -7,7 +7,8 @@ import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { openStore, StoreBusyError } from '../../src/store/index.js';
+import { KNOWN_MIGRATIONS, openStore, StoreBusyError } from '../../src/store/index.js';
+import { buildPgliteTemplate, readPgliteTemplate } from '../../src/store/template.js';
 import { defineStoreSuite } from './suite.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafgen-store-'));
@@ -15,7 +16,8 @@ const root = mkdtempSync(join(tmpdir(), 'wafgen-store-'));
 const dataDir = join(root, 'data', 'wafgen');
 
 defineStoreSuite('pglite', {
-  open: () => openStore({ dataDir }),
+  // initdb and every migration on a fresh folder (the template path is tested below).
+  open: () => openStore({ dataDir, pgliteTemplate: false }),
   // Single-process: a peer is the same store (its operations still interleave).
   openPeer: async (store) => store,
   cleanup: async () => {},
@@ -50,4 +52,32 @@ describe('embedded store (PGlite)', () => {
     await again.close();
     expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
   }, 60_000);
+});
+
+describe('a new PGlite folder from the template', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'wafgen-template-'));
+  const template = join(dir, 'template.tar.gz');
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('starts migrated from the template, or runs initdb and migrates without one', async () => {
+    await buildPgliteTemplate(template);
+    const fromTemplate = await openStore({ dataDir: join(dir, 'a'), pgliteTemplate: template });
+    try {
+      // Nothing left to migrate: the schema came with the template, and it works.
+      expect(fromTemplate.migrated).toEqual([]);
+      expect(await fromTemplate.rules.versions('CVE-2021-44228')).toEqual([]);
+    } finally {
+      await fromTemplate.close();
+    }
+    const withoutTemplate = await openStore({ dataDir: join(dir, 'b'), pgliteTemplate: false });
+    try {
+      expect(withoutTemplate.migrated).toEqual([...KNOWN_MIGRATIONS]);
+    } finally {
+      await withoutTemplate.close();
+    }
+    // A template made for another PGlite or schema is not used.
+    expect(await readPgliteTemplate(template)).toBeInstanceOf(Blob);
+    writeFileSync(`${template}.json`, JSON.stringify({ pglite: '0.0.0', migrations: KNOWN_MIGRATIONS }));
+    expect(await readPgliteTemplate(template)).toBeUndefined();
+  }, 120_000);
 });
