@@ -205,7 +205,11 @@ export interface Child {
 
 /** Runs a TypeScript entry (the wafgen command by default) as a real child process. */
 export function spawnTs(script: string, args: string[], env: NodeJS.ProcessEnv): Child {
-  const proc = spawn(process.execPath, ['--import', 'tsx', resolve(REPO_ROOT, script), ...args], {
+  return spawnNode(['--import', 'tsx', resolve(REPO_ROOT, script), ...args], env);
+}
+
+function spawnNode(argv: string[], env: NodeJS.ProcessEnv): Child {
+  const proc = spawn(process.execPath, argv, {
     cwd: REPO_ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -256,5 +260,6 @@ export function spawnTs(script: string, args: string[], env: NodeJS.ProcessEnv):
   };
 }
 
+/** The real `wafgen` binary (dist/ is built by the test setup before the suite). */
 export const spawnWafgen = (args: string[], env: NodeJS.ProcessEnv): Child =>
-  spawnTs('test/service/wafgen-bin.ts', args, env);
+  spawnNode([resolve(REPO_ROOT, 'bin/wafgen.js'), ...args], env);
