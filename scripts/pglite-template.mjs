@@ -5,11 +5,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const { buildPgliteTemplate, readPgliteTemplate, TEMPLATE_FILE } = await import('../dist/store/template.js');
+const { buildPgliteTemplate, readPgliteTemplate } = await import('../dist/store/template.js');
 const started = performance.now();
-const { bytes } = await buildPgliteTemplate();
+const { file, bytes } = await buildPgliteTemplate();
 console.log(
-  `pglite template: ${TEMPLATE_FILE} (${(bytes / 1e6).toFixed(1)} MB) in ${Math.round(performance.now() - started)} ms`,
+  `pglite template: ${file} (${(bytes / 1e6).toFixed(1)} MB) in ${Math.round(performance.now() - started)} ms`,
 );
 
 if (process.argv.includes('--measure')) {

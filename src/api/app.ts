@@ -46,7 +46,7 @@ import {
 } from './schemas.js';
 import { parseWebhook, verifyWebhookSignature } from './webhook.js';
 
-export interface AppVariables {
+interface AppVariables {
   requestId: string;
   principal: Principal;
 }

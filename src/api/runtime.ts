@@ -48,5 +48,3 @@ export function lazyRuntime(build: () => Promise<Runtime>): () => Promise<Runtim
     return pending;
   };
 }
-
-export type { ApiApp };

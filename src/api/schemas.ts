@@ -7,13 +7,13 @@ import { ERROR_CODES } from './errors.js';
 export const CVE_ID_PATTERN = '^[Cc][Vv][Ee]-\\d{4}-\\d{4,}$';
 const CVE_RE = new RegExp(CVE_ID_PATTERN);
 
-export const CveId = z
+const CveId = z
   .string()
   .max(40)
   .regex(CVE_RE, 'must be a CVE ID like CVE-2021-44228')
   .openapi({ example: 'CVE-2021-44228', description: 'A CVE ID (any case; stored upper-case).' });
 
-export const ErrorSchema = z
+const ErrorSchema = z
   .object({
     error: z.object({
       code: z.enum(ERROR_CODES),
@@ -66,7 +66,7 @@ export const VersionQuery = z.object({
     }),
 });
 
-export const RuleSchema = z
+const RuleSchema = z
   .object({
     cveId: z.string(),
     version: z.number().int().optional(),
@@ -135,7 +135,7 @@ export const JobsBody = z
   })
   .openapi('JobsRequest');
 
-export const JobRef = z.object({
+const JobRef = z.object({
   jobId: z.string(),
   cveId: z.string(),
   status: z.enum(['queued', 'running', 'succeeded', 'failed', 'dead']),
@@ -198,7 +198,7 @@ export const ValidateResponse = z
 
 const Header = z.tuple([z.string().max(1024), z.string().max(16_384)]);
 
-export const TestRequestSchema = z
+const TestRequestSchema = z
   .looseObject({
     id: z.string().min(1).max(200).optional(),
     method: z.string().min(1).max(16),
@@ -254,7 +254,7 @@ export const TestResponse = z
 
 // --- webhook -------------------------------------------------------------------------------------
 
-export const SEVERITY_WORDS = [
+const SEVERITY_WORDS = [
   'critical',
   'high',
   'medium',

@@ -125,13 +125,13 @@ export function signGitHub(rawBody: string, secret: string): string {
   return `sha256=${hmacHex(secret, rawBody)}`;
 }
 
-export interface Finding {
+interface Finding {
   cveId: string;
   severity: string;
   findingId?: string;
 }
 
-export interface Skipped {
+interface Skipped {
   cveId?: string;
   findingId?: string;
   severity?: string;

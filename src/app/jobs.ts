@@ -17,7 +17,7 @@ import {
   type JobConsumer,
   type JobQueue,
 } from '../queue/index.js';
-import type { Job, Store } from '../store/index.js';
+import { isUniqueViolation, type Job, type Store } from '../store/index.js';
 import { parseCveId } from './generate.js';
 import type { Config } from '../config/index.js';
 import type { RuleService } from './rules.js';
@@ -59,9 +59,6 @@ export interface JobView extends Job {
   /** The queue's view of the job, when it still holds it. */
   queue?: { state: string; attemptsMade: number; failedReason?: string };
 }
-
-const isUniqueViolation = (e: unknown): boolean =>
-  e !== null && typeof e === 'object' && (e as { code?: unknown }).code === '23505';
 
 export class JobService {
   constructor(
@@ -139,7 +136,7 @@ export class JobService {
   }
 }
 
-export interface JobResult {
+interface JobResult {
   cveId: string;
   version?: number;
   passed: boolean;
@@ -157,7 +154,7 @@ export interface WorkerOptions extends ConsumerSettings {
     error?: string;
   }) => void;
 }
-export function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob']): ConsumerHooks {
+function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob']): ConsumerHooks {
   const { store } = service;
   return {
     async handler(job) {

@@ -15,7 +15,7 @@ import { type KevCatalogOptions, KevCatalog } from '../vulns/live/kev.js';
 import { type NucleiTemplatesOptions, NucleiTemplates } from '../vulns/live/nuclei.js';
 import { type NvdClientOptions, NvdClient } from '../vulns/live/nvd.js';
 
-export type LiveSource = 'nvd' | 'kev' | 'nuclei';
+type LiveSource = 'nvd' | 'kev' | 'nuclei';
 
 export interface SourceOutcome {
   source: LiveSource;

@@ -152,14 +152,14 @@ export interface ServiceDeps {
   env?: NodeJS.ProcessEnv;
 }
 
-export interface CheckResult {
+interface CheckResult {
   status: 'ok' | 'down' | 'disabled';
   backend: string;
   latencyMs?: number;
   error?: string;
 }
 
-export interface Health {
+interface Health {
   /** ok: everything answers; degraded: serving without Redis or the queue; down: the store is away. */
   status: 'ok' | 'degraded' | 'down';
   checks: { store: CheckResult; redis: CheckResult; queue: CheckResult };

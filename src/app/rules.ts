@@ -64,7 +64,7 @@ function storedPassed(s: StoredRule): boolean {
   return (s.report as { passed?: unknown } | undefined)?.passed === true;
 }
 
-export function viewOfStored(s: StoredRule, engine: string): RuleView {
+function viewOfStored(s: StoredRule, engine: string): RuleView {
   return {
     cveId: s.cveId,
     version: s.version,

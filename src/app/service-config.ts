@@ -69,7 +69,7 @@ const httpUrl = z.string().refine(
   { message: 'must be an http(s) URL' },
 );
 
-export interface ApiKeyEntry {
+interface ApiKeyEntry {
   id: string;
   /** SHA-256 of the key, hex. */
   hash: string;
@@ -110,7 +110,7 @@ const apiKeys = z.string().transform((text, ctx): ApiKeyEntry[] => {
   return out;
 });
 
-export const ServiceConfigSchema = z.object({
+const ServiceConfigSchema = z.object({
   WAFGEN_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (256 bits for HS256)').optional(),
   WAFGEN_JWT_JWKS_URL: httpUrl.optional(),
   WAFGEN_JWT_ISSUER: z.string().min(1).optional(),
@@ -149,7 +149,7 @@ export const ServiceConfigSchema = z.object({
     .default(''),
 });
 
-export type JwtSettings = {
+type JwtSettings = {
   issuer: string;
   audience: string[];
   algorithms: string[];

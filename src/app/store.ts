@@ -7,7 +7,7 @@ import type { Config } from '../config/index.js';
 import { openStore, type Store } from '../store/index.js';
 import { loadBundled } from '../vulns/bundled.js';
 
-export const BUNDLED_SOURCE = 'wafgen bundled dataset (data/vulns.bundled.jsonl)';
+const BUNDLED_SOURCE = 'wafgen bundled dataset (data/vulns.bundled.jsonl)';
 
 async function seed(store: Store): Promise<void> {
   const records = loadBundled();

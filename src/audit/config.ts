@@ -10,8 +10,8 @@ import { Secret } from '../config/secret.js';
 import { ConfigError } from '../config/index.js';
 import { registerSecret } from '../observability/redact.js';
 
-export const SINK_KINDS = ['file', 'splunk', 'datadog', 'webhook'] as const;
-export type SinkKind = (typeof SINK_KINDS)[number];
+const SINK_KINDS = ['file', 'splunk', 'datadog', 'webhook'] as const;
+type SinkKind = (typeof SINK_KINDS)[number];
 
 const httpUrl = z.string().refine(
   (v) => {
@@ -47,7 +47,7 @@ const sinkList = z.string().transform((raw, ctx) => {
 });
 
 /** Every variable the audit layer reads. Empty values count as unset. */
-export const AuditEnvSchema = z.object({
+const AuditEnvSchema = z.object({
   /** Comma-separated: file, splunk, datadog, webhook; or none. Default file. */
   WAFGEN_AUDIT_SINKS: sinkList.optional(),
   /** JSON Lines file of the file sink. Default <data dir>/audit/audit.jsonl. */
@@ -91,9 +91,7 @@ export const AuditEnvSchema = z.object({
   WAFGEN_AUDIT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 });
 
-export type AuditEnv = z.infer<typeof AuditEnvSchema>;
-
-export { Secret } from '../config/secret.js';
+type AuditEnv = z.infer<typeof AuditEnvSchema>;
 
 export type SinkConfig =
   | { kind: 'file'; path: string }
@@ -122,14 +120,14 @@ export interface AuditConfig {
 export class AuditConfigError extends ConfigError {}
 
 /** The full HEC event endpoint from a base URL or the endpoint itself. */
-export function splunkEventUrl(base: string): string {
+function splunkEventUrl(base: string): string {
   const u = new URL(base);
   if (u.pathname === '' || u.pathname === '/') u.pathname = '/services/collector/event';
   return u.toString();
 }
 
 /** The logs intake endpoint for a Datadog site, or an explicit URL (its path kept if it has one). */
-export function datadogLogsUrl(site: string, override?: string): string {
+function datadogLogsUrl(site: string, override?: string): string {
   const u = new URL(override ?? `https://http-intake.logs.${site}`);
   if (u.pathname === '' || u.pathname === '/') u.pathname = '/api/v2/logs';
   return u.toString();

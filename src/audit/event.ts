@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { redactText } from '../observability/redact.js';
 import { reasonCodes, type ReportLike } from '../observability/report.js';
 
-export const AUDIT_SCHEMA = 'wafgen.audit/v1';
+const AUDIT_SCHEMA = 'wafgen.audit/v1';
 
 const text = (max: number) => z.string().min(1).max(max);
 const count = z.number().int().min(0);
@@ -42,7 +42,7 @@ const Common = {
   costUsd: z.number().min(0).finite(),
 };
 
-export const GenerationAuditEventSchema = z.strictObject({
+const GenerationAuditEventSchema = z.strictObject({
   ...Common,
   type: z.literal('generation'),
   /** The rule passed every check. */
@@ -55,9 +55,9 @@ export const GenerationAuditEventSchema = z.strictObject({
   error: text(1000).optional(),
 });
 
-export const DEPLOY_ACTIONS = ['deploy', 'promote', 'rollback'] as const;
+const DEPLOY_ACTIONS = ['deploy', 'promote', 'rollback'] as const;
 
-export const DeploymentAuditEventSchema = z.strictObject({
+const DeploymentAuditEventSchema = z.strictObject({
   ...Common,
   type: z.literal('deployment'),
   deployment: z.strictObject({

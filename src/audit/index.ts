@@ -9,48 +9,17 @@ import { Dispatcher, type DispatcherStatus } from './dispatcher.js';
 import { createSink, type AuditSink, type FetchLike } from './sinks.js';
 
 export {
-  AUDIT_SCHEMA,
   AuditEventSchema,
-  DEPLOY_ACTIONS,
-  DeploymentAuditEventSchema,
-  GenerationAuditEventSchema,
   cliPrincipal,
   deploymentEvent,
   generationEvent,
   type AuditEvent,
-  type DeploymentAuditEvent,
   type GenerationAuditEvent,
 } from './event.js';
-export {
-  AuditConfigError,
-  AuditEnvSchema,
-  SINK_KINDS,
-  Secret,
-  datadogLogsUrl,
-  loadAuditConfig,
-  splunkEventUrl,
-  type AuditConfig,
-  type AuditEnv,
-  type SinkConfig,
-  type SinkKind,
-} from './config.js';
-export {
-  SIGNATURE_HEADER,
-  SinkError,
-  TIMESTAMP_HEADER,
-  batchKey,
-  createSink,
-  datadogSink,
-  fileSink,
-  signWebhook,
-  splunkSink,
-  verifyWebhook,
-  webhookSink,
-  type AuditSink,
-  type FetchLike,
-} from './sinks.js';
-export { Spool, SpoolBusyError, type SpoolBatch, type SpoolOptions, type SpoolPosition } from './spool.js';
-export { Dispatcher, type DispatcherOptions, type DispatcherStatus } from './dispatcher.js';
+export { AuditConfigError, loadAuditConfig, type AuditConfig } from './config.js';
+export { SIGNATURE_HEADER, TIMESTAMP_HEADER, signWebhook, verifyWebhook } from './sinks.js';
+export { Spool, SpoolBusyError } from './spool.js';
+export { type DispatcherStatus } from './dispatcher.js';
 
 export interface AuditLog {
   /**

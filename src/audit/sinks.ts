@@ -32,7 +32,7 @@ export class SinkError extends Error {
 }
 
 /** The same key for the same events in the same order: what a receiver dedupes a retried batch on. */
-export function batchKey(events: readonly AuditEvent[]): string {
+function batchKey(events: readonly AuditEvent[]): string {
   const h = createHash('sha256');
   for (const e of events) h.update(e.id).update('\n');
   return h.digest('hex').slice(0, 32);
@@ -87,7 +87,7 @@ async function post(
   );
 }
 
-export function fileSink(path: string): AuditSink {
+function fileSink(path: string): AuditSink {
   let ready: Promise<unknown> | undefined;
   return {
     name: 'file',
@@ -104,7 +104,7 @@ export function fileSink(path: string): AuditSink {
   };
 }
 
-export function splunkSink(cfg: Extract<SinkConfig, { kind: 'splunk' }>, opts: HttpOptions): AuditSink {
+function splunkSink(cfg: Extract<SinkConfig, { kind: 'splunk' }>, opts: HttpOptions): AuditSink {
   const host = hostname();
   return {
     name: 'splunk',
@@ -150,7 +150,7 @@ function summary(e: AuditEvent): { message: string; status: 'info' | 'warn' } {
   };
 }
 
-export function datadogSink(cfg: Extract<SinkConfig, { kind: 'datadog' }>, opts: HttpOptions): AuditSink {
+function datadogSink(cfg: Extract<SinkConfig, { kind: 'datadog' }>, opts: HttpOptions): AuditSink {
   const host = hostname();
   return {
     name: 'datadog',
@@ -208,7 +208,7 @@ export function verifyWebhook(
   return expected.length === given.length && timingSafeEqual(expected, given);
 }
 
-export function webhookSink(cfg: Extract<SinkConfig, { kind: 'webhook' }>, opts: HttpOptions): AuditSink {
+function webhookSink(cfg: Extract<SinkConfig, { kind: 'webhook' }>, opts: HttpOptions): AuditSink {
   return {
     name: 'webhook',
     maxBatch: 1000,

@@ -19,7 +19,7 @@ export function byteStringToUtf8(bytes: string): string {
   return decoder.decode(byteStringToBytes(bytes));
 }
 
-export function bytesToByteString(bytes: Uint8Array): string {
+function bytesToByteString(bytes: Uint8Array): string {
   let out = '';
   const chunk = 0x8000;
   for (let i = 0; i < bytes.length; i += chunk) {
@@ -28,7 +28,7 @@ export function bytesToByteString(bytes: Uint8Array): string {
   return out;
 }
 
-export function byteStringToBytes(bytes: string): Uint8Array {
+function byteStringToBytes(bytes: string): Uint8Array {
   const out = new Uint8Array(bytes.length);
   for (let i = 0; i < bytes.length; i++) out[i] = bytes.charCodeAt(i) & 0xff;
   return out;

@@ -4,7 +4,7 @@
  */
 import { TaskCancelledError, timeout, TimeoutStrategy } from 'cockatiel';
 
-export class TimeoutError extends Error {
+class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
 

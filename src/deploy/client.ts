@@ -57,7 +57,7 @@ export function parseWafArn(value: string): WafArn | undefined {
 
 const NAME = /^[\w-]{1,128}$/;
 const REGION = /^[a-z]{2}(-[a-z0-9]+)+-\d+$/;
-export const CLOUDFRONT_REGION = 'us-east-1';
+const CLOUDFRONT_REGION = 'us-east-1';
 
 export interface ResolvedTarget {
   kind: TargetKind;

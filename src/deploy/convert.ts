@@ -53,7 +53,3 @@ function normalize(value: unknown): unknown {
   }
   return out;
 }
-
-export function sameValue(a: unknown, b: unknown): boolean {
-  return canonical(a) === canonical(b);
-}

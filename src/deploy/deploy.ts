@@ -35,7 +35,7 @@ import {
   type LoadedTarget,
 } from './target.js';
 
-export interface RetryOptions {
+interface RetryOptions {
   /** Attempts in all (default 5). */
   attempts?: number;
   /** First backoff delay (default 200 ms); doubles each time, with jitter. */
@@ -56,7 +56,7 @@ export interface DeployOptions extends ClientOptions {
   now?: () => Date;
 }
 
-export interface CapacityReport {
+interface CapacityReport {
   /** The rule's own WCU by wafgen's count (an upper bound; AWS may charge less). */
   rule?: number;
   /** WCU of the target's rules before and after, by CheckCapacity (web ACL: GetWebACL's figure). */
@@ -445,7 +445,7 @@ export async function promoteRule(
   );
 }
 
-export interface StoredVersion {
+interface StoredVersion {
   version: number;
   rule: unknown;
 }

@@ -4,11 +4,11 @@
 import type { AuditRepository } from '../store/index.js';
 import type { Scope, TargetKind } from './client.js';
 
-export const DEPLOY_EVENT = 'deploy';
+const DEPLOY_EVENT = 'deploy';
 
 export type DeployOperation = 'deploy' | 'promote' | 'rollback';
 
-export interface DeploymentRecord {
+interface DeploymentRecord {
   operation: DeployOperation;
   /** The target's ARN. */
   target: string;

@@ -143,7 +143,7 @@ function carried<T extends object, K extends keyof T>(source: T, keys: readonly 
   return out;
 }
 
-export function updateWebAclRequest(loaded: LoadedTarget, rules: SdkRule[]): UpdateWebACLRequest {
+function updateWebAclRequest(loaded: LoadedTarget, rules: SdkRule[]): UpdateWebACLRequest {
   const acl = loaded.webAcl!;
   return {
     ...carried(acl, WEB_ACL_CARRIED),
@@ -157,7 +157,7 @@ export function updateWebAclRequest(loaded: LoadedTarget, rules: SdkRule[]): Upd
   };
 }
 
-export function updateRuleGroupRequest(loaded: LoadedTarget, rules: SdkRule[]): UpdateRuleGroupRequest {
+function updateRuleGroupRequest(loaded: LoadedTarget, rules: SdkRule[]): UpdateRuleGroupRequest {
   const group = loaded.ruleGroup!;
   return {
     ...carried(group, RULE_GROUP_CARRIED),

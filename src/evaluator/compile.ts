@@ -35,8 +35,8 @@ export interface EvalContext {
 export type CompiledStatement = (ctx: EvalContext) => Verdict;
 
 /** Limits that keep a hostile rule from costing more than linear time or blowing the stack. */
-export const MAX_DEPTH = 64;
-export const MAX_STATEMENTS = 10_000;
+const MAX_DEPTH = 64;
+const MAX_STATEMENTS = 10_000;
 
 export class RuleCompileError extends Error {}
 

@@ -11,9 +11,9 @@ import { qualifyLabel, ruleGroupPrefix, webAclPrefix } from './labels.js';
 import type { EvaluateOptions } from './options.js';
 import type { StatementTrace, Verdict } from './trace.js';
 
-export type ActionName = 'BLOCK' | 'ALLOW' | 'COUNT' | 'CAPTCHA' | 'CHALLENGE' | 'MONETIZE';
+type ActionName = 'BLOCK' | 'ALLOW' | 'COUNT' | 'CAPTCHA' | 'CHALLENGE' | 'MONETIZE';
 
-export interface RuleOutcome {
+interface RuleOutcome {
   /** Rule name; `group/rule` for rules inside a referenced rule group. */
   rule: string;
   verdict: Verdict;

@@ -14,7 +14,7 @@ import { applyPreParseTransformations } from './transforms/index.js';
 import { parseJsonBody, underPaths } from './json-body.js';
 import { bodyLimitOf, HEADER_LIMIT_BYTES, HEADER_LIMIT_COUNT, type EvaluateOptions } from './options.js';
 
-export interface Inspected {
+interface Inspected {
   /** Where the value came from, for traces: `header:user-agent`, `query-arg:id`, `json:/a/b`... */
   where: string;
   value: string;

@@ -23,7 +23,7 @@ import { stripControls } from './text-clean.js';
 /** What the collector needs from a fetcher (safeFetch, or a test double). */
 export type Fetcher = (url: string) => Promise<SafeFetchResult>;
 
-export interface ExtractorContext {
+interface ExtractorContext {
   /** The page's final URL. */
   source: string;
   title?: string;
@@ -37,7 +37,7 @@ export interface ExtractorContext {
  */
 export type FactsExtractor = (text: string, context: ExtractorContext) => Promise<ExploitFacts>;
 
-export interface CollectLogger {
+interface CollectLogger {
   warn(message: string): void;
 }
 
@@ -63,11 +63,11 @@ export interface CollectOptions {
   now?: () => Date;
 }
 
-export const DEFAULT_MAX_REFERENCES = 5;
+const DEFAULT_MAX_REFERENCES = 5;
 
 const defaultLogger: CollectLogger = { warn: (message) => console.warn(`wafgen: evidence: ${message}`) };
 
-export function sha256(text: string): string {
+function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 

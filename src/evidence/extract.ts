@@ -20,7 +20,7 @@ import { type AttackClass, type ExploitFacts, ATTACK_CLASSES, ExploitFactsSchema
 import { type PayloadPattern, CLASS_KEYWORDS, PAYLOAD_PATTERNS } from './payload-catalog.js';
 import { stripControls } from './text-clean.js';
 
-export type FactField = 'attackClass' | 'endpoints' | 'parameters' | 'methods' | 'headers' | 'payloadTokens';
+type FactField = 'attackClass' | 'endpoints' | 'parameters' | 'methods' | 'headers' | 'payloadTokens';
 
 export interface FactSource {
   field: FactField;

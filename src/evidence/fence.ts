@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 
 import { stripControls, truncate } from './text-clean.js';
 
-export const DEFAULT_FENCE_MAX_CHARS = 20_000;
+const DEFAULT_FENCE_MAX_CHARS = 20_000;
 const TAG = 'untrusted-data';
 
 export interface FenceOptions {

@@ -21,7 +21,7 @@ import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 
 import { canonicalAddress, checkHostName, classifyAddress } from './address-policy.js';
 
-export const ALLOWED_CONTENT_TYPES: readonly string[] = [
+const ALLOWED_CONTENT_TYPES: readonly string[] = [
   'text/html',
   'application/xhtml+xml',
   'text/plain',
@@ -38,12 +38,12 @@ export const ALLOWED_CONTENT_TYPES: readonly string[] = [
 
 /** Hard ceiling on redirects, whatever the caller asks for. */
 export const MAX_REDIRECTS_LIMIT = 5;
-export const DEFAULT_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
 const MAX_URL_LENGTH = 2000;
 const USER_AGENT = 'wafgen-evidence/0.1 (+https://github.com/wafgen; reference fetcher)';
 
-export type Resolver = (hostname: string) => Promise<string[]>;
+type Resolver = (hostname: string) => Promise<string[]>;
 
 export interface SafeFetchOptions {
   /** Cap on each request (resolution, connection, headers and body), in ms. Default 10 s. */
@@ -124,15 +124,13 @@ export class FetchFailed extends Error {
   }
 }
 
-export type SafeFetchError = FetchRefused | FetchFailed;
-
 const systemResolver: Resolver = async (hostname) => {
   const records = await dnsLookup(hostname, { all: true, verbatim: true });
   return records.map((r) => r.address);
 };
 
 /** Parse and check a URL: scheme, credentials, length, host name. Throws FetchRefused. */
-export function checkUrl(raw: string | URL, base?: URL): URL {
+function checkUrl(raw: string | URL, base?: URL): URL {
   const text = String(raw);
   const shown = text.length > 200 ? `${text.slice(0, 200)}...` : text;
   if (text.length > MAX_URL_LENGTH) {

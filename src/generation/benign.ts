@@ -8,7 +8,7 @@ import { readAllRequests } from '../requests/index.js';
 import type { HttpRequest } from '../requests/model.js';
 
 // src/generation and dist/generation are both two levels below the package root.
-export const BUILTIN_BENIGN_SAMPLE = resolve(
+const BUILTIN_BENIGN_SAMPLE = resolve(
   dirname(fileURLToPath(import.meta.url)),
   '../../data/benign.sample.jsonl',
 );

@@ -28,7 +28,7 @@ export interface LoopOptions {
   onStep?: (message: string) => void;
 }
 
-export class GenerationError extends Error {}
+class GenerationError extends Error {}
 
 export function buildRule(cveId: string, statement: Statement): Rule {
   const name = ruleName(cveId);

@@ -17,7 +17,7 @@ export interface RedisConnectOptions {
 }
 
 /** ioredis options for a fail-fast client (request paths). */
-export function failFastOptions(opts: RedisConnectOptions = {}): RedisOptions {
+function failFastOptions(opts: RedisConnectOptions = {}): RedisOptions {
   return {
     lazyConnect: true,
     enableOfflineQueue: false,

@@ -13,7 +13,7 @@ export interface Report {
   (path: JsonPath, message: string, extra?: { severity?: Severity; fix?: string }): void;
 }
 
-export interface RuleInfo {
+interface RuleInfo {
   rule: Rule;
   path: JsonPath;
   options: LintOptions;

@@ -67,7 +67,7 @@ const usd = z.string().transform((raw, ctx) => {
 });
 
 /** Every variable the LLM layer reads. Empty values count as unset. */
-export const LlmEnvSchema = z.object({
+const LlmEnvSchema = z.object({
   /** Ordered provider chain, e.g. `openai,anthropic,google`. Default: every provider with credentials. */
   WAFGEN_LLM_PROVIDERS: providerList.optional(),
 
@@ -132,11 +132,9 @@ export const LlmEnvSchema = z.object({
   WAFGEN_PRICE_TABLE: z.string().min(1).optional(),
 });
 
-export type LlmEnv = z.infer<typeof LlmEnvSchema>;
-
 type Models = Record<ModelRole, string>;
 
-export type BedrockCredentials =
+type BedrockCredentials =
   | { kind: 'keys'; accessKeyId: Secret; secretAccessKey: Secret; sessionToken?: Secret }
   | { kind: 'bearer'; token: Secret }
   /** Nothing in the environment: the composition root must pass a credential provider. */

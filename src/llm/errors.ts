@@ -36,10 +36,7 @@ export const BREAKER_FAILURES: ReadonlySet<FailureKind> = new Set([
 ]);
 
 /** Milliseconds from Retry-After (seconds or an HTTP date) or OpenAI's retry-after-ms. */
-export function retryAfterMs(
-  headers: Record<string, string> | undefined,
-  now = Date.now(),
-): number | undefined {
+function retryAfterMs(headers: Record<string, string> | undefined, now = Date.now()): number | undefined {
   if (!headers) return undefined;
   const ms = headers['retry-after-ms'];
   if (ms !== undefined && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
@@ -117,7 +114,7 @@ export function classify(err: unknown): Classified {
 }
 
 /** Replaces secret values and anything shaped like a provider key with [redacted]. */
-export function redact(text: string, secrets: readonly string[]): string {
+function redact(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) out = out.split(s).join('[redacted]');
   return out

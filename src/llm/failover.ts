@@ -39,7 +39,7 @@ import type { ModelRole, ProviderName } from './providers.js';
 import { createModelRegistry, type ModelRegistry, type RegistryDeps } from './registry.js';
 
 /** Output tokens allowed to one call when the caller does not say (capped by the budget left). */
-export const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
+const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 

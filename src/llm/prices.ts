@@ -67,7 +67,7 @@ export const BUILTIN_PRICES: PriceTable = {
  * version suffix (`-v1:0`) and date snapshot (`-20250929`, `-2025-04-14`). Only those suffixes are
  * stripped: `gpt-5-pro` never falls back to the cheaper `gpt-5`.
  */
-export function modelIdForms(model: string): string[] {
+function modelIdForms(model: string): string[] {
   const forms = [model];
   let m = model.replace(/^(us|eu|apac|jp|au|ca|us-gov|global)\./, '');
   m = m.replace(/^(anthropic|amazon|meta|mistral|cohere|openai|deepseek|qwen)\./, '');

@@ -4,8 +4,7 @@ export const PROVIDER_NAMES = ['openai', 'anthropic', 'google', 'bedrock', 'open
 export type ProviderName = (typeof PROVIDER_NAMES)[number];
 
 /** `main` writes rules; `mini` does the cheap work (signature extraction, summaries). */
-export const MODEL_ROLES = ['main', 'mini'] as const;
-export type ModelRole = (typeof MODEL_ROLES)[number];
+export type ModelRole = 'main' | 'mini';
 
 /** Models used when WAFGEN_<PROVIDER>_MODEL / _MINI_MODEL are unset. */
 export const DEFAULT_MODELS: Record<Exclude<ProviderName, 'openai-compatible'>, Record<ModelRole, string>> = {

@@ -12,9 +12,9 @@ import type { LlmConfig, ProviderSettings } from './config.js';
 import type { ModelRole, ProviderName } from './providers.js';
 
 /** A language model object (never a gateway model id string). */
-export type Model = Exclude<LanguageModel, string>;
+type Model = Exclude<LanguageModel, string>;
 
-export interface AwsCredentials {
+interface AwsCredentials {
   accessKeyId: string;
   secretAccessKey: string;
   sessionToken?: string;

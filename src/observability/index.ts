@@ -7,59 +7,8 @@ import { logGeneration } from './logger.js';
 import { defaultMetrics, type Metrics } from './metrics.js';
 import type { ReportLike } from './report.js';
 
-export {
-  ATTEMPT_BUCKETS,
-  BREAKER_STATE_VALUE,
-  COST_BUCKETS,
-  LATENCY_BUCKETS,
-  TOKEN_BUCKETS,
-  createMetrics,
-  defaultMetrics,
-  recordCache,
-  recordFailover,
-  recordGeneration,
-  recordGenerationError,
-  recordLlmCall,
-  recordRateLimitRejection,
-  setBreakerState,
-  type BreakerStateName,
-  type GenerationErrorInfo,
-  type LlmAttemptLike,
-  type Metrics,
-  type MetricsOptions,
-  type QueueSnapshot,
-  type SpoolSnapshot,
-} from './metrics.js';
-export {
-  REDACT_PATHS,
-  createLogger,
-  logGeneration,
-  silentLogger,
-  type GenerationLogFields,
-  type Logger,
-  type LoggerOptions,
-} from './logger.js';
-export { REDACTED, forgetSecrets, isSecretKey, redactText, redactValue, registerSecret } from './redact.js';
-export {
-  REASON_CODES,
-  outcomeOf,
-  reasonCodes,
-  type Outcome,
-  type ReasonCode,
-  type ReportLike,
-} from './report.js';
-export {
-  THRESHOLDS,
-  collectStats,
-  computeStats,
-  forecastMonthlyCost,
-  loadReports,
-  percentiles,
-  type Percentiles,
-  type ProviderCost,
-  type Stats,
-} from './stats.js';
-
+export { createMetrics, defaultMetrics, type Metrics } from './metrics.js';
+export { createLogger, type Logger } from './logger.js';
 export interface GenerationObservation {
   requestId: string;
   cveId: string;

@@ -12,7 +12,7 @@ export type { Logger } from 'pino';
  * Paths pino censors before anything else looks at a log object. The scrub in formatters.log
  * catches the same names anywhere (isSecretKey); this list is the fast path and the documentation.
  */
-export const REDACT_PATHS: readonly string[] = [
+const REDACT_PATHS: readonly string[] = [
   'authorization',
   'Authorization',
   'cookie',
@@ -96,9 +96,6 @@ export function createLogger(opts: LoggerOptions = {}): Logger {
   };
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
-
-/** A logger that writes nothing (the default for library calls and tests). */
-export const silentLogger: Logger = pino({ level: 'silent' });
 
 export interface GenerationLogFields {
   requestId: string;

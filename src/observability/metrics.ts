@@ -7,29 +7,29 @@ import { outcomeOf, reasonCodes, type ReportLike } from './report.js';
 
 /** Seconds; fine below 5 s, then up to a minute so that p99 and the 30 s alert are derivable. */
 export const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 3, 5, 7.5, 10, 15, 20, 30, 45, 60];
-export const ATTEMPT_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10];
+const ATTEMPT_BUCKETS = [1, 2, 3, 4, 5, 6, 8, 10];
 /** Tokens per generation request; 5,000 is the roadmap's alert line. */
-export const TOKEN_BUCKETS = [0, 250, 500, 1000, 2000, 3000, 4000, 5000, 7500, 10_000, 20_000, 50_000];
+const TOKEN_BUCKETS = [0, 250, 500, 1000, 2000, 3000, 4000, 5000, 7500, 10_000, 20_000, 50_000];
 /** USD per rule; $0.10 is the roadmap's alert line. */
-export const COST_BUCKETS = [0, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+const COST_BUCKETS = [0, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
-export type BreakerStateName = 'closed' | 'half-open' | 'open';
-export const BREAKER_STATE_VALUE: Record<BreakerStateName, number> = { closed: 0, 'half-open': 1, open: 2 };
+type BreakerStateName = 'closed' | 'half-open' | 'open';
+const BREAKER_STATE_VALUE: Record<BreakerStateName, number> = { closed: 0, 'half-open': 1, open: 2 };
 
-export interface QueueSnapshot {
+interface QueueSnapshot {
   queue: string;
   depth: number;
   /** Age of the oldest waiting job; 0 when the queue is empty. */
   oldestAgeSeconds: number;
 }
 
-export interface SpoolSnapshot {
+interface SpoolSnapshot {
   sink: string;
   pending: number;
 }
 
 /** What the LLM layer reports per attempt (src/llm AttemptRecord, structurally). */
-export interface LlmAttemptLike {
+interface LlmAttemptLike {
   provider: string;
   model: string;
   ok: boolean;
@@ -38,7 +38,7 @@ export interface LlmAttemptLike {
   costUsd?: number;
 }
 
-export interface GenerationErrorInfo {
+interface GenerationErrorInfo {
   engine: string;
   provider?: string;
   latencyMs?: number;
@@ -288,21 +288,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
 let shared: Metrics | undefined;
 
-/** The process's metrics: what `/metrics` serves and what the helpers below record into. */
+/** The process's metrics: what `/metrics` serves. */
 export function defaultMetrics(): Metrics {
   return (shared ??= createMetrics({ processMetrics: true }));
 }
-
-export const recordGeneration = (report: ReportLike, opts?: { latencyMs?: number }): void =>
-  defaultMetrics().recordGeneration(report, opts);
-export const recordGenerationError = (info: GenerationErrorInfo): void =>
-  defaultMetrics().recordGenerationError(info);
-export const recordCache = (result: 'hit' | 'miss', cache?: string): void =>
-  defaultMetrics().recordCache(result, cache);
-export const recordFailover = (from: string, to: string): void => defaultMetrics().recordFailover(from, to);
-export const recordLlmCall = (attempts: readonly Pick<LlmAttemptLike, 'provider'>[]): void =>
-  defaultMetrics().recordLlmCall(attempts);
-export const setBreakerState = (provider: string, state: BreakerStateName): void =>
-  defaultMetrics().setBreakerState(provider, state);
-export const recordRateLimitRejection = (scope?: string): void =>
-  defaultMetrics().recordRateLimitRejection(scope);

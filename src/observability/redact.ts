@@ -46,7 +46,7 @@ const SECRET_SUFFIXES = [
   'clientsecret',
 ];
 
-export function isSecretKey(key: string): boolean {
+function isSecretKey(key: string): boolean {
   const k = key.toLowerCase().replace(/[-_]/g, '');
   return SECRET_KEYS.has(k) || SECRET_SUFFIXES.some((s) => k.endsWith(s));
 }

@@ -26,7 +26,7 @@ export interface Percentiles {
   mean: number;
 }
 
-export interface ProviderCost {
+interface ProviderCost {
   provider: string;
   model: string;
   rules: number;
@@ -210,7 +210,7 @@ const StoredReport = z.object({
 });
 
 /** Reports of the rule versions saved in [since, until). */
-export async function loadReports(store: Pick<Store, 'db'>, since: Date, until: Date): Promise<ReportLike[]> {
+async function loadReports(store: Pick<Store, 'db'>, since: Date, until: Date): Promise<ReportLike[]> {
   const rows = await store.db
     .selectFrom('rules')
     .select(['cve_id', 'engine', 'provider', 'model', 'report', 'created_at'])

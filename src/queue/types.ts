@@ -60,7 +60,7 @@ export interface JobContext {
   maxAttempts: number;
 }
 
-export interface FailureInfo {
+interface FailureInfo {
   job: JobContext;
   error: Error;
   /** No retry follows: the job is dead (the dead-letter state). */

@@ -25,24 +25,8 @@ import { looksLikeWafLog, parseWafLogFile, parseWafLogLine, wafLogDocument } fro
 
 export * from './model.js';
 export { RequestFileError } from './io.js';
-export { parseJsonlFile, parseJsonlLine, testCaseSchema, testCaseToRequest } from './jsonl.js';
-export type { TestCaseRecord } from './jsonl.js';
-export { parseRawHttp, parseRawHttpFile, rawToRequest, splitRawRequests } from './raw-http.js';
-export type { RawRequest } from './raw-http.js';
-export {
-  DEFAULT_USER_AGENT,
-  INTERACTSH_HOST,
-  MAX_PAYLOAD_VARIANTS,
-  parseNucleiFile,
-  parseNucleiTemplate,
-  TARGET_BASE_URL,
-  TARGET_HOST,
-} from './nuclei.js';
-export { parseWafLogFile, parseWafLogLine, wafLogRecordToRequest } from './waf-log.js';
-export { harEntryToRequest, parseHar, parseHarFile } from './har.js';
-
 import type { RequestFormat } from './formats.js';
-export { REQUEST_FORMATS, type RequestFormat } from './formats.js';
+export { type RequestFormat } from './formats.js';
 
 export interface LoadOptions {
   /** Skip detection and read the file as this format. */

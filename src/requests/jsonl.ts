@@ -18,7 +18,7 @@ import { type Expectation, type ParseResult, buildRequest, setHeader, toOriginFo
 /** RFC 9110 token: what a method may contain. */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
-export const testCaseSchema = z.object({
+const testCaseSchema = z.object({
   id: z.string().min(1).optional(),
   method: z.string().regex(TOKEN, 'must be an HTTP method token'),
   uri: z
@@ -44,8 +44,6 @@ export const testCaseSchema = z.object({
   ja4: z.string().optional(),
   tags: z.array(z.string()).optional(),
 });
-
-export type TestCaseRecord = z.input<typeof testCaseSchema>;
 
 export interface TestCaseOptions {
   /** `expect` for records that do not set one. */

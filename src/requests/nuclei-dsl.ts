@@ -54,7 +54,7 @@ export class Rng {
 }
 
 /** Largest value an expression or a resolved text may reach (nested variables can double at each level). */
-export const MAX_RESOLVED_BYTES = 8 * 1024 * 1024;
+const MAX_RESOLVED_BYTES = 8 * 1024 * 1024;
 
 export const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 export const DIGITS = '0123456789';
@@ -65,7 +65,7 @@ export interface DslScope {
   rng: Rng;
 }
 
-export function dslToString(v: DslValue): string {
+function dslToString(v: DslValue): string {
   return typeof v === 'number' ? String(v) : v;
 }
 
@@ -216,9 +216,6 @@ const HELPERS: Record<string, Helper> = {
   rand_text_alphanumeric: (a, s) => s.rng.pick(without(LETTERS + DIGITS, str(a, 1, '')), num(a, 0)),
   rand_text_numeric: (a, s) => s.rng.pick(without(DIGITS, str(a, 1, '')), num(a, 0)),
 };
-
-/** Names of the helper functions the evaluator knows. */
-export const DSL_HELPERS: readonly string[] = Object.keys(HELPERS);
 
 // ---------------------------------------------------------------------------------------------------
 // Expression parsing

@@ -47,7 +47,7 @@ import {
 import { rawToRequest, splitRawRequests } from './raw-http.js';
 
 export const TARGET_HOST = 'target.example';
-export const TARGET_BASE_URL = `http://${TARGET_HOST}`;
+const TARGET_BASE_URL = `http://${TARGET_HOST}`;
 /** Fixed stand-in for `{{interactsh-url}}`: a 33-character interactsh-style label under oast.fun. */
 export const INTERACTSH_HOST = 'c0wafgen000000000000000000000oast.oast.fun';
 export const DEFAULT_USER_AGENT =

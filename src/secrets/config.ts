@@ -16,7 +16,7 @@ const httpUrl = z.string().refine(
   { message: 'must be a URL starting with http:// or https://' },
 );
 
-export const SecretsEnvSchema = z.object({
+const SecretsEnvSchema = z.object({
   /** ARN (or name) of a Secrets Manager secret holding `{"OPENAI_API_KEY": "…", …}`. Unset: environment only. */
   WAFGEN_SECRETS_ARN: z.string().trim().min(1).max(2048).optional(),
   /** Region of the secret; default: the ARN's region, then AWS_REGION / AWS_DEFAULT_REGION. */
@@ -45,7 +45,7 @@ export class SecretsConfigError extends Error {
 }
 
 /** `arn:aws:secretsmanager:<region>:<account>:secret:<name>` → region. */
-export function regionOfArn(id: string): string | undefined {
+function regionOfArn(id: string): string | undefined {
   const m = /^arn:aws[\w-]*:secretsmanager:([a-z0-9-]+):/.exec(id);
   return m?.[1] || undefined;
 }

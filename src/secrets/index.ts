@@ -5,17 +5,8 @@
 import { loadSecretsConfig, type SecretsConfig } from './config.js';
 import { SecretCache, secretsManagerFetcher, type SecretFetcher, type SecretVariable } from './store.js';
 
-export { loadSecretsConfig, regionOfArn, SecretsConfigError, SecretsEnvSchema } from './config.js';
-export type { SecretsConfig } from './config.js';
-export {
-  parseSecretText,
-  SECRET_VARIABLES,
-  SecretCache,
-  SecretsError,
-  secretsManagerFetcher,
-} from './store.js';
-export type { SecretBundle, SecretFetcher, SecretsManagerOptions, SecretVariable } from './store.js';
-
+export { loadSecretsConfig, SecretsConfigError } from './config.js';
+export { SecretCache, SecretsError, secretsManagerFetcher } from './store.js';
 export interface ApplySecretsOptions {
   /** Replaces the Secrets Manager client (tests, other back ends). */
   fetch?: SecretFetcher;
@@ -37,10 +28,7 @@ export interface ApplySecretsResult {
 const caches = new Map<string, SecretCache>();
 
 /** The cache for a configuration (one per secret, endpoint and region in this process). */
-export function secretCacheFor(
-  config: SecretsConfig,
-  opts: ApplySecretsOptions = {},
-): SecretCache | undefined {
+function secretCacheFor(config: SecretsConfig, opts: ApplySecretsOptions = {}): SecretCache | undefined {
   if (!config.secretId || !config.region) return undefined;
   if (opts.cache) return opts.cache;
   const make = () =>

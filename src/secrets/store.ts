@@ -7,7 +7,7 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Secret } from '../config/secret.js';
 
 /** Variables a secret may supply. Anything else in the JSON is ignored (and named in `ignored`). */
-export const SECRET_VARIABLES = [
+const SECRET_VARIABLES = [
   'OPENAI_API_KEY',
   'ANTHROPIC_API_KEY',
   'GOOGLE_GENERATIVE_AI_API_KEY',
@@ -81,7 +81,7 @@ export function secretsManagerFetcher(opts: SecretsManagerOptions): SecretFetche
 }
 
 /** The secret's text as a bundle: a JSON object of strings, keys limited to SECRET_VARIABLES. */
-export function parseSecretText(secretId: string, text: string): SecretBundle {
+function parseSecretText(secretId: string, text: string): SecretBundle {
   let json: unknown;
   try {
     json = JSON.parse(text);

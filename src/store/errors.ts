@@ -1,6 +1,6 @@
 // PostgreSQL errors the store reacts to, by SQLSTATE. Both drivers put the code on `error.code`.
 
-export function sqlState(error: unknown): string | undefined {
+function sqlState(error: unknown): string | undefined {
   if (error !== null && typeof error === 'object' && 'code' in error) {
     const code = (error as { code: unknown }).code;
     if (typeof code === 'string') return code;
@@ -11,7 +11,7 @@ export function sqlState(error: unknown): string | undefined {
 export const isUniqueViolation = (error: unknown): boolean => sqlState(error) === '23505';
 
 /** Deadlock, serialization failure, unique violation: the transaction may simply be run again. */
-export function isRetryable(error: unknown): boolean {
+function isRetryable(error: unknown): boolean {
   const code = sqlState(error);
   return code === '40P01' || code === '40001' || code === '23505';
 }

@@ -6,12 +6,12 @@ import { Migrator, sql, type Kysely } from 'kysely';
 
 import { MIGRATIONS } from './migrations/index.js';
 
-export const MIGRATION_TABLE = 'wafgen_migrations';
-export const MIGRATION_LOCK_TABLE = 'wafgen_migrations_lock';
+const MIGRATION_TABLE = 'wafgen_migrations';
+const MIGRATION_LOCK_TABLE = 'wafgen_migrations_lock';
 /** Advisory lock key ("wafg"), distinct from the per-CVE keys the repositories take. */
 const MIGRATION_LOCK_KEY = 0x77616667;
 
-export class MigrationError extends Error {
+class MigrationError extends Error {
   constructor(
     readonly migration: string | undefined,
     cause: unknown,

@@ -4,11 +4,11 @@
 import type { ColumnType, Generated } from 'kysely';
 
 /** jsonb: reads parsed JSON, writes JSON text (see json.ts `toJsonText`). */
-export type JsonColumn = ColumnType<unknown, string, string>;
-export type NullableJsonColumn = ColumnType<unknown, string | null | undefined, string | null>;
+type JsonColumn = ColumnType<unknown, string, string>;
+type NullableJsonColumn = ColumnType<unknown, string | null | undefined, string | null>;
 /** timestamptz: both drivers read a Date. */
-export type Timestamp = ColumnType<Date, Date | string, Date | string>;
-export type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export const JOB_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'dead'] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];

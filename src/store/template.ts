@@ -15,7 +15,7 @@ import { Kysely } from 'kysely';
 import { KNOWN_MIGRATIONS, migrateToLatest } from './migrator.js';
 
 /** Beside the compiled code (dist/), from src/store and dist/store alike. */
-export const TEMPLATE_FILE = fileURLToPath(new URL('../../dist/pglite-template.tar.gz', import.meta.url));
+const TEMPLATE_FILE = fileURLToPath(new URL('../../dist/pglite-template.tar.gz', import.meta.url));
 
 /** What a template must have been made with to be used: this PGlite and these migrations. */
 async function templateKey(): Promise<string> {
@@ -39,7 +39,7 @@ async function templateKey(): Promise<string> {
 }
 
 /** Makes the template: an in-memory PGlite, migrated, dumped as a gzip tarball (written atomically). */
-export async function buildPgliteTemplate(file = TEMPLATE_FILE): Promise<{ bytes: number }> {
+export async function buildPgliteTemplate(file = TEMPLATE_FILE): Promise<{ file: string; bytes: number }> {
   const [{ PGlite }, { PGliteDialect }] = await Promise.all([
     import('@electric-sql/pglite'),
     import('kysely-pglite-dialect'),
@@ -54,7 +54,7 @@ export async function buildPgliteTemplate(file = TEMPLATE_FILE): Promise<{ bytes
     await writeFile(tmp, bytes);
     await writeFile(`${file}.json`, await templateKey());
     await rename(tmp, file);
-    return { bytes: bytes.length };
+    return { file, bytes: bytes.length };
   } finally {
     await db.destroy();
   }
@@ -70,4 +70,3 @@ export async function readPgliteTemplate(file = TEMPLATE_FILE): Promise<Blob | u
     return undefined;
   }
 }
-

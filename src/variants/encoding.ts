@@ -10,11 +10,11 @@ export type SlotKind = 'path' | 'query' | 'form' | 'text';
 const HEX = '0123456789ABCDEF';
 
 /** `%HH` (upper-case hex) for one byte. */
-export function pct(code: number): string {
+function pct(code: number): string {
   return '%' + HEX[(code >> 4) & 0xf]! + HEX[code & 0xf]!;
 }
 
-export function hexVal(c: number): number {
+function hexVal(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
   if (c >= 0x41 && c <= 0x46) return c - 0x37;
   if (c >= 0x61 && c <= 0x66) return c - 0x57;
@@ -23,10 +23,6 @@ export function hexVal(c: number): number {
 
 export function isAlnumCode(c: number): boolean {
   return (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
-}
-
-export function isLetterCode(c: number): boolean {
-  return (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
 /** `+` means a space in query strings and form bodies (what servers do), not in paths. */
@@ -73,7 +69,7 @@ export function decodeSlot(raw: string, kind: SlotKind): string {
 }
 
 /** Percent-encode every byte of `text` for which `keep` is false. */
-export function encodeBytes(text: string, keep: (c: number) => boolean): string {
+function encodeBytes(text: string, keep: (c: number) => boolean): string {
   let out = '';
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);

@@ -2,7 +2,7 @@
 // an HTML tokenizer would split them (quoted and unquoted values consumed whole, so a `/x=` inside a
 // value is never taken for an attribute).
 
-export interface HtmlAttribute {
+interface HtmlAttribute {
   name: string;
   nameStart: number;
   /** Value without its quotes ('' when the attribute has none). */

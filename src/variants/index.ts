@@ -56,7 +56,7 @@ export interface VariantOptions {
 }
 
 /** The techniques selected by name; throws on an unknown name. */
-export function selectTechniques(names?: readonly string[]): VariantTechnique[] {
+function selectTechniques(names?: readonly string[]): VariantTechnique[] {
   if (names === undefined) return [...TECHNIQUES];
   const known = new Map(TECHNIQUES.map((t) => [t.name, t]));
   const unknown = names.filter((n) => !known.has(n));

@@ -71,7 +71,7 @@ export function paramsOf(s: string): Param[] {
 export type BodyKind = 'none' | 'form' | 'json' | 'multipart' | 'text';
 
 /** Media type of the first Content-Type header, lower-cased, without parameters ('' when none). */
-export function mediaType(req: Pick<HttpRequest, 'headers'>): string {
+function mediaType(req: Pick<HttpRequest, 'headers'>): string {
   const ct = headerValues(req, 'content-type')[0] ?? '';
   return asciiLower(ct.split(';')[0]!.trim());
 }
@@ -238,11 +238,6 @@ function mapParams(
       return { name, value, eq: p.eq };
     }),
   );
-}
-
-/** Same request line, headers and body. */
-export function sameMessage(a: Draft, b: Draft): boolean {
-  return messageKey(a) === messageKey(b);
 }
 
 export function messageKey(d: {

@@ -12,7 +12,7 @@ export function looksLikeSql(decoded: string): boolean {
 }
 
 /** SQL keywords: case-insensitive in every SQL dialect. */
-export const SQL_KEYWORDS = [
+const SQL_KEYWORDS = [
   'select', 'union', 'all', 'distinct', 'from', 'where', 'and', 'or', 'not', 'null', 'is', 'like', 'in',
   'order', 'group', 'by', 'having', 'limit', 'offset', 'insert', 'into', 'values', 'update', 'set',
   'delete', 'drop', 'table', 'exec', 'execute', 'case', 'when', 'then', 'else', 'end', 'as', 'join',
@@ -23,7 +23,7 @@ export const SQL_KEYWORDS = [
  * Built-in functions: case-insensitive too, but only flipped before their `(`, since several double as
  * identifiers (`user`, `version`, `char`), and a table name is case-sensitive in MySQL on Linux.
  */
-export const SQL_FUNCTIONS = [
+const SQL_FUNCTIONS = [
   'sleep', 'benchmark', 'concat', 'concat_ws', 'group_concat', 'updatexml', 'extractvalue', 'md5',
   'char', 'chr', 'ascii', 'substring', 'substr', 'mid', 'cast', 'convert', 'version', 'database', 'user',
   'load_file', 'if', 'pg_sleep', 'count', 'hex', 'unhex', 'lower', 'upper', 'length',

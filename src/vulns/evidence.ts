@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { ExploitFactsSchema } from './model.js';
 
 /** A request in the design's test-case shape (JSON Lines format), as evidence. */
-export const EvidenceRequestSchema = z.object({
+const EvidenceRequestSchema = z.object({
   id: z.string().min(1).max(300),
   method: z.string().min(1).max(20),
   uri: z.string().min(1).max(16_384),

@@ -6,7 +6,7 @@ export type BlobEncoding = 'text' | 'base64';
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-export function decodeBase64Text(value: string): string | undefined {
+function decodeBase64Text(value: string): string | undefined {
   if (!BASE64.test(value)) return undefined;
   try {
     return strictUtf8.decode(Buffer.from(value, 'base64'));
@@ -19,7 +19,7 @@ export function decodeBase64Text(value: string): string | undefined {
  * Visit every ByteMatchStatement.SearchString in an unvalidated JSON value and replace it. Works on
  * raw JSON (before schema validation) so that the schema sees text.
  */
-export function mapSearchStrings(value: unknown, fn: (s: string) => string): unknown {
+function mapSearchStrings(value: unknown, fn: (s: string) => string): unknown {
   if (Array.isArray(value)) return value.map((v) => mapSearchStrings(v, fn));
   if (value === null || typeof value !== 'object') return value;
   const out: Record<string, unknown> = {};

@@ -12,7 +12,7 @@ import { formatPath, type JsonPath } from './findings.js';
 import { fieldKind, fieldStatementOf, statementKind } from './statements.js';
 
 /** Published capacities of AWS managed rule groups (vendor AWS). */
-export const AWS_MANAGED_GROUP_WCU: Readonly<Record<string, number>> = {
+const AWS_MANAGED_GROUP_WCU: Readonly<Record<string, number>> = {
   AWSManagedRulesCommonRuleSet: 700,
   AWSManagedRulesKnownBadInputsRuleSet: 200,
   AWSManagedRulesSQLiRuleSet: 200,

@@ -8,7 +8,6 @@ import type {
   RuleAction,
   RateBasedStatement,
   Statement,
-  TextTransformation,
 } from './model/shapes.generated.js';
 import { formatPath, type Finding, type JsonPath } from './findings.js';
 import {
@@ -21,7 +20,7 @@ import {
 } from './statements.js';
 import { utf8ByteLength } from '../core/bytes.js';
 
-export type RuleContext = 'standalone' | 'rule-group' | 'web-acl';
+type RuleContext = 'standalone' | 'rule-group' | 'web-acl';
 
 export const LIMITS = {
   searchStringBytes: 200,
@@ -37,9 +36,9 @@ export const LIMITS = {
   maxCapacity: 5000,
 } as const;
 
-export const RATE_WINDOWS = [60, 120, 300, 600] as const;
-export const RESERVED_METRIC_NAMES = ['All', 'Default_Action'] as const;
-export const RESERVED_LABEL_WORDS = [
+const RATE_WINDOWS = [60, 120, 300, 600] as const;
+const RESERVED_METRIC_NAMES = ['All', 'Default_Action'] as const;
+const RESERVED_LABEL_WORDS = [
   'awswaf',
   'aws',
   'waf',
@@ -459,9 +458,3 @@ export function collector(): Collector {
   return new Collector();
 }
 export type { Collector };
-
-export function checkTextTransformations(list: readonly TextTransformation[]): Finding[] {
-  const c = new Collector();
-  checkTransformations(c, list, [], LIMITS.textTransformations, 'text transformations');
-  return c.findings;
-}

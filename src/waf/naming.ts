@@ -1,6 +1,6 @@
 // Names wafgen gives to what it generates. Rule names and metric names carry the CVE ID, so a blocked
 // request in a log or a dashboard leads straight back to the vulnerability.
-export const RULE_PREFIX = 'wafgen';
+const RULE_PREFIX = 'wafgen';
 
 export function ruleName(cveId: string): string {
   return `${RULE_PREFIX}-${cveId.toUpperCase()}`;

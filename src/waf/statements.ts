@@ -51,7 +51,7 @@ export function fieldKind(field: FieldToMatch): keyof FieldToMatch & string {
 }
 
 /** Direct children of a statement with their relative paths (scope-down statements included). */
-export function childStatements(statement: Statement): { statement: Statement; path: JsonPath }[] {
+function childStatements(statement: Statement): { statement: Statement; path: JsonPath }[] {
   const kind = statementKind(statement);
   switch (kind) {
     case 'AndStatement':

@@ -8,7 +8,7 @@ import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifyWebhook } from '../../src/aud
 
 export type ReceiverKind = 'splunk' | 'datadog' | 'webhook';
 
-export interface Received {
+interface Received {
   id: string;
   body: Record<string, unknown>;
 }

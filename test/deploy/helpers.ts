@@ -18,7 +18,7 @@ export interface Clock {
   advance(minutes: number): void;
 }
 
-export function clock(start = new Date('2026-03-01T12:00:00Z')): Clock {
+function clock(start = new Date('2026-03-01T12:00:00Z')): Clock {
   let t = start.getTime();
   return {
     now: () => new Date(t),

@@ -22,7 +22,7 @@ import { REPO_ROOT } from '../support/shared.js';
 export { createTestDatabase, postgresAdminUrl, type TestDatabase } from '../store/support.js';
 
 export const REDIS_URL = process.env.WAFGEN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const JWT_SECRET = 'test-secret-for-wafgen-jwt-hs256-0123456789';
+const JWT_SECRET = 'test-secret-for-wafgen-jwt-hs256-0123456789';
 export const JWT_ISSUER = 'https://issuer.test';
 export const JWT_AUDIENCE = 'wafgen-api';
 export const WEBHOOK_SECRET = 'webhook-secret-0123456789abcdef';

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
-export const SHARED_DIR = process.env.WAFGEN_SHARED_DIR ?? resolve(REPO_ROOT, '../shared');
+const SHARED_DIR = process.env.WAFGEN_SHARED_DIR ?? resolve(REPO_ROOT, '../shared');
 
 export function sharedPath(...parts: string[]): string | undefined {
   const p = resolve(SHARED_DIR, ...parts);

@@ -25,7 +25,7 @@ interface GenerateOptions {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-export function formatReport(report: GenerationReport & { version?: number }, io: Io): string {
+function formatReport(report: GenerationReport & { version?: number }, io: Io): string {
   const c = colors(io);
   const t = report.tests;
   const ratio = (a: number, b: number) => `${a}/${b}`;

@@ -17,7 +17,7 @@ function spread(p: Percentiles, f: (n: number) => string): string {
   return `p50 ${f(p.p50)} · p90 ${f(p.p90)} · p99 ${f(p.p99)} · max ${f(p.max)}`;
 }
 
-export function formatStats(s: Stats, io: Io, opts: { cost?: boolean } = {}): string {
+function formatStats(s: Stats, io: Io, opts: { cost?: boolean } = {}): string {
   const c = colors(io);
   const warn = (over: boolean, text: string) => (over ? `  ${c.yellow(`⚠ ${text}`)}` : '');
   const row = (label: string, text: string) => `  ${label.padEnd(18)}${text}`;

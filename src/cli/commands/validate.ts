@@ -11,7 +11,7 @@ const KIND_NAMES = {
   'web-acl': 'WebACL',
 } as const;
 
-export function formatValidation(file: string, report: ValidationReport, io: Io): string {
+function formatValidation(file: string, report: ValidationReport, io: Io): string {
   const c = colors(io);
   const lines: string[] = [];
   const what = report.kind ? KIND_NAMES[report.kind] : 'document';

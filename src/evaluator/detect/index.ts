@@ -17,7 +17,7 @@ import type { SqliResult, SqliSensitivity, XssResult } from './types.js';
 export type { SqliResult, SqliSensitivity, XssResult };
 
 /** Largest input inspected, in bytes. AWS itself inspects at most 8-64 KB of a body. */
-export const MAX_DETECT_INPUT = 1 << 20;
+const MAX_DETECT_INPUT = 1 << 20;
 
 function clip(input: string): string {
   return input.length > MAX_DETECT_INPUT ? input.slice(0, MAX_DETECT_INPUT) : input;

@@ -110,10 +110,6 @@ export function isTextTransformationType(type: string): type is TextTransformati
   return Object.hasOwn(TEXT_TRANSFORMATIONS, type);
 }
 
-export function isPreParseTextTransformationType(type: string): type is PreParseTextTransformationType {
-  return Object.hasOwn(PRE_PARSE_TRANSFORMATIONS, type);
-}
-
 type Registry = Readonly<Record<string, Transform>>;
 
 function lookup(registry: Registry, kind: string, ref: TransformationRef): Transform {

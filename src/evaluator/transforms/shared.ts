@@ -11,10 +11,6 @@ export function hexValue(c: number): number {
   return -1;
 }
 
-export function isHex(c: number): boolean {
-  return hexValue(c) >= 0;
-}
-
 export function isOctal(c: number): boolean {
   return c >= 0x30 && c <= 0x37;
 }

@@ -14,7 +14,7 @@ const probeRule = (Statement: Statement) => ({
   VisibilityConfig: { SampledRequestsEnabled: false, CloudWatchMetricsEnabled: false, MetricName: 'probe' },
 });
 
-export const ALL_COMPONENTS: readonly Component[] = ['path', 'query', 'args', 'body', 'headers', 'cookies'];
+const ALL_COMPONENTS: readonly Component[] = ['path', 'query', 'args', 'body', 'headers', 'cookies'];
 
 export interface Located {
   component: Component;

@@ -9,7 +9,7 @@ export interface FieldOptions {
   oversize: 'MATCH' | 'CONTINUE';
 }
 
-export function fieldFor(component: Component, detector: boolean, { oversize }: FieldOptions): FieldToMatch {
+function fieldFor(component: Component, detector: boolean, { oversize }: FieldOptions): FieldToMatch {
   switch (component) {
     case 'path':
       return { UriPath: {} };

@@ -7,9 +7,8 @@ import { BuiltinEngine } from '../builtin/index.js';
 import type { Engine } from '../types.js';
 import { LlmEngine, type LlmEngineClient, type LlmEngineOptions } from './engine.js';
 
-export { LlmEngine, type LlmEngineClient, type LlmEngineOptions } from './engine.js';
-export { PromptBuilder, SYSTEM_PROMPT, renderRequest, type PreviousAnswer } from './prompt.js';
-export { LlmRuleOutput, MAX_STATEMENT_LEVELS, OUTPUT_STATEMENT_TYPES } from './schema.js';
+export { LlmEngine, type LlmEngineOptions } from './engine.js';
+export { LlmRuleOutput, OUTPUT_STATEMENT_TYPES } from './schema.js';
 
 export type EngineMode = 'auto' | 'llm' | 'builtin';
 

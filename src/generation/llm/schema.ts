@@ -82,11 +82,11 @@ const FIELD_TO_MATCH = {
 const members = <M extends Record<string, z.ZodType>>(m: M) =>
   Object.entries(m).map(([k, v]) => one(k, v)) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]];
 
-export const FieldToMatchOutput = z
+const FieldToMatchOutput = z
   .union(members(FIELD_TO_MATCH))
   .meta({ id: 'FieldToMatch', description: 'Exactly one key: the request component to inspect.' });
 
-export const TextTransformationsOutput = z
+const TextTransformationsOutput = z
   .array(obj({ Priority: integer(), Type: z.enum(TextTransformationTypeValues) }))
   .meta({
     id: 'TextTransformations',

@@ -34,7 +34,7 @@ export function vulnerabilityLine(row: Selectable<VulnerabilitiesTable>): Vulner
   }) as VulnerabilityLine;
 }
 
-export function evidenceLine(row: Selectable<EvidenceTable>): EvidenceLine {
+function evidenceLine(row: Selectable<EvidenceTable>): EvidenceLine {
   return compact({
     type: 'evidence',
     cveId: row.cve_id,
@@ -66,7 +66,7 @@ export function ruleLine(row: Selectable<RulesTable>): RuleLine {
   });
 }
 
-export function auditLine(row: Selectable<AuditEventsTable>): AuditLine {
+function auditLine(row: Selectable<AuditEventsTable>): AuditLine {
   return compact({
     type: 'audit' as const,
     at: iso(row.at),

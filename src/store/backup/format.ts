@@ -28,14 +28,14 @@ export const HeaderLineSchema = z.object({
 });
 export type HeaderLine = z.infer<typeof HeaderLineSchema>;
 
-export const VulnerabilityLineSchema = VulnRecordSchema.extend({
+const VulnerabilityLineSchema = VulnRecordSchema.extend({
   type: z.literal('vulnerability'),
   createdAt: isoTime,
   updatedAt: isoTime,
 });
 export type VulnerabilityLine = z.infer<typeof VulnerabilityLineSchema>;
 
-export const EvidenceLineSchema = EvidenceSchema.extend({
+const EvidenceLineSchema = EvidenceSchema.extend({
   type: z.literal('evidence'),
   cveId: CveIdSchema,
   kind: z.enum(EVIDENCE_KINDS),
@@ -44,7 +44,7 @@ export const EvidenceLineSchema = EvidenceSchema.extend({
 });
 export type EvidenceLine = z.infer<typeof EvidenceLineSchema>;
 
-export const RuleLineSchema = z.object({
+const RuleLineSchema = z.object({
   type: z.literal('rule'),
   cveId: CveIdSchema,
   version: z.number().int().min(1),
@@ -59,7 +59,7 @@ export const RuleLineSchema = z.object({
 });
 export type RuleLine = z.infer<typeof RuleLineSchema>;
 
-export const AuditLineSchema = z.object({
+const AuditLineSchema = z.object({
   type: z.literal('audit'),
   at: isoTime,
   /** The event's own type (`type` tags the line). */

@@ -37,13 +37,13 @@ export class BackupFormatError extends Error {
   override name = 'BackupFormatError';
 }
 
-export interface ImportCounts {
+interface ImportCounts {
   inserted: number;
   updated: number;
   unchanged: number;
 }
 
-export interface ImportLineError {
+interface ImportLineError {
   line: number;
   message: string;
 }

@@ -1,7 +1,7 @@
 // Small helpers the repositories share.
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 1000;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 1000;
 
 export function page(opts: { limit?: number; offset?: number }): { limit: number; offset: number } {
   const limit = Math.trunc(opts.limit ?? DEFAULT_LIMIT);

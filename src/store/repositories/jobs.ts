@@ -8,9 +8,6 @@ import { decodeNullableText, encodeNullableText, fromJson, toJsonText, toNullabl
 import { type Database, type JobStatus, type JobsTable, JOB_STATUSES } from '../schema.js';
 import { compact, iso, normalizeId, num, page } from './common.js';
 
-export { JOB_STATUSES };
-export type { JobStatus };
-
 export interface Job {
   id: string;
   kind: string;

@@ -25,7 +25,7 @@ import {
 import type { Database, VulnerabilitiesTable } from '../schema.js';
 import { chunks, compact, containsPattern, iso, num, page } from './common.js';
 
-export type UpsertStatus = 'inserted' | 'updated' | 'unchanged';
+type UpsertStatus = 'inserted' | 'updated' | 'unchanged';
 
 export interface UpsertResult {
   id: string;

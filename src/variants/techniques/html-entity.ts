@@ -29,7 +29,7 @@ const NAMED: Readonly<Record<string, string>> = {
 
 type Form = 'hex' | 'named';
 
-export function entityEncode(value: string, form: Form): string {
+function entityEncode(value: string, form: Form): string {
   let out = '';
   let firstLetterDone = false;
   for (let i = 0; i < value.length; i++) {

@@ -69,7 +69,7 @@ function xssEdits(decoded: string): Edit[] {
 }
 
 /** Case edits for the payload in one decoded slot, by attack class. */
-export function payloadCaseEdits(decoded: string, cls: string | undefined): Edit[] {
+function payloadCaseEdits(decoded: string, cls: string | undefined): Edit[] {
   switch (cls) {
     case 'sqli':
       return looksLikeSql(decoded) ? regexEdits(decoded, SQL_KEYWORD_RE, flipMatch) : [];

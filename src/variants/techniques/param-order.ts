@@ -25,7 +25,7 @@ function groups(params: readonly Param[]): Param[][] {
   return [...map.values()];
 }
 
-export function reorderParams(s: string, how: 'reverse' | 'rotate'): string {
+function reorderParams(s: string, how: 'reverse' | 'rotate'): string {
   const g = groups(paramsOf(s));
   if (g.length < 2) return s;
   const order = how === 'reverse' ? [...g].reverse() : [...g.slice(1), g[0]!];

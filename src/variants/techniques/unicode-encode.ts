@@ -13,7 +13,7 @@ function hex4(n: number): string {
 }
 
 /** `%uXXXX` for one byte; `fullWidth` picks U+FF01–U+FF5E for visible ASCII. */
-export function unicodeEscape(c: number, fullWidth: boolean): string {
+function unicodeEscape(c: number, fullWidth: boolean): string {
   if (c >= 0x80) return '%' + c.toString(16).toUpperCase().padStart(2, '0');
   if (fullWidth && c >= 0x21 && c <= 0x7e) return '%u' + hex4(0xff00 + c - 0x20);
   return '%u' + hex4(c);

@@ -21,7 +21,7 @@ import type { HttpRequest } from '../../requests/model.js';
 
 const JNDI = /\$\{(jndi):/gi;
 
-export function log4jEdits(decoded: string, form: 'lower' | 'default'): Edit[] {
+function log4jEdits(decoded: string, form: 'lower' | 'default'): Edit[] {
   const edits: Edit[] = [];
   for (const m of decoded.matchAll(JNDI)) {
     const word = m[1]!;
@@ -105,7 +105,7 @@ function regionEnd(s: string, from: number, opener: string): number {
 }
 
 /** Edits replacing each run of spaces outside quotes, inside shell regions, with `sep`. */
-export function shellEdits(decoded: string, sep: string): Edit[] {
+function shellEdits(decoded: string, sep: string): Edit[] {
   const edits: Edit[] = [];
   for (const [a, b] of shellRegions(decoded)) {
     let quote = '';
@@ -163,7 +163,7 @@ export function expressionRegions(s: string): [number, number][] {
 }
 
 /** Edits adding `sep` after `(` and `,` and around `*` and a lone `=`, outside string literals. */
-export function expressionEdits(decoded: string, sep: string): Edit[] {
+function expressionEdits(decoded: string, sep: string): Edit[] {
   const edits: Edit[] = [];
   for (const [a, b] of expressionRegions(decoded)) {
     let quote = '';

@@ -91,7 +91,7 @@ export class ArrayPositions {
 }
 
 /** Line of a character offset in `text`. */
-export function lineOfOffset(text: string, offset: number | undefined): number {
+function lineOfOffset(text: string, offset: number | undefined): number {
   return offset === undefined ? 1 : new LineIndex(text).lineAt(offset);
 }
 
@@ -173,7 +173,7 @@ export function str(v: unknown): string | undefined {
   return t === '' ? undefined : t;
 }
 
-export function num(v: unknown): number | undefined {
+function num(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
   return undefined;
@@ -212,7 +212,7 @@ const SPECIFIC_CWE = /^CWE-\d+$/;
 const NVD_CWE = /^NVD-CWE-(?:Other|noinfo)$/;
 
 /** `CWE-79` from `CWE-79`, `cwe-79`, ` CWE-79 `; NVD's placeholders kept; anything else undefined. */
-export function normalizeCwe(v: unknown): string | undefined {
+function normalizeCwe(v: unknown): string | undefined {
   const s = str(v);
   if (s === undefined) return undefined;
   const upper = s.toUpperCase();
@@ -254,7 +254,7 @@ export function normalizeSeverity(v: unknown): Severity | undefined {
 }
 
 /** CVSS v2 qualitative bands (NVD): low < 4, medium < 7, high otherwise. */
-export function severityFromV2Score(score: number): Severity {
+function severityFromV2Score(score: number): Severity {
   if (score < 4) return 'low';
   if (score < 7) return 'medium';
   return 'high';

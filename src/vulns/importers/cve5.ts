@@ -45,7 +45,7 @@ import {
 import type { VulnRecord } from '../model.js';
 
 /** A CVE JSON 5 record: `dataType: "CVE_RECORD"` or a `cveMetadata` object. */
-export function isCve5Record(value: unknown): value is Record<string, unknown> {
+function isCve5Record(value: unknown): value is Record<string, unknown> {
   return isObject(value) && (value.dataType === 'CVE_RECORD' || isObject(value.cveMetadata));
 }
 

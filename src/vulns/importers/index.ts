@@ -31,16 +31,8 @@ import { kevFromValue, looksLikeKev } from './kev.js';
 import { nvdFromValue, looksLikeNvd } from './nvd.js';
 import { parseNucleiVuln } from './nuclei.js';
 
-export type { ImportError, ImportOptions, ImportResult } from './common.js';
-export { parseCpe, vendorProductFromCpes } from './common.js';
-export { cve5ToRecord, parseCve5 } from './cve5.js';
-export { parseVulnJson, parseVulnJsonl, vulnFromObject } from './jsonl.js';
-export { kevEntryToRecord, markKev, parseKev } from './kev.js';
-export { nucleiInfoToRecord, parseNucleiVuln, toEvidenceRequest } from './nuclei.js';
-export { nvdCveToRecord, parseNvd } from './nvd.js';
-
-export const IMPORT_FORMATS = ['nvd', 'kev', 'cve5', 'nuclei', 'jsonl', 'json'] as const;
-export type ImportFormat = (typeof IMPORT_FORMATS)[number];
+export type { ImportError, ImportResult } from './common.js';
+export type ImportFormat = 'nvd' | 'kev' | 'cve5' | 'nuclei' | 'jsonl' | 'json';
 
 /** What one file gave. `format` is 'unknown' when the file could not be read or recognised. */
 export interface FileImport extends ImportResult {
@@ -58,7 +50,7 @@ export interface ImportPathOptions extends ImportOptions {
 }
 
 /** File name endings read when walking a directory (a file named directly is read whatever its name). */
-export const IMPORT_EXTENSIONS = ['.json', '.jsonl', '.ndjson', '.yaml', '.yml'] as const;
+const IMPORT_EXTENSIONS = ['.json', '.jsonl', '.ndjson', '.yaml', '.yml'] as const;
 
 const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
 
@@ -73,7 +65,7 @@ function isJsonlName(name: string): boolean {
 }
 
 /** The format of an already JSON-parsed document, if it is one this module reads. */
-export function detectJsonFormat(value: unknown): ImportFormat | undefined {
+function detectJsonFormat(value: unknown): ImportFormat | undefined {
   if (looksLikeKev(value)) return 'kev';
   if (looksLikeNvd(value)) return 'nvd';
   if (looksLikeCve5(value)) return 'cve5';

@@ -37,7 +37,7 @@ import {
 import type { VulnRecord } from '../model.js';
 
 /** A corpus-style metadata line: a `cve` id and no `id`. */
-export function isCorpusVuln(value: unknown): boolean {
+function isCorpusVuln(value: unknown): boolean {
   return isObject(value) && typeof value.cve === 'string' && !('id' in value);
 }
 

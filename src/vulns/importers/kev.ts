@@ -64,10 +64,7 @@ export function kevFromValue(
 }
 
 /** One catalog entry → a KEV mark (a minimal record with kev=true). */
-export function kevEntryToRecord(
-  entry: unknown,
-  fetchedAt: string,
-): { record: VulnRecord } | { error: string } {
+function kevEntryToRecord(entry: unknown, fetchedAt: string): { record: VulnRecord } | { error: string } {
   if (!isObject(entry)) return { error: 'entry is not an object' };
   const id = str(entry.cveID);
   if (id === undefined) return { error: 'missing cveID' };

@@ -48,7 +48,7 @@ import {
 import { CVE_ID, type VulnRecord } from '../model.js';
 
 /** Longest template text kept as `template` evidence (the Evidence schema's cap). */
-export const MAX_TEMPLATE_TEXT = 200_000;
+const MAX_TEMPLATE_TEXT = 200_000;
 
 /** The first CVE id in a `cve-id` value (string, comma-separated string, or list). */
 function firstCve(v: unknown): string | undefined {
@@ -151,7 +151,7 @@ export function parseNucleiVuln(text: string, file: string, opts: ImportOptions 
 }
 
 /** A template's `info` block → a record for `id`. */
-export function nucleiInfoToRecord(
+function nucleiInfoToRecord(
   info: Record<string, unknown>,
   id: string,
   fetchedAt: string,
@@ -220,6 +220,6 @@ export function toEvidenceRequest(
 }
 
 /** Hash of what a request sends (not its id or labels), so the same request is kept once. */
-export function requestHash(r: EvidenceRequest): string {
+function requestHash(r: EvidenceRequest): string {
   return sha256(JSON.stringify([r.method, r.uri, r.headers, r.body ?? null]));
 }

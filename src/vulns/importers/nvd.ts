@@ -140,7 +140,7 @@ function vulnerableCpes(configurations: unknown): string[] {
 }
 
 /** One `cve` object of an NVD API 2.0 response → a record, or the reason it cannot be one. */
-export function nvdCveToRecord(cve: unknown, fetchedAt: string): { record: VulnRecord } | { error: string } {
+function nvdCveToRecord(cve: unknown, fetchedAt: string): { record: VulnRecord } | { error: string } {
   if (!isObject(cve)) return { error: 'missing "cve" object' };
   const id = str(cve.id);
   if (id === undefined) return { error: 'missing cve.id' };

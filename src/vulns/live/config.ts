@@ -55,7 +55,7 @@ export const LiveEnvSchema = z.object({
   WAFGEN_NUCLEI_TEMPLATES: urlOrDirectory.default(DEFAULT_NUCLEI_TEMPLATES),
   WAFGEN_HTTP_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(DEFAULT_TIMEOUT_MS),
 });
-export type LiveEnv = z.infer<typeof LiveEnvSchema>;
+type LiveEnv = z.infer<typeof LiveEnvSchema>;
 
 export interface LiveConfig {
   nvdUrl: string;
@@ -69,7 +69,7 @@ export interface LiveConfig {
 }
 
 /** The live settings from already validated variables (e.g. the main config's), caching under `dataDir`. */
-export function liveConfigFrom(env: LiveEnv, dataDir?: string): LiveConfig {
+function liveConfigFrom(env: LiveEnv, dataDir?: string): LiveConfig {
   return {
     nvdUrl: env.WAFGEN_NVD_URL,
     ...(env.NVD_API_KEY !== undefined ? { nvdApiKey: env.NVD_API_KEY } : {}),

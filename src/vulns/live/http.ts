@@ -59,7 +59,7 @@ export const DEFAULT_TIMEOUT_MS = 15_000;
 const USER_AGENT = 'wafgen (live CVE look-up; +https://github.com/wafgen)';
 
 /** Retry-After (delta-seconds or an HTTP date) in ms from `now`; undefined when absent or unreadable. */
-export function parseRetryAfter(value: string | null, now: number): number | undefined {
+function parseRetryAfter(value: string | null, now: number): number | undefined {
   if (value === null) return undefined;
   const v = value.trim();
   if (/^\d+$/.test(v)) return Number(v) * 1000;
@@ -68,7 +68,7 @@ export function parseRetryAfter(value: string | null, now: number): number | und
 }
 
 /** Delay before retry number `retry` (0-based): half fixed, half random, of base·2^retry, capped. */
-export function backoffMs(retry: number, base: number, max: number, random: () => number): number {
+function backoffMs(retry: number, base: number, max: number, random: () => number): number {
   const full = Math.min(max, base * 2 ** retry);
   return Math.round(full / 2 + random() * (full / 2));
 }

@@ -16,7 +16,7 @@ export const DEFAULT_KEV_URL =
   'https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json';
 export const KEV_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 /** The catalog was about 1.5 MiB in 2025. */
-export const DEFAULT_KEV_MAX_BYTES = 64 * 1024 * 1024;
+const DEFAULT_KEV_MAX_BYTES = 64 * 1024 * 1024;
 
 export interface KevCatalogOptions {
   url?: string;

@@ -16,7 +16,7 @@ import { type FetchImpl, DEFAULT_TIMEOUT_MS, fetchText, HttpError } from './http
 export const DEFAULT_NUCLEI_TEMPLATES =
   'https://raw.githubusercontent.com/projectdiscovery/nuclei-templates/main';
 /** Templates are kilobytes; the importer keeps at most 200,000 characters of one. */
-export const DEFAULT_NUCLEI_MAX_BYTES = 1024 * 1024;
+const DEFAULT_NUCLEI_MAX_BYTES = 1024 * 1024;
 /** Folders walked under http/cves when searching a checkout (years, then files). */
 const MAX_SEARCH_DEPTH = 4;
 
@@ -40,7 +40,7 @@ export interface NucleiTemplate {
   text: string;
 }
 
-export function isHttpBase(base: string): boolean {
+function isHttpBase(base: string): boolean {
   return /^https?:\/\//i.test(base);
 }
 

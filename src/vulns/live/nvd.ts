@@ -18,9 +18,9 @@ export const DEFAULT_NVD_URL = 'https://services.nvd.nist.gov';
 export const NVD_WINDOW_MS = 30_000;
 export const NVD_WINDOW_MARGIN_MS = 500;
 export const NVD_LIMIT_PUBLIC = 5;
-export const NVD_LIMIT_WITH_KEY = 50;
+const NVD_LIMIT_WITH_KEY = 50;
 /** One CVE's answer is kilobytes; the largest (thousands of CPE matches) a few MiB. */
-export const DEFAULT_NVD_MAX_BYTES = 16 * 1024 * 1024;
+const DEFAULT_NVD_MAX_BYTES = 16 * 1024 * 1024;
 
 export interface NvdClientOptions {
   baseUrl?: string;
@@ -42,7 +42,7 @@ export interface NvdClientOptions {
 const shared = new Map<string, SlidingWindowLimiter>();
 
 /** The limiter all clients of `baseUrl` (with or without a key) share in this process. */
-export function sharedNvdLimiter(baseUrl: string, withKey: boolean): SlidingWindowLimiter {
+function sharedNvdLimiter(baseUrl: string, withKey: boolean): SlidingWindowLimiter {
   const key = `${baseUrl}\u0000${withKey ? 'key' : 'public'}`;
   let limiter = shared.get(key);
   if (!limiter) {
@@ -65,7 +65,7 @@ export function nvdLimiter(withKey: boolean, clock: Clock = systemClock): Slidin
   );
 }
 
-export class NvdError extends Error {
+class NvdError extends Error {
   override name = 'NvdError';
 }
 

@@ -20,7 +20,7 @@ function prioritised(rules: readonly Rule[]): Rule[] {
   return rules.map((r, i) => ({ ...r, Priority: i }));
 }
 
-export function groupCapacity(rules: readonly Rule[], headroomPercent = 20): number {
+function groupCapacity(rules: readonly Rule[], headroomPercent = 20): number {
   const wcu = rulesCapacity(rules).wcu;
   return Math.max(1, Math.ceil((wcu * (100 + headroomPercent)) / 100));
 }
@@ -35,7 +35,7 @@ const tfIdentifier = (name: string): string =>
  * Terraform JSON syntax (`*.tf.json`): one `aws_wafv2_rule_group` whose rules are given through the
  * provider's `rule_json` argument, so every statement type and nesting depth is kept exactly.
  */
-export function toTerraform(rules: readonly Rule[], options: ExportOptions = {}): string {
+function toTerraform(rules: readonly Rule[], options: ExportOptions = {}): string {
   const name = options.name ?? defaultName(rules);
   const ordered = prioritised(rules);
   const doc = {
@@ -61,7 +61,7 @@ export function toTerraform(rules: readonly Rule[], options: ExportOptions = {})
 }
 
 /** A CloudFormation template (JSON) with one `AWS::WAFv2::RuleGroup`. */
-export function toCloudFormation(rules: readonly Rule[], options: ExportOptions = {}): string {
+function toCloudFormation(rules: readonly Rule[], options: ExportOptions = {}): string {
   const name = options.name ?? defaultName(rules);
   const ordered = prioritised(rules);
   const logicalId = name.replace(/[^A-Za-z0-9]/g, '') || 'WafgenRuleGroup';

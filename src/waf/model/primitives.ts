@@ -45,7 +45,7 @@ export function str(traits: StringTraits): z.ZodType<string> {
 }
 
 /** The model's patterns are Java-flavoured; the only construct JS needs help with is `\p{..}` (needs `u`). */
-export function compileModelPattern(pattern: string): RegExp {
+function compileModelPattern(pattern: string): RegExp {
   return new RegExp(pattern, pattern.includes('\\p{') ? 'u' : '');
 }
 

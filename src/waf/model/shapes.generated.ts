@@ -7,61 +7,61 @@ import { exactlyOne, int, list, map, str } from './primitives.js';
 
 export const EntityNameSchema = str({ min: 1, max: 128, pattern: '^[\\w\\-]+$' });
 
-export const RulePrioritySchema = int({ min: 0 });
+const RulePrioritySchema = int({ min: 0 });
 
-export const SearchStringSchema = z.string();
+const SearchStringSchema = z.string();
 
-export const FieldToMatchDataSchema = str({ min: 1, max: 64, pattern: '.*\\S.*' });
+const FieldToMatchDataSchema = str({ min: 1, max: 64, pattern: '.*\\S.*' });
 
-export interface SingleHeader {
+interface SingleHeader {
   Name: string;
 }
-export const SingleHeaderSchema: z.ZodType<SingleHeader> = z.strictObject({
+const SingleHeaderSchema: z.ZodType<SingleHeader> = z.strictObject({
   Name: FieldToMatchDataSchema,
 });
 
-export interface SingleQueryArgument {
+interface SingleQueryArgument {
   Name: string;
 }
-export const SingleQueryArgumentSchema: z.ZodType<SingleQueryArgument> = z.strictObject({
+const SingleQueryArgumentSchema: z.ZodType<SingleQueryArgument> = z.strictObject({
   Name: FieldToMatchDataSchema,
 });
 
-export interface AllQueryArguments {}
-export const AllQueryArgumentsSchema: z.ZodType<AllQueryArguments> = z.strictObject({});
+interface AllQueryArguments {}
+const AllQueryArgumentsSchema: z.ZodType<AllQueryArguments> = z.strictObject({});
 
-export interface UriPath {}
-export const UriPathSchema: z.ZodType<UriPath> = z.strictObject({});
+interface UriPath {}
+const UriPathSchema: z.ZodType<UriPath> = z.strictObject({});
 
-export interface QueryString {}
-export const QueryStringSchema: z.ZodType<QueryString> = z.strictObject({});
+interface QueryString {}
+const QueryStringSchema: z.ZodType<QueryString> = z.strictObject({});
 
 export const OversizeHandlingValues = ['CONTINUE', 'MATCH', 'NO_MATCH'] as const;
-export type OversizeHandling = (typeof OversizeHandlingValues)[number];
-export const OversizeHandlingSchema = z.enum(OversizeHandlingValues);
+type OversizeHandling = (typeof OversizeHandlingValues)[number];
+const OversizeHandlingSchema = z.enum(OversizeHandlingValues);
 
-export interface Body {
+interface Body {
   OversizeHandling?: OversizeHandling;
 }
-export const BodySchema: z.ZodType<Body> = z.strictObject({
+const BodySchema: z.ZodType<Body> = z.strictObject({
   OversizeHandling: OversizeHandlingSchema.optional(),
 });
 
-export interface Method {}
-export const MethodSchema: z.ZodType<Method> = z.strictObject({});
+interface Method {}
+const MethodSchema: z.ZodType<Method> = z.strictObject({});
 
-export interface All {}
-export const AllSchema: z.ZodType<All> = z.strictObject({});
+interface All {}
+const AllSchema: z.ZodType<All> = z.strictObject({});
 
-export const JsonPointerPathSchema = str({ min: 1, max: 512, pattern: '([/])|([/](([^~])|(~[01]))+)' });
+const JsonPointerPathSchema = str({ min: 1, max: 512, pattern: '([/])|([/](([^~])|(~[01]))+)' });
 
-export const JsonPointerPathsSchema = list(JsonPointerPathSchema, { min: 1 });
+const JsonPointerPathsSchema = list(JsonPointerPathSchema, { min: 1 });
 
-export interface JsonMatchPattern {
+interface JsonMatchPattern {
   All?: All;
   IncludedPaths?: string[];
 }
-export const JsonMatchPatternSchema: z.ZodType<JsonMatchPattern> = z
+const JsonMatchPatternSchema: z.ZodType<JsonMatchPattern> = z
   .strictObject({
     All: AllSchema.optional(),
     IncludedPaths: JsonPointerPathsSchema.optional(),
@@ -69,34 +69,34 @@ export const JsonMatchPatternSchema: z.ZodType<JsonMatchPattern> = z
   .check(exactlyOne<JsonMatchPattern>('JsonMatchPattern', ['All', 'IncludedPaths']));
 
 export const JsonMatchScopeValues = ['ALL', 'KEY', 'VALUE'] as const;
-export type JsonMatchScope = (typeof JsonMatchScopeValues)[number];
-export const JsonMatchScopeSchema = z.enum(JsonMatchScopeValues);
+type JsonMatchScope = (typeof JsonMatchScopeValues)[number];
+const JsonMatchScopeSchema = z.enum(JsonMatchScopeValues);
 
 export const BodyParsingFallbackBehaviorValues = ['MATCH', 'NO_MATCH', 'EVALUATE_AS_STRING'] as const;
-export type BodyParsingFallbackBehavior = (typeof BodyParsingFallbackBehaviorValues)[number];
-export const BodyParsingFallbackBehaviorSchema = z.enum(BodyParsingFallbackBehaviorValues);
+type BodyParsingFallbackBehavior = (typeof BodyParsingFallbackBehaviorValues)[number];
+const BodyParsingFallbackBehaviorSchema = z.enum(BodyParsingFallbackBehaviorValues);
 
-export interface JsonBody {
+interface JsonBody {
   MatchPattern: JsonMatchPattern;
   MatchScope: JsonMatchScope;
   InvalidFallbackBehavior?: BodyParsingFallbackBehavior;
   OversizeHandling?: OversizeHandling;
 }
-export const JsonBodySchema: z.ZodType<JsonBody> = z.strictObject({
+const JsonBodySchema: z.ZodType<JsonBody> = z.strictObject({
   MatchPattern: JsonMatchPatternSchema,
   MatchScope: JsonMatchScopeSchema,
   InvalidFallbackBehavior: BodyParsingFallbackBehaviorSchema.optional(),
   OversizeHandling: OversizeHandlingSchema.optional(),
 });
 
-export const HeaderNamesSchema = list(FieldToMatchDataSchema, { min: 1, max: 199 });
+const HeaderNamesSchema = list(FieldToMatchDataSchema, { min: 1, max: 199 });
 
-export interface HeaderMatchPattern {
+interface HeaderMatchPattern {
   All?: All;
   IncludedHeaders?: string[];
   ExcludedHeaders?: string[];
 }
-export const HeaderMatchPatternSchema: z.ZodType<HeaderMatchPattern> = z
+const HeaderMatchPatternSchema: z.ZodType<HeaderMatchPattern> = z
   .strictObject({
     All: AllSchema.optional(),
     IncludedHeaders: HeaderNamesSchema.optional(),
@@ -105,30 +105,30 @@ export const HeaderMatchPatternSchema: z.ZodType<HeaderMatchPattern> = z
   .check(exactlyOne<HeaderMatchPattern>('HeaderMatchPattern', ['All', 'IncludedHeaders', 'ExcludedHeaders']));
 
 export const MapMatchScopeValues = ['ALL', 'KEY', 'VALUE'] as const;
-export type MapMatchScope = (typeof MapMatchScopeValues)[number];
-export const MapMatchScopeSchema = z.enum(MapMatchScopeValues);
+type MapMatchScope = (typeof MapMatchScopeValues)[number];
+const MapMatchScopeSchema = z.enum(MapMatchScopeValues);
 
-export interface Headers {
+interface Headers {
   MatchPattern: HeaderMatchPattern;
   MatchScope: MapMatchScope;
   OversizeHandling: OversizeHandling;
 }
-export const HeadersSchema: z.ZodType<Headers> = z.strictObject({
+const HeadersSchema: z.ZodType<Headers> = z.strictObject({
   MatchPattern: HeaderMatchPatternSchema,
   MatchScope: MapMatchScopeSchema,
   OversizeHandling: OversizeHandlingSchema,
 });
 
-export const SingleCookieNameSchema = str({ min: 1, max: 60, pattern: '.*\\S.*' });
+const SingleCookieNameSchema = str({ min: 1, max: 60, pattern: '.*\\S.*' });
 
-export const CookieNamesSchema = list(SingleCookieNameSchema, { min: 1, max: 199 });
+const CookieNamesSchema = list(SingleCookieNameSchema, { min: 1, max: 199 });
 
-export interface CookieMatchPattern {
+interface CookieMatchPattern {
   All?: All;
   IncludedCookies?: string[];
   ExcludedCookies?: string[];
 }
-export const CookieMatchPatternSchema: z.ZodType<CookieMatchPattern> = z
+const CookieMatchPatternSchema: z.ZodType<CookieMatchPattern> = z
   .strictObject({
     All: AllSchema.optional(),
     IncludedCookies: CookieNamesSchema.optional(),
@@ -136,46 +136,46 @@ export const CookieMatchPatternSchema: z.ZodType<CookieMatchPattern> = z
   })
   .check(exactlyOne<CookieMatchPattern>('CookieMatchPattern', ['All', 'IncludedCookies', 'ExcludedCookies']));
 
-export interface Cookies {
+interface Cookies {
   MatchPattern: CookieMatchPattern;
   MatchScope: MapMatchScope;
   OversizeHandling: OversizeHandling;
 }
-export const CookiesSchema: z.ZodType<Cookies> = z.strictObject({
+const CookiesSchema: z.ZodType<Cookies> = z.strictObject({
   MatchPattern: CookieMatchPatternSchema,
   MatchScope: MapMatchScopeSchema,
   OversizeHandling: OversizeHandlingSchema,
 });
 
-export interface HeaderOrder {
+interface HeaderOrder {
   OversizeHandling: OversizeHandling;
 }
-export const HeaderOrderSchema: z.ZodType<HeaderOrder> = z.strictObject({
+const HeaderOrderSchema: z.ZodType<HeaderOrder> = z.strictObject({
   OversizeHandling: OversizeHandlingSchema,
 });
 
 export const FallbackBehaviorValues = ['MATCH', 'NO_MATCH'] as const;
-export type FallbackBehavior = (typeof FallbackBehaviorValues)[number];
-export const FallbackBehaviorSchema = z.enum(FallbackBehaviorValues);
+type FallbackBehavior = (typeof FallbackBehaviorValues)[number];
+const FallbackBehaviorSchema = z.enum(FallbackBehaviorValues);
 
-export interface JA3Fingerprint {
+interface JA3Fingerprint {
   FallbackBehavior: FallbackBehavior;
 }
-export const JA3FingerprintSchema: z.ZodType<JA3Fingerprint> = z.strictObject({
+const JA3FingerprintSchema: z.ZodType<JA3Fingerprint> = z.strictObject({
   FallbackBehavior: FallbackBehaviorSchema,
 });
 
-export interface JA4Fingerprint {
+interface JA4Fingerprint {
   FallbackBehavior: FallbackBehavior;
 }
-export const JA4FingerprintSchema: z.ZodType<JA4Fingerprint> = z.strictObject({
+const JA4FingerprintSchema: z.ZodType<JA4Fingerprint> = z.strictObject({
   FallbackBehavior: FallbackBehaviorSchema,
 });
 
-export interface UriFragment {
+interface UriFragment {
   FallbackBehavior?: FallbackBehavior;
 }
-export const UriFragmentSchema: z.ZodType<UriFragment> = z.strictObject({
+const UriFragmentSchema: z.ZodType<UriFragment> = z.strictObject({
   FallbackBehavior: FallbackBehaviorSchema.optional(),
 });
 
@@ -195,7 +195,7 @@ export interface FieldToMatch {
   JA4Fingerprint?: JA4Fingerprint;
   UriFragment?: UriFragment;
 }
-export const FieldToMatchSchema: z.ZodType<FieldToMatch> = z
+const FieldToMatchSchema: z.ZodType<FieldToMatch> = z
   .strictObject({
     SingleHeader: SingleHeaderSchema.optional(),
     SingleQueryArgument: SingleQueryArgumentSchema.optional(),
@@ -231,7 +231,7 @@ export const FieldToMatchSchema: z.ZodType<FieldToMatch> = z
     ]),
   );
 
-export const TextTransformationPrioritySchema = int({ min: 0 });
+const TextTransformationPrioritySchema = int({ min: 0 });
 
 export const TextTransformationTypeValues = [
   'NONE',
@@ -267,41 +267,41 @@ export const TextTransformationTypeValues = [
   'SHA256',
 ] as const;
 export type TextTransformationType = (typeof TextTransformationTypeValues)[number];
-export const TextTransformationTypeSchema = z.enum(TextTransformationTypeValues);
+const TextTransformationTypeSchema = z.enum(TextTransformationTypeValues);
 
 export interface TextTransformation {
   Priority: number;
   Type: TextTransformationType;
 }
-export const TextTransformationSchema: z.ZodType<TextTransformation> = z.strictObject({
+const TextTransformationSchema: z.ZodType<TextTransformation> = z.strictObject({
   Priority: TextTransformationPrioritySchema,
   Type: TextTransformationTypeSchema,
 });
 
-export const TextTransformationsSchema = list(TextTransformationSchema, { min: 1 });
+const TextTransformationsSchema = list(TextTransformationSchema, { min: 1 });
 
-export const PreParseTextTransformationPrioritySchema = int({ min: 0 });
+const PreParseTextTransformationPrioritySchema = int({ min: 0 });
 
-export const PreParseTextTransformationTypeValues = [
+const PreParseTextTransformationTypeValues = [
   'NONE',
   'URL_DECODE',
   'URL_DECODE_UNI',
   'COMBINE_DUPLICATE_QUERY_ARGS_BY_COMMA',
   'REPLACE_SEMICOLONS_WITH_AMPERSANDS',
 ] as const;
-export type PreParseTextTransformationType = (typeof PreParseTextTransformationTypeValues)[number];
-export const PreParseTextTransformationTypeSchema = z.enum(PreParseTextTransformationTypeValues);
+type PreParseTextTransformationType = (typeof PreParseTextTransformationTypeValues)[number];
+const PreParseTextTransformationTypeSchema = z.enum(PreParseTextTransformationTypeValues);
 
 export interface PreParseTextTransformation {
   Priority: number;
   Type: PreParseTextTransformationType;
 }
-export const PreParseTextTransformationSchema: z.ZodType<PreParseTextTransformation> = z.strictObject({
+const PreParseTextTransformationSchema: z.ZodType<PreParseTextTransformation> = z.strictObject({
   Priority: PreParseTextTransformationPrioritySchema,
   Type: PreParseTextTransformationTypeSchema,
 });
 
-export const PreParseTextTransformationsSchema = list(PreParseTextTransformationSchema, {});
+const PreParseTextTransformationsSchema = list(PreParseTextTransformationSchema, {});
 
 export const PositionalConstraintValues = [
   'EXACTLY',
@@ -311,7 +311,7 @@ export const PositionalConstraintValues = [
   'CONTAINS_WORD',
 ] as const;
 export type PositionalConstraint = (typeof PositionalConstraintValues)[number];
-export const PositionalConstraintSchema = z.enum(PositionalConstraintValues);
+const PositionalConstraintSchema = z.enum(PositionalConstraintValues);
 
 export interface ByteMatchStatement {
   SearchString: string;
@@ -320,7 +320,7 @@ export interface ByteMatchStatement {
   PreParseTextTransformations?: PreParseTextTransformation[];
   PositionalConstraint: PositionalConstraint;
 }
-export const ByteMatchStatementSchema: z.ZodType<ByteMatchStatement> = z.strictObject({
+const ByteMatchStatementSchema: z.ZodType<ByteMatchStatement> = z.strictObject({
   SearchString: SearchStringSchema,
   FieldToMatch: FieldToMatchSchema,
   TextTransformations: TextTransformationsSchema,
@@ -329,47 +329,47 @@ export const ByteMatchStatementSchema: z.ZodType<ByteMatchStatement> = z.strictO
 });
 
 export const SensitivityLevelValues = ['LOW', 'HIGH'] as const;
-export type SensitivityLevel = (typeof SensitivityLevelValues)[number];
-export const SensitivityLevelSchema = z.enum(SensitivityLevelValues);
+type SensitivityLevel = (typeof SensitivityLevelValues)[number];
+const SensitivityLevelSchema = z.enum(SensitivityLevelValues);
 
-export interface SqliMatchStatement {
+interface SqliMatchStatement {
   FieldToMatch: FieldToMatch;
   TextTransformations: TextTransformation[];
   PreParseTextTransformations?: PreParseTextTransformation[];
   SensitivityLevel?: SensitivityLevel;
 }
-export const SqliMatchStatementSchema: z.ZodType<SqliMatchStatement> = z.strictObject({
+const SqliMatchStatementSchema: z.ZodType<SqliMatchStatement> = z.strictObject({
   FieldToMatch: FieldToMatchSchema,
   TextTransformations: TextTransformationsSchema,
   PreParseTextTransformations: PreParseTextTransformationsSchema.optional(),
   SensitivityLevel: SensitivityLevelSchema.optional(),
 });
 
-export interface XssMatchStatement {
+interface XssMatchStatement {
   FieldToMatch: FieldToMatch;
   TextTransformations: TextTransformation[];
   PreParseTextTransformations?: PreParseTextTransformation[];
 }
-export const XssMatchStatementSchema: z.ZodType<XssMatchStatement> = z.strictObject({
+const XssMatchStatementSchema: z.ZodType<XssMatchStatement> = z.strictObject({
   FieldToMatch: FieldToMatchSchema,
   TextTransformations: TextTransformationsSchema,
   PreParseTextTransformations: PreParseTextTransformationsSchema.optional(),
 });
 
 export const ComparisonOperatorValues = ['EQ', 'NE', 'LE', 'LT', 'GE', 'GT'] as const;
-export type ComparisonOperator = (typeof ComparisonOperatorValues)[number];
-export const ComparisonOperatorSchema = z.enum(ComparisonOperatorValues);
+type ComparisonOperator = (typeof ComparisonOperatorValues)[number];
+const ComparisonOperatorSchema = z.enum(ComparisonOperatorValues);
 
-export const SizeSchema = int({ min: 0, max: 21474836480 });
+const SizeSchema = int({ min: 0, max: 21474836480 });
 
-export interface SizeConstraintStatement {
+interface SizeConstraintStatement {
   FieldToMatch: FieldToMatch;
   ComparisonOperator: ComparisonOperator;
   Size: number;
   TextTransformations: TextTransformation[];
   PreParseTextTransformations?: PreParseTextTransformation[];
 }
-export const SizeConstraintStatementSchema: z.ZodType<SizeConstraintStatement> = z.strictObject({
+const SizeConstraintStatementSchema: z.ZodType<SizeConstraintStatement> = z.strictObject({
   FieldToMatch: FieldToMatchSchema,
   ComparisonOperator: ComparisonOperatorSchema,
   Size: SizeSchema,
@@ -377,7 +377,7 @@ export const SizeConstraintStatementSchema: z.ZodType<SizeConstraintStatement> =
   PreParseTextTransformations: PreParseTextTransformationsSchema.optional(),
 });
 
-export const CountryCodeValues = [
+const CountryCodeValues = [
   'AF',
   'AX',
   'AL',
@@ -629,118 +629,118 @@ export const CountryCodeValues = [
   'ZW',
   'XK',
 ] as const;
-export type CountryCode = (typeof CountryCodeValues)[number];
-export const CountryCodeSchema = z.enum(CountryCodeValues);
+type CountryCode = (typeof CountryCodeValues)[number];
+const CountryCodeSchema = z.enum(CountryCodeValues);
 
-export const CountryCodesSchema = list(CountryCodeSchema, { min: 1 });
+const CountryCodesSchema = list(CountryCodeSchema, { min: 1 });
 
-export const ForwardedIPHeaderNameSchema = str({ min: 1, max: 255, pattern: '^[a-zA-Z0-9-]+$' });
+const ForwardedIPHeaderNameSchema = str({ min: 1, max: 255, pattern: '^[a-zA-Z0-9-]+$' });
 
-export interface ForwardedIPConfig {
+interface ForwardedIPConfig {
   HeaderName: string;
   FallbackBehavior: FallbackBehavior;
 }
-export const ForwardedIPConfigSchema: z.ZodType<ForwardedIPConfig> = z.strictObject({
+const ForwardedIPConfigSchema: z.ZodType<ForwardedIPConfig> = z.strictObject({
   HeaderName: ForwardedIPHeaderNameSchema,
   FallbackBehavior: FallbackBehaviorSchema,
 });
 
-export interface GeoMatchStatement {
+interface GeoMatchStatement {
   CountryCodes?: CountryCode[];
   ForwardedIPConfig?: ForwardedIPConfig;
 }
-export const GeoMatchStatementSchema: z.ZodType<GeoMatchStatement> = z.strictObject({
+const GeoMatchStatementSchema: z.ZodType<GeoMatchStatement> = z.strictObject({
   CountryCodes: CountryCodesSchema.optional(),
   ForwardedIPConfig: ForwardedIPConfigSchema.optional(),
 });
 
 export const ResourceArnSchema = str({ min: 20, max: 2048, pattern: '.*\\S.*' });
 
-export interface ExcludedRule {
+interface ExcludedRule {
   Name: string;
 }
-export const ExcludedRuleSchema: z.ZodType<ExcludedRule> = z.strictObject({
+const ExcludedRuleSchema: z.ZodType<ExcludedRule> = z.strictObject({
   Name: EntityNameSchema,
 });
 
-export const ExcludedRulesSchema = list(ExcludedRuleSchema, { max: 100 });
+const ExcludedRulesSchema = list(ExcludedRuleSchema, { max: 100 });
 
-export const ResponseStatusCodeSchema = int({ min: 200, max: 599 });
+const ResponseStatusCodeSchema = int({ min: 200, max: 599 });
 
-export const CustomHTTPHeaderNameSchema = str({ min: 1, max: 64, pattern: '^[a-zA-Z0-9._$-]+$' });
+const CustomHTTPHeaderNameSchema = str({ min: 1, max: 64, pattern: '^[a-zA-Z0-9._$-]+$' });
 
-export const CustomHTTPHeaderValueSchema = str({ min: 1, max: 255, pattern: '.*' });
+const CustomHTTPHeaderValueSchema = str({ min: 1, max: 255, pattern: '.*' });
 
 export interface CustomHTTPHeader {
   Name: string;
   Value: string;
 }
-export const CustomHTTPHeaderSchema: z.ZodType<CustomHTTPHeader> = z.strictObject({
+const CustomHTTPHeaderSchema: z.ZodType<CustomHTTPHeader> = z.strictObject({
   Name: CustomHTTPHeaderNameSchema,
   Value: CustomHTTPHeaderValueSchema,
 });
 
-export const CustomHTTPHeadersSchema = list(CustomHTTPHeaderSchema, { min: 1 });
+const CustomHTTPHeadersSchema = list(CustomHTTPHeaderSchema, { min: 1 });
 
-export interface CustomResponse {
+interface CustomResponse {
   ResponseCode: number;
   CustomResponseBodyKey?: string;
   ResponseHeaders?: CustomHTTPHeader[];
 }
-export const CustomResponseSchema: z.ZodType<CustomResponse> = z.strictObject({
+const CustomResponseSchema: z.ZodType<CustomResponse> = z.strictObject({
   ResponseCode: ResponseStatusCodeSchema,
   CustomResponseBodyKey: EntityNameSchema.optional(),
   ResponseHeaders: CustomHTTPHeadersSchema.optional(),
 });
 
-export interface BlockAction {
+interface BlockAction {
   CustomResponse?: CustomResponse;
 }
-export const BlockActionSchema: z.ZodType<BlockAction> = z.strictObject({
+const BlockActionSchema: z.ZodType<BlockAction> = z.strictObject({
   CustomResponse: CustomResponseSchema.optional(),
 });
 
-export interface CustomRequestHandling {
+interface CustomRequestHandling {
   InsertHeaders: CustomHTTPHeader[];
 }
-export const CustomRequestHandlingSchema: z.ZodType<CustomRequestHandling> = z.strictObject({
+const CustomRequestHandlingSchema: z.ZodType<CustomRequestHandling> = z.strictObject({
   InsertHeaders: CustomHTTPHeadersSchema,
 });
 
-export interface AllowAction {
+interface AllowAction {
   CustomRequestHandling?: CustomRequestHandling;
 }
-export const AllowActionSchema: z.ZodType<AllowAction> = z.strictObject({
+const AllowActionSchema: z.ZodType<AllowAction> = z.strictObject({
   CustomRequestHandling: CustomRequestHandlingSchema.optional(),
 });
 
-export interface CountAction {
+interface CountAction {
   CustomRequestHandling?: CustomRequestHandling;
 }
-export const CountActionSchema: z.ZodType<CountAction> = z.strictObject({
+const CountActionSchema: z.ZodType<CountAction> = z.strictObject({
   CustomRequestHandling: CustomRequestHandlingSchema.optional(),
 });
 
-export interface CaptchaAction {
+interface CaptchaAction {
   CustomRequestHandling?: CustomRequestHandling;
 }
-export const CaptchaActionSchema: z.ZodType<CaptchaAction> = z.strictObject({
+const CaptchaActionSchema: z.ZodType<CaptchaAction> = z.strictObject({
   CustomRequestHandling: CustomRequestHandlingSchema.optional(),
 });
 
-export interface ChallengeAction {
+interface ChallengeAction {
   CustomRequestHandling?: CustomRequestHandling;
 }
-export const ChallengeActionSchema: z.ZodType<ChallengeAction> = z.strictObject({
+const ChallengeActionSchema: z.ZodType<ChallengeAction> = z.strictObject({
   CustomRequestHandling: CustomRequestHandlingSchema.optional(),
 });
 
-export const PriceMultiplierSchema = str({ min: 1, max: 3, pattern: '^([1-9][0-9]?|100)$' });
+const PriceMultiplierSchema = str({ min: 1, max: 3, pattern: '^([1-9][0-9]?|100)$' });
 
-export interface MonetizeAction {
+interface MonetizeAction {
   PriceMultiplier?: string;
 }
-export const MonetizeActionSchema: z.ZodType<MonetizeAction> = z.strictObject({
+const MonetizeActionSchema: z.ZodType<MonetizeAction> = z.strictObject({
   PriceMultiplier: PriceMultiplierSchema.optional(),
 });
 
@@ -752,7 +752,7 @@ export interface RuleAction {
   Challenge?: ChallengeAction;
   Monetize?: MonetizeAction;
 }
-export const RuleActionSchema: z.ZodType<RuleAction> = z
+const RuleActionSchema: z.ZodType<RuleAction> = z
   .strictObject({
     Block: BlockActionSchema.optional(),
     Allow: AllowActionSchema.optional(),
@@ -765,156 +765,150 @@ export const RuleActionSchema: z.ZodType<RuleAction> = z
     exactlyOne<RuleAction>('RuleAction', ['Block', 'Allow', 'Count', 'Captcha', 'Challenge', 'Monetize']),
   );
 
-export interface RuleActionOverride {
+interface RuleActionOverride {
   Name: string;
   ActionToUse: RuleAction;
 }
-export const RuleActionOverrideSchema: z.ZodType<RuleActionOverride> = z.strictObject({
+const RuleActionOverrideSchema: z.ZodType<RuleActionOverride> = z.strictObject({
   Name: EntityNameSchema,
   ActionToUse: RuleActionSchema,
 });
 
-export const RuleActionOverridesSchema = list(RuleActionOverrideSchema, { max: 100 });
+const RuleActionOverridesSchema = list(RuleActionOverrideSchema, { max: 100 });
 
-export interface RuleGroupReferenceStatement {
+interface RuleGroupReferenceStatement {
   ARN: string;
   ExcludedRules?: ExcludedRule[];
   RuleActionOverrides?: RuleActionOverride[];
 }
-export const RuleGroupReferenceStatementSchema: z.ZodType<RuleGroupReferenceStatement> = z.strictObject({
+const RuleGroupReferenceStatementSchema: z.ZodType<RuleGroupReferenceStatement> = z.strictObject({
   ARN: ResourceArnSchema,
   ExcludedRules: ExcludedRulesSchema.optional(),
   RuleActionOverrides: RuleActionOverridesSchema.optional(),
 });
 
-export const ForwardedIPPositionValues = ['FIRST', 'LAST', 'ANY'] as const;
-export type ForwardedIPPosition = (typeof ForwardedIPPositionValues)[number];
-export const ForwardedIPPositionSchema = z.enum(ForwardedIPPositionValues);
+const ForwardedIPPositionValues = ['FIRST', 'LAST', 'ANY'] as const;
+type ForwardedIPPosition = (typeof ForwardedIPPositionValues)[number];
+const ForwardedIPPositionSchema = z.enum(ForwardedIPPositionValues);
 
-export interface IPSetForwardedIPConfig {
+interface IPSetForwardedIPConfig {
   HeaderName: string;
   FallbackBehavior: FallbackBehavior;
   Position: ForwardedIPPosition;
 }
-export const IPSetForwardedIPConfigSchema: z.ZodType<IPSetForwardedIPConfig> = z.strictObject({
+const IPSetForwardedIPConfigSchema: z.ZodType<IPSetForwardedIPConfig> = z.strictObject({
   HeaderName: ForwardedIPHeaderNameSchema,
   FallbackBehavior: FallbackBehaviorSchema,
   Position: ForwardedIPPositionSchema,
 });
 
-export interface IPSetReferenceStatement {
+interface IPSetReferenceStatement {
   ARN: string;
   IPSetForwardedIPConfig?: IPSetForwardedIPConfig;
 }
-export const IPSetReferenceStatementSchema: z.ZodType<IPSetReferenceStatement> = z.strictObject({
+const IPSetReferenceStatementSchema: z.ZodType<IPSetReferenceStatement> = z.strictObject({
   ARN: ResourceArnSchema,
   IPSetForwardedIPConfig: IPSetForwardedIPConfigSchema.optional(),
 });
 
-export interface RegexPatternSetReferenceStatement {
+interface RegexPatternSetReferenceStatement {
   ARN: string;
   FieldToMatch: FieldToMatch;
   TextTransformations: TextTransformation[];
   PreParseTextTransformations?: PreParseTextTransformation[];
 }
-export const RegexPatternSetReferenceStatementSchema: z.ZodType<RegexPatternSetReferenceStatement> =
-  z.strictObject({
-    ARN: ResourceArnSchema,
-    FieldToMatch: FieldToMatchSchema,
-    TextTransformations: TextTransformationsSchema,
-    PreParseTextTransformations: PreParseTextTransformationsSchema.optional(),
-  });
+const RegexPatternSetReferenceStatementSchema: z.ZodType<RegexPatternSetReferenceStatement> = z.strictObject({
+  ARN: ResourceArnSchema,
+  FieldToMatch: FieldToMatchSchema,
+  TextTransformations: TextTransformationsSchema,
+  PreParseTextTransformations: PreParseTextTransformationsSchema.optional(),
+});
 
-export const RateLimitSchema = int({ min: 10, max: 2000000000 });
+const RateLimitSchema = int({ min: 10, max: 2000000000 });
 
-export const EvaluationWindowSecSchema = int({});
+const EvaluationWindowSecSchema = int({});
 
-export const RateBasedStatementAggregateKeyTypeValues = [
-  'IP',
-  'FORWARDED_IP',
-  'CUSTOM_KEYS',
-  'CONSTANT',
-] as const;
-export type RateBasedStatementAggregateKeyType = (typeof RateBasedStatementAggregateKeyTypeValues)[number];
-export const RateBasedStatementAggregateKeyTypeSchema = z.enum(RateBasedStatementAggregateKeyTypeValues);
+const RateBasedStatementAggregateKeyTypeValues = ['IP', 'FORWARDED_IP', 'CUSTOM_KEYS', 'CONSTANT'] as const;
+type RateBasedStatementAggregateKeyType = (typeof RateBasedStatementAggregateKeyTypeValues)[number];
+const RateBasedStatementAggregateKeyTypeSchema = z.enum(RateBasedStatementAggregateKeyTypeValues);
 
-export interface RateLimitHeader {
+interface RateLimitHeader {
   Name: string;
   TextTransformations: TextTransformation[];
 }
-export const RateLimitHeaderSchema: z.ZodType<RateLimitHeader> = z.strictObject({
+const RateLimitHeaderSchema: z.ZodType<RateLimitHeader> = z.strictObject({
   Name: FieldToMatchDataSchema,
   TextTransformations: TextTransformationsSchema,
 });
 
-export interface RateLimitCookie {
+interface RateLimitCookie {
   Name: string;
   TextTransformations: TextTransformation[];
 }
-export const RateLimitCookieSchema: z.ZodType<RateLimitCookie> = z.strictObject({
+const RateLimitCookieSchema: z.ZodType<RateLimitCookie> = z.strictObject({
   Name: FieldToMatchDataSchema,
   TextTransformations: TextTransformationsSchema,
 });
 
-export interface RateLimitQueryArgument {
+interface RateLimitQueryArgument {
   Name: string;
   TextTransformations: TextTransformation[];
 }
-export const RateLimitQueryArgumentSchema: z.ZodType<RateLimitQueryArgument> = z.strictObject({
+const RateLimitQueryArgumentSchema: z.ZodType<RateLimitQueryArgument> = z.strictObject({
   Name: FieldToMatchDataSchema,
   TextTransformations: TextTransformationsSchema,
 });
 
-export interface RateLimitQueryString {
+interface RateLimitQueryString {
   TextTransformations: TextTransformation[];
 }
-export const RateLimitQueryStringSchema: z.ZodType<RateLimitQueryString> = z.strictObject({
+const RateLimitQueryStringSchema: z.ZodType<RateLimitQueryString> = z.strictObject({
   TextTransformations: TextTransformationsSchema,
 });
 
-export interface RateLimitHTTPMethod {}
-export const RateLimitHTTPMethodSchema: z.ZodType<RateLimitHTTPMethod> = z.strictObject({});
+interface RateLimitHTTPMethod {}
+const RateLimitHTTPMethodSchema: z.ZodType<RateLimitHTTPMethod> = z.strictObject({});
 
-export interface RateLimitForwardedIP {}
-export const RateLimitForwardedIPSchema: z.ZodType<RateLimitForwardedIP> = z.strictObject({});
+interface RateLimitForwardedIP {}
+const RateLimitForwardedIPSchema: z.ZodType<RateLimitForwardedIP> = z.strictObject({});
 
-export interface RateLimitIP {}
-export const RateLimitIPSchema: z.ZodType<RateLimitIP> = z.strictObject({});
+interface RateLimitIP {}
+const RateLimitIPSchema: z.ZodType<RateLimitIP> = z.strictObject({});
 
-export const LabelNamespaceSchema = str({ min: 1, max: 1024, pattern: '^[0-9A-Za-z_\\-:]+:$' });
+const LabelNamespaceSchema = str({ min: 1, max: 1024, pattern: '^[0-9A-Za-z_\\-:]+:$' });
 
-export interface RateLimitLabelNamespace {
+interface RateLimitLabelNamespace {
   Namespace: string;
 }
-export const RateLimitLabelNamespaceSchema: z.ZodType<RateLimitLabelNamespace> = z.strictObject({
+const RateLimitLabelNamespaceSchema: z.ZodType<RateLimitLabelNamespace> = z.strictObject({
   Namespace: LabelNamespaceSchema,
 });
 
-export interface RateLimitUriPath {
+interface RateLimitUriPath {
   TextTransformations: TextTransformation[];
 }
-export const RateLimitUriPathSchema: z.ZodType<RateLimitUriPath> = z.strictObject({
+const RateLimitUriPathSchema: z.ZodType<RateLimitUriPath> = z.strictObject({
   TextTransformations: TextTransformationsSchema,
 });
 
-export interface RateLimitJA3Fingerprint {
+interface RateLimitJA3Fingerprint {
   FallbackBehavior: FallbackBehavior;
 }
-export const RateLimitJA3FingerprintSchema: z.ZodType<RateLimitJA3Fingerprint> = z.strictObject({
+const RateLimitJA3FingerprintSchema: z.ZodType<RateLimitJA3Fingerprint> = z.strictObject({
   FallbackBehavior: FallbackBehaviorSchema,
 });
 
-export interface RateLimitJA4Fingerprint {
+interface RateLimitJA4Fingerprint {
   FallbackBehavior: FallbackBehavior;
 }
-export const RateLimitJA4FingerprintSchema: z.ZodType<RateLimitJA4Fingerprint> = z.strictObject({
+const RateLimitJA4FingerprintSchema: z.ZodType<RateLimitJA4Fingerprint> = z.strictObject({
   FallbackBehavior: FallbackBehaviorSchema,
 });
 
-export interface RateLimitAsn {}
-export const RateLimitAsnSchema: z.ZodType<RateLimitAsn> = z.strictObject({});
+interface RateLimitAsn {}
+const RateLimitAsnSchema: z.ZodType<RateLimitAsn> = z.strictObject({});
 
-export interface RateBasedStatementCustomKey {
+interface RateBasedStatementCustomKey {
   Header?: RateLimitHeader;
   Cookie?: RateLimitCookie;
   QueryArgument?: RateLimitQueryArgument;
@@ -928,7 +922,7 @@ export interface RateBasedStatementCustomKey {
   JA4Fingerprint?: RateLimitJA4Fingerprint;
   ASN?: RateLimitAsn;
 }
-export const RateBasedStatementCustomKeySchema: z.ZodType<RateBasedStatementCustomKey> = z
+const RateBasedStatementCustomKeySchema: z.ZodType<RateBasedStatementCustomKey> = z
   .strictObject({
     Header: RateLimitHeaderSchema.optional(),
     Cookie: RateLimitCookieSchema.optional(),
@@ -960,7 +954,7 @@ export const RateBasedStatementCustomKeySchema: z.ZodType<RateBasedStatementCust
     ]),
   );
 
-export const RateBasedStatementCustomKeysSchema = list(RateBasedStatementCustomKeySchema, { max: 5 });
+const RateBasedStatementCustomKeysSchema = list(RateBasedStatementCustomKeySchema, { max: 5 });
 
 export interface RateBasedStatement {
   Limit: number;
@@ -970,7 +964,7 @@ export interface RateBasedStatement {
   ForwardedIPConfig?: ForwardedIPConfig;
   CustomKeys?: RateBasedStatementCustomKey[];
 }
-export const RateBasedStatementSchema: z.ZodType<RateBasedStatement> = z.strictObject({
+const RateBasedStatementSchema: z.ZodType<RateBasedStatement> = z.strictObject({
   Limit: RateLimitSchema,
   EvaluationWindowSec: EvaluationWindowSecSchema.optional(),
   AggregateKeyType: RateBasedStatementAggregateKeyTypeSchema,
@@ -979,219 +973,216 @@ export const RateBasedStatementSchema: z.ZodType<RateBasedStatement> = z.strictO
   CustomKeys: RateBasedStatementCustomKeysSchema.optional(),
 });
 
-export const StatementsSchema = list(
+const StatementsSchema = list(
   z.lazy(() => StatementSchema),
   {},
 );
 
-export interface AndStatement {
+interface AndStatement {
   Statements: Statement[];
 }
-export const AndStatementSchema: z.ZodType<AndStatement> = z.strictObject({
+const AndStatementSchema: z.ZodType<AndStatement> = z.strictObject({
   Statements: StatementsSchema,
 });
 
-export interface OrStatement {
+interface OrStatement {
   Statements: Statement[];
 }
-export const OrStatementSchema: z.ZodType<OrStatement> = z.strictObject({
+const OrStatementSchema: z.ZodType<OrStatement> = z.strictObject({
   Statements: StatementsSchema,
 });
 
-export interface NotStatement {
+interface NotStatement {
   Statement: Statement;
 }
-export const NotStatementSchema: z.ZodType<NotStatement> = z.strictObject({
+const NotStatementSchema: z.ZodType<NotStatement> = z.strictObject({
   Statement: z.lazy(() => StatementSchema),
 });
 
-export const VendorNameSchema = str({ min: 1, max: 128, pattern: '.*\\S.*' });
+const VendorNameSchema = str({ min: 1, max: 128, pattern: '.*\\S.*' });
 
-export const VersionKeyStringSchema = str({ min: 1, max: 64, pattern: '^[\\w#:\\.\\-/]+$' });
+const VersionKeyStringSchema = str({ min: 1, max: 64, pattern: '^[\\w#:\\.\\-/]+$' });
 
-export const LoginPathStringSchema = str({ min: 1, max: 256, pattern: '.*\\S.*' });
+const LoginPathStringSchema = str({ min: 1, max: 256, pattern: '.*\\S.*' });
 
-export const PayloadTypeValues = ['JSON', 'FORM_ENCODED'] as const;
-export type PayloadType = (typeof PayloadTypeValues)[number];
-export const PayloadTypeSchema = z.enum(PayloadTypeValues);
+const PayloadTypeValues = ['JSON', 'FORM_ENCODED'] as const;
+type PayloadType = (typeof PayloadTypeValues)[number];
+const PayloadTypeSchema = z.enum(PayloadTypeValues);
 
-export const FieldIdentifierSchema = str({ min: 1, max: 512, pattern: '.*\\S.*' });
+const FieldIdentifierSchema = str({ min: 1, max: 512, pattern: '.*\\S.*' });
 
-export interface UsernameField {
+interface UsernameField {
   Identifier: string;
 }
-export const UsernameFieldSchema: z.ZodType<UsernameField> = z.strictObject({
+const UsernameFieldSchema: z.ZodType<UsernameField> = z.strictObject({
   Identifier: FieldIdentifierSchema,
 });
 
-export interface PasswordField {
+interface PasswordField {
   Identifier: string;
 }
-export const PasswordFieldSchema: z.ZodType<PasswordField> = z.strictObject({
+const PasswordFieldSchema: z.ZodType<PasswordField> = z.strictObject({
   Identifier: FieldIdentifierSchema,
 });
 
-export const InspectionLevelValues = ['COMMON', 'TARGETED'] as const;
-export type InspectionLevel = (typeof InspectionLevelValues)[number];
-export const InspectionLevelSchema = z.enum(InspectionLevelValues);
+const InspectionLevelValues = ['COMMON', 'TARGETED'] as const;
+type InspectionLevel = (typeof InspectionLevelValues)[number];
+const InspectionLevelSchema = z.enum(InspectionLevelValues);
 
-export const EnableMachineLearningSchema = z.boolean();
+const EnableMachineLearningSchema = z.boolean();
 
-export interface AWSManagedRulesBotControlRuleSet {
+interface AWSManagedRulesBotControlRuleSet {
   InspectionLevel: InspectionLevel;
   EnableMachineLearning?: boolean;
 }
-export const AWSManagedRulesBotControlRuleSetSchema: z.ZodType<AWSManagedRulesBotControlRuleSet> =
-  z.strictObject({
-    InspectionLevel: InspectionLevelSchema,
-    EnableMachineLearning: EnableMachineLearningSchema.optional(),
-  });
+const AWSManagedRulesBotControlRuleSetSchema: z.ZodType<AWSManagedRulesBotControlRuleSet> = z.strictObject({
+  InspectionLevel: InspectionLevelSchema,
+  EnableMachineLearning: EnableMachineLearningSchema.optional(),
+});
 
-export const StringSchema = str({});
+const StringSchema = str({});
 
-export interface RequestInspection {
+interface RequestInspection {
   PayloadType: PayloadType;
   UsernameField: UsernameField;
   PasswordField: PasswordField;
 }
-export const RequestInspectionSchema: z.ZodType<RequestInspection> = z.strictObject({
+const RequestInspectionSchema: z.ZodType<RequestInspection> = z.strictObject({
   PayloadType: PayloadTypeSchema,
   UsernameField: UsernameFieldSchema,
   PasswordField: PasswordFieldSchema,
 });
 
-export const SuccessCodeSchema = int({ min: 0, max: 999 });
+const SuccessCodeSchema = int({ min: 0, max: 999 });
 
-export const ResponseInspectionStatusCodeSuccessCodesSchema = list(SuccessCodeSchema, { min: 1, max: 10 });
+const ResponseInspectionStatusCodeSuccessCodesSchema = list(SuccessCodeSchema, { min: 1, max: 10 });
 
-export const FailureCodeSchema = int({ min: 0, max: 999 });
+const FailureCodeSchema = int({ min: 0, max: 999 });
 
-export const ResponseInspectionStatusCodeFailureCodesSchema = list(FailureCodeSchema, { min: 1, max: 10 });
+const ResponseInspectionStatusCodeFailureCodesSchema = list(FailureCodeSchema, { min: 1, max: 10 });
 
-export interface ResponseInspectionStatusCode {
+interface ResponseInspectionStatusCode {
   SuccessCodes: number[];
   FailureCodes: number[];
 }
-export const ResponseInspectionStatusCodeSchema: z.ZodType<ResponseInspectionStatusCode> = z.strictObject({
+const ResponseInspectionStatusCodeSchema: z.ZodType<ResponseInspectionStatusCode> = z.strictObject({
   SuccessCodes: ResponseInspectionStatusCodeSuccessCodesSchema,
   FailureCodes: ResponseInspectionStatusCodeFailureCodesSchema,
 });
 
-export const ResponseInspectionHeaderNameSchema = str({ min: 1, max: 200, pattern: '.*\\S.*' });
+const ResponseInspectionHeaderNameSchema = str({ min: 1, max: 200, pattern: '.*\\S.*' });
 
-export const SuccessValueSchema = str({ min: 1, max: 100, pattern: '.*\\S.*' });
+const SuccessValueSchema = str({ min: 1, max: 100, pattern: '.*\\S.*' });
 
-export const ResponseInspectionHeaderSuccessValuesSchema = list(SuccessValueSchema, { min: 1, max: 3 });
+const ResponseInspectionHeaderSuccessValuesSchema = list(SuccessValueSchema, { min: 1, max: 3 });
 
-export const FailureValueSchema = str({ min: 1, max: 100, pattern: '.*\\S.*' });
+const FailureValueSchema = str({ min: 1, max: 100, pattern: '.*\\S.*' });
 
-export const ResponseInspectionHeaderFailureValuesSchema = list(FailureValueSchema, { min: 1, max: 3 });
+const ResponseInspectionHeaderFailureValuesSchema = list(FailureValueSchema, { min: 1, max: 3 });
 
-export interface ResponseInspectionHeader {
+interface ResponseInspectionHeader {
   Name: string;
   SuccessValues: string[];
   FailureValues: string[];
 }
-export const ResponseInspectionHeaderSchema: z.ZodType<ResponseInspectionHeader> = z.strictObject({
+const ResponseInspectionHeaderSchema: z.ZodType<ResponseInspectionHeader> = z.strictObject({
   Name: ResponseInspectionHeaderNameSchema,
   SuccessValues: ResponseInspectionHeaderSuccessValuesSchema,
   FailureValues: ResponseInspectionHeaderFailureValuesSchema,
 });
 
-export const ResponseInspectionBodyContainsSuccessStringsSchema = list(SuccessValueSchema, {
+const ResponseInspectionBodyContainsSuccessStringsSchema = list(SuccessValueSchema, {
   min: 1,
   max: 5,
 });
 
-export const ResponseInspectionBodyContainsFailureStringsSchema = list(FailureValueSchema, {
+const ResponseInspectionBodyContainsFailureStringsSchema = list(FailureValueSchema, {
   min: 1,
   max: 5,
 });
 
-export interface ResponseInspectionBodyContains {
+interface ResponseInspectionBodyContains {
   SuccessStrings: string[];
   FailureStrings: string[];
 }
-export const ResponseInspectionBodyContainsSchema: z.ZodType<ResponseInspectionBodyContains> = z.strictObject(
-  {
-    SuccessStrings: ResponseInspectionBodyContainsSuccessStringsSchema,
-    FailureStrings: ResponseInspectionBodyContainsFailureStringsSchema,
-  },
-);
+const ResponseInspectionBodyContainsSchema: z.ZodType<ResponseInspectionBodyContains> = z.strictObject({
+  SuccessStrings: ResponseInspectionBodyContainsSuccessStringsSchema,
+  FailureStrings: ResponseInspectionBodyContainsFailureStringsSchema,
+});
 
-export const ResponseInspectionJsonSuccessValuesSchema = list(SuccessValueSchema, { min: 1, max: 5 });
+const ResponseInspectionJsonSuccessValuesSchema = list(SuccessValueSchema, { min: 1, max: 5 });
 
-export const ResponseInspectionJsonFailureValuesSchema = list(FailureValueSchema, { min: 1, max: 5 });
+const ResponseInspectionJsonFailureValuesSchema = list(FailureValueSchema, { min: 1, max: 5 });
 
-export interface ResponseInspectionJson {
+interface ResponseInspectionJson {
   Identifier: string;
   SuccessValues: string[];
   FailureValues: string[];
 }
-export const ResponseInspectionJsonSchema: z.ZodType<ResponseInspectionJson> = z.strictObject({
+const ResponseInspectionJsonSchema: z.ZodType<ResponseInspectionJson> = z.strictObject({
   Identifier: FieldIdentifierSchema,
   SuccessValues: ResponseInspectionJsonSuccessValuesSchema,
   FailureValues: ResponseInspectionJsonFailureValuesSchema,
 });
 
-export interface ResponseInspection {
+interface ResponseInspection {
   StatusCode?: ResponseInspectionStatusCode;
   Header?: ResponseInspectionHeader;
   BodyContains?: ResponseInspectionBodyContains;
   Json?: ResponseInspectionJson;
 }
-export const ResponseInspectionSchema: z.ZodType<ResponseInspection> = z.strictObject({
+const ResponseInspectionSchema: z.ZodType<ResponseInspection> = z.strictObject({
   StatusCode: ResponseInspectionStatusCodeSchema.optional(),
   Header: ResponseInspectionHeaderSchema.optional(),
   BodyContains: ResponseInspectionBodyContainsSchema.optional(),
   Json: ResponseInspectionJsonSchema.optional(),
 });
 
-export const BooleanSchema = z.boolean();
+const BooleanSchema = z.boolean();
 
-export interface AWSManagedRulesATPRuleSet {
+interface AWSManagedRulesATPRuleSet {
   LoginPath: string;
   RequestInspection?: RequestInspection;
   ResponseInspection?: ResponseInspection;
   EnableRegexInPath?: boolean;
 }
-export const AWSManagedRulesATPRuleSetSchema: z.ZodType<AWSManagedRulesATPRuleSet> = z.strictObject({
+const AWSManagedRulesATPRuleSetSchema: z.ZodType<AWSManagedRulesATPRuleSet> = z.strictObject({
   LoginPath: StringSchema,
   RequestInspection: RequestInspectionSchema.optional(),
   ResponseInspection: ResponseInspectionSchema.optional(),
   EnableRegexInPath: BooleanSchema.optional(),
 });
 
-export const CreationPathStringSchema = str({ min: 1, max: 256, pattern: '.*\\S.*' });
+const CreationPathStringSchema = str({ min: 1, max: 256, pattern: '.*\\S.*' });
 
-export const RegistrationPagePathStringSchema = str({ min: 1, max: 256, pattern: '.*\\S.*' });
+const RegistrationPagePathStringSchema = str({ min: 1, max: 256, pattern: '.*\\S.*' });
 
-export interface EmailField {
+interface EmailField {
   Identifier: string;
 }
-export const EmailFieldSchema: z.ZodType<EmailField> = z.strictObject({
+const EmailFieldSchema: z.ZodType<EmailField> = z.strictObject({
   Identifier: FieldIdentifierSchema,
 });
 
-export interface PhoneNumberField {
+interface PhoneNumberField {
   Identifier: string;
 }
-export const PhoneNumberFieldSchema: z.ZodType<PhoneNumberField> = z.strictObject({
+const PhoneNumberFieldSchema: z.ZodType<PhoneNumberField> = z.strictObject({
   Identifier: FieldIdentifierSchema,
 });
 
-export const PhoneNumberFieldsSchema = list(PhoneNumberFieldSchema, {});
+const PhoneNumberFieldsSchema = list(PhoneNumberFieldSchema, {});
 
-export interface AddressField {
+interface AddressField {
   Identifier: string;
 }
-export const AddressFieldSchema: z.ZodType<AddressField> = z.strictObject({
+const AddressFieldSchema: z.ZodType<AddressField> = z.strictObject({
   Identifier: FieldIdentifierSchema,
 });
 
-export const AddressFieldsSchema = list(AddressFieldSchema, {});
+const AddressFieldsSchema = list(AddressFieldSchema, {});
 
-export interface RequestInspectionACFP {
+interface RequestInspectionACFP {
   PayloadType: PayloadType;
   UsernameField?: UsernameField;
   PasswordField?: PasswordField;
@@ -1199,7 +1190,7 @@ export interface RequestInspectionACFP {
   PhoneNumberFields?: PhoneNumberField[];
   AddressFields?: AddressField[];
 }
-export const RequestInspectionACFPSchema: z.ZodType<RequestInspectionACFP> = z.strictObject({
+const RequestInspectionACFPSchema: z.ZodType<RequestInspectionACFP> = z.strictObject({
   PayloadType: PayloadTypeSchema,
   UsernameField: UsernameFieldSchema.optional(),
   PasswordField: PasswordFieldSchema.optional(),
@@ -1208,14 +1199,14 @@ export const RequestInspectionACFPSchema: z.ZodType<RequestInspectionACFP> = z.s
   AddressFields: AddressFieldsSchema.optional(),
 });
 
-export interface AWSManagedRulesACFPRuleSet {
+interface AWSManagedRulesACFPRuleSet {
   CreationPath: string;
   RegistrationPagePath: string;
   RequestInspection: RequestInspectionACFP;
   ResponseInspection?: ResponseInspection;
   EnableRegexInPath?: boolean;
 }
-export const AWSManagedRulesACFPRuleSetSchema: z.ZodType<AWSManagedRulesACFPRuleSet> = z.strictObject({
+const AWSManagedRulesACFPRuleSetSchema: z.ZodType<AWSManagedRulesACFPRuleSet> = z.strictObject({
   CreationPath: CreationPathStringSchema,
   RegistrationPagePath: RegistrationPagePathStringSchema,
   RequestInspection: RequestInspectionACFPSchema,
@@ -1223,55 +1214,53 @@ export const AWSManagedRulesACFPRuleSetSchema: z.ZodType<AWSManagedRulesACFPRule
   EnableRegexInPath: BooleanSchema.optional(),
 });
 
-export const UsageOfActionValues = ['ENABLED', 'DISABLED'] as const;
-export type UsageOfAction = (typeof UsageOfActionValues)[number];
-export const UsageOfActionSchema = z.enum(UsageOfActionValues);
+const UsageOfActionValues = ['ENABLED', 'DISABLED'] as const;
+type UsageOfAction = (typeof UsageOfActionValues)[number];
+const UsageOfActionSchema = z.enum(UsageOfActionValues);
 
-export const SensitivityToActValues = ['LOW', 'MEDIUM', 'HIGH'] as const;
-export type SensitivityToAct = (typeof SensitivityToActValues)[number];
-export const SensitivityToActSchema = z.enum(SensitivityToActValues);
+const SensitivityToActValues = ['LOW', 'MEDIUM', 'HIGH'] as const;
+type SensitivityToAct = (typeof SensitivityToActValues)[number];
+const SensitivityToActSchema = z.enum(SensitivityToActValues);
 
-export const RegexPatternStringSchema = str({ min: 1, max: 512, pattern: '.*' });
+const RegexPatternStringSchema = str({ min: 1, max: 512, pattern: '.*' });
 
-export interface Regex {
+interface Regex {
   RegexString?: string;
 }
-export const RegexSchema: z.ZodType<Regex> = z.strictObject({
+const RegexSchema: z.ZodType<Regex> = z.strictObject({
   RegexString: RegexPatternStringSchema.optional(),
 });
 
-export const RegularExpressionListSchema = list(RegexSchema, {});
+const RegularExpressionListSchema = list(RegexSchema, {});
 
-export interface ClientSideAction {
+interface ClientSideAction {
   UsageOfAction: UsageOfAction;
   Sensitivity?: SensitivityToAct;
   ExemptUriRegularExpressions?: Regex[];
 }
-export const ClientSideActionSchema: z.ZodType<ClientSideAction> = z.strictObject({
+const ClientSideActionSchema: z.ZodType<ClientSideAction> = z.strictObject({
   UsageOfAction: UsageOfActionSchema,
   Sensitivity: SensitivityToActSchema.optional(),
   ExemptUriRegularExpressions: RegularExpressionListSchema.optional(),
 });
 
-export interface ClientSideActionConfig {
+interface ClientSideActionConfig {
   Challenge: ClientSideAction;
 }
-export const ClientSideActionConfigSchema: z.ZodType<ClientSideActionConfig> = z.strictObject({
+const ClientSideActionConfigSchema: z.ZodType<ClientSideActionConfig> = z.strictObject({
   Challenge: ClientSideActionSchema,
 });
 
-export interface AWSManagedRulesAntiDDoSRuleSet {
+interface AWSManagedRulesAntiDDoSRuleSet {
   ClientSideActionConfig: ClientSideActionConfig;
   SensitivityToBlock?: SensitivityToAct;
 }
-export const AWSManagedRulesAntiDDoSRuleSetSchema: z.ZodType<AWSManagedRulesAntiDDoSRuleSet> = z.strictObject(
-  {
-    ClientSideActionConfig: ClientSideActionConfigSchema,
-    SensitivityToBlock: SensitivityToActSchema.optional(),
-  },
-);
+const AWSManagedRulesAntiDDoSRuleSetSchema: z.ZodType<AWSManagedRulesAntiDDoSRuleSet> = z.strictObject({
+  ClientSideActionConfig: ClientSideActionConfigSchema,
+  SensitivityToBlock: SensitivityToActSchema.optional(),
+});
 
-export interface ManagedRuleGroupConfig {
+interface ManagedRuleGroupConfig {
   LoginPath?: string;
   PayloadType?: PayloadType;
   UsernameField?: UsernameField;
@@ -1281,7 +1270,7 @@ export interface ManagedRuleGroupConfig {
   AWSManagedRulesACFPRuleSet?: AWSManagedRulesACFPRuleSet;
   AWSManagedRulesAntiDDoSRuleSet?: AWSManagedRulesAntiDDoSRuleSet;
 }
-export const ManagedRuleGroupConfigSchema: z.ZodType<ManagedRuleGroupConfig> = z
+const ManagedRuleGroupConfigSchema: z.ZodType<ManagedRuleGroupConfig> = z
   .strictObject({
     LoginPath: LoginPathStringSchema.optional(),
     PayloadType: PayloadTypeSchema.optional(),
@@ -1305,9 +1294,9 @@ export const ManagedRuleGroupConfigSchema: z.ZodType<ManagedRuleGroupConfig> = z
     ]),
   );
 
-export const ManagedRuleGroupConfigsSchema = list(ManagedRuleGroupConfigSchema, {});
+const ManagedRuleGroupConfigsSchema = list(ManagedRuleGroupConfigSchema, {});
 
-export interface ManagedRuleGroupStatement {
+interface ManagedRuleGroupStatement {
   VendorName: string;
   Name: string;
   Version?: string;
@@ -1316,7 +1305,7 @@ export interface ManagedRuleGroupStatement {
   ManagedRuleGroupConfigs?: ManagedRuleGroupConfig[];
   RuleActionOverrides?: RuleActionOverride[];
 }
-export const ManagedRuleGroupStatementSchema: z.ZodType<ManagedRuleGroupStatement> = z.strictObject({
+const ManagedRuleGroupStatementSchema: z.ZodType<ManagedRuleGroupStatement> = z.strictObject({
   VendorName: VendorNameSchema,
   Name: EntityNameSchema,
   Version: VersionKeyStringSchema.optional(),
@@ -1326,43 +1315,43 @@ export const ManagedRuleGroupStatementSchema: z.ZodType<ManagedRuleGroupStatemen
   RuleActionOverrides: RuleActionOverridesSchema.optional(),
 });
 
-export const LabelMatchScopeValues = ['LABEL', 'NAMESPACE'] as const;
-export type LabelMatchScope = (typeof LabelMatchScopeValues)[number];
-export const LabelMatchScopeSchema = z.enum(LabelMatchScopeValues);
+const LabelMatchScopeValues = ['LABEL', 'NAMESPACE'] as const;
+type LabelMatchScope = (typeof LabelMatchScopeValues)[number];
+const LabelMatchScopeSchema = z.enum(LabelMatchScopeValues);
 
-export const LabelMatchKeySchema = str({ min: 1, max: 1024, pattern: '^[0-9A-Za-z_\\-:]+$' });
+const LabelMatchKeySchema = str({ min: 1, max: 1024, pattern: '^[0-9A-Za-z_\\-:]+$' });
 
-export interface LabelMatchStatement {
+interface LabelMatchStatement {
   Scope: LabelMatchScope;
   Key: string;
 }
-export const LabelMatchStatementSchema: z.ZodType<LabelMatchStatement> = z.strictObject({
+const LabelMatchStatementSchema: z.ZodType<LabelMatchStatement> = z.strictObject({
   Scope: LabelMatchScopeSchema,
   Key: LabelMatchKeySchema,
 });
 
-export interface RegexMatchStatement {
+interface RegexMatchStatement {
   RegexString: string;
   FieldToMatch: FieldToMatch;
   TextTransformations: TextTransformation[];
   PreParseTextTransformations?: PreParseTextTransformation[];
 }
-export const RegexMatchStatementSchema: z.ZodType<RegexMatchStatement> = z.strictObject({
+const RegexMatchStatementSchema: z.ZodType<RegexMatchStatement> = z.strictObject({
   RegexString: RegexPatternStringSchema,
   FieldToMatch: FieldToMatchSchema,
   TextTransformations: TextTransformationsSchema,
   PreParseTextTransformations: PreParseTextTransformationsSchema.optional(),
 });
 
-export const ASNSchema = int({ min: 0, max: 4294967295 });
+const ASNSchema = int({ min: 0, max: 4294967295 });
 
-export const AsnListSchema = list(ASNSchema, { min: 1, max: 100 });
+const AsnListSchema = list(ASNSchema, { min: 1, max: 100 });
 
-export interface AsnMatchStatement {
+interface AsnMatchStatement {
   AsnList: number[];
   ForwardedIPConfig?: ForwardedIPConfig;
 }
-export const AsnMatchStatementSchema: z.ZodType<AsnMatchStatement> = z.strictObject({
+const AsnMatchStatementSchema: z.ZodType<AsnMatchStatement> = z.strictObject({
   AsnList: AsnListSchema,
   ForwardedIPConfig: ForwardedIPConfigSchema.optional(),
 });
@@ -1385,7 +1374,7 @@ export interface Statement {
   RegexMatchStatement?: RegexMatchStatement;
   AsnMatchStatement?: AsnMatchStatement;
 }
-export const StatementSchema: z.ZodType<Statement> = z
+const StatementSchema: z.ZodType<Statement> = z
   .strictObject({
     ByteMatchStatement: ByteMatchStatementSchema.optional(),
     SqliMatchStatement: SqliMatchStatementSchema.optional(),
@@ -1425,64 +1414,64 @@ export const StatementSchema: z.ZodType<Statement> = z
     ]),
   );
 
-export interface NoneAction {}
-export const NoneActionSchema: z.ZodType<NoneAction> = z.strictObject({});
+interface NoneAction {}
+const NoneActionSchema: z.ZodType<NoneAction> = z.strictObject({});
 
-export interface OverrideAction {
+interface OverrideAction {
   Count?: CountAction;
   None?: NoneAction;
 }
-export const OverrideActionSchema: z.ZodType<OverrideAction> = z
+const OverrideActionSchema: z.ZodType<OverrideAction> = z
   .strictObject({
     Count: CountActionSchema.optional(),
     None: NoneActionSchema.optional(),
   })
   .check(exactlyOne<OverrideAction>('OverrideAction', ['Count', 'None']));
 
-export const LabelNameSchema = str({ min: 1, max: 1024, pattern: '^[0-9A-Za-z_\\-:]+$' });
+const LabelNameSchema = str({ min: 1, max: 1024, pattern: '^[0-9A-Za-z_\\-:]+$' });
 
-export interface Label {
+interface Label {
   Name: string;
 }
-export const LabelSchema: z.ZodType<Label> = z.strictObject({
+const LabelSchema: z.ZodType<Label> = z.strictObject({
   Name: LabelNameSchema,
 });
 
-export const LabelsSchema = list(LabelSchema, {});
+const LabelsSchema = list(LabelSchema, {});
 
-export const MetricNameSchema = str({ min: 1, max: 255, pattern: '^[\\w#:\\.\\-/]+$' });
+const MetricNameSchema = str({ min: 1, max: 255, pattern: '^[\\w#:\\.\\-/]+$' });
 
-export interface VisibilityConfig {
+interface VisibilityConfig {
   SampledRequestsEnabled: boolean;
   CloudWatchMetricsEnabled: boolean;
   MetricName: string;
 }
-export const VisibilityConfigSchema: z.ZodType<VisibilityConfig> = z.strictObject({
+const VisibilityConfigSchema: z.ZodType<VisibilityConfig> = z.strictObject({
   SampledRequestsEnabled: BooleanSchema,
   CloudWatchMetricsEnabled: BooleanSchema,
   MetricName: MetricNameSchema,
 });
 
-export const TimeWindowSecondSchema = int({ min: 60, max: 259200 });
+const TimeWindowSecondSchema = int({ min: 60, max: 259200 });
 
-export interface ImmunityTimeProperty {
+interface ImmunityTimeProperty {
   ImmunityTime: number;
 }
-export const ImmunityTimePropertySchema: z.ZodType<ImmunityTimeProperty> = z.strictObject({
+const ImmunityTimePropertySchema: z.ZodType<ImmunityTimeProperty> = z.strictObject({
   ImmunityTime: TimeWindowSecondSchema,
 });
 
-export interface CaptchaConfig {
+interface CaptchaConfig {
   ImmunityTimeProperty?: ImmunityTimeProperty;
 }
-export const CaptchaConfigSchema: z.ZodType<CaptchaConfig> = z.strictObject({
+const CaptchaConfigSchema: z.ZodType<CaptchaConfig> = z.strictObject({
   ImmunityTimeProperty: ImmunityTimePropertySchema.optional(),
 });
 
-export interface ChallengeConfig {
+interface ChallengeConfig {
   ImmunityTimeProperty?: ImmunityTimeProperty;
 }
-export const ChallengeConfigSchema: z.ZodType<ChallengeConfig> = z.strictObject({
+const ChallengeConfigSchema: z.ZodType<ChallengeConfig> = z.strictObject({
   ImmunityTimeProperty: ImmunityTimePropertySchema.optional(),
 });
 
@@ -1515,9 +1504,9 @@ export const EntityIdSchema = str({
   pattern: '^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$',
 });
 
-export const CapacityUnitSchema = int({ min: 1 });
+const CapacityUnitSchema = int({ min: 1 });
 
-export const EntityDescriptionSchema = str({
+const EntityDescriptionSchema = str({
   min: 1,
   max: 256,
   pattern: '^[\\w+=:#@/\\-,\\.][\\w+=:#@/\\-,\\.\\s]+[\\w+=:#@/\\-,\\.]$',
@@ -1525,88 +1514,88 @@ export const EntityDescriptionSchema = str({
 
 export const RulesSchema = list(RuleSchema, {});
 
-export const ResponseContentTypeValues = ['TEXT_PLAIN', 'TEXT_HTML', 'APPLICATION_JSON'] as const;
-export type ResponseContentType = (typeof ResponseContentTypeValues)[number];
-export const ResponseContentTypeSchema = z.enum(ResponseContentTypeValues);
+const ResponseContentTypeValues = ['TEXT_PLAIN', 'TEXT_HTML', 'APPLICATION_JSON'] as const;
+type ResponseContentType = (typeof ResponseContentTypeValues)[number];
+const ResponseContentTypeSchema = z.enum(ResponseContentTypeValues);
 
-export const ResponseContentSchema = str({ min: 1, max: 10240, pattern: '[\\s\\S]*' });
+const ResponseContentSchema = str({ min: 1, max: 10240, pattern: '[\\s\\S]*' });
 
-export interface CustomResponseBody {
+interface CustomResponseBody {
   ContentType: ResponseContentType;
   Content: string;
 }
-export const CustomResponseBodySchema: z.ZodType<CustomResponseBody> = z.strictObject({
+const CustomResponseBodySchema: z.ZodType<CustomResponseBody> = z.strictObject({
   ContentType: ResponseContentTypeSchema,
   Content: ResponseContentSchema,
 });
 
-export const CustomResponseBodiesSchema = map(EntityNameSchema, CustomResponseBodySchema, { min: 1 });
+const CustomResponseBodiesSchema = map(EntityNameSchema, CustomResponseBodySchema, { min: 1 });
 
-export interface LabelSummary {
+interface LabelSummary {
   Name?: string;
 }
-export const LabelSummarySchema: z.ZodType<LabelSummary> = z.strictObject({
+const LabelSummarySchema: z.ZodType<LabelSummary> = z.strictObject({
   Name: LabelNameSchema.optional(),
 });
 
-export const LabelSummariesSchema = list(LabelSummarySchema, {});
+const LabelSummariesSchema = list(LabelSummarySchema, {});
 
-export const BlockchainChainValues = ['BASE', 'SOLANA', 'BASE_SEPOLIA', 'SOLANA_DEVNET'] as const;
-export type BlockchainChain = (typeof BlockchainChainValues)[number];
-export const BlockchainChainSchema = z.enum(BlockchainChainValues);
+const BlockchainChainValues = ['BASE', 'SOLANA', 'BASE_SEPOLIA', 'SOLANA_DEVNET'] as const;
+type BlockchainChain = (typeof BlockchainChainValues)[number];
+const BlockchainChainSchema = z.enum(BlockchainChainValues);
 
-export const WalletAddressSchema = str({ min: 26, max: 44, pattern: '.*\\S.*' });
+const WalletAddressSchema = str({ min: 26, max: 44, pattern: '.*\\S.*' });
 
-export const PriceAmountSchema = str({
+const PriceAmountSchema = str({
   min: 1,
   max: 13,
   pattern: '^([1-9][0-9]*(\\.[0-9]{1,3})?|0\\.([1-9][0-9]{0,2}|0[1-9][0-9]?|00[1-9]))$',
 });
 
-export const CryptoCurrencyValues = ['USDC'] as const;
-export type CryptoCurrency = (typeof CryptoCurrencyValues)[number];
-export const CryptoCurrencySchema = z.enum(CryptoCurrencyValues);
+const CryptoCurrencyValues = ['USDC'] as const;
+type CryptoCurrency = (typeof CryptoCurrencyValues)[number];
+const CryptoCurrencySchema = z.enum(CryptoCurrencyValues);
 
-export interface Price {
+interface Price {
   Amount: string;
   Currency: CryptoCurrency;
 }
-export const PriceSchema: z.ZodType<Price> = z.strictObject({
+const PriceSchema: z.ZodType<Price> = z.strictObject({
   Amount: PriceAmountSchema,
   Currency: CryptoCurrencySchema,
 });
 
-export const PricesSchema = list(PriceSchema, { min: 1, max: 1 });
+const PricesSchema = list(PriceSchema, { min: 1, max: 1 });
 
-export interface PaymentNetwork {
+interface PaymentNetwork {
   Chain: BlockchainChain;
   WalletAddress: string;
   Prices: Price[];
 }
-export const PaymentNetworkSchema: z.ZodType<PaymentNetwork> = z.strictObject({
+const PaymentNetworkSchema: z.ZodType<PaymentNetwork> = z.strictObject({
   Chain: BlockchainChainSchema,
   WalletAddress: WalletAddressSchema,
   Prices: PricesSchema,
 });
 
-export const PaymentNetworksSchema = list(PaymentNetworkSchema, { min: 1, max: 2 });
+const PaymentNetworksSchema = list(PaymentNetworkSchema, { min: 1, max: 2 });
 
-export interface CryptoConfig {
+interface CryptoConfig {
   PaymentNetworks: PaymentNetwork[];
 }
-export const CryptoConfigSchema: z.ZodType<CryptoConfig> = z.strictObject({
+const CryptoConfigSchema: z.ZodType<CryptoConfig> = z.strictObject({
   PaymentNetworks: PaymentNetworksSchema,
 });
 
-export const CurrencyModeValues = ['REAL', 'TEST'] as const;
-export type CurrencyMode = (typeof CurrencyModeValues)[number];
-export const CurrencyModeSchema = z.enum(CurrencyModeValues);
+const CurrencyModeValues = ['REAL', 'TEST'] as const;
+type CurrencyMode = (typeof CurrencyModeValues)[number];
+const CurrencyModeSchema = z.enum(CurrencyModeValues);
 
-export interface MonetizationConfig {
+interface MonetizationConfig {
   CryptoConfig?: CryptoConfig;
   CurrencyMode?: CurrencyMode;
 }
-export const MonetizationConfigSchema: z.ZodType<MonetizationConfig> = z.strictObject({
+const MonetizationConfigSchema: z.ZodType<MonetizationConfig> = z.strictObject({
   CryptoConfig: CryptoConfigSchema.optional(),
   CurrencyMode: CurrencyModeSchema.optional(),
 });
@@ -1640,73 +1629,73 @@ export const RuleGroupSchema: z.ZodType<RuleGroup> = z.strictObject({
   MonetizationConfig: MonetizationConfigSchema.optional(),
 });
 
-export interface DefaultAction {
+interface DefaultAction {
   Block?: BlockAction;
   Allow?: AllowAction;
 }
-export const DefaultActionSchema: z.ZodType<DefaultAction> = z
+const DefaultActionSchema: z.ZodType<DefaultAction> = z
   .strictObject({
     Block: BlockActionSchema.optional(),
     Allow: AllowActionSchema.optional(),
   })
   .check(exactlyOne<DefaultAction>('DefaultAction', ['Block', 'Allow']));
 
-export const FieldToProtectTypeValues = [
+const FieldToProtectTypeValues = [
   'SINGLE_HEADER',
   'SINGLE_COOKIE',
   'SINGLE_QUERY_ARGUMENT',
   'QUERY_STRING',
   'BODY',
 ] as const;
-export type FieldToProtectType = (typeof FieldToProtectTypeValues)[number];
-export const FieldToProtectTypeSchema = z.enum(FieldToProtectTypeValues);
+type FieldToProtectType = (typeof FieldToProtectTypeValues)[number];
+const FieldToProtectTypeSchema = z.enum(FieldToProtectTypeValues);
 
-export const FieldToProtectKeyNameSchema = str({ min: 1, max: 64, pattern: '.*\\S.*' });
+const FieldToProtectKeyNameSchema = str({ min: 1, max: 64, pattern: '.*\\S.*' });
 
-export const FieldToProtectKeysSchema = list(FieldToProtectKeyNameSchema, { max: 100 });
+const FieldToProtectKeysSchema = list(FieldToProtectKeyNameSchema, { max: 100 });
 
-export interface FieldToProtect {
+interface FieldToProtect {
   FieldType: FieldToProtectType;
   FieldKeys?: string[];
 }
-export const FieldToProtectSchema: z.ZodType<FieldToProtect> = z.strictObject({
+const FieldToProtectSchema: z.ZodType<FieldToProtect> = z.strictObject({
   FieldType: FieldToProtectTypeSchema,
   FieldKeys: FieldToProtectKeysSchema.optional(),
 });
 
-export const DataProtectionActionValues = ['SUBSTITUTION', 'HASH'] as const;
-export type DataProtectionAction = (typeof DataProtectionActionValues)[number];
-export const DataProtectionActionSchema = z.enum(DataProtectionActionValues);
+const DataProtectionActionValues = ['SUBSTITUTION', 'HASH'] as const;
+type DataProtectionAction = (typeof DataProtectionActionValues)[number];
+const DataProtectionActionSchema = z.enum(DataProtectionActionValues);
 
-export interface DataProtection {
+interface DataProtection {
   Field: FieldToProtect;
   Action: DataProtectionAction;
   ExcludeRuleMatchDetails?: boolean;
   ExcludeRateBasedDetails?: boolean;
 }
-export const DataProtectionSchema: z.ZodType<DataProtection> = z.strictObject({
+const DataProtectionSchema: z.ZodType<DataProtection> = z.strictObject({
   Field: FieldToProtectSchema,
   Action: DataProtectionActionSchema,
   ExcludeRuleMatchDetails: BooleanSchema.optional(),
   ExcludeRateBasedDetails: BooleanSchema.optional(),
 });
 
-export const DataProtectionsSchema = list(DataProtectionSchema, { min: 1, max: 26 });
+const DataProtectionsSchema = list(DataProtectionSchema, { min: 1, max: 26 });
 
-export interface DataProtectionConfig {
+interface DataProtectionConfig {
   DataProtections: DataProtection[];
 }
-export const DataProtectionConfigSchema: z.ZodType<DataProtectionConfig> = z.strictObject({
+const DataProtectionConfigSchema: z.ZodType<DataProtectionConfig> = z.strictObject({
   DataProtections: DataProtectionsSchema,
 });
 
-export const ConsumedCapacitySchema = int({ min: 0 });
+const ConsumedCapacitySchema = int({ min: 0 });
 
-export interface FirewallManagerStatement {
+interface FirewallManagerStatement {
   ManagedRuleGroupStatement?: ManagedRuleGroupStatement;
   RuleGroupReferenceStatement?: RuleGroupReferenceStatement;
 }
-export const FirewallManagerStatementSchema: z.ZodType<FirewallManagerStatement> = z
+const FirewallManagerStatementSchema: z.ZodType<FirewallManagerStatement> = z
   .strictObject({
     ManagedRuleGroupStatement: ManagedRuleGroupStatementSchema.optional(),
     RuleGroupReferenceStatement: RuleGroupReferenceStatementSchema.optional(),
@@ -1718,14 +1707,14 @@ export const FirewallManagerStatementSchema: z.ZodType<FirewallManagerStatement>
     ]),
   );
 
-export interface FirewallManagerRuleGroup {
+interface FirewallManagerRuleGroup {
   Name: string;
   Priority: number;
   FirewallManagerStatement: FirewallManagerStatement;
   OverrideAction: OverrideAction;
   VisibilityConfig: VisibilityConfig;
 }
-export const FirewallManagerRuleGroupSchema: z.ZodType<FirewallManagerRuleGroup> = z.strictObject({
+const FirewallManagerRuleGroupSchema: z.ZodType<FirewallManagerRuleGroup> = z.strictObject({
   Name: EntityNameSchema,
   Priority: RulePrioritySchema,
   FirewallManagerStatement: FirewallManagerStatementSchema,
@@ -1733,13 +1722,13 @@ export const FirewallManagerRuleGroupSchema: z.ZodType<FirewallManagerRuleGroup>
   VisibilityConfig: VisibilityConfigSchema,
 });
 
-export const FirewallManagerRuleGroupsSchema = list(FirewallManagerRuleGroupSchema, {});
+const FirewallManagerRuleGroupsSchema = list(FirewallManagerRuleGroupSchema, {});
 
-export const TokenDomainSchema = str({ min: 1, max: 253, pattern: '^[\\w\\.\\-/]+$' });
+const TokenDomainSchema = str({ min: 1, max: 253, pattern: '^[\\w\\.\\-/]+$' });
 
-export const TokenDomainsSchema = list(TokenDomainSchema, {});
+const TokenDomainsSchema = list(TokenDomainSchema, {});
 
-export const AssociatedResourceTypeValues = [
+const AssociatedResourceTypeValues = [
   'CLOUDFRONT',
   'API_GATEWAY',
   'COGNITO_USER_POOL',
@@ -1747,65 +1736,65 @@ export const AssociatedResourceTypeValues = [
   'VERIFIED_ACCESS_INSTANCE',
   'AGENTCORE_GATEWAY',
 ] as const;
-export type AssociatedResourceType = (typeof AssociatedResourceTypeValues)[number];
-export const AssociatedResourceTypeSchema = z.enum(AssociatedResourceTypeValues);
+type AssociatedResourceType = (typeof AssociatedResourceTypeValues)[number];
+const AssociatedResourceTypeSchema = z.enum(AssociatedResourceTypeValues);
 
-export const SizeInspectionLimitValues = ['KB_16', 'KB_32', 'KB_48', 'KB_64'] as const;
-export type SizeInspectionLimit = (typeof SizeInspectionLimitValues)[number];
-export const SizeInspectionLimitSchema = z.enum(SizeInspectionLimitValues);
+const SizeInspectionLimitValues = ['KB_16', 'KB_32', 'KB_48', 'KB_64'] as const;
+type SizeInspectionLimit = (typeof SizeInspectionLimitValues)[number];
+const SizeInspectionLimitSchema = z.enum(SizeInspectionLimitValues);
 
-export interface RequestBodyAssociatedResourceTypeConfig {
+interface RequestBodyAssociatedResourceTypeConfig {
   DefaultSizeInspectionLimit: SizeInspectionLimit;
 }
-export const RequestBodyAssociatedResourceTypeConfigSchema: z.ZodType<RequestBodyAssociatedResourceTypeConfig> =
+const RequestBodyAssociatedResourceTypeConfigSchema: z.ZodType<RequestBodyAssociatedResourceTypeConfig> =
   z.strictObject({
     DefaultSizeInspectionLimit: SizeInspectionLimitSchema,
   });
 
-export const RequestBodySchema = z.partialRecord(
+const RequestBodySchema = z.partialRecord(
   AssociatedResourceTypeSchema,
   RequestBodyAssociatedResourceTypeConfigSchema,
 );
 
-export interface AssociationConfig {
+interface AssociationConfig {
   RequestBody?: Partial<Record<AssociatedResourceType, RequestBodyAssociatedResourceTypeConfig>>;
 }
-export const AssociationConfigSchema: z.ZodType<AssociationConfig> = z.strictObject({
+const AssociationConfigSchema: z.ZodType<AssociationConfig> = z.strictObject({
   RequestBody: RequestBodySchema.optional(),
 });
 
-export const LowReputationModeValues = ['ACTIVE_UNDER_DDOS', 'ALWAYS_ON'] as const;
-export type LowReputationMode = (typeof LowReputationModeValues)[number];
-export const LowReputationModeSchema = z.enum(LowReputationModeValues);
+const LowReputationModeValues = ['ACTIVE_UNDER_DDOS', 'ALWAYS_ON'] as const;
+type LowReputationMode = (typeof LowReputationModeValues)[number];
+const LowReputationModeSchema = z.enum(LowReputationModeValues);
 
-export interface OnSourceDDoSProtectionConfig {
+interface OnSourceDDoSProtectionConfig {
   ALBLowReputationMode: LowReputationMode;
 }
-export const OnSourceDDoSProtectionConfigSchema: z.ZodType<OnSourceDDoSProtectionConfig> = z.strictObject({
+const OnSourceDDoSProtectionConfigSchema: z.ZodType<OnSourceDDoSProtectionConfig> = z.strictObject({
   ALBLowReputationMode: LowReputationModeSchema,
 });
 
-export const AttributeNameSchema = str({ min: 1, max: 64, pattern: '^[\\w\\-]+$' });
+const AttributeNameSchema = str({ min: 1, max: 64, pattern: '^[\\w\\-]+$' });
 
-export const AttributeValueSchema = str({ min: 1, max: 64 });
+const AttributeValueSchema = str({ min: 1, max: 64 });
 
-export const AttributeValuesSchema = list(AttributeValueSchema, { min: 1, max: 50 });
+const AttributeValuesSchema = list(AttributeValueSchema, { min: 1, max: 50 });
 
-export interface ApplicationAttribute {
+interface ApplicationAttribute {
   Name?: string;
   Values?: string[];
 }
-export const ApplicationAttributeSchema: z.ZodType<ApplicationAttribute> = z.strictObject({
+const ApplicationAttributeSchema: z.ZodType<ApplicationAttribute> = z.strictObject({
   Name: AttributeNameSchema.optional(),
   Values: AttributeValuesSchema.optional(),
 });
 
-export const ApplicationAttributesSchema = list(ApplicationAttributeSchema, { min: 1, max: 10 });
+const ApplicationAttributesSchema = list(ApplicationAttributeSchema, { min: 1, max: 10 });
 
-export interface ApplicationConfig {
+interface ApplicationConfig {
   Attributes?: ApplicationAttribute[];
 }
-export const ApplicationConfigSchema: z.ZodType<ApplicationConfig> = z.strictObject({
+const ApplicationConfigSchema: z.ZodType<ApplicationConfig> = z.strictObject({
   Attributes: ApplicationAttributesSchema.optional(),
 });
 
@@ -1858,26 +1847,26 @@ export const WebACLSchema: z.ZodType<WebACL> = z.strictObject({
   MonetizationConfig: MonetizationConfigSchema.optional(),
 });
 
-export const ScopeValues = ['CLOUDFRONT', 'REGIONAL'] as const;
-export type Scope = (typeof ScopeValues)[number];
+const ScopeValues = ['CLOUDFRONT', 'REGIONAL'] as const;
+type Scope = (typeof ScopeValues)[number];
 export const ScopeSchema = z.enum(ScopeValues);
 
-export const TagKeySchema = str({ min: 1, max: 128, pattern: '^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$' });
+const TagKeySchema = str({ min: 1, max: 128, pattern: '^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$' });
 
-export const TagValueSchema = str({ min: 0, max: 256, pattern: '^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$' });
+const TagValueSchema = str({ min: 0, max: 256, pattern: '^([\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*)$' });
 
 export interface Tag {
   Key: string;
   Value: string;
 }
-export const TagSchema: z.ZodType<Tag> = z.strictObject({
+const TagSchema: z.ZodType<Tag> = z.strictObject({
   Key: TagKeySchema,
   Value: TagValueSchema,
 });
 
 export const TagListSchema = list(TagSchema, { min: 1 });
 
-export interface CreateRuleGroupRequest {
+interface CreateRuleGroupRequest {
   Name: string;
   Scope: Scope;
   Capacity: number;
@@ -1888,7 +1877,7 @@ export interface CreateRuleGroupRequest {
   CustomResponseBodies?: Record<string, CustomResponseBody>;
   MonetizationConfig?: MonetizationConfig;
 }
-export const CreateRuleGroupRequestSchema: z.ZodType<CreateRuleGroupRequest> = z.strictObject({
+const CreateRuleGroupRequestSchema: z.ZodType<CreateRuleGroupRequest> = z.strictObject({
   Name: EntityNameSchema,
   Scope: ScopeSchema,
   Capacity: CapacityUnitSchema,
@@ -1900,7 +1889,7 @@ export const CreateRuleGroupRequestSchema: z.ZodType<CreateRuleGroupRequest> = z
   MonetizationConfig: MonetizationConfigSchema.optional(),
 });
 
-export interface CreateWebACLRequest {
+interface CreateWebACLRequest {
   Name: string;
   Scope: Scope;
   DefaultAction: DefaultAction;
@@ -1918,7 +1907,7 @@ export interface CreateWebACLRequest {
   ApplicationConfig?: ApplicationConfig;
   MonetizationConfig?: MonetizationConfig;
 }
-export const CreateWebACLRequestSchema: z.ZodType<CreateWebACLRequest> = z.strictObject({
+const CreateWebACLRequestSchema: z.ZodType<CreateWebACLRequest> = z.strictObject({
   Name: EntityNameSchema,
   Scope: ScopeSchema,
   DefaultAction: DefaultActionSchema,
@@ -1937,13 +1926,13 @@ export const CreateWebACLRequestSchema: z.ZodType<CreateWebACLRequest> = z.stric
   MonetizationConfig: MonetizationConfigSchema.optional(),
 });
 
-export const LockTokenSchema = str({
+const LockTokenSchema = str({
   min: 1,
   max: 36,
   pattern: '^[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}$',
 });
 
-export const OutputUrlSchema = str({});
+const OutputUrlSchema = str({});
 
 export interface GetWebACLResponse {
   WebACL?: WebACL;
@@ -1980,13 +1969,13 @@ export const RegexPatternSetSchema: z.ZodType<RegexPatternSet> = z.strictObject(
   RegularExpressionList: RegularExpressionListSchema.optional(),
 });
 
-export const IPAddressVersionValues = ['IPV4', 'IPV6'] as const;
-export type IPAddressVersion = (typeof IPAddressVersionValues)[number];
-export const IPAddressVersionSchema = z.enum(IPAddressVersionValues);
+const IPAddressVersionValues = ['IPV4', 'IPV6'] as const;
+type IPAddressVersion = (typeof IPAddressVersionValues)[number];
+const IPAddressVersionSchema = z.enum(IPAddressVersionValues);
 
-export const IPAddressSchema = str({ min: 1, max: 50, pattern: '.*\\S.*' });
+const IPAddressSchema = str({ min: 1, max: 50, pattern: '.*\\S.*' });
 
-export const IPAddressesSchema = list(IPAddressSchema, {});
+const IPAddressesSchema = list(IPAddressSchema, {});
 
 export interface IPSet {
   Name: string;
@@ -2005,8 +1994,8 @@ export const IPSetSchema: z.ZodType<IPSet> = z.strictObject({
   Addresses: IPAddressesSchema,
 });
 
-export const WAFV2_API_VERSION = '2019-07-29';
-export const GENERATED_SHAPES = [
+const WAFV2_API_VERSION = '2019-07-29';
+const GENERATED_SHAPES = [
   'EntityName',
   'FieldToMatchData',
   'SingleHeader',

@@ -2,7 +2,7 @@
 // surrogates), rule versions, and audit events that share a timestamp.
 import type { Store } from '../../../src/store/index.js';
 
-export const RULE_V1 = {
+const RULE_V1 = {
   Name: 'wafgen-CVE-2021-44228',
   Priority: 0,
   Action: { Block: {} },

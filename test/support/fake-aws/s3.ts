@@ -11,14 +11,14 @@ import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface S3Call {
+interface S3Call {
   method: string;
   bucket: string;
   key: string;
   host: string;
 }
 
-export interface StoredObject {
+interface StoredObject {
   body: Buffer;
   contentType?: string;
   etag: string;

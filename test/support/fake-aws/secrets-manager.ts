@@ -9,13 +9,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface FakeSecret {
+interface FakeSecret {
   name: string;
   secretString?: string;
   secretBinary?: Buffer;
 }
 
-export interface SecretsManagerCall {
+interface SecretsManagerCall {
   target: string;
   body: unknown;
   authorized: boolean;

@@ -13,7 +13,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type FakeProvider = 'openai' | 'anthropic' | 'google' | 'bedrock' | 'openai-compatible';
+type FakeProvider = 'openai' | 'anthropic' | 'google' | 'bedrock' | 'openai-compatible';
 
 export interface FakeUsage {
   inputTokens: number;
@@ -26,7 +26,7 @@ interface Common {
   usage?: FakeUsage;
 }
 
-export type FakeReply =
+type FakeReply =
   /** The model answers with this value as its JSON output (text, or the tool input in tool mode). */
   | (Common & { json: unknown })
   /** The model answers with this raw text (e.g. not JSON, to test invalid output). */

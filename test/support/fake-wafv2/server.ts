@@ -43,13 +43,13 @@ import {
   type WebACL,
 } from '../../../src/waf/schema.js';
 
-export type Scope = 'REGIONAL' | 'CLOUDFRONT';
+type Scope = 'REGIONAL' | 'CLOUDFRONT';
 type Kind = 'web-acl' | 'rule-group';
 
-export const FAKE_ACCOUNT = '123456789012';
+const FAKE_ACCOUNT = '123456789012';
 const TARGET_PREFIX = 'AWSWAF_20190729.';
 
-export interface RecordedCall {
+interface RecordedCall {
   operation: string;
   /** The Region of the SigV4 credential scope. */
   region: string;
@@ -62,7 +62,7 @@ export interface RecordedCall {
   error?: string;
 }
 
-export interface SeedOptions {
+interface SeedOptions {
   name: string;
   scope?: Scope;
   /** Default us-east-1 (always us-east-1 for CLOUDFRONT). */
@@ -72,18 +72,18 @@ export interface SeedOptions {
   description?: string;
 }
 
-export interface SeedWebAcl extends SeedOptions {
+interface SeedWebAcl extends SeedOptions {
   defaultAction?: WebACL['DefaultAction'];
   /** Any other WebACL members (CustomResponseBodies, TokenDomains, CaptchaConfig, …). */
   extra?: Partial<WebACL>;
 }
 
-export interface SeedRuleGroup extends SeedOptions {
+interface SeedRuleGroup extends SeedOptions {
   capacity: number;
   extra?: Partial<RuleGroup>;
 }
 
-export interface SeededResource {
+interface SeededResource {
   name: string;
   id: string;
   arn: string;
@@ -91,7 +91,7 @@ export interface SeededResource {
   region: string;
 }
 
-export interface FakeSample {
+interface FakeSample {
   at: Date;
   method?: string;
   uri: string;
@@ -103,7 +103,7 @@ export interface FakeSample {
   weight?: number;
 }
 
-export interface ResourceRef {
+interface ResourceRef {
   name: string;
   kind?: Kind;
   scope?: Scope;

@@ -11,11 +11,11 @@ import type { Clock } from '../../../src/vulns/live/clock.js';
 const HERE = resolve(fileURLToPath(import.meta.url), '..');
 export const VULN_FIXTURES = resolve(HERE, '../../fixtures/vulns');
 
-export function liveFixture(name: string): string {
+function liveFixture(name: string): string {
   return readFileSync(join(HERE, 'fixtures', name), 'utf8');
 }
 
-export function vulnFixtureText(name: string): string {
+function vulnFixtureText(name: string): string {
   return readFileSync(join(VULN_FIXTURES, name), 'utf8');
 }
 
@@ -25,7 +25,7 @@ export const NVD_EMPTY = (): string => liveFixture('nvd-empty.json');
 export const KEV_CATALOG = (): string => vulnFixtureText('kev-excerpt.json');
 export const NUCLEI_CONFLUENCE = (): string => vulnFixtureText('nuclei-cve-2023-22527.yaml');
 
-export interface Hit {
+interface Hit {
   method: string;
   url: string;
   headers: IncomingMessage['headers'];

@@ -20,7 +20,7 @@
 import { SQLI_FINGERPRINTS, SQLI_KEYWORDS } from './data.js';
 
 /** Token type characters, as in libinjection. `''` is "no token". */
-export const T = {
+const T = {
   NONE: '',
   KEYWORD: 'k',
   UNION: 'U',
@@ -116,7 +116,7 @@ function assignChar(t: SqliToken, type: string, pos: number, ch: string): void {
 }
 
 /** ASCII-only upper-casing, as libinjection's cstrcasecmp (never touches bytes >= 0x80). */
-export function asciiUpper(s: string): string {
+function asciiUpper(s: string): string {
   let needs = false;
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -140,7 +140,7 @@ function ieq(upper: string, val: string): boolean {
 }
 
 /** Keyword table lookup: word -> type char, or '' when the word is not a keyword. */
-export function lookupWord(word: string): string {
+function lookupWord(word: string): string {
   return SQLI_KEYWORDS.get(asciiUpper(word)) ?? '';
 }
 

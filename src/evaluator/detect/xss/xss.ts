@@ -200,7 +200,7 @@ function printable(s: string, max = 40): string {
 }
 
 /** libinjection_is_xss for one starting context. Returns a reason when it is XSS. */
-export function xssInContext(s: string, start: H5Start): string | undefined {
+function xssInContext(s: string, start: H5Start): string | undefined {
   const h5 = new Html5Tokenizer(s, start);
   let attr: AttrType = ATTR_NONE;
   let attrName = '';
