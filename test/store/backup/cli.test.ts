@@ -44,7 +44,7 @@ describe('wafgen export / import --store', () => {
     const stdout = await runCli(['export']);
     expect(stdout.code).toBe(0);
     expect(withoutHeader(stdout.stdout)).toBe(withoutHeader(text));
-  });
+  }, 60_000); // three commands, each opening the embedded store
 
   it('restores the export into another store, idempotently', async () => {
     process.env.WAFGEN_DATA_DIR = dataDirB;
@@ -59,7 +59,7 @@ describe('wafgen export / import --store', () => {
     expect(Object.values(summary!.counts).every((c) => c.inserted === 0)).toBe(true);
     const exported = await runCli(['export']);
     expect(withoutHeader(exported.stdout)).toBe(withoutHeader(readFileSync(file, 'utf8')));
-  });
+  }, 60_000); // three commands, each opening the embedded store
 
   it('reports bad lines with their numbers and exits 1', async () => {
     const bad = join(work, 'bad.jsonl');
