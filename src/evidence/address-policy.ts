@@ -2,11 +2,12 @@
 // from redirects chosen by whoever runs the referenced site, so every hop is checked here: only globally
 // routable unicast addresses pass. Everything else (private, loopback, link-local, cloud metadata,
 // unique-local, CGNAT, "this network", multicast, documentation and reserved ranges, and IPv6 forms that
-// embed one of those IPv4 addresses) is refused with a reason a report can show.
+// embed one of those IPv4 addresses) is refused with a reason a report can show. Addresses are parsed and
+// matched with ipaddr.js; a special-purpose range it knows and the tables below do not name is refused too.
 
-import { isIPv4, isIPv6 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-export type AddressCategory =
+type AddressCategory =
   | 'public'
   | 'metadata'
   | 'unspecified'
@@ -61,160 +62,128 @@ const LOCAL_SUFFIXES = [
   'arpa',
 ];
 
-interface V4Range {
-  base: number;
-  bits: number;
+type Cidr = [ipaddr.IPv4 | ipaddr.IPv6, number];
+
+interface Rule {
+  range: Cidr;
   category: AddressCategory;
   what: string;
+  /** Name the IPv4 address held in the last 32 bits in the reason. */
+  embeds?: true;
 }
 
-function v4(text: string): number {
-  const parts = text.split('.').map(Number);
-  return (((parts[0]! << 24) | (parts[1]! << 16) | (parts[2]! << 8) | parts[3]!) >>> 0) as number;
-}
-
-function range(cidr: string, category: AddressCategory, what: string): V4Range {
-  const [base, bits] = cidr.split('/');
-  return { base: v4(base!), bits: Number(bits), category, what };
+function rules(table: ReadonlyArray<[string, AddressCategory, string, true?]>): Rule[] {
+  return table.map(([cidr, category, what, embeds]) => ({
+    range: ipaddr.parseCIDR(cidr),
+    category,
+    what: `${what} (${cidr})`,
+    ...(embeds ? { embeds } : {}),
+  }));
 }
 
 /** IANA IPv4 special-purpose registry entries that are not globally reachable, plus multicast and class E. */
-const V4_BLOCKED: readonly V4Range[] = [
-  range('0.0.0.0/8', 'unspecified', '"this network" (0.0.0.0/8)'),
-  range('10.0.0.0/8', 'private', 'private (10.0.0.0/8)'),
-  range('100.64.0.0/10', 'cgnat', 'carrier-grade NAT (100.64.0.0/10)'),
-  range('127.0.0.0/8', 'loopback', 'loopback (127.0.0.0/8)'),
-  range('169.254.0.0/16', 'link-local', 'link-local (169.254.0.0/16)'),
-  range('172.16.0.0/12', 'private', 'private (172.16.0.0/12)'),
-  range('192.0.0.0/24', 'reserved', 'IETF protocol assignments (192.0.0.0/24)'),
-  range('192.0.2.0/24', 'reserved', 'documentation (192.0.2.0/24)'),
-  range('192.88.99.0/24', 'reserved', '6to4 relay anycast (192.88.99.0/24)'),
-  range('192.168.0.0/16', 'private', 'private (192.168.0.0/16)'),
-  range('198.18.0.0/15', 'reserved', 'benchmarking (198.18.0.0/15)'),
-  range('198.51.100.0/24', 'reserved', 'documentation (198.51.100.0/24)'),
-  range('203.0.113.0/24', 'reserved', 'documentation (203.0.113.0/24)'),
-  range('224.0.0.0/4', 'multicast', 'multicast (224.0.0.0/4)'),
-  range('240.0.0.0/4', 'reserved', 'reserved (240.0.0.0/4, including broadcast)'),
-];
+const V4_BLOCKED = rules([
+  ['0.0.0.0/8', 'unspecified', '"this network"'],
+  ['10.0.0.0/8', 'private', 'private'],
+  ['100.64.0.0/10', 'cgnat', 'carrier-grade NAT'],
+  ['127.0.0.0/8', 'loopback', 'loopback'],
+  ['169.254.0.0/16', 'link-local', 'link-local'],
+  ['172.16.0.0/12', 'private', 'private'],
+  ['192.0.0.0/24', 'reserved', 'IETF protocol assignments'],
+  ['192.0.2.0/24', 'reserved', 'documentation'],
+  ['192.88.99.0/24', 'reserved', '6to4 relay anycast'],
+  ['192.168.0.0/16', 'private', 'private'],
+  ['198.18.0.0/15', 'reserved', 'benchmarking'],
+  ['198.51.100.0/24', 'reserved', 'documentation'],
+  ['203.0.113.0/24', 'reserved', 'documentation'],
+  ['224.0.0.0/4', 'multicast', 'multicast'],
+  ['240.0.0.0/4', 'reserved', 'reserved, broadcast included'],
+]);
 
-function inV4(ip: number, r: V4Range): boolean {
-  if (r.bits === 0) return true;
-  const mask = (0xffffffff << (32 - r.bits)) >>> 0;
-  return (ip & mask) >>> 0 === (r.base & mask) >>> 0;
-}
-
-function classifyV4(text: string): AddressVerdict {
-  const meta = METADATA_V4.get(text);
-  if (meta) return refuse('metadata', `${text} is a cloud metadata address (${meta})`);
-  const ip = v4(text);
-  for (const r of V4_BLOCKED) {
-    if (inV4(ip, r)) return refuse(r.category, `${text} is ${r.what}`);
-  }
-  return { allowed: true, category: 'public' };
-}
+/**
+ * IPv6 ranges refused outright, first match wins. IPv4-mapped (::ffff:0:0/96) and NAT64 (64:ff9b::/96)
+ * addresses are judged by the IPv4 address they carry before this list is read; outside 2000::/3 everything
+ * is refused after it.
+ */
+const V6_BLOCKED = rules([
+  ['::/128', 'unspecified', 'the unspecified address'],
+  ['::1/128', 'loopback', 'the IPv6 loopback'],
+  // IPv4-compatible (deprecated) and IPv4-translated (SIIT) forms: never legitimate.
+  ['::/96', 'embedded-ipv4', 'an IPv4-compatible IPv6 address', true],
+  ['::ffff:0:0:0/96', 'embedded-ipv4', 'an IPv4-translated IPv6 address', true],
+  ['64:ff9b:1::/48', 'embedded-ipv4', 'local-use NAT64'],
+  ['fc00::/7', 'unique-local', 'unique-local'],
+  ['fe80::/10', 'link-local', 'link-local'],
+  ['fec0::/10', 'private', 'deprecated site-local'],
+  ['ff00::/8', 'multicast', 'multicast'],
+  ['2001::/23', 'reserved', 'IETF protocol assignments incl. Teredo'],
+  ['2001:db8::/32', 'reserved', 'documentation'],
+  ['2002::/16', 'embedded-ipv4', '6to4, which embeds an IPv4 address'],
+  ['3fff::/20', 'reserved', 'documentation'],
+]);
+const GLOBAL_UNICAST = ipaddr.parseCIDR('2000::/3');
+const NAT64 = ipaddr.parseCIDR('64:ff9b::/96');
 
 function refuse(category: AddressCategory, reason: string): AddressVerdict {
   return { allowed: false, category, reason };
 }
 
-/** Parse an IPv6 address (no brackets, no zone) into its eight 16-bit groups. */
-export function parseIPv6(text: string): number[] | undefined {
-  if (!isIPv6(text)) return undefined;
-  let s = text.toLowerCase();
-  // A trailing dotted IPv4 part stands for the last two groups.
-  const dotted = /^(.*:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(s);
-  if (dotted) {
-    const n = v4(dotted[2]!);
-    s = `${dotted[1]}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+/** The IPv4 address in the last 32 bits of an IPv6 address. */
+function low32(addr: ipaddr.IPv6): ipaddr.IPv4 {
+  return ipaddr.fromByteArray(addr.toByteArray().slice(12)) as ipaddr.IPv4;
+}
+
+/**
+ * Parse an address written the strict way: a dotted quad of decimals without leading zeros, or IPv6
+ * (no zone). ipaddr.js alone is too lenient here: it takes octal and hex parts in an IPv6 address's dotted
+ * tail and reads "::a.b.c.d" as IPv4-mapped, so IPv6 goes through the WHATWG URL parser (strict RFC 4291
+ * text, rewritten in plain hex) first.
+ */
+function parseAddress(text: string): ipaddr.IPv4 | ipaddr.IPv6 | undefined {
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text);
+  if (!/^[0-9a-f:.]+$/i.test(text) || !text.includes(':')) return undefined;
+  try {
+    return ipaddr.IPv6.parse(new URL(`http://[${text}]/`).hostname.slice(1, -1));
+  } catch {
+    return undefined;
   }
-  const halves = s.split('::');
-  if (halves.length > 2) return undefined;
-  const head = halves[0] ? halves[0].split(':') : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
-  const groups = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill('0'), ...tail];
-  const out = groups.map((g) => Number.parseInt(g, 16));
-  return out.length === 8 && out.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? out : undefined;
 }
 
-function groupsToV4(hi: number, lo: number): string {
-  return `${hi >>> 8}.${hi & 0xff}.${lo >>> 8}.${lo & 0xff}`;
+/** Anything ipaddr.js knows as special-purpose that the lists above do not name is refused too. */
+function specialPurpose(text: string, addr: ipaddr.IPv4 | ipaddr.IPv6): AddressVerdict {
+  const range = addr.range();
+  if (range === 'unicast') return { allowed: true, category: 'public' };
+  return refuse('reserved', `${text} is special-purpose (${range})`);
 }
 
-/** Whether the first `bits` bits of `g` equal those of `prefix` (both as eight 16-bit groups). */
-function inV6(g: readonly number[], prefix: readonly number[], bits: number): boolean {
-  for (let i = 0; i < 8 && bits > 0; i += 1, bits -= 16) {
-    const take = Math.min(16, bits);
-    const mask = (0xffff << (16 - take)) & 0xffff;
-    if (((g[i] ?? 0) & mask) !== ((prefix[i] ?? 0) & mask)) return false;
-  }
-  return true;
-}
-
-interface V6Range {
-  prefix: number[];
-  bits: number;
-  category: AddressCategory;
-  what: string;
-}
-
-function v6range(cidr: string, category: AddressCategory, what: string): V6Range {
-  const [base, bits] = cidr.split('/');
-  return { prefix: parseIPv6(base!)!, bits: Number(bits), category, what };
-}
-
-/** Non-global parts of 2000::/3 (everything outside 2000::/3 is refused as not global unicast). */
-const V6_BLOCKED_IN_GLOBAL: readonly V6Range[] = [
-  v6range('2001::/23', 'reserved', 'IETF protocol assignments incl. Teredo (2001::/23)'),
-  v6range('2001:db8::/32', 'reserved', 'documentation (2001:db8::/32)'),
-  v6range('2002::/16', 'embedded-ipv4', '6to4, which embeds an IPv4 address (2002::/16)'),
-  v6range('3fff::/20', 'reserved', 'documentation (3fff::/20)'),
-];
-
-function classifyV6(text: string): AddressVerdict {
-  if (text.includes('%')) return refuse('link-local', `${text} carries a zone index (scoped address)`);
-  const g = parseIPv6(text);
-  if (!g) return refuse('invalid', `${text} is not an IP address`);
-  const canonical = g.map((x) => x.toString(16)).join(':');
-  const meta = METADATA_V6.get(canonical);
+function classifyV4(text: string, addr: ipaddr.IPv4): AddressVerdict {
+  const meta = METADATA_V4.get(addr.toString());
   if (meta) return refuse('metadata', `${text} is a cloud metadata address (${meta})`);
+  const r = V4_BLOCKED.find((b) => addr.match(b.range));
+  return r ? refuse(r.category, `${text} is ${r.what}`) : specialPurpose(text, addr);
+}
 
-  const zero = (from: number, to: number) => g.slice(from, to).every((x) => x === 0);
-  if (zero(0, 8)) return refuse('unspecified', `${text} is the unspecified address (::)`);
-  if (zero(0, 7) && g[7] === 1) return refuse('loopback', `${text} is the IPv6 loopback (::1)`);
-
-  // IPv4-mapped ::ffff:a.b.c.d: the connection goes to the IPv4 address, so judge that address.
-  if (zero(0, 5) && g[5] === 0xffff) return embedded(text, groupsToV4(g[6]!, g[7]!), 'IPv4-mapped');
-  // IPv4-compatible ::a.b.c.d (deprecated) and IPv4-translated ::ffff:0:a.b.c.d (SIIT): never legitimate.
-  if (zero(0, 6)) {
-    return refuse('embedded-ipv4', `${text} is an IPv4-compatible IPv6 form of ${groupsToV4(g[6]!, g[7]!)}`);
-  }
-  if (zero(0, 4) && g[4] === 0xffff && g[5] === 0) {
-    return refuse('embedded-ipv4', `${text} is an IPv4-translated IPv6 form of ${groupsToV4(g[6]!, g[7]!)}`);
-  }
-  // NAT64 well-known prefix 64:ff9b::/96: the gateway connects to the embedded IPv4 address.
-  if (g[0] === 0x64 && g[1] === 0xff9b && zero(2, 6)) {
-    return embedded(text, groupsToV4(g[6]!, g[7]!), 'NAT64 (64:ff9b::/96)');
-  }
-  if (g[0] === 0x64 && g[1] === 0xff9b && g[2] === 1) {
-    return refuse('embedded-ipv4', `${text} is local-use NAT64 (64:ff9b:1::/48)`);
-  }
-  if ((g[0]! & 0xfe00) === 0xfc00) return refuse('unique-local', `${text} is unique-local (fc00::/7)`);
-  if ((g[0]! & 0xffc0) === 0xfe80) return refuse('link-local', `${text} is link-local (fe80::/10)`);
-  if ((g[0]! & 0xffc0) === 0xfec0) return refuse('private', `${text} is site-local (fec0::/10, deprecated)`);
-  if ((g[0]! & 0xff00) === 0xff00) return refuse('multicast', `${text} is multicast (ff00::/8)`);
-  if ((g[0]! & 0xe000) !== 0x2000) {
+function classifyV6(text: string, addr: ipaddr.IPv6): AddressVerdict {
+  const meta = METADATA_V6.get(addr.toNormalizedString());
+  if (meta) return refuse('metadata', `${text} is a cloud metadata address (${meta})`);
+  // IPv4-mapped and NAT64 addresses: the connection goes to the IPv4 address, so judge that address.
+  if (addr.isIPv4MappedAddress()) return embedded(text, addr.toIPv4Address(), 'IPv4-mapped');
+  if (addr.match(NAT64)) return embedded(text, low32(addr), 'NAT64 (64:ff9b::/96)');
+  const r = V6_BLOCKED.find((b) => addr.match(b.range));
+  if (r)
+    return refuse(
+      r.category,
+      `${text} is ${r.what}${r.embeds ? `, carrying ${low32(addr).toString()}` : ''}`,
+    );
+  if (!addr.match(GLOBAL_UNICAST)) {
     return refuse('reserved', `${text} is not global unicast (outside 2000::/3)`);
   }
-  for (const r of V6_BLOCKED_IN_GLOBAL) {
-    if (inV6(g, r.prefix, r.bits)) return refuse(r.category, `${text} is ${r.what}`);
-  }
-  return { allowed: true, category: 'public' };
+  return specialPurpose(text, addr);
 }
 
-function embedded(text: string, v4text: string, form: string): AddressVerdict {
-  const inner = classifyV4(v4text);
+function embedded(text: string, v4: ipaddr.IPv4, form: string): AddressVerdict {
+  const v4text = v4.toString();
+  const inner = classifyV4(v4text, v4);
   if (inner.allowed) return { allowed: true, category: 'public' };
   return refuse(
     inner.category,
@@ -222,15 +191,25 @@ function embedded(text: string, v4text: string, form: string): AddressVerdict {
   );
 }
 
+function unbracket(address: string): string {
+  return address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
+}
+
 /**
  * Classify one IP address (IPv4 dotted quad or IPv6, brackets optional). Only globally routable unicast
  * addresses are allowed.
  */
 export function classifyAddress(address: string): AddressVerdict {
-  const a = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  if (isIPv4(a)) return classifyV4(a);
-  if (isIPv6(a.split('%')[0] ?? '')) return classifyV6(a);
-  return refuse('invalid', `${address} is not an IP address`);
+  const a = unbracket(address);
+  const zone = a.indexOf('%');
+  if (zone >= 0) {
+    return parseAddress(a.slice(0, zone))?.kind() === 'ipv6'
+      ? refuse('link-local', `${a} carries a zone index (scoped address)`)
+      : refuse('invalid', `${address} is not an IP address`);
+  }
+  const addr = parseAddress(a);
+  if (!addr) return refuse('invalid', `${address} is not an IP address`);
+  return addr.kind() === 'ipv4' ? classifyV4(a, addr as ipaddr.IPv4) : classifyV6(a, addr as ipaddr.IPv6);
 }
 
 /** Whether the address is a cloud metadata endpoint (refused even when private addresses are allowed). */
@@ -255,10 +234,10 @@ export function checkHostName(hostname: string): string | undefined {
   return undefined;
 }
 
-/** Canonical text of an address for comparisons (IPv6 expanded to eight groups, lower case). */
+/** Canonical text of an address for comparisons (IPv6 expanded to eight groups, lower case, no zone). */
 export function canonicalAddress(address: string): string {
-  const a = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  if (isIPv4(a)) return a;
-  const g = parseIPv6(a);
-  return g ? g.map((x) => x.toString(16)).join(':') : a.toLowerCase();
+  const a = unbracket(address);
+  const addr = parseAddress(a.split('%')[0]!);
+  if (!addr) return a.toLowerCase();
+  return addr.kind() === 'ipv4' ? addr.toString() : (addr as ipaddr.IPv6).toNormalizedString();
 }

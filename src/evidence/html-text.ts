@@ -4,8 +4,10 @@
 // where proofs of concept live, so <pre> and multi-line <code> come out as fenced blocks with their text
 // verbatim, inline <code> as `backticks`, and any code block that Readability dropped is appended at the end.
 // When Readability finds no article the whole body is converted instead. The result is capped.
+// Pages nested too deep for the parser (see MAX_PARSE_DEPTH) are flattened first and take the same path.
 
 import { Readability } from '@mozilla/readability';
+import { Parser } from 'htmlparser2';
 import { parseHTML } from 'linkedom';
 
 import { stripControls, tidyLines, truncate } from './text-clean.js';
@@ -16,12 +18,20 @@ const MAX_HTML_CHARS = 4_000_000;
 /** Pages with more elements than this, or nested deeper, skip Readability (the plain path takes over). */
 const MAX_READABILITY_ELEMENTS = 15_000;
 const MAX_READABILITY_DEPTH = 64;
+/**
+ * Nor with more nodes than this, text included: Readability on linkedom costs about 50 µs a text node
+ * (measured: 30,000 bare text nodes take 1.4 s, 50,000 take 2.6 s, 100,000 overflow its stack), and a page
+ * of `a&amp;` or `< ` is one text node every few bytes. An article at the element limit has about 30,000.
+ */
+const MAX_READABILITY_NODES = 45_000;
 /** Readability output shorter than this is not an article: use the plain conversion. */
 const MIN_ARTICLE_CHARS = 140;
 /**
  * linkedom's parser (htmlparser2) spends time proportional to the open-element stack on every tag, so deep
- * nesting is quadratic: 50,000 unclosed <div>s take seconds, a 2 MiB page of them minutes. Pages whose
- * nesting, estimated by a linear pre-scan, passes this depth are converted by a linear tag stripper instead.
+ * nesting is quadratic. Measured with linkedom 0.18.15 / htmlparser2 10.1.0 on Node 20 (parseHTML on the
+ * string): 20,000 unclosed <div>s take 1.1 s, 50,000 take 4.7 s, 400,000 (2 MB) take 169 s; 150,000
+ * `<span></div>` take 55 s; `<p><li>` pairs nest too, although each closes its own kind. Pages that nest
+ * deeper than this are flattened (see flatten) before linkedom sees them: the 2 MB of <div>s then take 0.5 s.
  */
 const MAX_PARSE_DEPTH = 256;
 /** At most this many code blocks that Readability dropped are appended. */
@@ -273,17 +283,21 @@ function render(segments: readonly Segment[]): string {
 
 interface Shape {
   elements: number;
+  /** Elements, text and comments. */
+  nodes: number;
   depth: number;
   /** Every <pre>, and every multi-line <code> outside a <pre>, in document order. */
   blocks: Segment[];
 }
 
 /**
- * One iterative pass over the cleaned page: element count, maximum depth (Readability's cost grows much
- * faster than linearly with nesting depth on linkedom, so both gate whether it runs at all) and the code blocks.
+ * One iterative pass over the cleaned page: element and node counts, maximum depth (Readability's cost grows
+ * much faster than linearly with nesting depth on linkedom, so these gate whether it runs at all) and the code
+ * blocks.
  */
 function shape(root: DomNode): Shape {
   let elements = 0;
+  let nodes = 0;
   let depth = 0;
   const blocks: Segment[] = [];
   const stack: Array<{ node: DomNode; level: number; inCode: boolean }> = [
@@ -291,6 +305,7 @@ function shape(root: DomNode): Shape {
   ];
   while (stack.length > 0) {
     const { node, level, inCode } = stack.pop()!;
+    nodes += 1;
     if (node.nodeType !== ELEMENT && node.nodeType !== 9 && node.nodeType !== 11) continue;
     elements += 1;
     if (level > depth) depth = level;
@@ -307,7 +322,7 @@ function shape(root: DomNode): Shape {
       stack.push({ node: kids[i]!, level: level + 1, inCode: inCode || code });
     }
   }
-  return { elements, depth, blocks };
+  return { elements, nodes, depth, blocks };
 }
 
 function squash(s: string): string {
@@ -320,148 +335,94 @@ function finish(text: string, maxChars: number): { text: string; truncated: bool
   return cut.truncated ? { text: cut.text + TRUNCATION_MARK, truncated: true } : cut;
 }
 
-const VOID = new Set(
-  'area base br col embed hr img input link meta source track wbr param keygen basefont frame isindex'.split(
-    ' ',
-  ),
-);
-/** Elements the parser closes implicitly (a new <p> ends the last one): not counted as nesting. */
-const AUTO_CLOSED = new Set(
-  'p li dt dd tr td th option optgroup thead tbody tfoot colgroup rb rt rp rtc'.split(' '),
-);
-/** Elements whose content is skipped by the pre-scan and the stripper. */
-const RAW_CONTENT = new Set([
-  'script',
-  'style',
-  'textarea',
-  'title',
-  'xmp',
-  'noscript',
-  'template',
-  'svg',
-  'math',
-]);
-
 /**
- * Estimate the deepest element nesting in linear time: per tag name, opens minus closes (never below zero),
- * summed, skipping void, implicitly closed and raw-text elements. Overestimates rather than underestimates.
+ * Depth of the element tree linkedom would build from `html` (void elements count as leaves), measured with
+ * linkedom's own parser and no tree: linear, as it stops as soon as the depth passes `limit`. htmlparser2 is
+ * a dependency in linkedom's version range, and a test checks that the two agree.
  */
-export function estimateNesting(html: string): number {
-  const open = new Map<string, number>();
-  let total = 0;
+export function parseDepth(html: string, limit = Infinity): number {
+  let depth = 0;
   let max = 0;
-  const re = /<(\/?)([a-zA-Z][a-zA-Z0-9-]{0,40})/g;
-  for (let m = re.exec(html); m; m = re.exec(html)) {
-    const name = m[2]!.toLowerCase();
-    const closing = m[1] === '/';
-    if (!closing && RAW_CONTENT.has(name)) {
-      const end = html.toLowerCase().indexOf(`</${name}`, re.lastIndex);
-      if (end < 0) break;
-      re.lastIndex = end + name.length + 2;
-      continue;
-    }
-    if (VOID.has(name) || AUTO_CLOSED.has(name)) continue;
-    const n = open.get(name) ?? 0;
-    if (closing) {
-      if (n > 0) {
-        open.set(name, n - 1);
-        total -= 1;
-      }
-    } else {
-      open.set(name, n + 1);
-      total += 1;
-      if (total > max) max = total;
-    }
-  }
+  const parser = new Parser(
+    {
+      onopentagname() {
+        depth += 1;
+        if (depth <= max) return;
+        max = depth;
+        if (max > limit) parser.pause(); // end() does not resume a paused parser
+      },
+      onclosetag() {
+        depth -= 1;
+      },
+    },
+    { lowerCaseAttributeNames: false, decodeEntities: true }, // linkedom's options
+  );
+  parser.end(html);
   return max;
 }
 
-const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+/** Elements a flattened page loses with their content (the title is moved to <head>). */
+const FLAT_DROP = 'script|style|textarea|xmp|noscript|template|svg|math|title';
+/** Characters of a flattened page's title kept (the title is cut to 500 after decoding anyway). */
+const MAX_FLAT_TITLE = 4_096;
+/** Headings, list items and table rows end a line like the BLOCK elements. */
+const FLAT_BREAK = new Set([...BLOCK, 'li', 'tr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
+/**
+ * Markup as htmlparser2 tokenizes it: a comment; a dropped element with its content; a tag; a declaration,
+ * processing instruction or bogus end tag. A `<` followed by anything else is text to the parser too. Each
+ * token runs to its end or to the end of the page (as in the parser), so no match can fail after a long scan
+ * and the pass stays linear whatever the page is.
+ */
+const FLAT_TOKEN = new RegExp(
+  `<!--[^]*?(?:-->|$)|<(${FLAT_DROP})\\b[^>]*>?([^]*?)(?:<\\/\\1\\s*>|$)|<(\\/?)([a-z][a-z0-9-]{0,40})[^>]*(?:>|$)|<[!?/][^>]*(?:>|$)`,
+  'gi',
+);
 
-function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]{1,6}|#\d{1,7}|[a-z]{2,8});/gi, (whole, ref: string) => {
-    if (ref[0] === '#') {
-      const code =
-        ref[1] === 'x' || ref[1] === 'X' ? Number.parseInt(ref.slice(2), 16) : Number(ref.slice(1));
-      return code > 0 && code <= 0x10ffff && (code < 0xd800 || code > 0xdfff)
-        ? String.fromCodePoint(code)
-        : '';
+/**
+ * A page too deeply nested to parse, without its nesting: every tag but <pre> and <br> is removed (a run of
+ * block tags becomes one paragraph break), so the parser sees no other tag, and the first <title> goes to
+ * <head>. Attributes go with their tags, so text hidden by one stays (without nesting there is no telling
+ * where a hidden element ends). Hand-written because every parser at hand (linkedom, html-to-text,
+ * htmlparser2 itself) keeps the open-element stack that makes these pages quadratic (see MAX_PARSE_DEPTH);
+ * this one pass is linear: 2 MB of `<a<a…`, `<title><title>…` or `<div>a<div>a…` after 300 <div>s converts
+ * in 0.02 s, 0.02 s and 4.4 s in all (the last is linkedom building 666,000 nodes; a busy two-core machine).
+ */
+function flatten(html: string): string {
+  let title = '';
+  let inPre = false;
+  let runEnd = 0;
+  let runBroke = false;
+  const body = html.replace(FLAT_TOKEN, (token: string, ...groups: Array<string | number | undefined>) => {
+    const [dropped, inner, slash, name, at] = groups as [string?, string?, string?, string?, number?];
+    if (title === '' && dropped?.toLowerCase() === 'title') {
+      title = `<title>${inner!.slice(0, MAX_FLAT_TITLE).replace(/</g, '&lt;')}</title>`;
     }
-    return ENTITIES[ref.toLowerCase()] ?? whole;
+    const tag = name?.toLowerCase();
+    if (tag === 'pre' && inPre === (slash === '/')) {
+      inPre = !inPre;
+      return inPre ? '<pre>' : '</pre>';
+    }
+    if (tag === 'br') return '<br>';
+    // Tokens with nothing but white space between them (<div> <div>…) break the line once.
+    if (at !== runEnd && /\S/.test(html.slice(runEnd, at))) runBroke = false;
+    runEnd = at! + token.length;
+    if (inPre || runBroke || tag === undefined || !FLAT_BREAK.has(tag)) return '';
+    runBroke = true;
+    return '<p></p>';
   });
-}
-
-const STRIP_BLOCK = new Set([...BLOCK, 'br', 'li', 'tr', 'h1', 'h2', 'h3', 'h4', 'h5', 'h6']);
-
-/** Linear tag stripper for pages too deeply nested to parse: text, block breaks, <pre> as fenced code. */
-function stripTags(html: string): string {
-  const segments: Segment[] = [];
-  let text = '';
-  let pre: string | undefined;
-  const lower = html.toLowerCase();
-  const re = /<(\/?)([a-zA-Z][a-zA-Z0-9-]{0,40})[^>]*>|<!--|<![^>]*>/g;
-  let last = 0;
-  for (let m = re.exec(html); m; m = re.exec(html)) {
-    const chunk = decodeEntities(html.slice(last, m.index));
-    if (pre !== undefined) pre += chunk;
-    else text += chunk.replace(/\s+/g, ' ');
-    last = re.lastIndex;
-    if (m[0] === '<!--') {
-      const end = html.indexOf('-->', re.lastIndex);
-      last = re.lastIndex = end < 0 ? html.length : end + 3;
-      continue;
-    }
-    const name = (m[2] ?? '').toLowerCase();
-    const closing = m[1] === '/';
-    if (!closing && RAW_CONTENT.has(name)) {
-      const end = lower.indexOf(`</${name}`, re.lastIndex);
-      const close = end < 0 ? html.length : html.indexOf('>', end);
-      last = re.lastIndex = close < 0 ? html.length : close + 1;
-      continue;
-    }
-    if (name === 'pre') {
-      if (!closing && pre === undefined) {
-        segments.push({ kind: 'text', value: text });
-        text = '';
-        pre = '';
-      } else if (closing && pre !== undefined) {
-        if (pre.trim() !== '') segments.push({ kind: 'code', value: pre.replace(/^\n+|\s+$/g, '') });
-        pre = undefined;
-      }
-      continue;
-    }
-    if (pre !== undefined) {
-      if (name === 'br') pre += '\n';
-      continue;
-    }
-    if (STRIP_BLOCK.has(name)) text += name === 'br' ? '\n' : '\n\n';
-  }
-  const tail = decodeEntities(html.slice(last));
-  if (pre !== undefined) segments.push({ kind: 'code', value: pre + tail });
-  else text += tail.replace(/\s+/g, ' ');
-  segments.push({ kind: 'text', value: text });
-  return render(segments);
+  return `<!DOCTYPE html><html><head>${title}</head><body>${body}</body></html>`;
 }
 
 /** Convert an HTML page to readable text (see the file comment). Never throws on malformed HTML. */
 export function htmlToText(html: string, options: HtmlTextOptions = {}): PageText {
   const maxChars = options.maxChars ?? DEFAULT_MAX_TEXT_CHARS;
-  const source = html.length > MAX_HTML_CHARS ? html.slice(0, MAX_HTML_CHARS) : html;
-
-  if (estimateNesting(source) > MAX_PARSE_DEPTH) {
-    const title = /<title[^>]*>([^<]{0,500})/i.exec(source.slice(0, 65_536))?.[1];
-    const cleanTitle = title ? stripControls(decodeEntities(title)).replace(/\s+/g, ' ').trim() : '';
-    const out = finish(stripTags(source), maxChars);
-    return {
-      ...(cleanTitle ? { title: cleanTitle } : {}),
-      text: out.text,
-      method: 'plain',
-      truncated: out.truncated,
-    };
-  }
+  const capped = html.length > MAX_HTML_CHARS ? html.slice(0, MAX_HTML_CHARS) : html;
+  // A flattened page has lost the structure Readability reads: it is converted plainly.
+  const flat = parseDepth(capped, MAX_PARSE_DEPTH) > MAX_PARSE_DEPTH;
+  const source = flat ? flatten(capped) : capped;
 
   const doc = parse(source);
-  clean(doc);
+  if (!flat) clean(doc); // a flattened page has no attributes and none of the dropped elements left
   const title = stripControls(doc.title ?? '')
     .replace(/\s+/g, ' ')
     .trim()
@@ -471,7 +432,12 @@ export function htmlToText(html: string, options: HtmlTextOptions = {}): PageTex
 
   let article: DomNode | undefined;
   let articleTitle: string | undefined;
-  if (page.elements <= MAX_READABILITY_ELEMENTS && page.depth <= MAX_READABILITY_DEPTH) {
+  if (
+    !flat &&
+    page.elements <= MAX_READABILITY_ELEMENTS &&
+    page.nodes <= MAX_READABILITY_NODES &&
+    page.depth <= MAX_READABILITY_DEPTH
+  ) {
     try {
       // Readability rewrites the document it is given: give it its own copy.
       const copy = parse(source);

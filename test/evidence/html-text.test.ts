@@ -1,9 +1,10 @@
+import { parseHTML } from 'linkedom';
 import { describe, expect, it } from 'vitest';
 
 import {
-  estimateNesting,
   htmlToText,
   pageToText,
+  parseDepth,
   plainToText,
   TRUNCATION_MARK,
 } from '../../src/evidence/html-text.js';
@@ -128,21 +129,60 @@ Host: a</pre></div></aside></body></html>`;
     expect(htmlToText('<div>'.repeat(400_000) + 'deep').text).toBe('deep');
     expect(htmlToText('<span></div>'.repeat(150_000) + 'x').text).toBe('x');
     expect(htmlToText('<code>'.repeat(300_000) + 'x').text).toBe('x');
+    // Each closes only its own kind, so these nest too.
+    expect(htmlToText('<p><li>'.repeat(250_000) + 'x').text).toBe('x');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(htmlToText('<p>unclosed <b><i>tags <pre>x').text).toContain('unclosed tags');
     expect(htmlToText('').text).toBe('');
   });
 });
 
-describe('estimateNesting and the linear fallback', () => {
-  it('estimates nesting without counting void, implicitly closed or raw-text elements', () => {
-    expect(estimateNesting('<div><div><p>a<p>b<br><img src=x></div></div>')).toBe(2);
-    expect(estimateNesting('<span></div>'.repeat(10))).toBe(10);
-    expect(estimateNesting('<script>' + '<div>'.repeat(500) + '</script><div>')).toBe(1);
-    expect(estimateNesting('<ul><li>a<li>b</ul>')).toBe(1);
+/** Depth of the element tree linkedom builds (the document's own <html> counted as 1). */
+function domDepth(html: string): number {
+  const { document } = parseHTML(html);
+  type N = { nodeType: number; childNodes: ArrayLike<N> };
+  let max = 0;
+  const stack: Array<[N, number]> = [[document as unknown as N, 0]];
+  while (stack.length > 0) {
+    const [node, level] = stack.pop()!;
+    if (node.nodeType === 1) max = Math.max(max, level);
+    for (const child of Array.from(node.childNodes)) stack.push([child, level + 1]);
+  }
+  return max;
+}
+
+describe('parseDepth and the flattened fallback', () => {
+  it('measures nesting as the parser builds it: implicit closes, void leaves, raw text, stray end tags', () => {
+    expect(parseDepth('<div><div><p>a<p>b<br><img src=x></div></div>')).toBe(4);
+    expect(parseDepth('<div><div><p>a<p>b</div></div>')).toBe(3);
+    expect(parseDepth('<span></div>'.repeat(10))).toBe(10);
+    expect(parseDepth('<script>' + '<div>'.repeat(500) + '</script><div>')).toBe(1);
+    expect(parseDepth('<ul><li>a<li>b</ul>')).toBe(2);
+    expect(parseDepth('<p><li>'.repeat(10))).toBe(20);
+    expect(parseDepth('<!-- <div><div> --><div>')).toBe(1);
+    expect(parseDepth('')).toBe(0);
   });
 
-  it('strips a too-deep page to text, keeping <pre> blocks fenced and dropping scripts', () => {
+  it('agrees with the tree linkedom builds', () => {
+    for (const html of [
+      '<html><body><div><div><p>a<p>b<br><img src=x></div></div></body></html>',
+      '<html><body>' + '<span></div>'.repeat(10) + '</body></html>',
+      '<html><body><ul><li>a<li>b<li><b><i>c</i></b></ul><table><tr><td>x<td>y</table></body></html>',
+      '<html><body>' + '<p><li>'.repeat(10) + '<svg><g><path/></g></svg></body></html>',
+      '<html><head><title>t</title><script>"<div><div>"</script></head><body><pre><code>x</code></pre></body></html>',
+    ]) {
+      expect(parseDepth(html)).toBe(domDepth(html));
+    }
+  });
+
+  it('stops counting past the limit, in linear time', () => {
+    const started = Date.now();
+    expect(parseDepth('<div>'.repeat(1_000_000), 256)).toBe(257);
+    expect(parseDepth('<span></div>'.repeat(300_000), 256)).toBe(257);
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('flattens a too-deep page to text, keeping <pre> blocks fenced and dropping scripts', () => {
     const page =
       '<title>Deep &amp; odd</title>' +
       '<div>'.repeat(300) +
@@ -154,6 +194,51 @@ describe('estimateNesting and the linear fallback', () => {
       method: 'plain',
       truncated: false,
     });
+  });
+
+  it('keeps paragraphs, code and text a browser shows when it flattens, and drops what it hides', () => {
+    const page =
+      '<!DOCTYPE html><html><head><title>A &lt; B <i>x</i></title></head><body>' +
+      '<div>'.repeat(300) +
+      '<h2>Heading</h2><p>one <b>bold</b> word</p>\n<ul>\n <li>first\n <li>second</ul>' +
+      '<svg><text>svg text</text></svg><noscript>ns</noscript><script>var s = "<pre>";</script>' +
+      '<p>a < b and c<3 &amp; d</p><!-- <pre>not code</pre> -->' +
+      '<pre class="x">line1\n<span>line2</span><br>line3</pre><p>tail <a href="x';
+    expect(htmlToText(page)).toEqual({
+      title: 'A < B <i>x</i>', // a title is text, tags and all
+      text: 'Heading\n\none bold word\n\nfirst\n\nsecond\n\na < b and c<3 & d\n\n```\nline1\nline2\nline3\n```\n\ntail',
+      method: 'plain',
+      truncated: false,
+    });
+  });
+
+  it('stays linear on flattened pages of broken markup', () => {
+    const started = Date.now();
+    const deep = '<div>'.repeat(300);
+    expect(htmlToText(deep + '<a'.repeat(500_000)).text).toBe('');
+    expect(htmlToText(deep + '<!'.repeat(500_000)).text).toBe('');
+    expect(htmlToText(deep + '<div title="<">x'.repeat(100_000)).text).toMatch(/^x\n\nx\n\nx/);
+    expect(htmlToText(deep + '<title>'.repeat(300_000))).toEqual({
+      title: '<title>'.repeat(72).slice(0, 500),
+      text: '',
+      method: 'plain',
+      truncated: false,
+    });
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+});
+
+describe('Readability limits', () => {
+  it('skips Readability on pages of many text nodes (its cost per text node is high on linkedom)', () => {
+    const started = Date.now();
+    const lt = htmlToText('<html><body><p>' + 'x < y '.repeat(200_000) + '</p></body></html>');
+    expect(lt.method).toBe('plain');
+    expect(lt.text.startsWith('x < y x < y')).toBe(true);
+    expect(lt.truncated).toBe(true);
+    const amp = htmlToText('<html><body><article>' + 'a&amp;'.repeat(200_000) + '</article></body></html>');
+    expect(amp.method).toBe('plain');
+    expect(amp.text.startsWith('a&a&a&')).toBe(true);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 
