@@ -1,6 +1,7 @@
 // A deployment as people read it: which rules were added, changed or removed (with a line diff of
 // each changed rule), capacity before and after, and what to do next.
 import type { Rule as SdkRule } from '@aws-sdk/client-wafv2';
+import { structuredPatch } from 'diff';
 
 import { kindWord } from './client.js';
 import { fromSdkRule } from './convert.js';
@@ -49,49 +50,24 @@ function ruleLines(rule: SdkRule): string[] {
   return JSON.stringify(ordered(fromSdkRule(rule), true), null, 2).split('\n');
 }
 
-/** Line diff (longest common subsequence); `null` when the inputs are too large to diff here. */
-export function lineDiff(a: readonly string[], b: readonly string[]): string[] | null {
-  if (a.length * b.length > 400_000) return null;
-  const n = a.length;
-  const m = b.length;
-  const lcs: Uint32Array[] = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
-  for (let i = n - 1; i >= 0; i--)
-    for (let j = m - 1; j >= 0; j--)
-      lcs[i]![j] = a[i] === b[j] ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
-  const out: string[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) {
-      out.push(`  ${a[i]}`);
-      i++;
-      j++;
-    } else if (i < n && (j >= m || lcs[i + 1]![j]! >= lcs[i]![j + 1]!)) {
-      out.push(`- ${a[i]}`);
-      i++;
-    } else {
-      out.push(`+ ${b[j]}`);
-      j++;
-    }
-  }
-  return out;
-}
+/** Edits beyond which a rule diff is not worth printing (Myers' algorithm costs O((N+M)·D)). */
+const MAX_DIFF_EDITS = 500;
 
-/** The changed lines of a diff with `context` unchanged lines around each hunk. */
-function hunks(diff: readonly string[], context = 2): string[] {
-  const keep = new Set<number>();
-  diff.forEach((line, i) => {
-    if (!line.startsWith('  ')) for (let k = i - context; k <= i + context; k++) keep.add(k);
+/**
+ * Line diff (jsdiff): `  ` unchanged, `- ` removed, `+ ` added lines, `context` unchanged lines around each
+ * change and `  …` between hunks; `null` when the inputs differ in more than MAX_DIFF_EDITS lines.
+ */
+export function lineDiff(a: readonly string[], b: readonly string[], context = 2): string[] | null {
+  const text = (lines: readonly string[]) => (lines.length > 0 ? `${lines.join('\n')}\n` : '');
+  const patch = structuredPatch('', '', text(a), text(b), undefined, undefined, {
+    context,
+    maxEditLength: MAX_DIFF_EDITS,
   });
-  const out: string[] = [];
-  let last = -1;
-  diff.forEach((line, i) => {
-    if (!keep.has(i)) return;
-    if (last >= 0 && i > last + 1) out.push('  …');
-    out.push(line);
-    last = i;
-  });
-  return out;
+  if (!patch) return null;
+  return patch.hunks.flatMap((hunk, i) => [
+    ...(i > 0 ? ['  …'] : []),
+    ...hunk.lines.map((line) => `${line[0]} ${line.slice(1)}`), // ' ', '-' or '+', then the line
+  ]);
 }
 
 const OUTCOME = {
@@ -125,7 +101,7 @@ export function formatDeployResult(result: DeployResult, options: FormatOptions 
       const after = afterByName.get(ch.name);
       const diff = before && after ? lineDiff(ruleLines(before), ruleLines(after)) : null;
       if (diff)
-        for (const l of hunks(diff))
+        for (const l of diff)
           lines.push(`      ${l.startsWith('+') ? c.green(l) : l.startsWith('-') ? c.red(l) : c.dim(l)}`);
     }
   }

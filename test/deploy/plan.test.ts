@@ -149,4 +149,40 @@ describe('diffs and conversions', () => {
   it('line diff marks removed and added lines', () => {
     expect(lineDiff(['a', 'b', 'c'], ['a', 'x', 'c'])).toEqual(['  a', '- b', '+ x', '  c']);
   });
+
+  it('line diff keeps two lines of context around each change, … between hunks, removals first', () => {
+    const a = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12'];
+    const b = ['1', 'x', 'y', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13'];
+    expect(lineDiff(a, b)).toEqual(['  1', '- 2', '+ x', '+ y', '  3', '  4', '  …', '  11', '  12', '+ 13']);
+    // Changes four unchanged lines apart stay in one hunk.
+    expect(lineDiff(['a', '1', '2', '3', '4', 'b'], ['A', '1', '2', '3', '4', 'B'])).toEqual([
+      '- a',
+      '+ A',
+      '  1',
+      '  2',
+      '  3',
+      '  4',
+      '- b',
+      '+ B',
+    ]);
+    expect(lineDiff(a, a)).toEqual([]);
+    expect(lineDiff([], ['a'])).toEqual(['+ a']);
+    expect(lineDiff(['a'], [])).toEqual(['- a']);
+  });
+
+  it('line diff gives up (null) when the inputs differ too much to be worth printing', () => {
+    const a = Array.from({ length: 3_000 }, (_, i) => `old ${i}`);
+    const b = Array.from({ length: 3_000 }, (_, i) => `new ${i}`);
+    expect(lineDiff(a, b)).toBeNull();
+    const c = [...a];
+    c[1_500] = 'changed';
+    expect(lineDiff(a, c)).toEqual([
+      '  old 1498',
+      '  old 1499',
+      '- old 1500',
+      '+ changed',
+      '  old 1501',
+      '  old 1502',
+    ]);
+  });
 });
