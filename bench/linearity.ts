@@ -9,6 +9,8 @@ import { parseArgs } from 'node:util';
 
 import { detectSqli, detectXss } from '../src/evaluator/detect/index.js';
 import { compileDocument } from '../src/evaluator/index.js';
+import { extractFacts } from '../src/evidence/extract.js';
+import { htmlToText, parseDepth } from '../src/evidence/html-text.js';
 import { buildRequest } from '../src/requests/model.js';
 import { parseRawHttp } from '../src/requests/raw-http.js';
 import { statementCapacity } from '../src/waf/capacity.js';
@@ -56,6 +58,14 @@ const catastrophic = compileDocument(
   { trace: false },
 );
 
+const text = (name: string, make: (n: number) => string, work: (s: string) => unknown): Case => ({
+  name,
+  run: (n) => {
+    const s = make(n);
+    return () => work(s);
+  },
+});
+
 const CASES: Case[] = [
   detector(`"'" + "\\\\'" × n`, (n) => "'" + "\\'".repeat(n)),
   detector(`"'" + "''" × n`, (n) => "'" + "''".repeat(n)),
@@ -84,6 +94,17 @@ const CASES: Case[] = [
       return () => [...parseRawHttp(src, 'r.http')];
     },
   },
+  text('HTML to text: "<div>" × n (flattened)', (n) => '<div>'.repeat(n) + 'deep', htmlToText),
+  text('HTML to text: "<p><li>" × n', (n) => '<p><li>'.repeat(n) + 'x', htmlToText),
+  text('HTML to text: deep page + "<a" × n', (n) => '<div>'.repeat(300) + '<a'.repeat(n), htmlToText),
+  text(
+    'HTML depth: "<span></div>" × n',
+    (n) => '<span></div>'.repeat(n),
+    (s) => parseDepth(s, 256),
+  ),
+  text('facts: "${" × n + "jndi:"', (n) => '${'.repeat(n) + 'jndi:', extractFacts),
+  text('facts: "curl " + "\'a" × n', (n) => 'curl ' + "'a".repeat(n), extractFacts),
+  text('facts: "http://target/" + "(" × n', (n) => 'http://target/' + '('.repeat(n), extractFacts),
   {
     name: 'capacity: n/10 nested NotStatements',
     run: (n) => {

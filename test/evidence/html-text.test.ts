@@ -124,14 +124,12 @@ Host: a</pre></div></aside></body></html>`;
     expect(r.text.endsWith(TRUNCATION_MARK)).toBe(true);
   });
 
-  it('survives deeply nested and malformed markup quickly (the parser is quadratic in nesting depth)', () => {
-    const started = Date.now();
+  it('survives deeply nested and malformed markup (the parser is quadratic in nesting depth; see bench:linearity)', () => {
     expect(htmlToText('<div>'.repeat(400_000) + 'deep').text).toBe('deep');
     expect(htmlToText('<span></div>'.repeat(150_000) + 'x').text).toBe('x');
     expect(htmlToText('<code>'.repeat(300_000) + 'x').text).toBe('x');
     // Each closes only its own kind, so these nest too.
     expect(htmlToText('<p><li>'.repeat(250_000) + 'x').text).toBe('x');
-    expect(Date.now() - started).toBeLessThan(10_000);
     expect(htmlToText('<p>unclosed <b><i>tags <pre>x').text).toContain('unclosed tags');
     expect(htmlToText('').text).toBe('');
   });
@@ -175,11 +173,9 @@ describe('parseDepth and the flattened fallback', () => {
     }
   });
 
-  it('stops counting past the limit, in linear time', () => {
-    const started = Date.now();
+  it('stops counting past the limit', () => {
     expect(parseDepth('<div>'.repeat(1_000_000), 256)).toBe(257);
     expect(parseDepth('<span></div>'.repeat(300_000), 256)).toBe(257);
-    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('flattens a too-deep page to text, keeping <pre> blocks fenced and dropping scripts', () => {
@@ -212,8 +208,7 @@ describe('parseDepth and the flattened fallback', () => {
     });
   });
 
-  it('stays linear on flattened pages of broken markup', () => {
-    const started = Date.now();
+  it('reads flattened pages of broken markup to the end', () => {
     const deep = '<div>'.repeat(300);
     expect(htmlToText(deep + '<a'.repeat(500_000)).text).toBe('');
     expect(htmlToText(deep + '<!'.repeat(500_000)).text).toBe('');
@@ -224,13 +219,11 @@ describe('parseDepth and the flattened fallback', () => {
       method: 'plain',
       truncated: false,
     });
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 
 describe('Readability limits', () => {
   it('skips Readability on pages of many text nodes (its cost per text node is high on linkedom)', () => {
-    const started = Date.now();
     const lt = htmlToText('<html><body><p>' + 'x < y '.repeat(200_000) + '</p></body></html>');
     expect(lt.method).toBe('plain');
     expect(lt.text.startsWith('x < y x < y')).toBe(true);
@@ -238,7 +231,6 @@ describe('Readability limits', () => {
     const amp = htmlToText('<html><body><article>' + 'a&amp;'.repeat(200_000) + '</article></body></html>');
     expect(amp.method).toBe('plain');
     expect(amp.text.startsWith('a&a&a&')).toBe(true);
-    expect(Date.now() - started).toBeLessThan(10_000);
   });
 });
 

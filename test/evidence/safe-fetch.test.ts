@@ -334,7 +334,8 @@ describe('safeFetch: time, size, type and status', () => {
     const started = Date.now();
     const err = await failure(safeFetch(site('/slow-headers'), opts({ timeoutMs: 200 })));
     expect(err.code).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(1_500);
+    // Gave up before the headers came.
+    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('times out on a body that trickles in', async () => {
