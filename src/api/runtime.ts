@@ -3,27 +3,12 @@
  * service from the composition root (which also runs an in-process worker when there is no Redis),
  * and the app on top of it.
  */
-import type { Logger } from 'pino';
-
-import {
-  openService,
-  type JobConsumer,
-  type OpenServiceOptions,
-  type Service,
-  type ServiceConfig,
-} from '../app/index.js';
-import type { Config } from '../config/index.js';
+import { openService, type OpenServiceOptions, type RunningService } from '../app/index.js';
 import { createApp, type ApiApp } from './app.js';
 
-export interface Runtime {
+/** The running service (from the composition root) with the app that serves it. */
+export interface Runtime extends RunningService {
   app: ApiApp;
-  service: Service;
-  config: Config;
-  serviceConfig: ServiceConfig;
-  /** The in-process worker, when there is no Redis. */
-  consumer?: JobConsumer;
-  log: Logger;
-  close(): Promise<void>;
 }
 
 export type RuntimeOptions = Omit<OpenServiceOptions, 'component' | 'requireAuth'>;
