@@ -7,7 +7,17 @@ import { join } from 'node:path';
 
 const { buildPgliteTemplate, readPgliteTemplate } = await import('../dist/store/template.js');
 const started = performance.now();
-const { file, bytes } = await buildPgliteTemplate();
+let built;
+try {
+  built = await buildPgliteTemplate();
+} catch (e) {
+  // Only a speed-up: without it, a new data directory is made by initdb. Never fail an install.
+  console.warn(
+    `pglite template not built (${e instanceof Error ? e.message : String(e)}); new stores will run initdb`,
+  );
+  process.exit(0);
+}
+const { file, bytes } = built;
 console.log(
   `pglite template: ${file} (${(bytes / 1e6).toFixed(1)} MB) in ${Math.round(performance.now() - started)} ms`,
 );
