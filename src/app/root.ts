@@ -50,15 +50,9 @@ import { openSeededStore } from './store.js';
 
 /** What a generation needs, built from configuration: the deps of {@link generateRule}. */
 export interface GenerationParts {
-  config: Config;
-  /** Absent when the command asked for no store (a record file and --no-save). */
-  store?: Store;
-  engine: Engine;
-  fallback?: Engine;
-  lookup: NonNullable<GenerateDeps['lookup']>;
-  audit?: AuditLog;
-  /** The deps for generateRule, ready to spread. */
+  /** The deps for generateRule, ready to spread (no store when the command asked for none). */
   deps: Omit<GenerateDeps, 'onStep' | 'observe' | 'requestId' | 'fetcher'>;
+  /** Closes what the parts opened (not what the caller passed in). */
   close(): Promise<void>;
 }
 
@@ -112,12 +106,6 @@ export async function openGenerationParts(
   const ownsAudit = opts.audit === undefined;
   let closed: Promise<void> | undefined;
   return {
-    config,
-    ...(store ? { store } : {}),
-    engine: choice.engine,
-    ...(choice.fallback ? { fallback: choice.fallback } : {}),
-    lookup,
-    ...(audit ? { audit } : {}),
     deps: {
       ...(store ? { store } : {}),
       engine: choice.engine,
@@ -224,8 +212,8 @@ export async function buildService(
     logger: log,
     metrics,
   });
-  const { engine } = parts;
-  const store = parts.store!;
+  const { engine } = parts.deps;
+  const store = parts.deps.store!;
   const engineVersion = deps.engineVersion ?? engineVersionOf(engine, env);
   try {
     let kv: KeyValueStore;

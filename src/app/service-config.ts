@@ -166,7 +166,7 @@ export interface ServiceConfig {
   webhook: { secrets: string[]; toleranceS: number };
   maxBodyBytes: number;
   worker: { concurrency: number; lockMs: number; stalledIntervalMs: number; shutdownGraceMs: number };
-  /** What the composition root needs (src/app/service.ts). */
+  /** What the composition root needs (src/app/root.ts). */
   settings: ServiceSettings;
 }
 

@@ -1,6 +1,6 @@
 // Where API keys come from: the environment (default), or one JSON secret in AWS Secrets Manager
 // whose keys are environment variable names. One Zod schema, validated at start-up with the others
-// (src/config/environment.ts); names every bad variable, never echoes a value.
+// (src/app/environment.ts); names every bad variable, never echoes a value.
 import { z } from 'zod';
 
 const region = z.string().regex(/^[a-z]{2,5}(-[a-z]+)+-\d+$/, 'must be an AWS region like us-east-1');

@@ -53,22 +53,18 @@ export interface SecretsManagerOptions {
 
 export function secretsManagerFetcher(opts: SecretsManagerOptions): SecretFetcher {
   // The SDK is loaded on the first fetch: commands that read no secret never pay for it.
-  let client: Promise<{ send: SecretsManagerClient['send'] }> | undefined;
-  const sdk = () => import('@aws-sdk/client-secrets-manager');
+  let client: SecretsManagerClient | undefined;
   return async (secretId) => {
     let out;
     try {
-      client ??= sdk().then(
-        ({ SecretsManagerClient }) =>
-          new SecretsManagerClient({
-            region: opts.region,
-            ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-            ...(opts.credentials ? { credentials: opts.credentials } : {}),
-            ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
-          }),
-      );
-      const { GetSecretValueCommand } = await sdk();
-      out = await (await client).send(new GetSecretValueCommand({ SecretId: secretId }));
+      const sdk = await import('@aws-sdk/client-secrets-manager');
+      client ??= new sdk.SecretsManagerClient({
+        region: opts.region,
+        ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+        ...(opts.credentials ? { credentials: opts.credentials } : {}),
+        ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+      });
+      out = await client.send(new sdk.GetSecretValueCommand({ SecretId: secretId }));
     } catch (e) {
       const name = e instanceof Error ? e.name : 'Error';
       const code = (e as { Code?: string; code?: string }).code ?? name;

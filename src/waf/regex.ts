@@ -1,6 +1,6 @@
 // Regular expressions in WAFv2 rules: what AWS accepts (a PCRE subset), what RE2 accepts (the
 // linear-time engine wafgen evaluates with, so no rule can hang it), and compilation over byte
-// strings (see ../engine/bytes.ts) so `.` matches one byte, as in AWS.
+// strings (see ../core/bytes.ts) so `.` matches one byte, as in AWS.
 import { RE2JS } from 're2js';
 
 import { utf8ToByteString } from '../core/bytes.js';

@@ -331,11 +331,9 @@ describe('safeFetch: time, size, type and status', () => {
     server.route('/slow-headers', (_req, res) => {
       setTimeout(() => res.end('late'), 3_000).unref();
     });
-    const started = Date.now();
+    // The headers come after 3 s: a timeout, not the late answer, proves it gave up first.
     const err = await failure(safeFetch(site('/slow-headers'), opts({ timeoutMs: 200 })));
     expect(err.code).toBe('timeout');
-    // Gave up before the headers came.
-    expect(Date.now() - started).toBeLessThan(3_000);
   });
 
   it('times out on a body that trickles in', async () => {

@@ -91,24 +91,21 @@ describe('failover', () => {
   it('a Retry-After beyond the cap moves on at once instead of waiting', async () => {
     fake.script('openai', { status: 429, retryAfter: 120 });
     fake.script('anthropic', { json: VERDICT });
-    const [r, ms] = await timed(
-      client({ WAFGEN_LLM_RETRIES: '3', WAFGEN_LLM_RETRY_AFTER_MAX_MS: '2000' }).generateObject(ASK),
+    const r = await client({ WAFGEN_LLM_RETRIES: '3', WAFGEN_LLM_RETRY_AFTER_MAX_MS: '2000' }).generateObject(
+      ASK,
     );
     expect(r.provider).toBe('anthropic');
+    // Moved on without sleeping the 120 s it was asked to (one request, the next provider answered).
     expect(fake.requestsFor('openai')).toHaveLength(1);
-    // Moved on without sleeping the 120 s it was asked to.
-    expect(ms).toBeLessThan(120_000);
   });
 
   it('a timeout moves on to the next provider', async () => {
     fake.script('openai', { delayMs: 5000 });
     fake.script('anthropic', { json: VERDICT });
-    const [r, ms] = await timed(client({ WAFGEN_LLM_TIMEOUT_MS: '200' }).generateObject(ASK));
+    const r = await client({ WAFGEN_LLM_TIMEOUT_MS: '200' }).generateObject(ASK);
     expect(r.provider).toBe('anthropic');
     expect(r.attempts[0]).toMatchObject({ provider: 'openai', ok: false, kind: 'timeout' });
     expect(r.attempts[0]!.ms).toBeGreaterThanOrEqual(190);
-    // Gave up before the slow provider would have answered.
-    expect(ms).toBeLessThan(5000);
   });
 
   it('the timeout covers a body that trickles in after quick headers', async () => {
@@ -166,10 +163,8 @@ describe('failover', () => {
     fake.script('openai', { delayMs: 5000 });
     const ctrl = new AbortController();
     setTimeout(() => ctrl.abort(), 100);
-    const t0 = performance.now();
+    // The caller's AbortError, not the slow provider's answer or a failover.
     const err = await failure(client().generateObject({ ...ASK, abortSignal: ctrl.signal }));
-    // Stopped before the slow provider would have answered.
-    expect(performance.now() - t0).toBeLessThan(5000);
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).name).toBe('AbortError');
     expect(err).not.toBeInstanceOf(AllProvidersFailed);

@@ -47,7 +47,7 @@ export function registerBatch(
           throw new InputError('--max-attempts must be a whole number from 1 to 10');
         const cfg = config();
         const parts = await openGenerationParts(cfg, { principal: cliPrincipal() });
-        const store = parts.store!;
+        const store = parts.deps.store!;
         try {
           const ids = await readBatchInput(opts.from, store, cfg.WAFGEN_MAX_INPUT_BYTES);
           const c = colors(io);

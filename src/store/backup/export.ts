@@ -8,8 +8,10 @@ import type { Kysely, Selectable } from 'kysely';
 
 import { VERSION } from '../../core/version.js';
 import type { Database, Store } from '../index.js';
-import { decodeNullableText, decodeText, fromJson } from '../json.js';
+import { decodeNullableText, fromJson } from '../json.js';
 import { compact, iso, num } from '../repositories/common.js';
+import { evidenceFields } from '../repositories/evidence.js';
+import { toStored } from '../repositories/rules.js';
 import { rowFields } from '../repositories/vulns.js';
 import type { AuditEventsTable, EvidenceTable, RulesTable, VulnerabilitiesTable } from '../schema.js';
 import {
@@ -37,33 +39,13 @@ export function vulnerabilityLine(row: Selectable<VulnerabilitiesTable>): Vulner
 function evidenceLine(row: Selectable<EvidenceTable>): EvidenceLine {
   return compact({
     type: 'evidence',
-    cveId: row.cve_id,
-    kind: row.kind,
-    source: decodeText(row.source),
-    title: decodeNullableText(row.title),
-    request: row.request === null ? undefined : fromJson(row.request),
-    text: decodeNullableText(row.text),
-    signature: row.signature === null ? undefined : fromJson(row.signature),
-    extractor: decodeNullableText(row.extractor),
-    fetchedAt: iso(row.fetched_at),
-    contentHash: row.content_hash,
+    ...evidenceFields(row),
     createdAt: iso(row.created_at),
   }) as EvidenceLine;
 }
 
 export function ruleLine(row: Selectable<RulesTable>): RuleLine {
-  return compact({
-    type: 'rule' as const,
-    cveId: row.cve_id,
-    version: num(row.version),
-    rule: fromJson(row.rule),
-    inputsHash: row.inputs_hash,
-    engine: row.engine,
-    provider: row.provider ?? undefined,
-    model: row.model ?? undefined,
-    report: fromJson(row.report),
-    createdAt: iso(row.created_at),
-  });
+  return { type: 'rule' as const, ...toStored(row) };
 }
 
 function auditLine(row: Selectable<AuditEventsTable>): AuditLine {

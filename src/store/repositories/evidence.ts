@@ -37,23 +37,24 @@ function toRow(e: Evidence): Insertable<EvidenceTable> {
   };
 }
 
+/** An evidence row decoded, before validation (also what `wafgen export` writes, with its type). */
+export function evidenceFields(row: Selectable<EvidenceTable>) {
+  return compact({
+    cveId: row.cve_id,
+    kind: row.kind,
+    source: decodeText(row.source),
+    title: decodeNullableText(row.title),
+    request: row.request === null ? undefined : fromJson(row.request),
+    text: decodeNullableText(row.text),
+    signature: row.signature === null ? undefined : fromJson(row.signature),
+    extractor: decodeNullableText(row.extractor),
+    fetchedAt: iso(row.fetched_at),
+    contentHash: row.content_hash,
+  });
+}
+
 function toEvidence(row: Selectable<EvidenceTable>): Evidence {
-  return compact(
-    EvidenceSchema.parse(
-      compact({
-        cveId: row.cve_id,
-        kind: row.kind,
-        source: decodeText(row.source),
-        title: decodeNullableText(row.title),
-        request: row.request === null ? undefined : fromJson(row.request),
-        text: decodeNullableText(row.text),
-        signature: row.signature === null ? undefined : fromJson(row.signature),
-        extractor: decodeNullableText(row.extractor),
-        fetchedAt: iso(row.fetched_at),
-        contentHash: row.content_hash,
-      }),
-    ),
-  );
+  return compact(EvidenceSchema.parse(evidenceFields(row)));
 }
 
 export class EvidenceRepository {

@@ -51,7 +51,8 @@ function lockKey(cveId: string): number {
 /** A JSON value as it reads back from jsonb. */
 const asStored = (value: unknown): unknown => fromJson(JSON.parse(toJsonText(value)));
 
-function toStored(row: Selectable<RulesTable>): StoredRule {
+/** A rules row as the store hands it out (also what `wafgen export` writes, with its type). */
+export function toStored(row: Selectable<RulesTable>): StoredRule {
   return compact({
     cveId: row.cve_id,
     version: num(row.version),

@@ -15,7 +15,7 @@
 // source is "nuclei".
 //
 // The evidence: one `request` per concrete request the template sends, made by the request parser in
-// src/engine/request (placeholders resolved the way the shared corpus was built), converted from its
+// src/requests (placeholders resolved the way the shared corpus was built), converted from its
 // byte strings back to UTF-8 text; and one `template` holding the YAML (untrusted text). A request
 // the parser cannot make concrete (values from an earlier response, payload files) is a warning.
 
