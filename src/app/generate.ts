@@ -19,6 +19,7 @@ import type { Store } from '../store/index.js';
 import { importText } from '../vulns/importers/index.js';
 import { type LiveConfig, defaultLiveConfig } from '../vulns/live/config.js';
 import { liveSources, lookupCve, notInStoreMessage } from './lookup.js';
+import { bundledExploits } from '../vulns/bundled.js';
 import { CveIdSchema, type VulnRecord } from '../vulns/model.js';
 import { InputError } from '../core/errors.js';
 import { readTextFile } from '../core/input.js';
@@ -37,6 +38,11 @@ export interface GenerateRequest {
   save?: boolean;
   /** Fetch the record's reference URLs (through the safe fetcher) for evidence. */
   fetch?: boolean;
+  /**
+   * Leave-one-out: use nothing wafgen bundles about this CVE (its hand-written exploit facts and its
+   * bundled exploit requests), as if it had never seen it. The record's public fields stay.
+   */
+  withholdBundled?: boolean;
 }
 
 export interface GenerateDeps {
@@ -155,12 +161,16 @@ async function generateAndSave(
   deps: GenerateDeps,
 ): Promise<GenerationResult & { version?: number }> {
   const cveId = parseCveId(request.cveId);
-  const record = request.vulnFile
+  const found = request.vulnFile
     ? await recordFromFile(request.vulnFile, cveId, request.maxInputBytes)
     : await findRecord(cveId, deps.store, deps.lookup);
+  const withhold = request.withholdBundled === true;
+  const record = withhold && found.source === 'bundled' ? { ...found, exploit: undefined } : found;
+  const bundled = withhold ? [] : await bundledExploits(cveId);
   const fetched = request.fetch && !deps.lookup?.offline ? await fetchEvidence(record, deps) : [];
   const stored = [...((await deps.store?.evidence.forCve(cveId)) ?? []), ...(deps.store ? [] : fetched)];
   const exploits = [
+    ...bundled,
     ...stored.map((e) => evidenceToRequest(e, cveId)).filter((r): r is HttpRequest => r !== undefined),
     ...(request.evidenceFiles?.length ? await evidenceFromFiles(request.evidenceFiles, cveId) : []),
   ];
@@ -172,6 +182,7 @@ async function generateAndSave(
       ...stored.map((e) => e.source),
       ...(request.evidenceFiles ?? []),
       ...(record.exploit ? [`${record.source} record`] : []),
+      ...bundled.map((r) => `bundled exploit ${r.id}${r.source ? ` (${r.source})` : ''}`),
     ]),
   ];
   const result = await runGeneration({ record, exploits, facts, benign, evidenceSources }, deps.engine, {

@@ -8,10 +8,19 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readAllRequests } from '../requests/index.js';
 import { zodMessage } from '../requests/jsonl.js';
+import type { HttpRequest } from '../requests/model.js';
 import { type VulnRecord, VulnRecordSchema } from './model.js';
 
 export const BUNDLED_DATA_FILE = fileURLToPath(new URL('../../data/vulns.bundled.jsonl', import.meta.url));
+/**
+ * Real exploit requests for the bundled CVEs, from public PoCs, Metasploit modules and nuclei
+ * templates (each line names its `source`): what `generate` proves a rule against out of the box.
+ */
+export const BUNDLED_EXPLOITS_FILE = fileURLToPath(
+  new URL('../../data/exploits.bundled.jsonl', import.meta.url),
+);
 
 /** The bundled data file is missing or has an invalid line: a packaging bug, not bad user input. */
 export class BundledDataError extends Error {
@@ -71,4 +80,29 @@ export function findBundled(id: string): VulnRecord | undefined {
   const want = id.trim().toUpperCase();
   const hit = cached().find((r) => r.id === want);
   return hit && structuredClone(hit);
+}
+
+let exploitsCache: Promise<Map<string, HttpRequest[]>> | undefined;
+
+async function readBundledExploits(): Promise<Map<string, HttpRequest[]>> {
+  const { requests, errors } = await readAllRequests(BUNDLED_EXPLOITS_FILE, { expect: 'block' });
+  if (errors.length > 0)
+    throw new BundledDataError(`${errors[0]!.file}:${errors[0]!.line}: ${errors[0]!.message}`);
+  const byCve = new Map<string, HttpRequest[]>();
+  for (const r of requests) {
+    if (!r.cve) throw new BundledDataError(`${BUNDLED_EXPLOITS_FILE}: ${r.id} names no CVE`);
+    const id = r.cve.toUpperCase();
+    byCve.set(id, [...(byCve.get(id) ?? []), { ...r, cve: id, expect: 'block' }]);
+  }
+  return byCve;
+}
+
+/** The bundled exploit requests of `cveId` (any case); empty when it has none. Callers get copies. */
+export async function bundledExploits(cveId: string): Promise<HttpRequest[]> {
+  exploitsCache ??= readBundledExploits().catch((e: unknown) => {
+    exploitsCache = undefined;
+    throw e;
+  });
+  const mine = (await exploitsCache).get(cveId.trim().toUpperCase()) ?? [];
+  return structuredClone(mine);
 }
