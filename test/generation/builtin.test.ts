@@ -26,7 +26,7 @@ describe('classify', () => {
     expect(
       classify(record({ exploit: ExploitFactsSchema.parse({ attackClass: 'xxe' }) }), []).attackClass,
     ).toBe('xxe');
-    expect(classify(record(), [req('a', { uri: '/', class: 'sqli' })])).toEqual({
+    expect(classify(record(), [req('a', { uri: '/', class: 'sqli' })])).toMatchObject({
       attackClass: 'sqli',
       basis: 'evidence',
     });
@@ -40,7 +40,72 @@ describe('classify', () => {
     );
     expect(
       classify(record({ description: 'a directory traversal lets attackers read arbitrary files' }), []),
-    ).toEqual({ attackClass: 'path-traversal', basis: 'description' });
+    ).toMatchObject({ attackClass: 'path-traversal', basis: 'description' });
+  });
+
+  it('names the technique from the title, tags and product before a generic or shared CWE', () => {
+    // A generic CWE (injection, CWE-74) with the technique in the title.
+    expect(
+      classify(
+        record({
+          cwes: ['CWE-74'],
+          title: 'Decision Manager - JNDI Injection',
+          description: 'remote code execution via an unchecked argument',
+        }),
+        [],
+      ).attackClass,
+    ).toBe('jndi-injection');
+    // CWE-917 shared by JNDI and expression languages: the product's expression language decides.
+    expect(
+      classify(
+        record({
+          cwes: ['CWE-917'],
+          product: 'spring_data_commons',
+          description: 'a crafted request leads to remote code execution',
+        }),
+        [],
+      ).attackClass,
+    ).toBe('expression-injection');
+    expect(
+      classify(record({ cwes: ['CWE-917'], product: 'struts', description: 'remote code execution' }), [])
+        .attackClass,
+    ).toBe('expression-injection');
+    // "Remote code execution" is an impact, not a technique: the serialisation words decide.
+    expect(
+      classify(
+        record({
+          cwes: ['CWE-502'],
+          title: 'CMS - Remote Code Execution',
+          description: 'remote code execution via a .NET deserialization vulnerability',
+        }),
+        [],
+      ).attackClass,
+    ).toBe('deserialization');
+    // Tags written by scanners name the technique too.
+    expect(classify(record({ tags: ['ssrf'], description: 'an API is vulnerable' }), []).attackClass).toBe(
+      'ssrf',
+    );
+    expect(classify(record({ tags: ['fileupload'] }), []).attackClass).toBe('file-upload');
+    // Authentication bypass and broken access control are a class of their own.
+    expect(
+      classify(
+        record({
+          description: 'a broken access control vulnerability lets an attacker create administrator accounts',
+        }),
+        [],
+      ).attackClass,
+    ).toBe('auth-bypass');
+  });
+
+  it('returns the other plausible techniques of an ambiguous record', () => {
+    const c = classify(record({ title: 'REST API auth bypass leads to command injection' }), []);
+    expect([c.attackClass, ...c.alternatives]).toEqual(
+      expect.arrayContaining(['auth-bypass', 'command-injection']),
+    );
+    // A record that says one thing has no alternatives.
+    expect(
+      classify(record({ description: 'SQL injection in the search parameter' }), []).alternatives,
+    ).toEqual([]);
   });
 });
 

@@ -53,7 +53,7 @@ export class BuiltinEngine implements Engine {
 
   async propose(input: GenerationInput, feedback?: Feedback): Promise<Proposal> {
     const { record, exploits, benign, facts } = input;
-    const { attackClass, basis } = classify(record, exploits);
+    const { attackClass, basis, alternatives } = classify(record, exploits);
     const k = KNOWLEDGE[attackClass];
     const located = exploits.length > 0 ? locatePayload(k, exploits) : [];
     const components = widen([...k.components, ...located.map((l) => l.component)]);
@@ -103,6 +103,19 @@ export class BuiltinEngine implements Engine {
     const add = (strategy: string, statement: Statement | undefined) => {
       if (statement) candidates.push({ statement, strategy, attackClass });
     };
+    // No evidence to learn from: when the record plausibly means more than one technique (an "auth
+    // bypass RCE", a CWE shared by JNDI and OGNL), the first proposal covers them all; the checks
+    // fall back to the best-scoring class alone when the union blocks ordinary traffic.
+    const others = exploits.length === 0 ? alternatives.slice(0, 2) : [];
+    if (others.length > 0) {
+      const statements = [attackClass, ...others].flatMap((c) =>
+        KNOWLEDGE[c].signatures.flatMap((s) =>
+          signatureStatements(s, widen(KNOWLEDGE[c].components), { oversize: 'CONTINUE' }),
+        ),
+      );
+      if (statements.length > 0)
+        add(`signature (${[attackClass, ...others].join(' + ')})`, anyOf(statements));
+    }
     if (k.unscoped) {
       add('signature', signature('CONTINUE'));
       add('located-signature', narrow('CONTINUE'));
@@ -136,7 +149,9 @@ export class BuiltinEngine implements Engine {
       add('union', anyOf(pieces.slice(0, 3)));
     }
 
-    const notes = [`attack class ${attackClass} (from ${basis})`];
+    const notes = [
+      `attack class ${attackClass} (from ${basis})${others.length > 0 ? `; also plausible: ${others.join(', ')}` : ''}`,
+    ];
     if (endpoints.length > 0)
       notes.push(`endpoint${endpoints.length > 1 ? 's' : ''}: ${endpoints.join(', ')}`);
     if (located.length > 0)

@@ -14,7 +14,15 @@ const probeRule = (Statement: Statement) => ({
   VisibilityConfig: { SampledRequestsEnabled: false, CloudWatchMetricsEnabled: false, MetricName: 'probe' },
 });
 
-const ALL_COMPONENTS: readonly Component[] = ['path', 'query', 'args', 'body', 'headers', 'cookies'];
+const ALL_COMPONENTS: readonly Component[] = [
+  'path',
+  'query',
+  'args',
+  'body',
+  'headers',
+  'cookies',
+  'proxy-headers',
+];
 
 export interface Located {
   component: Component;

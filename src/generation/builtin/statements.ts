@@ -1,6 +1,6 @@
 // Turning knowledge (components, signatures, endpoints, tokens) into WAFv2 statements.
 import type { FieldToMatch, Statement, TextTransformationType } from '../../waf/model/shapes.generated.js';
-import type { Component, Signature } from '../knowledge/index.js';
+import { PROXY_HEADERS, type Component, type Signature } from '../knowledge/index.js';
 
 const tt = (types: readonly TextTransformationType[]) => types.map((Type, Priority) => ({ Priority, Type }));
 
@@ -24,6 +24,14 @@ function fieldFor(component: Component, detector: boolean, { oversize }: FieldOp
       return { Headers: { MatchPattern: { All: {} }, MatchScope: 'ALL', OversizeHandling: oversize } };
     case 'cookies':
       return { Cookies: { MatchPattern: { All: {} }, MatchScope: 'VALUE', OversizeHandling: oversize } };
+    case 'proxy-headers':
+      return {
+        Headers: {
+          MatchPattern: { IncludedHeaders: [...PROXY_HEADERS] },
+          MatchScope: 'VALUE',
+          OversizeHandling: oversize,
+        },
+      };
   }
 }
 
@@ -60,9 +68,41 @@ export function signatureStatements(
   return out;
 }
 
+/** AWS's quota on a RegexString (the API model allows 512). */
+const MAX_REGEX = 200;
+
+/**
+ * OR-ed regex statements on the same field with the same transformations, packed into as few
+ * statements as fit the 200-character quota (`a|b` finds what `a` or `b` finds: the search is
+ * unanchored and alternation binds loosest). Each statement costs its transformations again (10 WCU
+ * each), so packing five regexes on the body into two saves ~120 WCU and matches the same requests.
+ */
+function packRegexes(statements: readonly Statement[]): Statement[] {
+  const out: Statement[] = [];
+  const open = new Map<string, { RegexMatchStatement: NonNullable<Statement['RegexMatchStatement']> }>();
+  for (const s of statements) {
+    const r = s.RegexMatchStatement;
+    if (!r) {
+      out.push(s);
+      continue;
+    }
+    const key = JSON.stringify([r.FieldToMatch, r.TextTransformations]);
+    const current = open.get(key);
+    if (current && current.RegexMatchStatement.RegexString.length + 1 + r.RegexString.length <= MAX_REGEX) {
+      current.RegexMatchStatement.RegexString += `|${r.RegexString}`;
+      continue;
+    }
+    const copy = { RegexMatchStatement: { ...r } };
+    open.set(key, copy);
+    out.push(copy);
+  }
+  return out;
+}
+
 export function anyOf(statements: readonly Statement[]): Statement {
   if (statements.length === 0) throw new Error('anyOf needs at least one statement');
-  return statements.length === 1 ? statements[0]! : { OrStatement: { Statements: [...statements] } };
+  const packed = packRegexes(statements);
+  return packed.length === 1 ? packed[0]! : { OrStatement: { Statements: packed } };
 }
 
 export function allOf(statements: readonly Statement[]): Statement {

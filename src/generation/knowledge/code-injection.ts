@@ -11,11 +11,14 @@ export const codeInjection: ClassKnowledge = {
       regexes: [
         '<\\?php|\\b(?:eval|assert|system|passthru|shell_exec|proc_open|popen|phpinfo|base64_decode|file_put_contents)\\s*\\(',
         'class\\.module\\.classloader|#(?:post_render|pre_render|access_callback|lazy_builder|markup)\\b|\\.execute\\(\\)|runtime\\.getruntime',
+        // Groovy (Grape annotations, AST transforms), Node.js and Python code that reaches the OS.
+        '@grab(?:config|resolver)?\\s*\\(|@groovy\\.transform|child_process|process\\.mainmodule|__import__\\s*\\(|\\bos\\.(?:system|popen)\\s*\\(|subprocess\\.',
       ],
       transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN },
     },
   ],
   unscoped: false,
   cwes: ['CWE-94', 'CWE-95', 'CWE-96', 'CWE-913'],
-  keywords: ['code injection', 'remote code execution', 'arbitrary code', 'php code', 'eval'],
+  // Impact words ("remote code execution", "arbitrary code") name no technique: they are not keywords.
+  keywords: ['code injection', 'php code', 'eval', 'groovy', 'script console'],
 };

@@ -22,5 +22,5 @@ export const commandInjection: ClassKnowledge = {
   ],
   unscoped: false,
   cwes: ['CWE-78', 'CWE-77', 'CWE-88'],
-  keywords: ['command', 'shell', 'os command', 'execute arbitrary commands', 'rce'],
+  keywords: ['command injection', 'command', 'shell', 'os command', 'execute arbitrary commands'],
 };

@@ -6,7 +6,7 @@ import { URL_CHAIN, type ClassKnowledge } from './types.js';
 // public path.
 export const authBypass: ClassKnowledge = {
   attackClass: 'auth-bypass',
-  components: ['path', 'query', 'headers'],
+  components: ['path', 'query', 'headers', 'proxy-headers'],
   signatures: [
     // `..` in a URL path: legitimate clients normalise it away, so it is safe to block anywhere.
     { id: 'bypass-dot-dot', regexes: ['\\.\\.[/\\\\;]'], unscoped: true, transforms: { default: URL_CHAIN } },
@@ -15,6 +15,18 @@ export const authBypass: ClassKnowledge = {
       id: 'bypass-path-parameter',
       regexes: [';\\.(?:jsp|css|js|png|ico|html)\\b|;jsessionid=[^/?]{0,64}\\.(?:css|js|png)\\b|%00'],
       transforms: { default: URL_CHAIN },
+    },
+    {
+      // Loopback claimed in a forwarding header (`Forwarded: for=[127.0.0.1]`, `X-Forwarded-For:
+      // localhost`), a rewrite header naming a path, or an auth header dropped as hop-by-hop
+      // (`Connection: close, X-Auth-Token`): clients on the Internet never need these.
+      id: 'bypass-proxy-headers',
+      regexes: [
+        '^\\s*(?:(?:for|by)=)?"?\\[?(?:127\\.|::1\\b|localhost\\b|0\\.0\\.0\\.0)|[;,]\\s*(?:for|by)="?\\[?(?:127\\.|::1\\b|localhost\\b)|^/|,\\s*x-[a-z0-9-]*(?:auth|token|user|forwarded)',
+      ],
+      components: ['proxy-headers'],
+      unscoped: true,
+      transforms: { default: ['LOWERCASE'] },
     },
   ],
   unscoped: false,
@@ -25,6 +37,13 @@ export const authBypass: ClassKnowledge = {
     'unauthenticated',
     'auth bypass',
     'improper authentication',
+    'authorization bypass',
+    'improper authorization',
+    'access control',
+    'broken access control',
+    'privilege escalation',
+    'alternate path',
+    'unauthorized access',
   ],
 };
 

@@ -9,7 +9,7 @@ export const expressionInjection: ClassKnowledge = {
     {
       id: 'java-expression',
       regexes: [
-        '(?:[%$#]\\{|\\(#|\\[#|\\bt\\()[^}]{0,100}?(?:java\\.lang|getruntime|processbuilder|_memberaccess|@ognl|ognlcontext|\\.exec\\(|forname|getclass|scriptengine|classloader|#context|#request)',
+        '(?:[%$#]\\{|\\(#|\\[#|\\bt\\()[^}]{0,100}?(?:javax?\\.|getruntime|processbuilder|_memberaccess|@ognl|ognlcontext|\\.exec\\(|forname|getclass|scriptengine|classloader|#context|#request)',
         // Evaluation probes: `%{128*128}`, `${7*7}`, `#{3*3}`; arithmetic inside an expression opener.
         '[%$#]\\{\\s*\\d+\\s*[*+/-]\\s*\\d+\\s*\\}',
       ],
@@ -18,5 +18,13 @@ export const expressionInjection: ClassKnowledge = {
   ],
   unscoped: true,
   cwes: ['CWE-917', 'CWE-94', 'CWE-95', 'CWE-1336'],
-  keywords: ['ognl', 'spel', 'expression', 'struts', 'el injection', 'routing-expression'],
+  keywords: [
+    'ognl',
+    'spel',
+    'expression',
+    'expression language',
+    'el injection',
+    'routing-expression',
+    'mvel',
+  ],
 };

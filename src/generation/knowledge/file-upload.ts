@@ -17,5 +17,12 @@ export const fileUpload: ClassKnowledge = {
   ],
   unscoped: false,
   cwes: ['CWE-434', 'CWE-351'],
-  keywords: ['upload', 'file upload', 'arbitrary file upload', 'webshell'],
+  keywords: [
+    'upload',
+    'file upload',
+    'arbitrary file upload',
+    'webshell',
+    'file write',
+    'arbitrary file write',
+  ],
 };

@@ -16,6 +16,7 @@ import { xss } from './xss.js';
 import { xxe } from './xxe.js';
 
 export type { ClassKnowledge, Component, Signature } from './types.js';
+export { PROXY_HEADERS } from './types.js';
 
 export const KNOWLEDGE: Readonly<Record<AttackClass, ClassKnowledge>> = {
   'jndi-injection': jndiInjection,

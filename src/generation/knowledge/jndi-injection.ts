@@ -13,6 +13,13 @@ export const jndiInjection: ClassKnowledge = {
       ],
       transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN, cookies: HEADER_CHAIN },
     },
+    {
+      // A lookup URL given as a parameter value (a data source, a JMX service URL, a provider URL).
+      id: 'jndi-url-value',
+      regexes: ['(?:^|[=&"\'\\s(,])(?:ldaps?|rmi|iiop|corbaname)://'],
+      components: ['query', 'body'],
+      transforms: { default: URL_CHAIN, body: BODY_CHAIN },
+    },
   ],
   unscoped: true,
   cwes: ['CWE-917', 'CWE-502'],

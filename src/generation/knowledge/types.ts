@@ -2,7 +2,27 @@ import type { TextTransformationType } from '../../waf/model/shapes.generated.js
 import type { AttackClass } from '../../vulns/model.js';
 
 /** Request components a rule can inspect, in wafgen's own words. */
-export type Component = 'path' | 'query' | 'args' | 'body' | 'headers' | 'cookies';
+export type Component = 'path' | 'query' | 'args' | 'body' | 'headers' | 'cookies' | 'proxy-headers';
+
+/**
+ * The headers a proxy sets to tell the application who the client is and what it asked for, and the
+ * hop-by-hop list: spoofing them from the outside is how many authentication bypasses begin.
+ */
+export const PROXY_HEADERS: readonly string[] = [
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-host',
+  'x-real-ip',
+  'x-client-ip',
+  'x-originating-ip',
+  'x-remote-ip',
+  'x-remote-addr',
+  'true-client-ip',
+  'client-ip',
+  'x-original-url',
+  'x-rewrite-url',
+  'connection',
+];
 
 /**
  * How an attack technique shows in a request, independent of any one CVE: a regex over the
