@@ -4,6 +4,8 @@
 // preference: a technique signature that never occurs in ordinary traffic, the same scoped to the
 // vulnerable endpoint, endpoint plus learned tokens, down to the vulnerable endpoint alone. The
 // generation loop checks them all and keeps the best.
+import { compileDocument } from '../../evaluator/index.js';
+import type { HttpRequest } from '../../requests/model.js';
 import type { Statement } from '../../waf/model/shapes.generated.js';
 import { KNOWLEDGE, type Component } from '../knowledge/index.js';
 import type { Candidate, Engine, Feedback, GenerationInput, Proposal } from '../types.js';
@@ -13,6 +15,7 @@ import { locatePayload, type Located } from './locate.js';
 import {
   allOf,
   anyOf,
+  splitAlternatives,
   endpointStatement,
   headerNameStatement,
   signatureStatements,
@@ -46,6 +49,49 @@ function locatedStatements(located: readonly Located[], oversize: 'MATCH' | 'CON
     }
   }
   return out;
+}
+
+const probe = (Statement: Statement) =>
+  compileDocument(
+    {
+      kind: 'rule',
+      rule: {
+        Name: 'probe',
+        Priority: 0,
+        Statement,
+        Action: { Block: {} },
+        VisibilityConfig: {
+          SampledRequestsEnabled: false,
+          CloudWatchMetricsEnabled: false,
+          MetricName: 'probe',
+        },
+      },
+    },
+    { trace: false },
+  );
+
+/**
+ * The statements that block none of the benign requests. Without evidence there is no endpoint to
+ * scope a technique to; what is left is to inspect only where ordinary traffic never shows it (shell
+ * syntax in a query string, not in a forum post about bash).
+ */
+function benignSafe(statements: readonly Statement[], benign: readonly HttpRequest[]): Statement[] {
+  const hits = (s: Statement, requests: readonly HttpRequest[]) => {
+    const compiled = probe(s);
+    return requests.filter((r) => compiled.evaluate(r).action === 'BLOCK');
+  };
+  // A regex is judged one alternative at a time: `/etc/hosts` in a search box costs that one
+  // alternative in the query string, not the whole traversal signature. An alternative can only
+  // match what the whole regex matched, so only those requests are tried again.
+  return statements.flatMap((s) => {
+    const blocked = hits(s, benign);
+    if (blocked.length === 0) return [s];
+    const r = s.RegexMatchStatement;
+    if (!r) return [];
+    return splitAlternatives(r.RegexString)
+      .map((RegexString) => ({ RegexMatchStatement: { ...r, RegexString } }))
+      .filter((alt) => hits(alt, blocked).length === 0);
+  });
 }
 
 export class BuiltinEngine implements Engine {
@@ -107,14 +153,21 @@ export class BuiltinEngine implements Engine {
     // bypass RCE", a CWE shared by JNDI and OGNL), the first proposal covers them all; the checks
     // fall back to the best-scoring class alone when the union blocks ordinary traffic.
     const others = exploits.length === 0 ? alternatives.slice(0, 2) : [];
+    // Without evidence, once the whole signatures blocked ordinary traffic (the previous attempt's
+    // checks say so), the next attempt keeps only the parts of them that never do.
+    const prune = exploits.length === 0 && (feedback?.previous.checks.benign.blocked ?? 0) > 0;
     if (others.length > 0) {
       const statements = [attackClass, ...others].flatMap((c) =>
         KNOWLEDGE[c].signatures.flatMap((s) =>
           signatureStatements(s, widen(KNOWLEDGE[c].components), { oversize: 'CONTINUE' }),
         ),
       );
-      if (statements.length > 0)
-        add(`signature (${[attackClass, ...others].join(' + ')})`, anyOf(statements));
+      const label = [attackClass, ...others].join(' + ');
+      if (statements.length > 0) add(`signature (${label})`, anyOf(statements));
+      if (prune) {
+        const safe = benignSafe(statements, benign);
+        if (safe.length > 0) add(`signature (${label}; where benign traffic never has it)`, anyOf(safe));
+      }
     }
     if (k.unscoped) {
       add('signature', signature('CONTINUE'));
@@ -142,6 +195,12 @@ export class BuiltinEngine implements Engine {
     }
     if (endpoint) add('endpoint', endpoint);
     if (!endpoint && tokenStatements.length > 0) add('tokens', anyOf(tokenStatements));
+    if (prune) {
+      // Last resort without evidence: the technique only where ordinary traffic never carries it.
+      const all = k.signatures.flatMap((s) => signatureStatements(s, components, { oversize: 'CONTINUE' }));
+      const safe = benignSafe(all, benign);
+      if (safe.length > 0) add('signature (where benign traffic never has it)', anyOf(safe));
+    }
 
     // Later attempts: cover what no single candidate covered by OR-ing the specific ones.
     if (feedback && candidates.length > 1) {

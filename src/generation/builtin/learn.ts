@@ -7,16 +7,41 @@ const decode = (s: string): string => TEXT_TRANSFORMATIONS.URL_DECODE_UNI(s).toL
 /** Paths keep `+` literal (it only means a space in query strings and forms). */
 const decodePath = (s: string): string => decode(s.replace(/\+/g, '%2B'));
 
+/**
+ * A segment that names one object rather than the handler: a number, a UUID, a hash, a random
+ * token. The next exploit sends another one, so an endpoint keeps a wildcard (`*`) in its place.
+ */
+export function isInstanceSegment(segment: string): boolean {
+  return (
+    /^\d+$/.test(segment) ||
+    /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(segment) ||
+    (/^[0-9a-f]{8,}$/.test(segment) && /\d/.test(segment)) ||
+    (segment.length >= 12 && /^[a-z0-9_-]+$/.test(segment) && looksRandom(segment))
+  );
+}
+
 /** Path segments up to the first one that carries a payload or a trick (`..`, `;`, odd characters). */
 export function endpointOf(req: HttpRequest): string {
   const segments: string[] = [];
-  for (const segment of decodePath(req.path).split('/')) {
+  for (const raw of decodePath(req.path).split('/')) {
+    // A path parameter (`;jsessionid=…`, `;x=y`) is not part of the handler's name.
+    const segment = raw.replace(/;.*$/, '');
     if (segment === '') continue;
     if (segment === '.' || segment === '..' || !/^[a-z0-9._~!@:+-]+$/.test(segment) || segment.length > 80)
       break;
-    segments.push(segment);
+    segments.push(isInstanceSegment(segment) ? '*' : segment);
+    if (raw !== segment) break;
   }
+  // A trailing wildcard says nothing about the handler.
+  while (segments.at(-1) === '*') segments.pop();
   return '/' + segments.join('/');
+}
+
+/** Does a decoded path reach this endpoint (`*` standing for one segment)? */
+export function pathReaches(path: string, endpoint: string): boolean {
+  if (!endpoint.includes('*')) return path.includes(endpoint);
+  const re = new RegExp(endpoint.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+'));
+  return re.test(path);
 }
 
 function commonSuffix(paths: readonly string[]): string[] {
@@ -32,10 +57,10 @@ function commonSuffix(paths: readonly string[]): string[] {
 
 /** An endpoint is worth scoping to when it is specific and ordinary requests rarely reach it. */
 export function distinctive(endpoint: string, benign: readonly HttpRequest[]): boolean {
-  const segments = endpoint.split('/').filter(Boolean);
+  const segments = endpoint.split('/').filter((s) => s !== '' && s !== '*');
   if (segments.length === 0) return false;
   if (segments.length === 1 && segments[0]!.length < 6) return false;
-  const hits = benign.filter((r) => decodePath(r.path).includes(endpoint)).length;
+  const hits = benign.filter((r) => pathReaches(decodePath(r.path), endpoint)).length;
   return hits <= benign.length * 0.01;
 }
 
@@ -47,6 +72,7 @@ export function distinctive(endpoint: string, benign: readonly HttpRequest[]): b
 function endpointTail(paths: readonly string[], benign: readonly HttpRequest[]): string | undefined {
   const shared = commonSuffix(paths);
   for (let k = 1; k <= shared.length; k++) {
+    if (shared[shared.length - k] === '*') continue; // a tail never starts with a wildcard
     const tail = '/' + shared.slice(shared.length - k).join('/');
     if (k >= Math.min(2, shared.length) && distinctive(tail, benign)) return tail;
   }
@@ -125,6 +151,9 @@ function tokensOf(text: string): Set<string> {
     const after = text.slice(m.index + m[0].length, m.index + m[0].length + 2);
     if (after.startsWith('=') || after.startsWith('":')) continue;
     const token = m[0].replace(/[._-]+$/, '');
+    // Host names and addresses describe the test bed (`target.example`, a callback domain), not the attack.
+    if (/\.(?:example|com|net|org|io|fun|me|local|internal|test|invalid|localhost|site|xyz)$/.test(token)) continue;
+    if (text[m.index - 1] === '@' || text[m.index + m[0].length] === '@') continue;
     const structured = /[._-]/.test(token.slice(1));
     if (token.length >= 5 && (structured || token.length >= 8) && !looksRandom(token)) out.add(token);
   }

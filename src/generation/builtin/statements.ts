@@ -68,6 +68,34 @@ export function signatureStatements(
   return out;
 }
 
+/**
+ * The top-level alternatives of a regex (`a|(?:b|c)|[|]` → `a`, `(?:b|c)`, `[|]`): split outside
+ * groups, classes and escapes, so each still means what it meant inside the whole.
+ */
+export function splitAlternatives(regex: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let inClass = false;
+  let start = 0;
+  for (let i = 0; i < regex.length; i++) {
+    const c = regex[i];
+    if (c === '\\') i++;
+    else if (inClass) inClass = c !== ']';
+    else if (c === '[') {
+      inClass = true;
+      if (regex[i + 1] === ']' || (regex[i + 1] === '^' && regex[i + 2] === ']'))
+        i += regex[i + 1] === '^' ? 2 : 1;
+    } else if (c === '(') depth++;
+    else if (c === ')') depth--;
+    else if (c === '|' && depth === 0) {
+      out.push(regex.slice(start, i));
+      start = i + 1;
+    }
+  }
+  out.push(regex.slice(start));
+  return out.filter((a) => a.length > 0);
+}
+
 /** AWS's quota on a RegexString (the API model allows 512). */
 const MAX_REGEX = 200;
 
@@ -121,13 +149,19 @@ const escapeRegex = (s: string): string =>
  */
 export function endpointStatement(endpoint: string): Statement | undefined {
   const segments = endpoint.toLowerCase().split('/').filter(Boolean);
-  const sep = '/+(?:\\./+)*';
-  const RegexString =
-    sep + segments.map(escapeRegex).join(sep) + (endpoint.endsWith('/') ? '/' : '(?:[/;.]|$)');
+  // Between segments: repeated slashes or backslashes, `/./`; after one: a path parameter (`;x=y`).
+  const sep = '[/\\\\]+(?:\\.[/\\\\]+)*';
+  const seg = (s: string) => (s === '*' ? '[^/\\\\;]+' : escapeRegex(s)) + '(?:;[^/\\\\]*)?';
+  const end = endpoint.endsWith('/') ? '/' : '(?:[/\\\\;.]|$)';
+  const build = (from: number) => sep + segments.slice(from).map(seg).join(sep) + end;
+  // Too long for the quota: drop leading segments (the tail names the handler; the search is unanchored).
+  let from = 0;
+  while (from < segments.length - 1 && build(from).length > MAX_REGEX) from++;
+  const RegexString = build(from);
+  if (RegexString.length > MAX_REGEX) return undefined;
   return {
     RegexMatchStatement: {
-      RegexString:
-        RegexString.length <= 200 ? RegexString : RegexString.slice(0, 200).replace(/\\?[^\\]?$/, ''),
+      RegexString,
       FieldToMatch: { UriPath: {} },
       // Decoded twice: a double-encoded path still names the endpoint for servers that decode twice.
       TextTransformations: tt(['URL_DECODE_UNI', 'URL_DECODE_UNI', 'LOWERCASE']),

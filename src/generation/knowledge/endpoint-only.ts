@@ -9,7 +9,23 @@ export const authBypass: ClassKnowledge = {
   components: ['path', 'query', 'headers', 'proxy-headers'],
   signatures: [
     // `..` in a URL path: legitimate clients normalise it away, so it is safe to block anywhere.
-    { id: 'bypass-dot-dot', regexes: ['\\.\\.[/\\\\;]'], unscoped: true, transforms: { default: URL_CHAIN } },
+    {
+      id: 'bypass-dot-dot',
+      regexes: ['\\.\\.[/\\\\;]'],
+      // In the URL only: `../` in a body is a code sample or a relative import, not a bypass.
+      components: ['path', 'query'],
+      unscoped: true,
+      transforms: { default: URL_CHAIN },
+    },
+    {
+      // Spellings a browser never sends for its own paths: `/./` (browsers remove dot segments) and a
+      // percent-escape still there after one decoding (`/%2577ebui` — double encoding).
+      id: 'bypass-path-spelling',
+      regexes: ['%[0-9a-f]{2}|/\\./'],
+      components: ['path'],
+      unscoped: true,
+      transforms: { default: ['URL_DECODE_UNI', 'LOWERCASE'] },
+    },
     // Servlet path parameters that make a protected path look like a static or public one.
     {
       id: 'bypass-path-parameter',

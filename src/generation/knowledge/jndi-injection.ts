@@ -22,6 +22,7 @@ export const jndiInjection: ClassKnowledge = {
     },
   ],
   unscoped: true,
-  cwes: ['CWE-917', 'CWE-502'],
+  // CWE-502 (deserialization) is what a JNDI lookup often leads to, not the technique itself.
+  cwes: ['CWE-917', 'CWE-74'],
   keywords: ['jndi', 'log4j', 'log4shell', 'ldap', 'lookup'],
 };

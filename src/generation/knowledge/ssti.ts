@@ -11,6 +11,8 @@ export const ssti: ClassKnowledge = {
       regexes: [
         '\\{\\{[^}]{0,80}?(?:\\d\\s*[*+]\\s*\\d|__\\w+__|\\.constructor|self\\.|config\\.|lipsum|cycler|process\\.|require\\(|popen)',
         '<#assign|freemarker\\.template|\\{\\.exec\\||outputfunctionname|process\\.mainmodule|child_process|internalget\\(',
+        // Java template engines (Thymeleaf, Velocity, JSP EL) evaluate `${…}`/`#set(…)` with reflection.
+        '(?:[$#*]\\{|#set\\s*\\()[^}]{0,100}?(?:getclass|forname|getruntime|processbuilder|t\\(\\s*java\\.)',
       ],
       transforms: { default: URL_CHAIN, body: BODY_CHAIN },
     },
