@@ -1,5 +1,6 @@
-// The benign sample the generation loop tests every candidate against. The built-in one ships in
-// data/ (hand-written ordinary traffic); users can bring their own (JSONL, HAR, WAF logs).
+// The benign sample the generation loop tests every candidate against. The built-in one is the
+// corpus in data/benign.jsonl (about 3,500 ordinary requests, written by scripts/benign-corpus.mjs:
+// `npm run data:benign`); users can bring their own (JSONL, HAR, WAF logs).
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,10 +9,7 @@ import { readAllRequests } from '../requests/index.js';
 import type { HttpRequest } from '../requests/model.js';
 
 // src/generation and dist/generation are both two levels below the package root.
-const BUILTIN_BENIGN_SAMPLE = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../data/benign.sample.jsonl',
-);
+const BUILTIN_BENIGN_SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../data/benign.jsonl');
 
 let cached: HttpRequest[] | undefined;
 

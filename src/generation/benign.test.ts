@@ -1,0 +1,76 @@
+// The built-in benign corpus (data/benign.jsonl, written by scripts/benign-corpus.mjs): big and varied
+// enough to catch a rule that blocks ordinary traffic, readable without errors, and reproducible.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { readAllRequests } from '../requests/index.js';
+import { loadBenignSample } from './benign.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const CORPUS = join(ROOT, 'data/benign.jsonl');
+const CATEGORIES = [
+  'sample',
+  'rest',
+  'graphql',
+  'form',
+  'prose',
+  'querylang',
+  'upload',
+  'oauth',
+  'saml',
+  'code',
+  'i18n',
+  'large',
+  'webhook',
+  'urlparam',
+  'static',
+  'cors',
+  'health',
+  'websocket',
+  'soap',
+  'xmlconfig',
+  'template',
+  'cookie',
+  'cms',
+];
+
+const tmp = mkdtempSync(join(tmpdir(), 'wafgen-benign-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('the built-in benign corpus', () => {
+  it('is read whole, with unique ids, every category and some large bodies', async () => {
+    const requests = await loadBenignSample();
+    expect(requests.length).toBeGreaterThanOrEqual(3000);
+    // loadBenignSample keeps only what parsed: every line must have.
+    const { errors } = await readAllRequests(CORPUS);
+    expect(errors).toEqual([]);
+    const lines = readFileSync(CORPUS, 'utf8')
+      .split('\n')
+      .filter((l) => l.trim() !== '');
+    expect(requests).toHaveLength(lines.length);
+
+    expect(new Set(requests.map((r) => r.id)).size).toBe(requests.length);
+    expect(requests.every((r) => r.expect === 'allow' && r.class === 'benign')).toBe(true);
+    const counts = new Map<string, number>();
+    for (const r of requests) {
+      const category = /^benign-([a-z0-9]+)-\d+$/.exec(r.id)?.[1] ?? `unexpected id ${r.id}`;
+      counts.set(category, (counts.get(category) ?? 0) + 1);
+    }
+    expect([...counts.keys()].sort()).toEqual([...CATEGORIES].sort());
+    for (const category of CATEGORIES) expect(counts.get(category), category).toBeGreaterThanOrEqual(20);
+
+    // Bodies are byte strings: length is bytes.
+    expect(requests.filter((r) => (r.body?.length ?? 0) > 8 * 1024).length).toBeGreaterThanOrEqual(20);
+  });
+
+  it('is what scripts/benign-corpus.mjs writes, byte for byte', async () => {
+    const out = join(tmp, 'benign.jsonl');
+    await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/benign-corpus.mjs'), out]);
+    expect(readFileSync(out).equals(readFileSync(CORPUS))).toBe(true);
+  });
+});
