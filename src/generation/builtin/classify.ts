@@ -54,7 +54,7 @@ function keywordScores(text: string, weight: number, into: Map<AttackClass, numb
 const add = (m: Map<AttackClass, number>, c: AttackClass, v: number) => m.set(c, (m.get(c) ?? 0) + v);
 
 /** Scores per class from the record's text, tags, product and CWEs; also which part decided. */
-export function scoreRecord(record: VulnRecord): { scores: Map<AttackClass, number>; textDecided: boolean } {
+function scoreRecord(record: VulnRecord): { scores: Map<AttackClass, number>; textDecided: boolean } {
   const text = new Map<AttackClass, number>();
   keywordScores(record.title ?? '', 2, text);
   keywordScores(record.description, 1, text);

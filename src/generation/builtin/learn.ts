@@ -11,7 +11,7 @@ const decodePath = (s: string): string => decode(s.replace(/\+/g, '%2B'));
  * A segment that names one object rather than the handler: a number, a UUID, a hash, a random
  * token. The next exploit sends another one, so an endpoint keeps a wildcard (`*`) in its place.
  */
-export function isInstanceSegment(segment: string): boolean {
+function isInstanceSegment(segment: string): boolean {
   return (
     /^\d+$/.test(segment) ||
     /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(segment) ||
@@ -38,7 +38,7 @@ export function endpointOf(req: HttpRequest): string {
 }
 
 /** Does a decoded path reach this endpoint (`*` standing for one segment)? */
-export function pathReaches(path: string, endpoint: string): boolean {
+function pathReaches(path: string, endpoint: string): boolean {
   if (!endpoint.includes('*')) return path.includes(endpoint);
   const re = new RegExp(endpoint.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+'));
   return re.test(path);
