@@ -11,14 +11,9 @@ import { secureHeaders } from 'hono/secure-headers';
 import { type Logger, pino } from 'pino';
 
 import type { RuleView, Service, ServiceConfig } from '../app/index.js';
-import { testRequests } from '../evaluator/test-rules.js';
-import { validateRuleDocument } from '../lint/validate.js';
-import { RuleCompileError } from '../evaluator/index.js';
-import { testCaseToRequest } from '../requests/jsonl.js';
-import type { HttpRequest } from '../requests/model.js';
-import { deriveVariants } from '../variants/index.js';
+import { testRules, validateRules, WafgenInputError } from '../app/library.js';
 import { Authenticator, type Principal } from './auth.js';
-import { ApiError, errorBody, sendError, toApiError, zodFields, type FieldError } from './errors.js';
+import { ApiError, errorBody, sendError, toApiError, zodFields } from './errors.js';
 import { ApiMetrics } from './metrics.js';
 import { bodyLimitMiddleware } from './middleware/body-limit.js';
 import { createGuard, createRateLimit } from './middleware/guard.js';
@@ -61,6 +56,16 @@ export interface AppOptions {
 const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
 /** Most evaluations one /v1/rules/test request may ask for (requests plus their variants). */
 const MAX_TEST_EVALUATIONS = 5000;
+
+/** Runs a call into the programmatic API: its bad-input error is this API's 400, naming each field. */
+async function libraryCall<T>(f: () => T | Promise<T>): Promise<T> {
+  try {
+    return await f();
+  } catch (e) {
+    if (e instanceof WafgenInputError) throw new ApiError(400, 'invalid_request', e.message, e.issues);
+    throw e;
+  }
+}
 
 /**
  * Encoded rule bodies, per cached view and cache flag: views are immutable, so a hot rule is
@@ -325,24 +330,13 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const {
-        document: _doc,
-        kind,
-        wcu,
-        ...rest
-      } = validateRuleDocument(body.document, {
-        ...(body.cveId ? { cveId: body.cveId.toUpperCase() } : {}),
-        ...(body.searchStringEncoding ? { searchStringEncoding: body.searchStringEncoding } : {}),
-      });
-      return c.json(
-        {
-          ...rest,
-          ...(kind ? { kind } : {}),
-          ...(wcu !== undefined ? { wcu } : {}),
-          findings: rest.findings as unknown as Record<string, unknown>[],
-        },
-        200,
+      const report = await libraryCall(() =>
+        validateRules(body.document, {
+          ...(body.cveId ? { cveId: body.cveId } : {}),
+          ...(body.searchStringEncoding ? { searchStringEncoding: body.searchStringEncoding } : {}),
+        }),
       );
+      return c.json({ ...report, findings: report.findings as unknown as Record<string, unknown>[] }, 200);
     },
   );
 
@@ -365,43 +359,13 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
     }),
     async (c) => {
       const body = c.req.valid('json');
-      const report = validateRuleDocument(body.document);
-      if (!report.document) {
-        const fields: FieldError[] = report.findings
-          .filter((f) => f.severity === 'error')
-          .map((f) => ({ path: `document${f.path.slice(1)}`, message: f.message }));
-        throw new ApiError(400, 'invalid_request', 'document is not a WAFv2 rule document', fields);
-      }
-      const requests: HttpRequest[] = [];
-      const fields: FieldError[] = [];
-      body.requests.forEach((r, i) => {
-        const parsed = testCaseToRequest({ id: `request-${i + 1}`, ...r }, { file: 'requests', line: i + 1 });
-        if ('request' in parsed) requests.push(parsed.request);
-        else fields.push({ path: `requests.${i}`, message: parsed.error.message });
-      });
-      if (fields.length > 0) throw new ApiError(400, 'invalid_request', 'invalid test requests', fields);
-      const all = body.variants
-        ? requests.flatMap((r) => (r.expect === 'block' ? [r, ...deriveVariants(r)] : [r]))
-        : requests;
-      if (all.length > MAX_TEST_EVALUATIONS)
-        throw new ApiError(
-          400,
-          'invalid_request',
-          `too many evaluations (${all.length}; at most ${MAX_TEST_EVALUATIONS})`,
-          [{ path: 'requests', message: 'send fewer requests, or test variants in several calls' }],
-        );
-      let outcome;
-      try {
-        outcome = testRequests(report.document, all);
-      } catch (e) {
-        if (e instanceof RuleCompileError)
-          throw new ApiError(400, 'invalid_request', e.message, [{ path: 'document', message: e.message }]);
-        throw e;
-      }
-      return c.json(
-        { results: outcome.results.map(({ decision: _d, ...r }) => r), summary: outcome.summary },
-        200,
+      const outcome = await libraryCall(() =>
+        testRules(body.document, body.requests, {
+          ...(body.variants ? { variants: true } : {}),
+          maxEvaluations: MAX_TEST_EVALUATIONS,
+        }),
       );
+      return c.json({ results: outcome.results, summary: outcome.summary }, 200);
     },
   );
 

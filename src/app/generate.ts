@@ -26,12 +26,18 @@ import { readTextFile } from '../core/input.js';
 
 export interface GenerateRequest {
   cveId: string;
+  /** The vulnerability record itself (the programmatic API); wins over `vulnFile` and the store. */
+  record?: VulnRecord;
   /** A vulnerability record file (JSON record, NVD/CVE 5 JSON, or a corpus-style JSONL line). */
   vulnFile?: string;
   /** Exploit requests: test-case JSONL, raw HTTP, nuclei templates, WAF logs, HAR. */
   evidenceFiles?: string[];
+  /** Exploit requests already read (the programmatic API), beside `evidenceFiles`. */
+  exploits?: HttpRequest[];
   /** Benign traffic for the loop (default: the built-in sample). */
   benignFiles?: string[];
+  /** Benign requests already read (the programmatic API), beside `benignFiles`; either replaces the built-in sample. */
+  benign?: HttpRequest[];
   maxAttempts?: number;
   maxInputBytes: number;
   /** Store the rule as a new version when something changed (default true when there is a store). */
@@ -118,15 +124,18 @@ function evidenceToRequest(e: Evidence, cveId: string): HttpRequest | undefined 
   return 'request' in r ? r.request : undefined;
 }
 
+/** Evidence given for this CVE is exploit traffic unless it says otherwise. */
+const asExploits = (requests: readonly HttpRequest[], cveId: string): HttpRequest[] =>
+  requests
+    .filter((r) => r.expect !== 'allow')
+    .map((r) => ({ ...r, cve: r.cve ?? cveId, expect: 'block' as const }));
+
 async function evidenceFromFiles(files: readonly string[], cveId: string): Promise<HttpRequest[]> {
   try {
     const { requests, errors } = await readAllRequests(files, { expect: 'block' });
     if (requests.length === 0 && errors.length > 0)
       throw new InputError(`${errors[0]!.file}:${errors[0]!.line}: ${errors[0]!.message}`);
-    // Evidence given for this CVE is exploit traffic unless it says otherwise.
-    return requests
-      .filter((r) => r.expect !== 'allow')
-      .map((r) => ({ ...r, cve: r.cve ?? cveId, expect: 'block' as const }));
+    return asExploits(requests, cveId);
   } catch (e) {
     if (e instanceof RequestFileError) throw new InputError(e.message);
     throw e;
@@ -161,9 +170,11 @@ async function generateAndSave(
   deps: GenerateDeps,
 ): Promise<GenerationResult & { version?: number }> {
   const cveId = parseCveId(request.cveId);
-  const found = request.vulnFile
-    ? await recordFromFile(request.vulnFile, cveId, request.maxInputBytes)
-    : await findRecord(cveId, deps.store, deps.lookup);
+  const found = request.record
+    ? { ...request.record, id: cveId }
+    : request.vulnFile
+      ? await recordFromFile(request.vulnFile, cveId, request.maxInputBytes)
+      : await findRecord(cveId, deps.store, deps.lookup);
   const withhold = request.withholdBundled === true;
   const record = withhold && found.source === 'bundled' ? { ...found, exploit: undefined } : found;
   const bundled = withhold ? [] : await bundledExploits(cveId);
@@ -173,14 +184,22 @@ async function generateAndSave(
     ...bundled,
     ...stored.map((e) => evidenceToRequest(e, cveId)).filter((r): r is HttpRequest => r !== undefined),
     ...(request.evidenceFiles?.length ? await evidenceFromFiles(request.evidenceFiles, cveId) : []),
+    ...asExploits(request.exploits ?? [], cveId),
   ];
   const signatures = stored.filter((e) => e.kind === 'signature' && e.signature).map((e) => e.signature!);
   const facts = mergeFacts(record, signatures);
-  const benign = await loadBenignSample(request.benignFiles);
+  const ownBenign = (request.benign ?? []).map((r) => ({ ...r, expect: 'allow' as const }));
+  const benign = [
+    ...(ownBenign.length === 0 || request.benignFiles?.length
+      ? await loadBenignSample(request.benignFiles)
+      : []),
+    ...ownBenign,
+  ];
   const evidenceSources = [
     ...new Set([
       ...stored.map((e) => e.source),
       ...(request.evidenceFiles ?? []),
+      ...(request.exploits ?? []).map((r) => r.source ?? 'exploit requests passed in'),
       ...(record.exploit ? [`${record.source} record`] : []),
       ...bundled.map((r) => `bundled exploit ${r.id}${r.source ? ` (${r.source})` : ''}`),
     ]),

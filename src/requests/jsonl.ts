@@ -45,6 +45,9 @@ const testCaseSchema = z.object({
   tags: z.array(z.string()).optional(),
 });
 
+/** A test case as written (before defaults): what the programmatic API accepts as a request object. */
+export type TestCaseInput = z.input<typeof testCaseSchema>;
+
 export interface TestCaseOptions {
   /** `expect` for records that do not set one. */
   expect?: Expectation;

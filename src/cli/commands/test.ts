@@ -2,13 +2,12 @@ import { type Command, Option } from 'commander';
 
 import { InputError } from '../../core/errors.js';
 import { readTextFile } from '../../core/input.js';
-import type { TestResult } from '../../evaluator/test-rules.js';
+import type { TestRequestResult, TestRulesResult } from '../../app/library.js';
 import type { Config } from '../../config/index.js';
 import { byteStringToUtf8 } from '../../core/bytes.js';
 // Constants from their own light modules: the folders' faces load the parsers and RE2.
 import { BODY_LIMITS, type ResourceType } from '../../evaluator/options.js';
 import { REQUEST_FORMATS, type RequestFormat } from '../../requests/formats.js';
-import type { HttpRequest } from '../../requests/model.js';
 import { colors, EXIT, type Io } from '../io.js';
 
 interface TestOptions {
@@ -44,7 +43,7 @@ async function namedLists(
   return out;
 }
 
-function formatResults(results: readonly TestResult[], opts: TestOptions, io: Io): string {
+function formatResults(results: readonly TestRequestResult[], opts: TestOptions, io: Io): string {
   const c = colors(io);
   const show = opts.onlyMismatches ? results.filter((r) => r.mismatch) : results;
   const idWidth = Math.min(48, Math.max(8, ...show.map((r) => r.id.length)));
@@ -61,7 +60,7 @@ function formatResults(results: readonly TestResult[], opts: TestOptions, io: Io
       `${id}  ${(r.expect ?? '-').padEnd(6)}  ${result}  ${ok} ${by}${r.uncertain ? c.yellow(' (uncertain)') : ''}`,
     );
     if (opts.explain) {
-      for (const rule of r.decision.rules) {
+      for (const rule of r.rules ?? []) {
         lines.push(
           `    rule ${rule.rule}: ${rule.verdict === 'unknown' ? 'not judged' : rule.verdict ? 'matched' : 'no match'} → ${rule.action}${rule.overriddenFrom ? ` (configured ${rule.overriddenFrom})` : ''}`,
         );
@@ -134,51 +133,29 @@ Examples:
     )
     .action(async (opts: TestOptions) => {
       const { readJsonFile } = await import('../../core/input.js');
-      const { testRequests } = await import('../../evaluator/test-rules.js');
-      const { validateRuleDocument } = await import('../../lint/validate.js');
-      const { RuleCompileError } = await import('../../evaluator/index.js');
-      const { readAllRequests, RequestFileError } = await import('../../requests/index.js');
-      const { deriveVariants } = await import('../../variants/index.js');
+      // The library module itself, not the app layer's face: that loads the composition root.
+      const { testRules, WafgenInputError } = await import('../../app/library.js');
       const cfg = config();
-      const report = validateRuleDocument(await readJsonFile(opts.rule, cfg.WAFGEN_MAX_INPUT_BYTES));
-      if (!report.document) {
-        const first = report.findings.find((f) => f.severity === 'error');
-        throw new InputError(
-          `${opts.rule} is not a valid rule document (${report.summary.errors} errors, first: ${first?.path} ${first?.message}); run wafgen validate ${opts.rule}`,
-        );
-      }
-      let loaded: Awaited<ReturnType<typeof readAllRequests>>;
+      const document = await readJsonFile(opts.rule, cfg.WAFGEN_MAX_INPUT_BYTES);
+      let outcome: TestRulesResult;
       try {
-        loaded = await readAllRequests(opts.requests, opts.format ? { format: opts.format } : {});
+        outcome = await testRules(document, opts.requests, {
+          resource: opts.resource,
+          ...(opts.format ? { format: opts.format } : {}),
+          ...(opts.variants ? { variants: true } : {}),
+          ...(opts.explain ? { explain: true } : {}),
+          ipSets: await namedLists(opts.ipSet, cfg.WAFGEN_MAX_INPUT_BYTES, 'ip-set'),
+          regexPatternSets: await namedLists(opts.patternSet, cfg.WAFGEN_MAX_INPUT_BYTES, 'pattern-set'),
+        });
       } catch (e) {
-        if (e instanceof RequestFileError) throw new InputError(e.message);
+        if (e instanceof WafgenInputError && e.code === 'invalid-document')
+          throw new InputError(`${opts.rule}: ${e.message}; run wafgen validate ${opts.rule}`);
         throw e;
       }
-      for (const e of loaded.errors) io.err(`${e.file}:${e.line}: ${e.message}\n`);
-      if (loaded.requests.length === 0) throw new InputError('no requests to test');
-      const requests: HttpRequest[] = opts.variants
-        ? loaded.requests.flatMap((r) => (r.expect === 'block' ? [r, ...deriveVariants(r)] : [r]))
-        : loaded.requests;
-      const evaluateOptions = {
-        resource: opts.resource,
-        trace: Boolean(opts.explain),
-        ipSets: await namedLists(opts.ipSet, cfg.WAFGEN_MAX_INPUT_BYTES, 'ip-set'),
-        regexPatternSets: await namedLists(opts.patternSet, cfg.WAFGEN_MAX_INPUT_BYTES, 'pattern-set'),
-      };
-      let outcome: ReturnType<typeof testRequests>;
-      try {
-        outcome = testRequests(report.document, requests, evaluateOptions);
-      } catch (e) {
-        if (e instanceof RuleCompileError) throw new InputError(`${opts.rule}: ${e.message}`);
-        throw e;
-      }
-      const { results, summary } = outcome;
+      const { results, summary, parseErrors } = outcome;
+      for (const e of parseErrors) io.err(`${e.file}:${e.line}: ${e.message}\n`);
       if (opts.json) {
-        const slim = results.map(({ decision, ...r }) => ({
-          ...r,
-          ...(opts.explain ? { rules: decision.rules, labels: decision.labels } : {}),
-        }));
-        io.out(JSON.stringify({ results: slim, summary, parseErrors: loaded.errors }, null, 2) + '\n');
+        io.out(JSON.stringify({ results, summary, parseErrors }, null, 2) + '\n');
       } else {
         io.out(formatResults(results, opts, io));
         const c = colors(io);
@@ -186,7 +163,7 @@ Examples:
           `${summary.total} requests${summary.variants ? ` (${summary.variants} evasion variants)` : ''}: ${summary.matched} blocked, ${summary.allowed} allowed, ` +
             `${summary.mismatches ? c.red(`${summary.mismatches} expectation mismatches`) : c.green('0 expectation mismatches')}` +
             `${summary.uncertain ? c.yellow(`, ${summary.uncertain} uncertain`) : ''}` +
-            `${loaded.errors.length ? `, ${loaded.errors.length} unreadable entries` : ''}\n`,
+            `${parseErrors.length ? `, ${parseErrors.length} unreadable entries` : ''}\n`,
         );
       }
       setExit(summary.mismatches > 0 ? EXIT.failed : EXIT.ok);

@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 
-import type { ValidationReport } from '../../lint/validate.js';
+import type { ValidationResult } from '../../app/library.js';
 import type { Config } from '../../config/index.js';
 import { colors, EXIT, type Io } from '../io.js';
 
@@ -11,14 +11,17 @@ const KIND_NAMES = {
   'web-acl': 'WebACL',
 } as const;
 
-function formatValidation(file: string, report: ValidationReport, io: Io): string {
+function formatValidation(file: string, report: ValidationResult, io: Io): string {
   const c = colors(io);
   const lines: string[] = [];
   const what = report.kind ? KIND_NAMES[report.kind] : 'document';
   const verdict = report.valid ? c.green('valid') : c.red('invalid');
   const wcu = report.wcu === undefined ? '' : `, ${report.wcu} WCU`;
+  // The WCU total is there when the document could be read as one.
   const rules =
-    report.document && report.kind !== 'rule' ? `, ${report.rules} rule${report.rules === 1 ? '' : 's'}` : '';
+    report.wcu !== undefined && report.kind !== 'rule'
+      ? `, ${report.rules} rule${report.rules === 1 ? '' : 's'}`
+      : '';
   lines.push(`${c.bold(file)}: ${what} ${verdict}${rules}${wcu}`);
   for (const f of report.findings) {
     const sev = f.severity === 'error' ? c.red('error  ') : c.yellow('warning');
@@ -68,15 +71,14 @@ Examples:
         opts: { json?: boolean; cve?: string; searchStringEncoding: 'auto' | 'text' | 'base64' },
       ) => {
         const { readJsonFile } = await import('../../core/input.js');
-        const { validateRuleDocument } = await import('../../lint/validate.js');
+        const { validateRules } = await import('../../app/library.js');
         const input = await readJsonFile(file, config().WAFGEN_MAX_INPUT_BYTES);
-        const report = validateRuleDocument(input, {
+        const report = validateRules(input, {
           searchStringEncoding: opts.searchStringEncoding,
           ...(opts.cve ? { cveId: opts.cve } : {}),
         });
         if (opts.json) {
-          const { document: _doc, ...rest } = report;
-          io.out(JSON.stringify({ file, ...rest }, null, 2) + '\n');
+          io.out(JSON.stringify({ file, ...report }, null, 2) + '\n');
         } else {
           io.out(formatValidation(file, report, io));
         }
