@@ -1,7 +1,7 @@
 // The checks every candidate goes through: schema and API constraints, lint errors, the WCU budget,
 // and the local evaluator on the exploit requests, their evasion variants and the benign sample.
 import { validateRuleDocument } from '../lint/validate.js';
-import { compileDocument, isCaught, RuleCompileError } from '../evaluator/index.js';
+import { compileDocument, isCaught, requestSet, RuleCompileError } from '../evaluator/index.js';
 import type { HttpRequest } from '../requests/model.js';
 import type { Rule } from '../waf/model/shapes.generated.js';
 import { RegexCompileError } from '../waf/regex.js';
@@ -63,8 +63,12 @@ export function checkRule(rule: Rule, ctx: CheckContext): CheckResult {
     else result.variants.missed.push({ id: r.id, ...(techniqueOf(r) ? { technique: techniqueOf(r)! } : {}) });
   }
   const traced = compileDocument(validation.document);
-  for (const r of ctx.benign) {
-    if (!caught(r)) continue;
+  // The benign corpus is the same for every candidate: its leaf outcomes are shared between them.
+  const falsePositives =
+    validation.document.kind === 'rule'
+      ? requestSet(ctx.benign).blockedBy(validation.document.rule)
+      : ctx.benign.filter(caught);
+  for (const r of falsePositives) {
     result.benign.blocked++;
     const d = traced.evaluate(r);
     result.benign.falsePositives.push({

@@ -4,9 +4,9 @@
 // preference: a technique signature that never occurs in ordinary traffic, the same scoped to the
 // vulnerable endpoint, endpoint plus learned tokens, down to the vulnerable endpoint alone. The
 // generation loop checks them all and keeps the best.
-import { compileDocument } from '../../evaluator/index.js';
+import { requestSet } from '../../evaluator/index.js';
 import type { HttpRequest } from '../../requests/model.js';
-import type { Statement } from '../../waf/model/shapes.generated.js';
+import type { Rule, Statement } from '../../waf/model/shapes.generated.js';
 import { KNOWLEDGE, type Component } from '../knowledge/index.js';
 import type { Candidate, Engine, Feedback, GenerationInput, Proposal } from '../types.js';
 import { classify } from './classify.js';
@@ -51,24 +51,13 @@ function locatedStatements(located: readonly Located[], oversize: 'MATCH' | 'CON
   return out;
 }
 
-const probe = (Statement: Statement) =>
-  compileDocument(
-    {
-      kind: 'rule',
-      rule: {
-        Name: 'probe',
-        Priority: 0,
-        Statement,
-        Action: { Block: {} },
-        VisibilityConfig: {
-          SampledRequestsEnabled: false,
-          CloudWatchMetricsEnabled: false,
-          MetricName: 'probe',
-        },
-      },
-    },
-    { trace: false },
-  );
+const probeRule = (Statement: Statement): Rule => ({
+  Name: 'probe',
+  Priority: 0,
+  Statement,
+  Action: { Block: {} },
+  VisibilityConfig: { SampledRequestsEnabled: false, CloudWatchMetricsEnabled: false, MetricName: 'probe' },
+});
 
 /**
  * The statements that block none of the benign requests. Without evidence there is no endpoint to
@@ -76,10 +65,8 @@ const probe = (Statement: Statement) =>
  * syntax in a query string, not in a forum post about bash).
  */
 function benignSafe(statements: readonly Statement[], benign: readonly HttpRequest[]): Statement[] {
-  const hits = (s: Statement, requests: readonly HttpRequest[]) => {
-    const compiled = probe(s);
-    return requests.filter((r) => compiled.evaluate(r).action === 'BLOCK');
-  };
+  const hits = (s: Statement, requests: readonly HttpRequest[]) =>
+    requestSet(requests).blockedBy(probeRule(s));
   // A regex is judged one alternative at a time: `/etc/hosts` in a search box costs that one
   // alternative in the query string, not the whole traversal signature. An alternative can only
   // match what the whole regex matched, so only those requests are tried again.

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+
+import { buildRequest, type HttpRequest } from '../requests/model.js';
+import type { Rule, Statement } from '../waf/model/shapes.generated.js';
+import { compileDocument, isCaught } from './evaluate.js';
+import { RequestSet } from './request-set.js';
+
+const req = (id: string, uri: string, body?: string): HttpRequest =>
+  buildRequest({
+    id,
+    method: body ? 'POST' : 'GET',
+    uri,
+    headers: [['Host', 'a.example']],
+    ...(body ? { body } : {}),
+  });
+const regex = (
+  RegexString: string,
+  FieldToMatch: Statement['RegexMatchStatement'] extends infer R
+    ? R extends { FieldToMatch: infer F }
+      ? F
+      : never
+    : never,
+): Statement => ({
+  RegexMatchStatement: {
+    RegexString,
+    FieldToMatch,
+    TextTransformations: [
+      { Priority: 0, Type: 'URL_DECODE_UNI' },
+      { Priority: 1, Type: 'LOWERCASE' },
+    ],
+  },
+});
+const rule = (Statement: Statement, Action: Rule['Action'] = { Block: {} }): Rule => ({
+  Name: 'r',
+  Priority: 0,
+  Statement,
+  Action,
+  VisibilityConfig: { SampledRequestsEnabled: false, CloudWatchMetricsEnabled: false, MetricName: 'r' },
+});
+
+const requests = [
+  req('1', '/admin/export?file=../../etc/passwd'),
+  req('2', '/admin/list?page=2'),
+  req('3', '/search?q=select+1', 'text=union select'),
+  req('4', '/ADMIN/Export'),
+  req('5', '/', '{"a":"b"}'),
+];
+const path = regex('/admin/', { UriPath: {} });
+const dots = regex('\\.\\./', { QueryString: {} });
+const sql = {
+  SqliMatchStatement: {
+    FieldToMatch: { Body: { OversizeHandling: 'CONTINUE' } },
+    TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+  },
+} as Statement;
+const union = regex('union\\s+select', { Body: { OversizeHandling: 'CONTINUE' } });
+
+describe('RequestSet', () => {
+  it('answers exactly what the evaluator answers for And/Or/Not compositions of shared leaves', () => {
+    const set = new RequestSet(requests);
+    const shapes: Statement[] = [
+      path,
+      { AndStatement: { Statements: [path, dots] } },
+      { OrStatement: { Statements: [dots, sql, union] } },
+      { AndStatement: { Statements: [path, { NotStatement: { Statement: dots } }] } },
+      {
+        OrStatement: {
+          Statements: [
+            { AndStatement: { Statements: [path, dots] } },
+            { NotStatement: { Statement: { OrStatement: { Statements: [path, union] } } } },
+          ],
+        },
+      },
+    ];
+    for (const s of shapes) {
+      const compiled = compileDocument({ kind: 'rule', rule: rule(s) }, { trace: false });
+      const expected = requests.filter((r) => isCaught('rule', compiled.evaluate(r))).map((r) => r.id);
+      expect(set.blockedBy(rule(s)).map((r) => r.id)).toEqual(expected);
+    }
+    // The shapes are not all the same answer: the test can tell them apart.
+    expect(
+      new Set(
+        shapes.map((s) =>
+          set
+            .blockedBy(rule(s))
+            .map((r) => r.id)
+            .join(),
+        ),
+      ).size,
+    ).toBeGreaterThan(3);
+  });
+
+  it('evaluates a rule that is not a plain Block rule whole', () => {
+    const set = new RequestSet(requests);
+    const count = rule(path, { Count: {} });
+    const compiled = compileDocument({ kind: 'rule', rule: count }, { trace: false });
+    expect(set.blockedBy(count).map((r) => r.id)).toEqual(
+      requests.filter((r) => isCaught('rule', compiled.evaluate(r))).map((r) => r.id),
+    );
+  });
+});
