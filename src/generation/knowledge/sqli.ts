@@ -14,7 +14,8 @@ export const sqli: ClassKnowledge = {
     {
       id: 'sql-syntax',
       regexes: [
-        "union\\s+(?:all\\s+)?(?:distinct\\s+)?select|\\b(?:sleep|benchmark|pg_sleep|extractvalue|updatexml|load_file)\\s*\\(|waitfor\\s+delay\\s+'\\d|into\\s+(?:out|dump)file",
+        // One alternative per function (each is judged alone against benign traffic); a delay takes a number.
+        "union\\s+(?:all\\s+)?(?:distinct\\s+)?select|\\b(?:pg_)?sleep\\s*\\(\\s*\\d|\\bbenchmark\\s*\\(\\s*\\d|\\bextractvalue\\s*\\(|\\bupdatexml\\s*\\(|\\bload_file\\s*\\(|waitfor\\s+delay\\s+'\\d|into\\s+(?:out|dump)file",
         "information_schema|'\\s*(?:or|and)\\s+['\\d]|\\b(?:or|and)\\s+\\d+\\s*[=<>]\\s*\\d+",
       ],
       transforms: {
