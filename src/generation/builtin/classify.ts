@@ -32,7 +32,7 @@ const PRODUCT_HINTS: readonly { words: RegExp; attackClass: AttackClass }[] = [
 ];
 
 /** CWEs that say little about the technique: they count for less than a specific one. */
-const GENERIC_CWES = new Set(['CWE-20', 'CWE-74', 'CWE-77', 'CWE-94', 'CWE-284', 'CWE-502', 'CWE-917']);
+const GENERIC_CWES = new Set(['CWE-20', 'CWE-74', 'CWE-77', 'CWE-94', 'CWE-284', 'CWE-917']);
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const keywordRes = new Map(

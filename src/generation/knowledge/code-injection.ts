@@ -20,5 +20,5 @@ export const codeInjection: ClassKnowledge = {
   unscoped: false,
   cwes: ['CWE-94', 'CWE-95', 'CWE-96', 'CWE-913'],
   // Impact words ("remote code execution", "arbitrary code") name no technique: they are not keywords.
-  keywords: ['code injection', 'php code', 'eval', 'groovy', 'script console'],
+  keywords: ['code injection', 'php code', 'eval', 'groovy', 'script console', 'data binding'],
 };

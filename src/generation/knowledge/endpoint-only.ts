@@ -69,5 +69,6 @@ export const infoDisclosure: ClassKnowledge = {
   signatures: [],
   unscoped: false,
   cwes: ['CWE-200', 'CWE-284', 'CWE-532', 'CWE-538'],
-  keywords: ['information disclosure', 'sensitive information', 'disclose', 'leak'],
+  // "Obtain sensitive information" is an impact most advisories list, not a technique.
+  keywords: ['information disclosure', 'password disclosure', 'leak'],
 };
