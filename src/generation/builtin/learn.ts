@@ -40,7 +40,12 @@ export function endpointOf(req: HttpRequest): string {
 /** Does a decoded path reach this endpoint (`*` standing for one segment)? */
 function pathReaches(path: string, endpoint: string): boolean {
   if (!endpoint.includes('*')) return path.includes(endpoint);
-  const re = new RegExp(endpoint.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]+'));
+  const re = new RegExp(
+    endpoint
+      .split('*')
+      .map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
+      .join('[^/]+'),
+  );
   return re.test(path);
 }
 
@@ -152,7 +157,8 @@ function tokensOf(text: string): Set<string> {
     if (after.startsWith('=') || after.startsWith('":')) continue;
     const token = m[0].replace(/[._-]+$/, '');
     // Host names and addresses describe the test bed (`target.example`, a callback domain), not the attack.
-    if (/\.(?:example|com|net|org|io|fun|me|local|internal|test|invalid|localhost|site|xyz)$/.test(token)) continue;
+    if (/\.(?:example|com|net|org|io|fun|me|local|internal|test|invalid|localhost|site|xyz)$/.test(token))
+      continue;
     if (text[m.index - 1] === '@' || text[m.index + m[0].length] === '@') continue;
     const structured = /[._-]/.test(token.slice(1));
     if (token.length >= 5 && (structured || token.length >= 8) && !looksRandom(token)) out.add(token);
