@@ -1,13 +1,14 @@
-// Every error the API answers is JSON `{ error: { code, message, fields? } }` with a stable code.
-// Bad input is a 4xx naming the failing fields; only a bug in wafgen is a 500, and its message
-// says nothing about internals (the log has them, under the request id).
+// Every error the API answers is JSON `{ error: { code, message, fields?, details? } }` with a
+// stable code. Bad input is a 4xx naming the failing fields; no rule for a CVE is a 422 whose
+// details say what the engine recognised and what it needs; only a bug in wafgen is a 500, and its
+// message says nothing about internals (the log has them, under the request id).
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 
 import { InputError } from '../core/errors.js';
-import { GenerationFailedError, QueueUnavailableError } from '../app/index.js';
+import { GenerationFailedError, NoRuleError, QueueUnavailableError } from '../app/index.js';
 
 export const ERROR_CODES = [
   'invalid_request',
@@ -22,6 +23,7 @@ export const ERROR_CODES = [
   'rate_limited',
   'invalid_signature',
   'generation_failed',
+  'no_rule',
   'queue_unavailable',
   'not_configured',
   'internal',
@@ -35,7 +37,14 @@ export interface FieldError {
 }
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; fields?: FieldError[]; requestId?: string };
+  error: {
+    code: ErrorCode;
+    message: string;
+    fields?: FieldError[];
+    /** Facts that go with the error (for no_rule: what the engine recognised and needs). */
+    details?: Record<string, unknown>;
+    requestId?: string;
+  };
 }
 
 export class ApiError extends Error {
@@ -45,6 +54,7 @@ export class ApiError extends Error {
     message: string,
     readonly fields?: FieldError[],
     readonly headers?: Record<string, string>,
+    readonly details?: Record<string, unknown>,
   ) {
     super(message);
   }
@@ -57,13 +67,20 @@ export function zodFields(error: ZodError, prefix?: string): FieldError[] {
   }));
 }
 
-export function errorBody(c: Context, code: ErrorCode, message: string, fields?: FieldError[]): ErrorBody {
+export function errorBody(
+  c: Context,
+  code: ErrorCode,
+  message: string,
+  fields?: FieldError[],
+  details?: Record<string, unknown>,
+): ErrorBody {
   const requestId = c.get('requestId' as never) as string | undefined;
   return {
     error: {
       code,
       message,
       ...(fields && fields.length > 0 ? { fields } : {}),
+      ...(details ? { details } : {}),
       ...(requestId ? { requestId } : {}),
     },
   };
@@ -71,7 +88,7 @@ export function errorBody(c: Context, code: ErrorCode, message: string, fields?:
 
 export function sendError(c: Context, err: ApiError): Response {
   for (const [k, v] of Object.entries(err.headers ?? {})) c.header(k, v);
-  return c.json(errorBody(c, err.code, err.message, err.fields), err.status);
+  return c.json(errorBody(c, err.code, err.message, err.fields, err.details), err.status);
 }
 
 /** Maps anything thrown in a handler to the error shape. */
@@ -79,6 +96,8 @@ export function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   if (err instanceof InputError) return new ApiError(400, 'invalid_request', err.message);
   if (err instanceof GenerationFailedError) return new ApiError(503, 'generation_failed', err.message);
+  if (err instanceof NoRuleError)
+    return new ApiError(422, 'no_rule', err.message, undefined, undefined, { ...err.facts });
   if (err instanceof QueueUnavailableError)
     return new ApiError(
       503,

@@ -22,10 +22,43 @@ const ErrorSchema = z
         .array(z.object({ path: z.string(), message: z.string() }))
         .optional()
         .openapi({ description: 'The failing fields, for invalid_request.' }),
+      details: z
+        .record(z.string(), z.unknown())
+        .optional()
+        .openapi({ description: 'Facts that go with the error: for no_rule, a NoRule object.' }),
       requestId: z.string().optional(),
     }),
   })
   .openapi('Error');
+
+const NoRule = z
+  .object({
+    cveId: z.string(),
+    engine: z.string().openapi({ description: 'The engine that answered.' }),
+    attackClass: z.string().optional().openapi({ description: 'The attack class it recognised.' }),
+    basis: z
+      .string()
+      .optional()
+      .openapi({ description: 'Where the class came from (facts, evidence, cwe...).' }),
+    endpoints: z.array(z.string()).openapi({ description: 'Vulnerable endpoints it knew of.' }),
+    exploitRequests: z.number().int().openapi({ description: 'Exploit requests it had to learn from.' }),
+    notes: z.array(z.string()).openapi({ description: "The engine's own notes." }),
+    needs: z
+      .array(z.string())
+      .openapi({ description: 'Evidence that would let it write a rule, one item each.' }),
+  })
+  .openapi('NoRule');
+
+const NoRuleErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.literal('no_rule'),
+      message: z.string(),
+      details: NoRule,
+      requestId: z.string().optional(),
+    }),
+  })
+  .openapi('NoRuleError');
 
 export const errorResponses = (...statuses: number[]) =>
   Object.fromEntries(
@@ -33,7 +66,7 @@ export const errorResponses = (...statuses: number[]) =>
       s,
       {
         description: ERROR_DESCRIPTIONS[s] ?? 'Error',
-        content: { 'application/json': { schema: ErrorSchema } },
+        content: { 'application/json': { schema: s === 422 ? NoRuleErrorSchema : ErrorSchema } },
       },
     ]),
   );
@@ -45,6 +78,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   404: 'Not found',
   413: 'Request body too large',
   415: 'Body is not JSON',
+  422: 'No rule could be written for this CVE (code no_rule): `details` says what the engine recognised (attack class, endpoints, exploit requests, notes) and `needs` what evidence would let it write one',
   429: 'Rate limited (see Retry-After and RateLimit-* headers)',
   503: 'A backend is unavailable and there is no fallback',
 };
@@ -66,6 +100,22 @@ export const VersionQuery = z.object({
     }),
 });
 
+const Verdict = z.enum(['proven', 'untested', 'failed']).openapi({
+  description:
+    'What the checks showed. proven: every check passed and at least one exploit request was tested and blocked; untested: no check failed but there was no exploit request to test the rule against; failed: a check failed (the report lists why).',
+});
+
+const Confidence = z.enum(['high', 'medium', 'low']).openapi({
+  description:
+    'From what was proven: high = 2 or more exploit requests all blocked, 95% of evasion variants, 3,000 or more benign requests with none blocked, no warnings; medium = 1 or more exploit requests all blocked, 90% of variants, 1,000 or more benign requests with none blocked; low otherwise, and always when untested or failed.',
+});
+
+const Summary = z.string().openapi({
+  description: 'The one-line headline, the same words the CLI prints.',
+  example:
+    'CVE-2021-44228: proven — blocks 3/3 exploit requests and 36/36 evasion variants; 0 of 3,412 benign requests blocked',
+});
+
 const RuleSchema = z
   .object({
     cveId: z.string(),
@@ -73,11 +123,15 @@ const RuleSchema = z
     rule: z
       .record(z.string(), z.unknown())
       .openapi({ description: 'The AWS WAFv2 Rule (JSON, as the API takes it).' }),
-    report: z
-      .record(z.string(), z.unknown())
-      .openapi({ description: 'The generation report: checks, tests, engine, WCU.' }),
+    report: z.record(z.string(), z.unknown()).openapi({
+      description:
+        'The generation report: verdict, summary, notTestedAgainst, confidence, tests, reasons and reasonCodes, warnings, engine, WCU.',
+    }),
     engine: z.string().openapi({ example: 'builtin@0.1.0' }),
-    passed: z.boolean(),
+    verdict: Verdict,
+    confidence: Confidence,
+    summary: Summary,
+    passed: z.boolean().openapi({ description: "True only when the verdict is 'proven'." }),
     createdAt: z.string().optional(),
   })
   .openapi('Rule');
@@ -97,7 +151,10 @@ export const VersionsResponse = z
         engine: z.string(),
         provider: z.string().optional(),
         model: z.string().optional(),
-        passed: z.boolean(),
+        verdict: Verdict,
+        confidence: Confidence,
+        summary: Summary,
+        passed: z.boolean().openapi({ description: "True only when the verdict is 'proven'." }),
         createdAt: z.string(),
       }),
     ),
@@ -160,10 +217,14 @@ export const JobResponse = z
     id: z.string(),
     cveId: z.string().optional(),
     status: z.enum(['queued', 'running', 'succeeded', 'failed', 'dead']).openapi({
-      description: 'dead: retries exhausted or the input can never work (the dead-letter state).',
+      description:
+        "succeeded: a rule came out (result.verdict says whether it is proven, untested or failed). dead: retries exhausted or the input can never work (the dead-letter state), including no rule: then `error` is the no-rule message and result is `{ outcome: 'no-rule', noRule }` (queue the CVE again once there is more evidence).",
     }),
     attempts: z.number().int(),
-    result: z.unknown().optional(),
+    result: z.unknown().optional().openapi({
+      description:
+        'succeeded: `{ cveId, version, verdict, confidence, summary, passed, wcu, engine, cached }`; dead with no rule: `{ outcome: "no-rule", noRule }`.',
+    }),
     error: z.string().optional(),
     createdAt: z.string(),
     updatedAt: z.string(),

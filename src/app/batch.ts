@@ -2,6 +2,7 @@
 // per line, `#` comments) or vulnerability records (JSON Lines, corpus-style or wafgen's own);
 // records are imported first. CVEs that already have a stored rule are skipped unless forced, so a
 // batch that was interrupted picks up where it stopped.
+import { NoRuleError, type NoRuleFacts } from '../generation/no-rule.js';
 import type { Engine, GenerationReport } from '../generation/types.js';
 import type { Store } from '../store/index.js';
 import { importText } from '../vulns/importers/index.js';
@@ -12,11 +13,21 @@ import { readTextFile } from '../core/input.js';
 
 export interface BatchItemResult {
   cveId: string;
-  status: 'generated' | 'failed-checks' | 'skipped' | 'error';
+  /**
+   * generated: a proven rule; untested: a rule with no exploit request to test it against;
+   * failed-checks: a rule that failed a check; no-rule: the engine could write none (`error` says
+   * what it recognised and needs); skipped: a rule was already stored; error: the CVE could not be
+   * processed.
+   */
+  status: 'generated' | 'untested' | 'failed-checks' | 'no-rule' | 'skipped' | 'error';
   version?: number;
   report?: GenerationReport;
+  /** What the engine recognised, for no-rule. */
+  noRule?: NoRuleFacts;
   error?: string;
 }
+
+const STATUS = { proven: 'generated', untested: 'untested', failed: 'failed-checks' } as const;
 
 export interface BatchOptions {
   concurrency: number;
@@ -88,13 +99,16 @@ export async function runBatch(
           );
           result = {
             cveId,
-            status: r.report.passed ? 'generated' : 'failed-checks',
+            status: STATUS[r.report.verdict],
             report: r.report,
             ...(r.version ? { version: r.version } : {}),
           };
         }
       } catch (e) {
-        result = { cveId, status: 'error', error: e instanceof Error ? e.message : String(e) };
+        result =
+          e instanceof NoRuleError
+            ? { cveId, status: 'no-rule', noRule: e.facts, error: e.message }
+            : { cveId, status: 'error', error: e instanceof Error ? e.message : String(e) };
       }
       results[index] = result;
       options.onItem?.(result, ++done, ids.length);

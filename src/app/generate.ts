@@ -204,7 +204,9 @@ async function generateAndSave(
       ...bundled.map((r) => `bundled exploit ${r.id}${r.source ? ` (${r.source})` : ''}`),
     ]),
   ];
-  const result = await runGeneration({ record, exploits, facts, benign, evidenceSources }, deps.engine, {
+  const benignSupplied = (request.benignFiles?.length ?? 0) > 0;
+  const input = { record, exploits, facts, benign, benignSupplied, evidenceSources };
+  const result = await runGeneration(input, deps.engine, {
     ...(request.maxAttempts ? { maxAttempts: request.maxAttempts } : {}),
     ...(deps.fallback ? { fallback: deps.fallback } : {}),
     ...(deps.onStep ? { onStep: deps.onStep } : {}),

@@ -1,8 +1,11 @@
 /**
  * @module The job lifecycle in one place: enqueueing (idempotent ids, the store as the lasting
  * record), reading a job's state, and running it on a consumer (BullMQ in `wafgen worker`
- * processes, or the in-process queue): running with its attempt, succeeded with the rule version,
- * queued again with the error before a retry, dead when retries run out or the input can never work.
+ * processes, or the in-process queue): running with its attempt, succeeded with the rule version
+ * and its verdict, queued again with the error before a retry, dead when retries run out or the
+ * input can never work — including when the engine could write no rule: `error` is then the
+ * no-rule message and `result` is `{ outcome: 'no-rule', noRule }` (no retry: the same input gives
+ * the same answer; queueing the CVE again after adding evidence runs it again).
  */
 import type { Logger } from 'pino';
 
@@ -19,6 +22,7 @@ import {
 } from '../queue/index.js';
 import { isUniqueViolation, type Job, type Store } from '../store/index.js';
 import { parseCveId } from './generate.js';
+import { NoRuleError } from '../generation/no-rule.js';
 import type { Config } from '../config/index.js';
 import type { RuleService } from './rules.js';
 import type { ServiceSettings } from './service-config.js';
@@ -139,7 +143,12 @@ export class JobService {
 interface JobResult {
   cveId: string;
   version?: number;
+  /** True only when the verdict is `proven`. */
   passed: boolean;
+  verdict: string;
+  confidence: string;
+  /** The rule's one-line headline. */
+  summary: string;
   wcu?: number;
   engine: string;
   /** The rule came from the cache: this engine version had already produced it. */
@@ -188,6 +197,12 @@ function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob'])
           degrade: false,
         });
       } catch (e) {
+        if (e instanceof NoRuleError) {
+          await store.jobs
+            .update(job.id, { result: { outcome: 'no-rule', noRule: e.facts } })
+            .catch(() => {});
+          throw new PermanentJobError(e.message);
+        }
         if (e instanceof InputError) throw new PermanentJobError(e.message);
         throw e;
       }
@@ -196,6 +211,9 @@ function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob'])
         cveId: outcome.result.cveId,
         ...(outcome.result.version !== undefined ? { version: outcome.result.version } : {}),
         passed: outcome.result.passed,
+        verdict: outcome.result.verdict,
+        confidence: outcome.result.confidence,
+        summary: outcome.result.summary,
         ...(typeof report.wcu === 'number' ? { wcu: report.wcu } : {}),
         engine: outcome.result.engine,
         cached: outcome.cache === 'hit',

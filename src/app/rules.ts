@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 
 import { errorMessage as message, InputError } from '../core/errors.js';
 import { withTimeout } from '../core/timeout.js';
-import type { GenerationReport, Engine } from '../generation/types.js';
+import { NoRuleError } from '../generation/no-rule.js';
+import type { Confidence, GenerationReport, Engine, Verdict } from '../generation/types.js';
+import { storedConfidence, storedSummary, storedVerdict } from '../generation/verdict.js';
 import { ruleCacheKey, SingleFlight, type JsonCache } from '../kv/index.js';
 import { observeGeneration, type Metrics } from '../observability/index.js';
 import type { Store, StoredRule } from '../store/index.js';
@@ -21,7 +23,14 @@ export interface RuleView {
   report: GenerationReport | Record<string, unknown>;
   /** Engine and version that produced it (the cache key's last part). */
   engine: string;
+  /** True only when the verdict is `proven`. */
   passed: boolean;
+  /** proven, untested or failed (from the report; derived for reports older than verdicts). */
+  verdict: Verdict;
+  /** From what the checks proved. */
+  confidence: Confidence;
+  /** The report's one-line headline. */
+  summary: string;
   createdAt?: string;
   /** When this view was produced (milliseconds since the epoch). */
   generatedAt: number;
@@ -52,16 +61,34 @@ export class GenerationFailedError extends Error {
   override name = 'GenerationFailedError';
 }
 
+/** The verdict, confidence and headline of a report, however old. */
+function verdictFields(
+  report: unknown,
+  cveId: string,
+): Pick<RuleView, 'passed' | 'verdict' | 'confidence' | 'summary'> {
+  const verdict = storedVerdict(report);
+  return {
+    passed: verdict === 'proven',
+    verdict,
+    confidence: storedConfidence(report),
+    summary: storedSummary(report, cveId),
+  };
+}
+
+/** A cached view; one cached before views carried a verdict gets it from its report. */
 export function acceptRuleView(value: unknown): RuleView | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const v = value as Partial<RuleView>;
-  return typeof v.cveId === 'string' && typeof v.engine === 'string' && v.rule !== undefined && v.report
-    ? (v as RuleView)
-    : undefined;
+  if (!(typeof v.cveId === 'string' && typeof v.engine === 'string' && v.rule !== undefined && v.report))
+    return undefined;
+  return v.verdict ? (v as RuleView) : ({ ...v, ...verdictFields(v.report, v.cveId) } as RuleView);
 }
 
-function storedPassed(s: StoredRule): boolean {
-  return (s.report as { passed?: unknown } | undefined)?.passed === true;
+/** A stored rule version with what its report proved. */
+export type RuleVersionView = StoredRule & Pick<RuleView, 'passed' | 'verdict' | 'confidence' | 'summary'>;
+
+function storedProven(s: StoredRule): boolean {
+  return storedVerdict(s.report) === 'proven';
 }
 
 function viewOfStored(s: StoredRule, engine: string): RuleView {
@@ -71,7 +98,7 @@ function viewOfStored(s: StoredRule, engine: string): RuleView {
     rule: s.rule,
     report: s.report as RuleView['report'],
     engine,
-    passed: storedPassed(s),
+    ...verdictFields(s.report, s.cveId),
     createdAt: s.createdAt,
     generatedAt: Date.parse(s.createdAt),
   };
@@ -139,8 +166,9 @@ export class RuleService {
     return stored ? viewOfStored(stored, stored.engine) : undefined;
   }
 
-  async versions(cveId: string): Promise<StoredRule[]> {
-    return this.store.rules.versions(parseCveId(cveId));
+  async versions(cveId: string): Promise<RuleVersionView[]> {
+    const versions = await this.store.rules.versions(parseCveId(cveId));
+    return versions.map((v) => ({ ...v, ...verdictFields(v.report, v.cveId) }));
   }
 
   /**
@@ -167,7 +195,8 @@ export class RuleService {
       });
       return { result: flight.value, cache: opts.force ? 'bypass' : 'miss', how: flight.how };
     } catch (e) {
-      if (e instanceof InputError || opts.degrade === false) throw e;
+      // Bad input and no rule at all are answers about this input, not failures to hide behind an older rule.
+      if (e instanceof InputError || e instanceof NoRuleError || opts.degrade === false) throw e;
       const reason = message(e);
       this.log.warn({ cveId: id, err: reason }, 'generation failed; looking for the last good rule');
       const fallback = await this.lastGood(id, key);
@@ -210,6 +239,9 @@ export class RuleService {
       report: r.report,
       engine: this.engineVersion,
       passed: r.report.passed,
+      verdict: r.report.verdict,
+      confidence: r.report.confidence,
+      summary: r.report.summary,
       createdAt: new Date().toISOString(),
       generatedAt: Date.now(),
     };
@@ -217,7 +249,7 @@ export class RuleService {
     return view;
   }
 
-  /** The last good rule: the cached one, else the newest stored version that passed (else the newest). */
+  /** The last good rule: the cached one, else the newest stored version that was proven (else the newest). */
   private async lastGood(
     cveId: string,
     key: string,
@@ -226,7 +258,7 @@ export class RuleService {
     if (hit) return { view: hit, source: 'cache' };
     try {
       const versions = await this.store.rules.versions(cveId);
-      const pick = [...versions].reverse().find(storedPassed) ?? versions.at(-1);
+      const pick = [...versions].reverse().find(storedProven) ?? versions.at(-1);
       return pick ? { view: viewOfStored(pick, pick.engine), source: 'store' } : undefined;
     } catch (e) {
       this.log.warn({ cveId, err: message(e) }, 'store read failed while degrading');

@@ -139,7 +139,14 @@ function splunkSink(cfg: Extract<SinkConfig, { kind: 'splunk' }>, opts: HttpOpti
 
 function summary(e: AuditEvent): { message: string; status: 'info' | 'warn' } {
   if (e.type === 'generation') {
-    const what = e.passed ? 'rule generated' : e.generated ? 'rule failed its checks' : 'generation failed';
+    const untested = e.reasonCodes.length === 1 && e.reasonCodes[0] === 'no-exploit-tested';
+    const what = e.passed
+      ? 'rule generated'
+      : untested
+        ? 'rule untested (no exploit request to test)'
+        : e.generated
+          ? 'rule failed its checks'
+          : 'generation failed';
     return { message: `wafgen generation ${e.cveId}: ${what}`, status: e.passed ? 'info' : 'warn' };
   }
   const d = (e as Partial<typeof e>).deployment;

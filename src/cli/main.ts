@@ -44,7 +44,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     'after',
     `
 Environment: WAFGEN_DATA_DIR, WAFGEN_OFFLINE=1, DATABASE_URL, REDIS_URL, PORT (see README).
-Exit status: 0 success, 1 the rule failed its checks, 2 bad input.`,
+Exit status: 0 success (generate, batch: every rule proven), 1 the rule failed its checks, 2 bad input;
+generate and batch also: 3 no rule could be written, 4 a rule was written but is untested against any exploit.`,
   );
   registerGenerate(program, io, getConfig, setExit);
   registerBatch(program, io, getConfig, setExit);

@@ -1,10 +1,14 @@
 // The generation loop: engine → candidates → checks → feedback → next attempt, up to maxAttempts.
-// The result is the best candidate with a report that says honestly whether it passed and why not.
+// The result is the best candidate with a report that says only what was proven: its verdict
+// (proven, untested, failed), the headline built from the figures, what it was not tested against,
+// and a confidence computed from the checks. No candidate at all is the NoRuleError outcome.
 import type { HttpRequest } from '../requests/model.js';
 import { deriveVariants } from '../variants/index.js';
 import { metricName, ruleName } from '../waf/naming.js';
 import type { Rule, Statement } from '../waf/model/shapes.generated.js';
 import { checkRule, compareChecks, type CheckContext } from './checks.js';
+import { confidenceOfChecks } from './confidence.js';
+import { evidenceNeeded, NoRuleError } from './no-rule.js';
 import type {
   Candidate,
   CheckResult,
@@ -12,8 +16,11 @@ import type {
   GenerationInput,
   GenerationResult,
   Proposal,
+  ReasonCode,
+  Recognised,
   Usage,
 } from './types.js';
+import { NO_EXPLOIT_REASON, notTestedAgainst, summaryOf, verdictOf } from './verdict.js';
 
 export interface LoopOptions {
   maxAttempts?: number;
@@ -27,8 +34,6 @@ export interface LoopOptions {
   fallback?: Engine;
   onStep?: (message: string) => void;
 }
-
-class GenerationError extends Error {}
 
 export function buildRule(cveId: string, statement: Statement): Rule {
   const name = ruleName(cveId);
@@ -75,6 +80,8 @@ export async function runGeneration(
   let current = engine;
   let fallbackReason: string | undefined;
   const notes: string[] = [];
+  let recognised: Recognised | undefined;
+  const checked = new Map<string, CheckResult>();
 
   for (let attempt = 1; attempt <= maxAttempts; attempt++) {
     attempts = attempt;
@@ -97,25 +104,60 @@ export async function runGeneration(
     usage.outputTokens += proposal.usage?.outputTokens ?? 0;
     costUsd += proposal.costUsd ?? 0;
     for (const n of proposal.notes ?? []) if (!notes.includes(n)) notes.push(n);
+    if (proposal.recognised) recognised = proposal.recognised;
     step(
       `checking ${proposal.candidates.length} candidate(s) against ${ctx.exploits.length} exploit, ${ctx.variants.length} variant and ${ctx.benign.length} benign requests`,
     );
     for (const candidate of proposal.candidates) {
+      // Equal outcomes keep the engine's order, so once a candidate passes no later one can replace
+      // it: the rest need no checking (each check runs thousands of benign requests).
+      if (best?.checks.passed) break;
       const rule = buildRule(cveId, candidate.statement);
-      const checks = checkRule(rule, ctx);
+      // An engine proposes the same statement again on later attempts: it is checked once.
+      const key = JSON.stringify(candidate.statement);
+      const checks = checked.get(key) ?? checkRule(rule, ctx);
+      checked.set(key, checks);
       if (!best || compareChecks(checks, best.checks) < 0)
         best = { rule, checks, candidate, proposal, engine: current };
     }
     if (best?.checks.passed) break;
   }
-  if (!best) throw new GenerationError(`the ${current.name} engine proposed no rule for ${cveId}`);
+  if (!best) {
+    const attackClass = recognised?.attackClass ?? input.facts.attackClass;
+    const endpoints = recognised?.endpoints ?? input.facts.endpoints;
+    const facts = {
+      cveId,
+      engine: current.name,
+      ...(attackClass ? { attackClass } : {}),
+      ...(recognised?.basis
+        ? { basis: recognised.basis }
+        : !recognised && attackClass
+          ? { basis: 'facts' }
+          : {}),
+      endpoints,
+      exploitRequests: input.exploits.length,
+      notes,
+    };
+    throw new NoRuleError({ ...facts, needs: evidenceNeeded(facts) });
+  }
 
   const { rule, checks, candidate, proposal } = best;
+  const verdict = verdictOf(checks);
+  const reasons = [...checks.reasons];
+  const reasonCodes: ReasonCode[] = [...checks.reasonCodes];
+  if (checks.evidence.total === 0) {
+    reasons.push(NO_EXPLOIT_REASON);
+    reasonCodes.push('no-exploit-tested');
+  }
+  const tests = { evidence: checks.evidence, variants: checks.variants, benign: checks.benign };
   return {
     rule,
     report: {
       cveId,
-      passed: checks.passed,
+      verdict,
+      summary: summaryOf({ cveId, verdict, tests, reasons, warnings: checks.warnings }),
+      notTestedAgainst: notTestedAgainst(tests, input.benignSupplied === true),
+      passed: verdict === 'proven',
       attempts,
       engine: engine.name,
       producedBy: best.engine.name,
@@ -124,14 +166,14 @@ export async function runGeneration(
       ...(fallbackReason ? { fallback: fallbackReason } : {}),
       ...(candidate.attackClass ? { attackClass: candidate.attackClass } : {}),
       strategy: candidate.strategy,
-      confidence: checks.passed ? proposal.confidence : 'low',
+      confidence: confidenceOfChecks(checks),
       usage,
       costUsd,
       wcu: checks.wcu,
-      tests: { evidence: checks.evidence, variants: checks.variants, benign: checks.benign },
+      tests,
       warnings: checks.warnings,
-      reasons: checks.reasons,
-      reasonCodes: checks.reasonCodes,
+      reasons,
+      reasonCodes,
       evidenceUsed: input.evidenceSources,
       durationMs: Date.now() - started,
       notes,

@@ -13,6 +13,8 @@ export interface GenerationInput {
   facts: ExploitFacts;
   /** Ordinary traffic the rule must let through. */
   benign: HttpRequest[];
+  /** The benign traffic is the user's own (files given), not only wafgen's built-in sample. */
+  benignSupplied?: boolean;
   /** Where each piece of evidence came from, for the report. */
   evidenceSources: string[];
 }
@@ -35,9 +37,25 @@ export interface Proposal {
   model?: string;
   usage?: Usage;
   costUsd?: number;
-  /** Engine's own confidence: low when it had no evidence to learn from. */
-  confidence: 'high' | 'medium' | 'low';
+  /**
+   * The engine's own guess. Ignored by the report: its confidence is computed from what the checks
+   * proved (confidence.ts, `confidenceOf`).
+   */
+  confidence?: Confidence;
   notes?: string[];
+  /**
+   * What the engine recognised about the vulnerability, whether or not it could write a rule: the
+   * no-rule outcome (`NoRuleError`) reports it. Falls back to the record's facts when absent.
+   */
+  recognised?: Recognised;
+}
+
+export interface Recognised {
+  attackClass?: AttackClass;
+  /** Where the class came from: the record's facts, the evidence's labels, a CWE, the description... */
+  basis?: string;
+  /** Vulnerable endpoints (paths) it knows of. */
+  endpoints?: string[];
 }
 
 export interface Feedback {
@@ -67,9 +85,23 @@ export const REASON_CODES = [
   'exploit-missed',
   'variants-missed',
   'false-positive',
+  // Every check that ran passed, but there was no exploit request to run: the verdict is `untested`.
+  'no-exploit-tested',
   'other',
 ] as const;
 export type ReasonCode = (typeof REASON_CODES)[number];
+
+/**
+ * What a report says was shown, in one word:
+ * - `proven`: every check passed and at least one exploit request was tested, and blocked;
+ * - `untested`: no check failed, but there was no exploit request to test the rule against;
+ * - `failed`: a check failed (`reasons` say which).
+ */
+export type Verdict = 'proven' | 'untested' | 'failed';
+export const VERDICTS: readonly Verdict[] = ['proven', 'untested', 'failed'];
+
+/** How much the checks proved, from `confidenceOf` (confidence.ts); never the engine's own guess. */
+export type Confidence = 'high' | 'medium' | 'low';
 
 export interface CheckResult {
   /** Schema and API-constraint errors, and lint errors. */
@@ -79,6 +111,7 @@ export interface CheckResult {
   evidence: { total: number; blocked: number; missed: RequestOutcome[] };
   variants: { total: number; blocked: number; missed: RequestOutcome[] };
   benign: { total: number; blocked: number; falsePositives: RequestOutcome[] };
+  /** Every check that ran passed (the verdict still needs an exploit request: see verdictOf). */
   passed: boolean;
   /** Why it did not pass, one line each, for people. */
   reasons: string[];
@@ -88,6 +121,13 @@ export interface CheckResult {
 
 export interface GenerationReport {
   cveId: string;
+  /** What was shown: proven, untested (no exploit request to test), failed (a check failed). */
+  verdict: Verdict;
+  /** The headline, one line: the verdict and the figures behind it (verdict.ts, `summaryOf`). */
+  summary: string;
+  /** What the rule was not tested against, one item each (verdict.ts, `notTestedAgainst`). */
+  notTestedAgainst: string[];
+  /** True only when the verdict is `proven` (kept for older readers). */
   passed: boolean;
   attempts: number;
   engine: string;
@@ -98,12 +138,17 @@ export interface GenerationReport {
   fallback?: string;
   attackClass?: AttackClass;
   strategy?: string;
-  confidence: 'high' | 'medium' | 'low';
+  /** From what the checks proved (`confidenceOf`). */
+  confidence: Confidence;
   usage: Usage;
   costUsd: number;
   wcu: number;
   tests: Pick<CheckResult, 'evidence' | 'variants' | 'benign'>;
   warnings: Finding[];
+  /**
+   * Why the verdict is not `proven`, one line each: the checks that failed, and a
+   * `no-exploit-tested` line when there was no exploit request to test. Empty when proven.
+   */
   reasons: string[];
   /** The code of each line of `reasons`, in the same order. */
   reasonCodes: ReasonCode[];

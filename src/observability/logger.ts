@@ -145,7 +145,15 @@ export function logGeneration(logger: Logger, f: GenerationLogFields): void {
     validationErrors: r && !r.passed ? r.reasons : [],
     reasonCodes: r ? reasonCodes(r) : [],
   };
-  const what = success ? 'passed' : r ? 'failed its checks' : 'failed';
+  // An untested rule failed no check: it had no exploit request to be tested against.
+  const untested = r?.verdict === 'untested';
+  const what = success
+    ? 'passed'
+    : untested
+      ? 'untested (no exploit request to test)'
+      : r
+        ? 'failed its checks'
+        : 'failed';
   const msg = `generation ${f.cveId} ${what}`;
   if (success) logger.info(line, msg);
   else if (r) logger.warn(line, msg);

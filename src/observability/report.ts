@@ -11,13 +11,16 @@ export type ReportLike = Pick<
   GenerationReport,
   'cveId' | 'passed' | 'attempts' | 'engine' | 'usage' | 'costUsd' | 'durationMs' | 'reasons'
 > &
-  Partial<Pick<GenerationReport, 'producedBy' | 'provider' | 'model' | 'fallback' | 'reasonCodes'>>;
+  Partial<
+    Pick<GenerationReport, 'producedBy' | 'provider' | 'model' | 'fallback' | 'reasonCodes' | 'verdict'>
+  >;
 
 const KNOWN: ReadonlySet<string> = new Set(REASON_CODES);
 
 /**
- * Distinct reason codes of a report that did not pass (empty when it passed). A report without
- * codes (stored before reports carried them) counts as `other`: its wording is never parsed.
+ * Distinct reason codes of a report that did not pass (empty when it passed, i.e. was proven). An
+ * untested rule (no check failed, no exploit request to test) carries `no-exploit-tested`. A report
+ * without codes (stored before reports carried them) counts as `other`: its wording is never parsed.
  */
 export function reasonCodes(report: Pick<ReportLike, 'passed' | 'reasonCodes'>): ReasonCode[] {
   if (report.passed) return [];
@@ -27,6 +30,11 @@ export function reasonCodes(report: Pick<ReportLike, 'passed' | 'reasonCodes'>):
 
 export type Outcome = 'success' | 'failed' | 'error';
 
+/**
+ * success: the rule was proven; failed: a rule came out but was not proven (a check failed, or it
+ * is untested: reason code `no-exploit-tested` tells the two apart); error: no rule came out (an
+ * engine failure, or no candidate at all).
+ */
 export function outcomeOf(report: Pick<ReportLike, 'passed'>): Outcome {
   return report.passed ? 'success' : 'failed';
 }

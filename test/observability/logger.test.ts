@@ -2,6 +2,7 @@
 // wherever they hide (headers, keys, URLs, error messages, JWTs, child bindings, the message).
 import { afterEach, describe, expect, it } from 'vitest';
 
+import { generationEvent } from '../../src/audit/index.js';
 import { Secret as LlmSecret } from '../../src/llm/index.js';
 import { createLogger, logGeneration } from '../../src/observability/logger.js';
 import { forgetSecrets, redactText, registerSecret } from '../../src/observability/redact.js';
@@ -59,6 +60,31 @@ describe('generation log', () => {
       version: 2,
     });
     expect(typeof line!.time).toBe('string');
+  });
+
+  it('an untested rule says so, with its reason code, never "passed" nor "failed its checks"', () => {
+    const { logger, parsed } = capture();
+    const untested = sampleReport({
+      passed: false,
+      verdict: 'untested',
+      reasons: ['no exploit request to test against: nothing shows the rule blocks the exploit'],
+      reasonCodes: ['no-exploit-tested'],
+    });
+    logGeneration(logger, { requestId: 'req-u', cveId: 'CVE-2021-44228', report: untested });
+    const event = generationEvent({
+      requestId: 'req-u',
+      cveId: 'CVE-2021-44228',
+      principal: 'cli:t',
+      report: untested,
+    });
+    const [line] = parsed();
+    expect(line).toMatchObject({
+      level: 'warn',
+      success: false,
+      msg: 'generation CVE-2021-44228 untested (no exploit request to test)',
+      reasonCodes: ['no-exploit-tested'],
+    });
+    expect(event).toMatchObject({ passed: false, generated: true, reasonCodes: ['no-exploit-tested'] });
   });
 
   it('failing checks log at warn with the validation errors; no rule at all logs at error', () => {

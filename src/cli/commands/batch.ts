@@ -3,7 +3,17 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { BatchItemResult } from '../../app/index.js';
 import type { Config } from '../../config/index.js';
-import { colors, EXIT, type Io } from '../io.js';
+import { colors, exitOf, GENERATION_EXIT_HELP, type GenerationOutcome, type Io } from '../io.js';
+
+/** What each item status counts as for the exit code (an unprocessable CVE counts as a failure). */
+const OUTCOME: Record<BatchItemResult['status'], GenerationOutcome> = {
+  generated: 'proven',
+  skipped: 'proven',
+  untested: 'untested',
+  'failed-checks': 'failed',
+  error: 'failed',
+  'no-rule': 'no-rule',
+};
 
 function progressBar(done: number, total: number, width = 30): string {
   const filled = Math.round((done / total) * width);
@@ -29,6 +39,14 @@ export function registerBatch(
     .option('--force', 'regenerate CVEs that already have a rule')
     .option('--max-attempts <n>', 'generation attempts with feedback', '3')
     .option('--json', 'print the results as JSON')
+    .addHelpText(
+      'after',
+      `
+Each CVE gets the headline \`generate\` prints (proven, untested, failed, or no rule) below the table.
+Skipped CVEs (a rule is already stored) count as done.
+
+${GENERATION_EXIT_HELP}`,
+    )
     .action(
       async (opts: {
         from: string;
@@ -69,23 +87,39 @@ export function registerBatch(
               JSON.stringify(
                 results.map(({ report, ...r }) => ({
                   ...r,
-                  ...(report ? { passed: report.passed, wcu: report.wcu, tests: report.tests } : {}),
+                  ...(report
+                    ? {
+                        verdict: report.verdict,
+                        summary: report.summary,
+                        confidence: report.confidence,
+                        passed: report.passed,
+                        wcu: report.wcu,
+                        tests: report.tests,
+                        notTestedAgainst: report.notTestedAgainst,
+                      }
+                    : {}),
                 })),
                 null,
                 2,
               ) + '\n',
             );
           } else {
-            io.out(`${'CVE'.padEnd(18)} ${'status'.padEnd(14)} version  WCU  exploits  variants  benign\n`);
+            io.out(
+              `${'CVE'.padEnd(18)} ${'status'.padEnd(14)} version  WCU  exploits  variants  benign  confidence\n`,
+            );
             for (const r of results) io.out(row(r, c) + '\n');
+            // The same headline generate prints, one per CVE that came to an outcome.
+            const headlines = results.flatMap((r) =>
+              r.report ? [r.report.summary] : r.status === 'no-rule' && r.error ? [r.error] : [],
+            );
+            if (headlines.length > 0) io.out('\n' + headlines.join('\n') + '\n\n');
             const count = (s: BatchItemResult['status']) => results.filter((r) => r.status === s).length;
             io.out(
-              `${results.length} CVE(s): ${count('generated')} generated, ${count('failed-checks')} failed their checks, ${count('skipped')} skipped (already done), ${count('error')} errors\n`,
+              `${results.length} CVE(s): ${count('generated')} proven, ${count('untested')} untested (no exploit request to test), ` +
+                `${count('failed-checks')} failed their checks, ${count('no-rule')} with no rule, ${count('skipped')} skipped (already done), ${count('error')} errors\n`,
             );
           }
-          setExit(
-            results.some((r) => r.status === 'error' || r.status === 'failed-checks') ? EXIT.failed : EXIT.ok,
-          );
+          setExit(exitOf(results.map((r) => OUTCOME[r.status])));
         } finally {
           await parts.close();
         }
@@ -99,8 +133,11 @@ function row(r: BatchItemResult, c: ReturnType<typeof colors>): string {
       ? c.green(r.status.padEnd(14))
       : r.status === 'skipped'
         ? c.dim(r.status.padEnd(14))
-        : c.red(r.status.padEnd(14));
+        : r.status === 'untested' || r.status === 'no-rule'
+          ? c.yellow(r.status.padEnd(14))
+          : c.red(r.status.padEnd(14));
   const t = r.report?.tests;
   const cell = (a?: number, b?: number) => (a === undefined ? '-' : `${a}/${b}`);
-  return `${r.cveId.padEnd(18)} ${status} ${String(r.version ?? '-').padStart(7)} ${String(r.report?.wcu ?? '-').padStart(4)}  ${cell(t?.evidence.blocked, t?.evidence.total).padStart(8)}  ${cell(t?.variants.blocked, t?.variants.total).padStart(8)}  ${cell(t?.benign.blocked, t?.benign.total).padStart(6)}${r.error ? `  ${r.error}` : ''}`;
+  const error = r.status === 'error' && r.error ? `  ${r.error}` : '';
+  return `${r.cveId.padEnd(18)} ${status} ${String(r.version ?? '-').padStart(7)} ${String(r.report?.wcu ?? '-').padStart(4)}  ${cell(t?.evidence.blocked, t?.evidence.total).padStart(8)}  ${cell(t?.variants.blocked, t?.variants.total).padStart(8)}  ${cell(t?.benign.blocked, t?.benign.total).padStart(6)}  ${(r.report?.confidence ?? '-').padEnd(10)}${error}`;
 }

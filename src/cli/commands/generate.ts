@@ -4,10 +4,11 @@ import { type Command, Option } from 'commander';
 
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
+import type { NoRuleFacts } from '../../generation/no-rule.js';
 import type { GenerationReport } from '../../generation/types.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../waf/export/index.js';
 import type { Rule } from '../../waf/model/shapes.generated.js';
-import { colors, EXIT, type Io } from '../io.js';
+import { colors, exitOf, GENERATION_EXIT_HELP, type GenerationOutcome, type Io } from '../io.js';
 
 interface GenerateOptions {
   engine: 'auto' | 'builtin' | 'llm';
@@ -28,14 +29,19 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 function formatReport(report: GenerationReport & { version?: number }, io: Io): string {
   const c = colors(io);
   const t = report.tests;
-  const ratio = (a: number, b: number) => `${a}/${b}`;
+  const n = (x: number) => x.toLocaleString('en-US');
+  const tint = report.verdict === 'proven' ? c.green : report.verdict === 'untested' ? c.yellow : c.red;
+  // The headline is the report's own summary (the API and batch say the same words), coloured.
+  const prefix = `${report.cveId}: ${report.verdict}`;
+  const headline = report.summary.startsWith(prefix)
+    ? `${c.bold(report.cveId)}: ${tint(c.bold(report.verdict))}${report.summary.slice(prefix.length)}`
+    : report.summary;
   const lines = [
-    `${c.bold(report.cveId)}: ${report.passed ? c.green('rule passed every check') : c.red('rule did NOT pass its checks')}` +
-      `${report.version ? c.dim(` (version ${report.version})`) : ''}`,
+    `${headline}${report.version ? c.dim(` (version ${report.version})`) : ''}`,
+    `  confidence ${report.confidence}; not tested against: ${report.notTestedAgainst.join('; ')}`,
     `  engine ${report.producedBy}${report.provider ? ` (${report.provider}/${report.model})` : ''}, ${report.attempts} attempt(s), strategy ${report.strategy}, ` +
-      `class ${report.attackClass ?? '?'}, confidence ${report.confidence}, ${report.wcu} WCU, ${report.durationMs} ms`,
-    `  exploit requests blocked ${ratio(t.evidence.blocked, t.evidence.total)}, evasion variants ${ratio(t.variants.blocked, t.variants.total)}, ` +
-      `benign requests blocked ${ratio(t.benign.blocked, t.benign.total)}`,
+      `class ${report.attackClass ?? '?'}, ${report.wcu} WCU, ${report.durationMs} ms; ` +
+      `exploit requests blocked ${n(t.evidence.blocked)}/${n(t.evidence.total)}, evasion variants ${n(t.variants.blocked)}/${n(t.variants.total)}, benign ${n(t.benign.blocked)}/${n(t.benign.total)}`,
   ];
   if (report.usage.inputTokens + report.usage.outputTokens > 0) {
     lines.push(
@@ -44,16 +50,33 @@ function formatReport(report: GenerationReport & { version?: number }, io: Io): 
   }
   if (report.fallback)
     lines.push(c.yellow(`  LLM failed (${report.fallback}); the built-in engine answered`));
-  if (t.evidence.total === 0)
-    lines.push(
-      c.yellow(
-        '  no exploit requests to test against: the rule is built from the record alone (low confidence)',
-      ),
-    );
   for (const n of report.notes) lines.push(c.dim(`  ${n}`));
-  for (const r of report.reasons) lines.push(c.red(`  ✗ ${r}`));
+  if (report.verdict === 'failed') for (const r of report.reasons) lines.push(c.red(`  ✗ ${r}`));
   for (const w of report.warnings) lines.push(c.yellow(`  warning ${w.code} ${w.path}: ${w.message}`));
   if (report.evidenceUsed.length > 0) lines.push(c.dim(`  evidence: ${report.evidenceUsed.join(', ')}`));
+  return lines.join('\n') + '\n';
+}
+
+/** The no-rule outcome, as a normal message: what the engine recognised and what it needs. */
+function formatNoRule(facts: NoRuleFacts, io: Io): string {
+  const c = colors(io);
+  const what = facts.attackClass
+    ? [`attack class ${facts.attackClass}${facts.basis ? ` (from ${facts.basis})` : ''}`]
+    : facts.notes.length > 0
+      ? facts.notes
+      : ['no attack class'];
+  const recognised = [
+    ...what,
+    facts.endpoints.length > 0 ? `endpoints ${facts.endpoints.join(', ')}` : 'no endpoint',
+    `${facts.exploitRequests} exploit request(s)`,
+  ];
+  const lines = [
+    `${c.bold(facts.cveId)}: ${c.yellow(c.bold('no rule'))} — the ${facts.engine} engine found nothing specific enough to match`,
+    `  recognised: ${recognised.join('; ')}`,
+    ...(facts.attackClass ? facts.notes.map((n) => c.dim(`  ${n}`)) : []),
+    '  to write one it needs:',
+    ...facts.needs.map((n) => `    - ${n}`),
+  ];
   return lines.join('\n') + '\n';
 }
 
@@ -100,8 +123,13 @@ export function registerGenerate(
     .addHelpText(
       'after',
       `
-The rule goes to stdout (or --output) and the report to stderr. Exit status: 0 every rule passed its
-checks, 1 a rule did not, 2 bad input.
+The rule goes to stdout (or --output) and the report to stderr. Its headline says what was proven:
+  CVE-…: proven — blocks 3/3 exploit requests and 36/36 evasion variants; 0 of 3,412 benign requests blocked
+  CVE-…: untested — no exploit request to test the rule against, …; supply exploit requests with --evidence <file>
+  CVE-…: failed — <the checks that failed>
+then the confidence (high, medium, low: from what the checks proved) and what it was not tested against.
+
+${GENERATION_EXIT_HELP}
 
 Examples:
   wafgen generate CVE-2021-44228
@@ -109,7 +137,8 @@ Examples:
   wafgen generate CVE-2099-0001 --vuln record.json --evidence poc.yaml --json`,
     )
     .action(async (cves: string[], opts: GenerateOptions) => {
-      const { generateRule, openGenerationParts, parseCveId } = await import('../../app/index.js');
+      const { generateRule, NoRuleError, openGenerationParts, parseCveId } =
+        await import('../../app/index.js');
       const { cliPrincipal } = await import('../../audit/event.js');
       const { exportRules } = await import('../../waf/export/index.js');
       const cfg = config();
@@ -128,35 +157,51 @@ Examples:
       });
       try {
         const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
+        const json: unknown[] = [];
+        const outcomes: GenerationOutcome[] = [];
         for (const cveId of ids) {
-          const r = await generateRule(
-            {
-              cveId,
-              ...(opts.vuln ? { vulnFile: opts.vuln } : {}),
-              evidenceFiles: opts.evidence,
-              benignFiles: opts.benign,
-              maxAttempts,
-              maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
-              save: opts.save,
-              fetch: opts.fetch,
-            },
-            { ...parts.deps, ...(step ? { onStep: step } : {}) },
-          );
+          let r;
+          try {
+            r = await generateRule(
+              {
+                cveId,
+                ...(opts.vuln ? { vulnFile: opts.vuln } : {}),
+                evidenceFiles: opts.evidence,
+                benignFiles: opts.benign,
+                maxAttempts,
+                maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
+                save: opts.save,
+                fetch: opts.fetch,
+              },
+              { ...parts.deps, ...(step ? { onStep: step } : {}) },
+            );
+          } catch (e) {
+            // No rule is an outcome like the others: said plainly, and the next CVE still runs.
+            if (!(e instanceof NoRuleError)) throw e;
+            outcomes.push('no-rule');
+            json.push({ cveId, outcome: 'no-rule', message: e.message, noRule: e.facts });
+            if (!opts.json) io.err(formatNoRule(e.facts, io));
+            continue;
+          }
           const report = { ...r.report, ...(r.version ? { version: r.version } : {}) };
           results.push({ rule: r.rule, report });
+          json.push({ rule: r.rule, report });
+          outcomes.push(report.verdict);
           if (!opts.json) io.err(formatReport(report, io));
         }
         const out = opts.json
-          ? JSON.stringify(ids.length === 1 ? results[0] : results, null, 2) + '\n'
-          : exportRules(
-              results.map((r) => r.rule),
-              opts.format,
-            );
-        if (opts.output) {
+          ? JSON.stringify(ids.length === 1 ? json[0] : json, null, 2) + '\n'
+          : results.length > 0
+            ? exportRules(
+                results.map((r) => r.rule),
+                opts.format,
+              )
+            : '';
+        if (opts.output && out) {
           await writeFile(opts.output, out);
           io.err(`wrote ${opts.output}\n`);
         } else io.out(out);
-        setExit(results.every((r) => r.report.passed) ? EXIT.ok : EXIT.failed);
+        setExit(exitOf(outcomes));
       } finally {
         await parts.close();
       }

@@ -62,6 +62,7 @@ export function registerVulnCommands(
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
       const { parseCveId, openSeededStore } = await import('../../app/index.js');
+      const { storedConfidence, storedVerdict } = await import('../../generation/verdict.js');
       const cveId = parseCveId(id);
       const store = await openSeededStore(config());
       try {
@@ -72,7 +73,12 @@ export function registerVulnCommands(
           );
         }
         const evidence = await store.evidence.forCve(cveId);
-        const rules = await store.rules.versions(cveId);
+        // Each version with what its report proved.
+        const rules = (await store.rules.versions(cveId)).map((r) => ({
+          ...r,
+          verdict: storedVerdict(r.report),
+          confidence: storedConfidence(r.report),
+        }));
         if (opts.json) {
           io.out(
             JSON.stringify(
@@ -112,7 +118,7 @@ export function registerVulnCommands(
             ),
           );
         lines.push(
-          `  rules: ${rules.length ? rules.map((r) => `v${r.version} (${r.engine}, ${r.createdAt})`).join(', ') : 'none yet (wafgen generate ' + cveId + ')'}`,
+          `  rules: ${rules.length ? rules.map((r) => `v${r.version} (${r.verdict}, confidence ${r.confidence}, ${r.engine}, ${r.createdAt})`).join(', ') : 'none yet (wafgen generate ' + cveId + ')'}`,
         );
         for (const ref of record.references.slice(0, 8)) lines.push(c.dim(`  ${ref}`));
         io.out(lines.join('\n') + '\n');

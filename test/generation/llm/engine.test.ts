@@ -61,7 +61,7 @@ describe('llm engine in the generation loop', () => {
       model: 'gpt-4.1',
       strategy: 'llm',
       attackClass: 'jndi-injection',
-      confidence: 'high',
+      verdict: 'proven',
       usage: { inputTokens: 2100, outputTokens: 350 },
     });
     expect(report.fallback).toBeUndefined();
@@ -299,11 +299,11 @@ describe('llm engine: providers, repairs, candidates', () => {
     expect(users.some((u) => u.includes('candidate 2 of 2'))).toBe(true);
   });
 
-  it('without exploit requests: the prompt says so and the confidence is medium', async () => {
+  it('without exploit requests: the prompt says so and the rule is untested, never passed', async () => {
     fake.script('openai', answer(GOOD));
     const input = { ...log4shellInput(), exploits: [] };
     const { report } = await generate(input, engine());
-    expect(report).toMatchObject({ passed: true, confidence: 'medium' });
+    expect(report).toMatchObject({ verdict: 'untested', passed: false, confidence: 'low' });
     const { user } = prompts(fake.requestsFor('openai')[0]);
     expect(user).toContain('No exploit request is available');
     expect(user).toContain('Vulnerable endpoints: /api/login');
