@@ -205,6 +205,6 @@ export class BuiltinEngine implements Engine {
     if (learned.tokens.length > 0)
       notes.push(`tokens learned: ${learned.tokens.map((t) => t.token).join(', ')}`);
     const confidence = exploits.length > 0 ? (basis === 'default' ? 'medium' : 'high') : 'low';
-    return { candidates, confidence, notes };
+    return { candidates, confidence, notes, recognised: { attackClass, basis, endpoints } };
   }
 }

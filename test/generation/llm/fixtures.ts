@@ -98,12 +98,12 @@ export function log4shellInput(description?: string): GenerationInput {
 const tt = (...types: TextTransformation['Type'][]): TextTransformation[] =>
   types.map((Type, Priority) => ({ Priority, Type }));
 
+// The lookup, also hidden behind nested lookups (`${${lower:j}ndi:`, `${${::-j}…`) as evasion variants send it.
 const lookup = (FieldToMatch: FieldToMatch, TextTransformations: TextTransformation[]): Statement => ({
-  ByteMatchStatement: {
-    SearchString: '${jndi:',
+  RegexMatchStatement: {
+    RegexString: '\\$\\{\\s*(?:jndi\\s*:|[^}]{0,30}\\$\\{)',
     FieldToMatch,
     TextTransformations,
-    PositionalConstraint: 'CONTAINS',
   },
 });
 

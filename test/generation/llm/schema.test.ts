@@ -90,7 +90,9 @@ describe('LlmRuleOutput', () => {
     expect(parsed.success && parsed.data.statement).toMatchObject({ Comment: 'extra' });
     const long = {
       ByteMatchStatement: {
-        ...GOOD.OrStatement!.Statements[0]!.ByteMatchStatement!,
+        FieldToMatch: { QueryString: {} },
+        TextTransformations: [{ Priority: 0, Type: 'LOWERCASE' }],
+        PositionalConstraint: 'CONTAINS',
         SearchString: 'x'.repeat(300),
       },
     };
