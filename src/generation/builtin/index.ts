@@ -111,11 +111,13 @@ export class BuiltinEngine implements Engine {
       return statements.length > 0 ? anyOf(statements) : undefined;
     };
     const learned = learnTokens(exploits, benign);
+    // A few tokens are enough (each costs two statements); more only buys WCU.
     const factTokens = facts.payloadTokens
       .map((t) => t.toLowerCase())
       .filter((t) => t.length >= 4 && !looksRandom(t))
+      .slice(0, 3)
       .flatMap((t) => (['query', 'body'] as const).map((component) => ({ token: t, component })));
-    const tokenStatements: Statement[] = [...learned.tokens, ...factTokens].flatMap((t) =>
+    const tokenStatements: Statement[] = [...learned.tokens.slice(0, 3), ...factTokens].flatMap((t) =>
       // A token seen in the query or the body may travel in the other one in a variant.
       (t.component === 'headers' ? ['headers' as const] : (['query', 'body'] as const)).map((component) =>
         tokenStatement(t.token, component, { oversize: 'MATCH' }),
@@ -142,7 +144,7 @@ export class BuiltinEngine implements Engine {
     const others = exploits.length === 0 ? alternatives.slice(0, 2) : [];
     // Without evidence, once the whole signatures blocked ordinary traffic (the previous attempt's
     // checks say so), the next attempt keeps only the parts of them that never do.
-    const prune = exploits.length === 0 && (feedback?.previous.checks.benign.blocked ?? 0) > 0;
+    const prune = (feedback?.previous.checks.benign.blocked ?? 0) > 0;
     if (others.length > 0) {
       const statements = [attackClass, ...others].flatMap((c) =>
         KNOWLEDGE[c].signatures.flatMap((s) =>
@@ -151,7 +153,7 @@ export class BuiltinEngine implements Engine {
       );
       const label = [attackClass, ...others].join(' + ');
       if (statements.length > 0) add(`signature (${label})`, anyOf(statements));
-      if (prune) {
+      if (prune && exploits.length === 0) {
         const safe = benignSafe(statements, benign);
         if (safe.length > 0) add(`signature (${label}; where benign traffic never has it)`, anyOf(safe));
       }
@@ -182,13 +184,23 @@ export class BuiltinEngine implements Engine {
     }
     if (endpoint) add('endpoint', endpoint);
     if (!endpoint && tokenStatements.length > 0) add('tokens', anyOf(tokenStatements));
-    if (prune) {
+    if (prune && exploits.length > 0) {
+      // With evidence too: a technique signature that fired on ordinary traffic keeps the parts that
+      // never do (`unix:…|` of a mod_proxy SSRF survives, `http://localhost` in an OAuth callback goes).
+      for (const c of [...candidates]) {
+        if (c.statement.AndStatement) continue;
+        const parts = c.statement.OrStatement?.Statements ?? [c.statement];
+        const safe = benignSafe(parts, benign);
+        if (safe.length > 0 && JSON.stringify(safe) !== JSON.stringify(parts))
+          add(`${c.strategy} (where benign traffic never has it)`, anyOf(safe));
+      }
+    }
+    if (prune && exploits.length === 0) {
       // Last resort without evidence: the technique only where ordinary traffic never carries it.
       const all = k.signatures.flatMap((s) => signatureStatements(s, components, { oversize: 'CONTINUE' }));
       const safe = benignSafe(all, benign);
       if (safe.length > 0) add('signature (where benign traffic never has it)', anyOf(safe));
     }
-
     // Later attempts: cover what no single candidate covered by OR-ing the specific ones.
     if (feedback && candidates.length > 1) {
       const pieces = candidates.filter((c) => c.strategy !== 'endpoint').map((c) => c.statement);

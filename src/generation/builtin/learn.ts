@@ -61,12 +61,12 @@ function commonSuffix(paths: readonly string[]): string[] {
 }
 
 /** An endpoint is worth scoping to when it is specific and ordinary requests rarely reach it. */
-export function distinctive(endpoint: string, benign: readonly HttpRequest[]): boolean {
+export function distinctive(endpoint: string, benign: readonly HttpRequest[], tolerance = 0.01): boolean {
   const segments = endpoint.split('/').filter((s) => s !== '' && s !== '*');
   if (segments.length === 0) return false;
   if (segments.length === 1 && segments[0]!.length < 6) return false;
   const hits = benign.filter((r) => pathReaches(decodePath(r.path), endpoint)).length;
-  return hits <= benign.length * 0.01;
+  return hits <= benign.length * tolerance;
 }
 
 /**
@@ -76,10 +76,14 @@ export function distinctive(endpoint: string, benign: readonly HttpRequest[]): b
  */
 function endpointTail(paths: readonly string[], benign: readonly HttpRequest[]): string | undefined {
   const shared = commonSuffix(paths);
-  for (let k = 1; k <= shared.length; k++) {
-    if (shared[shared.length - k] === '*') continue; // a tail never starts with a wildcard
-    const tail = '/' + shared.slice(shared.length - k).join('/');
-    if (k >= Math.min(2, shared.length) && distinctive(tail, benign)) return tail;
+  // The shortest tail no ordinary request reaches; failing that, the shortest one few reach (a
+  // legitimate endpoint such as a password reset, where the payload test must do the rest).
+  for (const tolerance of [0, 0.01]) {
+    for (let k = 1; k <= shared.length; k++) {
+      if (shared[shared.length - k] === '*') continue; // a tail never starts with a wildcard
+      const tail = '/' + shared.slice(shared.length - k).join('/');
+      if (k >= Math.min(2, shared.length) && distinctive(tail, benign, tolerance)) return tail;
+    }
   }
   return undefined;
 }

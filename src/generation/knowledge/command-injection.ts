@@ -15,6 +15,17 @@ export const commandInjection: ClassKnowledge = {
       transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN },
     },
     {
+      // PHP-CGI argument injection (`?-d allow_url_include=1 -d auto_prepend_file=php://input`, with
+      // `-` spelled as a soft hyphen `%AD` on Windows): PHP ini directives in a URL are never ordinary.
+      id: 'php-cgi-arguments',
+      regexes: [
+        '(?:^|[\\s+])(?:-|\\xad)d\\s*[a-z_.]+\\s*=|allow_url_include|auto_(?:prepend|append)_file\\s*=',
+      ],
+      components: ['query'],
+      unscoped: true,
+      transforms: { default: ['URL_DECODE_UNI', 'LOWERCASE'] },
+    },
+    {
       id: 'shellshock',
       regexes: ['\\(\\s*\\)\\s*\\{[^}]{0,20}\\}\\s*;'],
       transforms: { default: HEADER_CHAIN },
