@@ -93,6 +93,28 @@ describe('rules generalise beyond the sample they learned from', () => {
     expect(blocks(rule, req('other', { uri: '/admin/api/config/list', expect: 'allow' }))).toBe(false);
   });
 
+  it('2. scopes to a route given as a query parameter, not to the bare path it shares with everything', async () => {
+    const rec = record({
+      description: 'SQL injection in the markers REST route of a WordPress plugin.',
+      cwes: ['CWE-89'],
+    });
+    const rule = await learn(rec, [
+      req('train', {
+        uri: '/?rest_route=/mapsplug/v1/markers&filter=%7B%7D&fields=*%20from%20wp_users%20union%20select%20user_pass--',
+        class: 'sqli',
+      }),
+    ]);
+    expect(JSON.stringify(rule)).toContain('rest_route=/mapsplug/v1/markers');
+    const next = req('next', {
+      uri: '/?fields=id%2Cname%20UNION%20ALL%20SELECT%20user_login%2Cuser_pass%20FROM%20wp_users--&rest_route=/mapsplug/v1/markers',
+    });
+    expect(blocks(rule, next)).toBe(true);
+    // The same SQL words through another route of the site are not this vulnerability.
+    expect(
+      blocks(rule, req('other', { uri: '/?rest_route=/wp/v2/posts&search=union%20select', expect: 'allow' })),
+    ).toBe(false);
+  });
+
   it('3. covers the other gadget families of a deserialization bug, not only the sample', async () => {
     const rec = record({
       description: 'Insecure deserialization of XML in the REST plugin.',

@@ -10,7 +10,7 @@ import type { Rule, Statement } from '../../waf/model/shapes.generated.js';
 import { KNOWLEDGE, type Component } from '../knowledge/index.js';
 import type { Candidate, Engine, Feedback, GenerationInput, Proposal } from '../types.js';
 import { classify } from './classify.js';
-import { distinctive, learnEndpoints, learnTokens, looksRandom } from './learn.js';
+import { distinctive, learnEndpoints, learnRoutes, learnTokens, looksRandom } from './learn.js';
 import { locatePayload, type Located } from './locate.js';
 import {
   allOf,
@@ -97,9 +97,18 @@ export class BuiltinEngine implements Engine {
       0,
       MAX_ENDPOINTS,
     );
-    const endpointStatements = endpoints
-      .map(endpointStatement)
-      .filter((s): s is Statement => s !== undefined);
+    // Applications that route by a query parameter (`?rest_route=/plugin/v1/items`,
+    // `?service=page/Setup`): the route names the handler where the path (`/`, `/app`) does not.
+    const routes = endpoints.length === 0 && exploits.length > 0 ? learnRoutes(exploits, benign) : [];
+    const endpointStatements = [
+      ...endpoints.map(endpointStatement),
+      // …also when a variant sends it in a form body (inspected as far as AWS reads a body: an
+      // upload over the limit is not a request to this route).
+      ...routes.flatMap((r) => [
+        tokenStatement(r, 'query', { oversize: 'MATCH' }),
+        tokenStatement(r, 'body', { oversize: 'CONTINUE' }),
+      ]),
+    ].filter((s): s is Statement => s !== undefined);
     const endpoint = endpointStatements.length > 0 ? anyOf(endpointStatements) : undefined;
 
     const signature = (oversize: 'MATCH' | 'CONTINUE'): Statement | undefined => {
@@ -212,6 +221,7 @@ export class BuiltinEngine implements Engine {
     ];
     if (endpoints.length > 0)
       notes.push(`endpoint${endpoints.length > 1 ? 's' : ''}: ${endpoints.join(', ')}`);
+    if (routes.length > 0) notes.push(`route parameter${routes.length > 1 ? 's' : ''}: ${routes.join(', ')}`);
     if (located.length > 0)
       notes.push(`payload found in: ${[...new Set(located.map((l) => l.component))].join(', ')}`);
     if (learned.tokens.length > 0)

@@ -104,6 +104,34 @@ export function learnEndpoints(exploits: readonly HttpRequest[], benign: readonl
   return [...new Set(endpoints as string[])];
 }
 
+/**
+ * Query parameters every exploit request sets to the same route-like value (`rest_route=/a/b`,
+ * `service=page/setup`) that no ordinary request carries: the handler's name when the path is `/`.
+ * Returned as `name=value`, decoded and lower-cased.
+ */
+export function learnRoutes(exploits: readonly HttpRequest[], benign: readonly HttpRequest[]): string[] {
+  const routeLike = /^\/?[a-z0-9_.~-]+(?:\/[a-z0-9_.~-]+)+\/?$/;
+  const sets = exploits.map(
+    (r) =>
+      new Set(
+        queryArgs(r.query)
+          .map(([k, v]) => [decode(k), decode(v)] as const)
+          .filter(
+            ([k, v]) =>
+              k.length >= 1 &&
+              routeLike.test(v) &&
+              !v.split('/').some((seg) => seg && isInstanceSegment(seg)),
+          )
+          .map(([k, v]) => `${k}=${v}`),
+      ),
+  );
+  return [...intersect(sets)]
+    .filter(
+      (route) => !benign.some((r) => decode(TEXT_TRANSFORMATIONS.URL_DECODE_UNI(r.query)).includes(route)),
+    )
+    .slice(0, 2);
+}
+
 export interface LearnedTokens {
   /** Query parameter names every exploit request sends. */
   params: string[];
