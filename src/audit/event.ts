@@ -45,7 +45,7 @@ const Common = {
 const GenerationAuditEventSchema = z.strictObject({
   ...Common,
   type: z.literal('generation'),
-  /** The rule passed every check. */
+  /** The rule was proven (every check passed against at least one exploit request). */
   passed: z.boolean(),
   durationMs: count,
   /** Reason codes and the checks' own words when the rule failed. */

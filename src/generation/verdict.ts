@@ -54,7 +54,7 @@ export interface SummaryInput {
 /**
  * The headline, one line:
  * - `CVE-…: proven — blocks 3/3 exploit requests and 36/36 evasion variants; 0 of 3,412 benign requests blocked`
- * - `CVE-…: untested — no exploit request to test the rule against, so it is not shown to block the exploit; 0 of 105 benign requests blocked; supply exploit requests with --evidence <file> (…)`
+ * - `CVE-…: untested — no exploit request to test the rule against, so it is not shown to block the exploit; 0 of 3,552 benign requests blocked; supply exploit requests with --evidence <file> (…)`
  * - `CVE-…: failed — <each reason, separated by "; ">`
  * followed by `; N warnings: code, code` when there are warnings.
  */

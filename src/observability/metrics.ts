@@ -84,7 +84,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
 
   const generations = new Counter({
     name: 'wafgen_generations_total',
-    help: 'Rule generations by outcome: success (passed every check), failed (a rule that failed its checks), error (no rule).',
+    help: 'Rule generations by outcome: success (a proven rule), failed (a rule that failed its checks), error (no rule).',
     labelNames: ['outcome', 'engine', 'provider'] as const,
     registers,
   });

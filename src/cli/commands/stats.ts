@@ -31,7 +31,7 @@ function formatStats(s: Stats, io: Io, opts: { cost?: boolean } = {}): string {
   }
   const g = s.generations;
   lines.push(
-    row('success rate', `${pct(g.successRate ?? 0)} (${g.passed} of ${g.total} passed every check)`) +
+    row('success rate', `${pct(g.successRate ?? 0)} (${g.passed} of ${g.total} proven)`) +
       warn((g.successRate ?? 1) < THRESHOLDS.minSuccessRate, 'below 95%'),
   );
   if (s.latencyMs)
