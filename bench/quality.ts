@@ -22,15 +22,14 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
+// The generator is driven through the public API (`import { generateRule } from 'wafgen'`), as an
+// outside tool would; the scoring uses the evaluator directly (the yardstick stays independent).
+import { generateRule, type HttpRequestInput, type VulnRecordInput } from '../src/index.js';
 import { compileDocument, isCaught } from '../src/evaluator/index.js';
 import { readAllRequests } from '../src/requests/index.js';
 import type { HttpRequest } from '../src/requests/model.js';
 import { loadBenignSample } from '../src/generation/benign.js';
-import { BuiltinEngine } from '../src/generation/builtin/index.js';
-import { mergeFacts } from '../src/generation/facts.js';
-import { deriveAllVariants, runGeneration } from '../src/generation/loop.js';
-import { bundledExploits, findBundled } from '../src/vulns/bundled.js';
-import { VulnRecordSchema, type VulnRecord } from '../src/vulns/model.js';
+import { deriveAllVariants } from '../src/generation/loop.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -55,9 +54,9 @@ const TARGETS = {
   medianWcu: 200,
 };
 
-function corpusRecord(line: string): VulnRecord {
+function corpusRecord(line: string): VulnRecordInput & { id: string } {
   const c = JSON.parse(line) as Record<string, unknown>;
-  return VulnRecordSchema.parse({
+  return {
     id: c.cve,
     title: c.name,
     description: c.description ?? '',
@@ -70,7 +69,7 @@ function corpusRecord(line: string): VulnRecord {
     tags: c.tags ?? [],
     source: 'corpus',
     fetchedAt: new Date(0).toISOString(),
-  });
+  } as VulnRecordInput & { id: string };
 }
 
 interface Row {
@@ -103,34 +102,34 @@ async function main(): Promise<void> {
     resolve(corpus, `${name}.dev.jsonl`);
   const records = readFileSync(file('cves'), 'utf8').split('\n').filter(Boolean).map(corpusRecord);
   const exploits = (await readAllRequests(file('exploits'))).requests;
+  // The same requests as the test-case objects the public API takes.
+  const raw = new Map<string, HttpRequestInput>(
+    readFileSync(file('exploits'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as HttpRequestInput)
+      .map((r) => [r.id!, r]),
+  );
   const benignCorpus = (await readAllRequests(file('benign'))).requests;
   const benignSample = await loadBenignSample();
-  const engine = new BuiltinEngine();
   const rows: Row[] = [];
 
   for (const corpusRec of records) {
-    if (opts.cve && corpusRec.id !== opts.cve.toUpperCase()) continue;
+    if (opts.cve && corpusRec.id.toUpperCase() !== opts.cve.toUpperCase()) continue;
     const mine = exploits
       .filter((r) => r.cve === corpusRec.id)
       .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
     if (mine.length === 0) continue;
-    const bundledRecord = leaveOneOut ? undefined : findBundled(corpusRec.id);
-    const record = bundledRecord ?? corpusRec;
-    const extra = leaveOneOut ? [] : await bundledExploits(corpusRec.id);
     const variantsOfAll = deriveAllVariants(mine, 12);
     for (const mode of MODES) {
       const train = mode === 'evidence' ? [mine[0]!] : [];
       const t = performance.now();
-      const result = await runGeneration(
-        {
-          record,
-          exploits: [...train, ...extra],
-          facts: mergeFacts(record),
-          benign: benignSample,
-          evidenceSources: [],
-        },
-        engine,
-      );
+      // Leave-one-out: the corpus record, nothing bundled. With bundled: the CVE ID alone, so the
+      // bundled record, facts and exploit requests are used (plus the training request).
+      const result = await generateRule(leaveOneOut ? corpusRec : corpusRec.id, {
+        exploits: train.map((r) => raw.get(r.id)!),
+        withholdBundled: leaveOneOut,
+      });
       const ms = performance.now() - t;
       const compiled = compileDocument({ kind: 'rule', rule: result.rule }, { trace: false });
       const caught = (r: HttpRequest) => isCaught('rule', compiled.evaluate(r));

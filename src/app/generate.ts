@@ -189,12 +189,11 @@ async function generateAndSave(
   const signatures = stored.filter((e) => e.kind === 'signature' && e.signature).map((e) => e.signature!);
   const facts = mergeFacts(record, signatures);
   const ownBenign = (request.benign ?? []).map((r) => ({ ...r, expect: 'allow' as const }));
-  const benign = [
-    ...(ownBenign.length === 0 || request.benignFiles?.length
-      ? await loadBenignSample(request.benignFiles)
-      : []),
-    ...ownBenign,
-  ];
+  const loaded =
+    ownBenign.length === 0 || request.benignFiles?.length ? await loadBenignSample(request.benignFiles) : [];
+  // The built-in corpus alone stays the same array: the checks keep its leaf outcomes per array
+  // (evaluator/request-set.ts), so the next generation in this process reuses them.
+  const benign = ownBenign.length === 0 ? loaded : [...loaded, ...ownBenign];
   const evidenceSources = [
     ...new Set([
       ...stored.map((e) => e.source),
@@ -204,7 +203,7 @@ async function generateAndSave(
       ...bundled.map((r) => `bundled exploit ${r.id}${r.source ? ` (${r.source})` : ''}`),
     ]),
   ];
-  const benignSupplied = (request.benignFiles?.length ?? 0) > 0;
+  const benignSupplied = (request.benignFiles?.length ?? 0) > 0 || ownBenign.length > 0;
   const input = { record, exploits, facts, benign, benignSupplied, evidenceSources };
   const result = await runGeneration(input, deps.engine, {
     ...(request.maxAttempts ? { maxAttempts: request.maxAttempts } : {}),
