@@ -16,7 +16,7 @@
 // Every rule is also run against the corpus's benign requests, which the generator never sees
 // (inside its loop it checks the built-in benign corpus, data/benign.jsonl).
 // In process: no CLI start per rule. Usage:
-//   npm run bench:quality [-- --mode evidence|description] [--with-bundled] [--cve CVE-…] [--corpus DIR] [--verbose]
+//   npm run bench:quality [-- --mode evidence|description] [--with-bundled] [--set corpus|bundled] [--cve CVE-…] [--corpus DIR] [--verbose]
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +30,7 @@ import { readAllRequests } from '../src/requests/index.js';
 import type { HttpRequest } from '../src/requests/model.js';
 import { loadBenignSample } from '../src/generation/benign.js';
 import { deriveAllVariants } from '../src/generation/loop.js';
+import { BUNDLED_EXPLOITS_FILE, loadBundled } from '../src/vulns/bundled.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -37,6 +38,7 @@ const { values: opts } = parseArgs({
     mode: { type: 'string' },
     cve: { type: 'string' },
     'with-bundled': { type: 'boolean', default: false },
+    set: { type: 'string', default: 'corpus' },
     verbose: { type: 'boolean', default: false },
   },
 });
@@ -100,11 +102,19 @@ async function main(): Promise<void> {
   const file = (name: string) =>
     [`${name}.jsonl`, `${name}.dev.jsonl`].map((f) => resolve(corpus, f)).find((f) => existsSync(f)) ??
     resolve(corpus, `${name}.dev.jsonl`);
-  const records = readFileSync(file('cves'), 'utf8').split('\n').filter(Boolean).map(corpusRecord);
-  const exploits = (await readAllRequests(file('exploits'))).requests;
+  // `--set bundled`: wafgen's own 103 CVEs scored on their bundled exploit requests (Metasploit, PoCs,
+  // nuclei), leave-one-out, with the record's public fields only (title, description, CWE, product…,
+  // written in wafgen's words) and the corpus's benign requests. A second, differently sourced measure.
+  const bundledSet = opts.set === 'bundled';
+  if (bundledSet && !leaveOneOut) throw new Error('--set bundled is leave-one-out only');
+  const exploitsFile = bundledSet ? BUNDLED_EXPLOITS_FILE : file('exploits');
+  const records = bundledSet
+    ? loadBundled().map(({ exploit: _facts, ...rest }) => rest as VulnRecordInput & { id: string })
+    : readFileSync(file('cves'), 'utf8').split('\n').filter(Boolean).map(corpusRecord);
+  const exploits = (await readAllRequests(exploitsFile)).requests;
   // The same requests as the test-case objects the public API takes.
   const raw = new Map<string, HttpRequestInput>(
-    readFileSync(file('exploits'), 'utf8')
+    readFileSync(exploitsFile, 'utf8')
       .split('\n')
       .filter(Boolean)
       .map((l) => JSON.parse(l) as HttpRequestInput)
@@ -163,7 +173,7 @@ async function main(): Promise<void> {
     `# bench:quality — builtin engine, ${leaveOneOut ? 'leave-one-out (nothing bundled about the scored CVE)' : 'with the bundled record, facts and exploits'}`,
   );
   console.log(
-    `corpus ${corpus}: ${n(records.length)} CVEs, ${n(exploits.length)} exploit requests, ${n(benignCorpus.length)} benign requests; ` +
+    `${bundledSet ? `bundled set (${BUNDLED_EXPLOITS_FILE}), benign from ${corpus}` : `corpus ${corpus}`}: ${n(records.length)} CVEs, ${n(exploits.length)} exploit requests, ${n(benignCorpus.length)} benign requests; ` +
       `the generator's own benign corpus: ${n(benignSample.length)} requests`,
   );
   const summary: string[] = [];

@@ -10,10 +10,20 @@ export const codeInjection: ClassKnowledge = {
       id: 'server-code',
       regexes: [
         '<\\?php|\\b(?:eval|assert|system|passthru|shell_exec|proc_open|popen|phpinfo|base64_decode|file_put_contents)\\s*\\(',
-        'class\\.module\\.classloader|#(?:post_render|pre_render|access_callback|lazy_builder|markup)\\b|\\.execute\\(\\)|runtime\\.getruntime',
+        '\\.execute\\(\\)|runtime\\.getruntime',
         // Groovy (Grape annotations, AST transforms), Node.js and Python code that reaches the OS.
         '@grab(?:config|resolver)?\\s*\\(|@groovy\\.transform|child_process|process\\.mainmodule|__import__\\s*\\(|\\bos\\.(?:system|popen)\\s*\\(|subprocess\\.',
       ],
+      transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN },
+    },
+    {
+      // Binding a request to the class loader (Spring4Shell) or to a render array's callbacks
+      // (Drupalgeddon): no client ever names these in a parameter, so they are safe anywhere.
+      id: 'framework-internals',
+      regexes: [
+        'class\\.module\\.classloader|#(?:post_render|pre_render|access_callback|lazy_builder|markup)\\b',
+      ],
+      unscoped: true,
       transforms: { default: URL_CHAIN, body: BODY_CHAIN, headers: HEADER_CHAIN },
     },
   ],

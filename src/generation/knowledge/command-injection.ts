@@ -26,8 +26,10 @@ export const commandInjection: ClassKnowledge = {
       transforms: { default: ['URL_DECODE_UNI', 'LOWERCASE'] },
     },
     {
+      // A function definition in a header value: never sent by a client, safe anywhere.
       id: 'shellshock',
       regexes: ['\\(\\s*\\)\\s*\\{[^}]{0,20}\\}\\s*;'],
+      unscoped: true,
       transforms: { default: HEADER_CHAIN },
     },
   ],
