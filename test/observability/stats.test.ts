@@ -163,7 +163,7 @@ describe('wafgen stats', () => {
     const r = await runCli(['stats', '--cost', '--days', '7']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/last 7 day\(s\) .* 10 rule version\(s\)/);
-    expect(r.stdout).toMatch(/success rate\s+90\.0% \(9 of 10 passed every check\)\s+⚠ below 95%/);
+    expect(r.stdout).toMatch(/success rate\s+90\.0% \(9 of 10 proven\)\s+⚠ below 95%/);
     expect(r.stdout).toMatch(
       /latency\s+p50 700 ms · p90 4\.0 s · p99 40\.0 s · max 40\.0 s\s+⚠ p99 over 30 s/,
     );
