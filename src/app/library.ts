@@ -14,7 +14,7 @@ import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { InputError } from '../core/errors.js';
 import { RuleCompileError, type Decision } from '../evaluator/index.js';
 import { BODY_LIMITS, type ResourceType } from '../evaluator/options.js';
-import { testRequests, type TestSummary } from '../evaluator/test-rules.js';
+import { testRequests, type TestResult, type TestSummary } from '../evaluator/test-rules.js';
 import { validateRuleDocument } from '../lint/validate.js';
 import { REQUEST_FORMATS, type RequestFormat } from '../requests/formats.js';
 import { readAllRequests, RequestFileError, type HttpRequest, type ParseError } from '../requests/index.js';
@@ -266,29 +266,14 @@ export interface TestRulesOptions {
   maxEvaluations?: number;
 }
 
-/** One request's outcome: what `wafgen test --json` prints per request. */
-export interface TestRequestResult {
-  id: string;
-  expect?: 'block' | 'allow';
-  /** The rules stopped it (blocked or challenged; a lone Count rule that matched). */
-  matched: boolean;
-  action: Decision['action'];
-  /** The rule that decided, or `Default_Action`. */
-  terminatingRule: string;
-  /** JSON path of the statement that decided, in that rule. */
-  terminatingStatement?: string;
-  /** `expect` was set and not met. */
-  mismatch: boolean;
-  /** A rule could not be judged locally (rate-based, a managed group, a set not supplied). */
-  uncertain: boolean;
-  /** For evasion variants: the request it was derived from, and how. */
-  variantOf?: string;
-  technique?: string;
-  /** With `explain`: every rule judged, with the trace of its statements. */
+/**
+ * One request's outcome: what `wafgen test --json` prints per request — the use case's result
+ * without the raw decision, plus, with `explain`, every rule judged (with its trace) and the labels added.
+ */
+export type TestRequestResult = Omit<TestResult, 'decision'> & {
   rules?: Decision['rules'];
-  /** With `explain`: the labels the rules added. */
   labels?: string[];
-}
+};
 
 export interface TestRulesResult {
   results: TestRequestResult[];

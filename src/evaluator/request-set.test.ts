@@ -77,6 +77,8 @@ describe('RequestSet', () => {
       const expected = requests.filter((r) => isCaught('rule', compiled.evaluate(r))).map((r) => r.id);
       expect(set.blockedBy(rule(s)).map((r) => r.id)).toEqual(expected);
     }
+    // A statement alone answers as the Block rule of it would.
+    for (const s of shapes) expect(set.matching(s)).toEqual(set.blockedBy(rule(s)));
     // The shapes are not all the same answer: the test can tell them apart.
     expect(
       new Set(

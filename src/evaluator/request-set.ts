@@ -75,6 +75,13 @@ export class RequestSet {
     return this.leaf(s);
   }
 
+  /** The requests `statement` matches, in set order (as a Block rule of that one statement would block). */
+  matching(statement: Statement): HttpRequest[] {
+    const m = composable(statement) ? this.matches(statement) : undefined;
+    if (!m) return this.blockedBy(probe(statement));
+    return this.requests.filter((_, i) => m[i] === 1);
+  }
+
   /** The requests `rule` blocks, in set order. */
   blockedBy(rule: Rule): HttpRequest[] {
     if (!('Block' in (rule.Action ?? {})) || !composable(rule.Statement)) {

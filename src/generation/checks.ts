@@ -62,15 +62,16 @@ export function checkRule(rule: Rule, ctx: CheckContext): CheckResult {
     if (caught(r)) result.variants.blocked++;
     else result.variants.missed.push({ id: r.id, ...(techniqueOf(r) ? { technique: techniqueOf(r)! } : {}) });
   }
-  const traced = compileDocument(validation.document);
   // The benign corpus is the same for every candidate: its leaf outcomes are shared between them.
   const falsePositives =
     validation.document.kind === 'rule'
       ? requestSet(ctx.benign).blockedBy(validation.document.rule)
       : ctx.benign.filter(caught);
+  // Traced only when something must be explained (most candidates block no benign request).
+  const traced = falsePositives.length > 0 ? compileDocument(validation.document) : undefined;
   for (const r of falsePositives) {
     result.benign.blocked++;
-    const d = traced.evaluate(r);
+    const d = traced!.evaluate(r);
     result.benign.falsePositives.push({
       id: r.id,
       ...(d.terminatingStatement ? { statement: d.terminatingStatement } : {}),

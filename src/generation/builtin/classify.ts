@@ -78,12 +78,6 @@ function scoreRecord(record: VulnRecord): { scores: Map<AttackClass, number>; te
 }
 
 export function classify(record: VulnRecord, evidence: readonly HttpRequest[]): Classification {
-  const { scores, textDecided } = scoreRecord(record);
-  const ranked = [...scores].sort((a, b) => b[1] - a[1]);
-  const alternativesTo = (best: AttackClass): AttackClass[] => {
-    const top = scores.get(best) ?? ranked[0]?.[1] ?? 0;
-    return ranked.filter(([c, s]) => c !== best && s * 2 >= top).map(([c]) => c);
-  };
   if (record.exploit?.attackClass)
     return { attackClass: record.exploit.attackClass, basis: 'facts', alternatives: [] };
   const labelled = evidence.map((r) => r.class).filter(isClass);
@@ -96,11 +90,11 @@ export function classify(record: VulnRecord, evidence: readonly HttpRequest[]): 
       alternatives: [],
     };
   }
+  const { scores, textDecided } = scoreRecord(record);
+  const ranked = [...scores].sort((a, b) => b[1] - a[1]);
   if (ranked.length === 0) return { attackClass: 'code-injection', basis: 'default', alternatives: [] };
-  const best = ranked[0]![0];
-  return {
-    attackClass: best,
-    basis: textDecided ? 'description' : 'cwe',
-    alternatives: alternativesTo(best),
-  };
+  const [best, top] = ranked[0]!;
+  // Other classes the record plausibly means: scored at least half the best.
+  const alternatives = ranked.filter(([c, s]) => c !== best && s * 2 >= top).map(([c]) => c);
+  return { attackClass: best, basis: textDecided ? 'description' : 'cwe', alternatives };
 }

@@ -6,7 +6,7 @@
 // generation loop checks them all and keeps the best.
 import { requestSet } from '../../evaluator/index.js';
 import type { HttpRequest } from '../../requests/model.js';
-import type { Rule, Statement } from '../../waf/model/shapes.generated.js';
+import type { Statement } from '../../waf/model/shapes.generated.js';
 import { KNOWLEDGE, type Component } from '../knowledge/index.js';
 import type { Candidate, Engine, Feedback, GenerationInput, Proposal } from '../types.js';
 import { classify } from './classify.js';
@@ -51,22 +51,13 @@ function locatedStatements(located: readonly Located[], oversize: 'MATCH' | 'CON
   return out;
 }
 
-const probeRule = (Statement: Statement): Rule => ({
-  Name: 'probe',
-  Priority: 0,
-  Statement,
-  Action: { Block: {} },
-  VisibilityConfig: { SampledRequestsEnabled: false, CloudWatchMetricsEnabled: false, MetricName: 'probe' },
-});
-
 /**
  * The statements that block none of the benign requests. Without evidence there is no endpoint to
  * scope a technique to; what is left is to inspect only where ordinary traffic never shows it (shell
  * syntax in a query string, not in a forum post about bash).
  */
 function benignSafe(statements: readonly Statement[], benign: readonly HttpRequest[]): Statement[] {
-  const hits = (s: Statement, requests: readonly HttpRequest[]) =>
-    requestSet(requests).blockedBy(probeRule(s));
+  const hits = (s: Statement, requests: readonly HttpRequest[]) => requestSet(requests).matching(s);
   // A regex is judged one alternative at a time: `/etc/hosts` in a search box costs that one
   // alternative in the query string, not the whole traversal signature. An alternative can only
   // match what the whole regex matched, so only those requests are tried again.
@@ -162,7 +153,7 @@ export class BuiltinEngine implements Engine {
       );
       const label = [attackClass, ...others].join(' + ');
       if (statements.length > 0) add(`signature (${label})`, anyOf(statements));
-      if (prune && exploits.length === 0) {
+      if (prune) {
         const safe = benignSafe(statements, benign);
         if (safe.length > 0) add(`signature (${label}; where benign traffic never has it)`, anyOf(safe));
       }

@@ -1,18 +1,9 @@
 // Where the payload travels: which signature statements fire on the exploit requests, and in which
 // component. Answered with the real evaluator, so what is found is what AWS would see.
-import { compileDocument } from '../../evaluator/index.js';
+import { requestSet } from '../../evaluator/index.js';
 import type { HttpRequest } from '../../requests/model.js';
-import type { Statement } from '../../waf/model/shapes.generated.js';
 import type { ClassKnowledge, Component, Signature } from '../knowledge/index.js';
 import { signatureStatements } from './statements.js';
-
-const probeRule = (Statement: Statement) => ({
-  Name: 'probe',
-  Priority: 0,
-  Statement,
-  Action: { Block: {} },
-  VisibilityConfig: { SampledRequestsEnabled: false, CloudWatchMetricsEnabled: false, MetricName: 'probe' },
-});
 
 const ALL_COMPONENTS: readonly Component[] = [
   'path',
@@ -43,8 +34,11 @@ export function locatePayload(knowledge: ClassKnowledge, exploits: readonly Http
     for (const signature of parts) {
       const [statement] = signatureStatements(signature, [component], { oversize: 'CONTINUE' });
       if (!statement) continue;
-      const compiled = compileDocument({ kind: 'rule', rule: probeRule(statement) }, { trace: false });
-      const hits = new Set(exploits.filter((r) => compiled.evaluate(r).action === 'BLOCK').map((r) => r.id));
+      const hits = new Set(
+        requestSet(exploits)
+          .matching(statement)
+          .map((r) => r.id),
+      );
       if (hits.size > 0) found.push({ component, signature, hits });
     }
   }
