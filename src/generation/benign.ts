@@ -9,7 +9,10 @@ import { readAllRequests } from '../requests/index.js';
 import type { HttpRequest } from '../requests/model.js';
 
 // src/generation and dist/generation are both two levels below the package root.
-const BUILTIN_BENIGN_SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../data/benign.jsonl');
+export const BUILTIN_BENIGN_SAMPLE = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../data/benign.jsonl',
+);
 
 let cached: HttpRequest[] | undefined;
 
