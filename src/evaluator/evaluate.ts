@@ -6,7 +6,10 @@ import type { Rule, RuleAction, RuleGroup, WebACL } from '../waf/model/shapes.ge
 import type { WafDocument } from '../waf/schema.js';
 import type { JsonPath } from '../waf/findings.js';
 import type { HttpRequest } from '../requests/model.js';
-import { compileStatement, type CompiledStatement, type EvalContext } from './compile.js';
+import { LRUCache } from 'lru-cache';
+
+import { compileStatement, Slots, type CompiledStatement, type EvalContext } from './compile.js';
+import { canonicalKey } from './canonical.js';
 import { qualifyLabel, ruleGroupPrefix, webAclPrefix } from './labels.js';
 import type { EvaluateOptions } from './options.js';
 import type { StatementTrace, Verdict } from './trace.js';
@@ -77,6 +80,7 @@ function compileRules(
   base: JsonPath | undefined,
   options: EvaluateOptions,
   seen: Set<string>,
+  slots: Slots,
 ): CompiledRule[] {
   return [...rules]
     .map((rule, i) => ({ rule, i }))
@@ -85,7 +89,7 @@ function compileRules(
       const ref = rule.Statement.RuleGroupReferenceStatement;
       const groupDoc = ref ? options.ruleGroups?.[ref.ARN] : undefined;
       if (ref && groupDoc && !seen.has(ref.ARN)) {
-        const group = compileGroup(groupDoc, options, new Set([...seen, ref.ARN]));
+        const group = compileGroup(groupDoc, options, new Set([...seen, ref.ARN]), slots);
         return { rule, statement: () => 'unknown' as const, group };
       }
       return {
@@ -94,46 +98,46 @@ function compileRules(
           rule.Statement,
           base ? [...base, i, 'Statement'] : ['Statement'],
           options,
+          slots,
         ),
       };
     });
 }
 
-function compileGroup(group: RuleGroup, options: EvaluateOptions, seen: Set<string>): CompiledGroup {
+function compileGroup(
+  group: RuleGroup,
+  options: EvaluateOptions,
+  seen: Set<string>,
+  slots: Slots,
+): CompiledGroup {
   return {
     name: group.Name,
     prefix: ruleGroupPrefix(group.Name),
-    rules: compileRules(group.Rules ?? [], ['Rules'], options, seen),
+    rules: compileRules(group.Rules ?? [], ['Rules'], options, seen, slots),
   };
 }
 
+/**
+ * Runs `rules` for one request. `ctx` is the request's context (its memo is shared by every rule,
+ * nested groups included); `prefix` is the label namespace of these rules.
+ */
 function run(
   rules: readonly CompiledRule[],
-  req: HttpRequest,
-  options: EvaluateOptions,
-  labels: string[],
+  ctx: EvalContext,
   prefix: string,
   overrides: ReadonlyMap<string, ActionName>,
   namePrefix = '',
 ): Evaluated {
   const outcomes: RuleOutcome[] = [];
   let uncertain = false;
-  const memo = new Map();
-  const transformed = new Map();
+  const tracing = ctx.options.trace !== false;
+  const labels = ctx.labels as string[];
   for (const { rule, statement, group } of rules) {
     if (group) {
       const ref = rule.Statement.RuleGroupReferenceStatement!;
       const inner = new Map((ref.RuleActionOverrides ?? []).map((o) => [o.Name, actionName(o.ActionToUse)]));
       for (const ex of ref.ExcludedRules ?? []) inner.set(ex.Name, 'COUNT');
-      const result = run(
-        group.rules,
-        req,
-        options,
-        labels,
-        group.prefix,
-        inner,
-        `${namePrefix}${rule.Name}/`,
-      );
+      const result = run(group.rules, ctx, group.prefix, inner, `${namePrefix}${rule.Name}/`);
       outcomes.push(...result.outcomes);
       uncertain ||= result.uncertain;
       if (result.terminating) {
@@ -152,8 +156,9 @@ function run(
       }
       continue;
     }
-    const trace: StatementTrace[] | undefined = options.trace === false ? undefined : [];
-    const ctx: EvalContext = { req, options, labels, labelPrefix: prefix, memo, transformed, trace };
+    const trace: StatementTrace[] | undefined = tracing ? [] : undefined;
+    ctx.labelPrefix = prefix;
+    ctx.trace = trace;
     const verdict = statement(ctx);
     const name = namePrefix + rule.Name;
     if (verdict === 'unknown') {
@@ -200,37 +205,113 @@ export interface CompiledDocument {
 /**
  * Compile any rule document once; evaluate many requests. A lone Rule or a list of Rules runs as a
  * web ACL with default action Allow; a RuleGroup runs as a web ACL holding just that group.
+ *
+ * Structurally equal documents with equal options give the same compiled document for the life of
+ * the process (a bounded LRU, see `documents`): the generation loop, `wafgen test`, the API and the
+ * worker compile the same candidates and rule sets over and over. A compiled document holds no
+ * per-request state (the memo lives in each evaluation's context) and is compiled from a private
+ * copy of the document and options, so a caller changing its objects afterwards changes nothing.
  */
 export function compileDocument(doc: WafDocument, options: EvaluateOptions = {}): CompiledDocument {
+  const keyed = keyedOptions(options);
+  let key: string | undefined;
+  try {
+    key = canonicalKey([doc, keyed]);
+  } catch {
+    // Not plain data (or absurdly deep): compile it as it is, uncached.
+    return compileFresh(doc, options);
+  }
+  if (key.length > MAX_CACHED_KEY) return compileFresh(doc, options);
+  const hit = documents.get(key);
+  if (hit) return hit;
+  const compiled = compileFresh(structuredClone(doc), structuredClone(keyed));
+  documents.set(key, compiled);
+  return compiled;
+}
+
+/**
+ * Every option goes into the cache key, as each changes either the compiled statements (pattern
+ * sets, IP sets, rule groups, trace) or what a request's fields hold (resource, bodyLimit). Listing
+ * them here makes adding an option a compile error until it is keyed too.
+ */
+const OPTION_KEYS: { readonly [K in keyof Required<EvaluateOptions>]: true } = {
+  resource: true,
+  bodyLimit: true,
+  ipSets: true,
+  regexPatternSets: true,
+  ruleGroups: true,
+  trace: true,
+};
+
+function keyedOptions(options: EvaluateOptions): EvaluateOptions {
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(OPTION_KEYS) as (keyof EvaluateOptions)[]) {
+    if (options[k] !== undefined) out[k] = options[k];
+  }
+  // trace defaults to on: {} and { trace: true } compile the same.
+  out.trace = options.trace !== false;
+  return out as EvaluateOptions;
+}
+
+/**
+ * The per-process cache of compiled documents, bounded by count and by the total length of the keys
+ * (a compiled document's size follows its document's). A document whose key is longer than
+ * MAX_CACHED_KEY (a 10 MB SearchString, say) is compiled every time and never cached.
+ */
+const MAX_CACHED_KEY = 256 * 1024;
+const documents = new LRUCache<string, CompiledDocument>({
+  max: 500,
+  maxSize: 32 * 2 ** 20,
+  maxEntrySize: MAX_CACHED_KEY,
+  sizeCalculation: (_doc, key) => Math.max(1, key.length),
+});
+
+/** For tests: how many compiled documents the cache holds, and its limits. */
+export function documentCacheStats(): { size: number; max: number; maxKeyLength: number } {
+  return { size: documents.size, max: documents.max, maxKeyLength: MAX_CACHED_KEY };
+}
+
+function compileFresh(doc: WafDocument, options: EvaluateOptions): CompiledDocument {
   let rules: CompiledRule[];
   let prefix: string;
   let defaultAction: ActionName = 'ALLOW';
+  const slots = new Slots();
   switch (doc.kind) {
     case 'rule':
-      rules = compileRules([doc.rule], undefined, options, new Set());
+      rules = compileRules([doc.rule], undefined, options, new Set(), slots);
       prefix = webAclPrefix('wafgen-test');
       break;
     case 'rules':
-      rules = compileRules(doc.rules, [], options, new Set());
+      rules = compileRules(doc.rules, [], options, new Set(), slots);
       prefix = webAclPrefix('wafgen-test');
       break;
     case 'rule-group':
-      rules = compileRules(doc.ruleGroup.Rules ?? [], ['Rules'], options, new Set());
+      rules = compileRules(doc.ruleGroup.Rules ?? [], ['Rules'], options, new Set(), slots);
       prefix = ruleGroupPrefix(doc.ruleGroup.Name);
       break;
     case 'web-acl': {
       const acl: WebACL = doc.webAcl;
-      rules = compileRules(acl.Rules ?? [], ['Rules'], options, new Set());
+      rules = compileRules(acl.Rules ?? [], ['Rules'], options, new Set(), slots);
       prefix = webAclPrefix(acl.Name);
       defaultAction = acl.DefaultAction.Block ? 'BLOCK' : 'ALLOW';
       break;
     }
   }
+  const { fieldCount, chainCount } = slots;
   return {
     kind: doc.kind,
     evaluate(req: HttpRequest): Decision {
       const labels = [...(req.labels ?? [])];
-      const result = run(rules, req, options, labels, prefix, new Map());
+      const ctx: EvalContext = {
+        req,
+        options,
+        labels,
+        labelPrefix: prefix,
+        fields: new Array<undefined>(fieldCount).fill(undefined),
+        chains: new Array<undefined>(chainCount).fill(undefined),
+        trace: undefined,
+      };
+      const result = run(rules, ctx, prefix, new Map());
       const t = result.terminating;
       return {
         action: t?.action ?? defaultAction,

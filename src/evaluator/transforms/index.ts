@@ -151,6 +151,18 @@ function run(
   return value;
 }
 
+/**
+ * Resolve and sort a TextTransformations list into its steps, in the order they run (throws on an
+ * unknown type, as `compileTextTransformations` does).
+ */
+export function resolveTextTransformations(
+  transformations: readonly TransformationRef[],
+): { type: string; fn: Transform }[] {
+  return [...transformations]
+    .sort((a, b) => a.Priority - b.Priority)
+    .map((ref) => ({ type: ref.Type, fn: lookup(TEXT_TRANSFORMATIONS, 'text transformation', ref) }));
+}
+
 /** Resolve and sort a TextTransformations list into one function (throws on an unknown type). */
 export function compileTextTransformations(transformations: readonly TransformationRef[]): Transform {
   const pipeline = compile(TEXT_TRANSFORMATIONS, 'text transformation', transformations);
