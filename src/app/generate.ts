@@ -6,23 +6,24 @@ import { generationEvent } from '../audit/event.js';
 import type { AuditLog } from '../audit/index.js';
 import type { GenerationObservation } from '../observability/index.js';
 
-import { readAllRequests, RequestFileError } from '../requests/index.js';
 import { testCaseToRequest } from '../requests/jsonl.js';
 import type { HttpRequest } from '../requests/model.js';
-import { collectEvidence, type Fetcher } from '../evidence/collect.js';
+import type { Fetcher } from '../evidence/collect.js';
 import type { Evidence } from '../vulns/evidence.js';
 import { loadBenignSample } from '../generation/benign.js';
 import { mergeFacts } from '../generation/facts.js';
 import { runGeneration, type LoopOptions } from '../generation/loop.js';
 import type { Engine, GenerationResult } from '../generation/types.js';
 import type { Store } from '../store/index.js';
-import { importText } from '../vulns/importers/index.js';
-import { type LiveConfig, defaultLiveConfig } from '../vulns/live/config.js';
-import { liveSources, lookupCve, notInStoreMessage } from './lookup.js';
+import type { LiveConfig } from '../vulns/live/config.js';
 import { bundledExploits } from '../vulns/bundled.js';
 import { CveIdSchema, type VulnRecord } from '../vulns/model.js';
 import { InputError } from '../core/errors.js';
 import { readTextFile } from '../core/input.js';
+
+// What only some generations need is imported when they need it: fetching references (linkedom,
+// readability), live look-up (NVD, KEV, nuclei clients), record and request file parsers. A
+// `wafgen generate` of a stored CVE loads none of them (see the start-up figures in the README).
 
 export interface GenerateRequest {
   cveId: string;
@@ -76,6 +77,7 @@ export function parseCveId(value: string): string {
 
 async function recordFromFile(file: string, cveId: string, maxBytes: number): Promise<VulnRecord> {
   const text = await readTextFile(file, maxBytes);
+  const { importText } = await import('../vulns/importers/index.js');
   const result = importText(text, file);
   const record =
     result.records.find((r) => r.id === cveId) ??
@@ -98,6 +100,10 @@ export async function findRecord(
 ): Promise<VulnRecord> {
   const record = await store?.vulns.get(cveId);
   if (record) return record;
+  const [{ liveSources, lookupCve, notInStoreMessage }, { defaultLiveConfig }] = await Promise.all([
+    import('./lookup.js'),
+    import('../vulns/live/config.js'),
+  ]);
   if (live && store) {
     const found = await lookupCve(cveId, {
       store,
@@ -131,6 +137,7 @@ const asExploits = (requests: readonly HttpRequest[], cveId: string): HttpReques
     .map((r) => ({ ...r, cve: r.cve ?? cveId, expect: 'block' as const }));
 
 async function evidenceFromFiles(files: readonly string[], cveId: string): Promise<HttpRequest[]> {
+  const { readAllRequests, RequestFileError } = await import('../requests/index.js');
   try {
     const { requests, errors } = await readAllRequests(files, { expect: 'block' });
     if (requests.length === 0 && errors.length > 0)
@@ -145,6 +152,7 @@ async function evidenceFromFiles(files: readonly string[], cveId: string): Promi
 /** Articles and extracted signatures from the record's references; kept in the store when there is one. */
 async function fetchEvidence(record: VulnRecord, deps: GenerateDeps): Promise<Evidence[]> {
   let skipped = 0;
+  const { collectEvidence } = await import('../evidence/collect.js');
   const evidence = await collectEvidence(record, {
     fetch: true,
     ...(deps.fetcher ? { fetcher: deps.fetcher } : {}),

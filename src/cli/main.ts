@@ -3,7 +3,8 @@
 import { Command, CommanderError } from 'commander';
 
 import { InputError } from '../core/errors.js';
-import { ConfigError, type Config } from '../config/index.js';
+import type { Config } from '../config/index.js';
+import { ConfigError } from '../config/errors.js';
 import { registerBackup } from './commands/backup.js';
 import { registerBatch } from './commands/batch.js';
 import { registerDeploy } from './commands/deploy.js';

@@ -6,16 +6,9 @@ import { z } from 'zod';
 
 import type { Store } from '../store/index.js';
 import { REASON_CODES, reasonCodes, type ReasonCode, type ReportLike } from './report.js';
+import { THRESHOLDS } from './thresholds.js';
 
-/** The roadmap's lines (also in ops/prometheus/alerts.yml). */
-export const THRESHOLDS = {
-  minSuccessRate: 0.95,
-  maxP99LatencyMs: 30_000,
-  maxMeanAttempts: 2,
-  maxTokensPerRule: 5000,
-  maxCostPerRuleUsd: 0.1,
-  maxValidationFailureRate: 0.1,
-} as const;
+export { THRESHOLDS };
 
 export interface Percentiles {
   p50: number;

@@ -9,8 +9,9 @@ export const CveIdSchema = z
   .regex(CVE_ID, 'must look like CVE-2021-44228')
   .transform((s) => s.toUpperCase());
 
-export const SEVERITIES = ['critical', 'high', 'medium', 'low', 'none', 'unknown'] as const;
-export type Severity = (typeof SEVERITIES)[number];
+import { SEVERITIES, type Severity } from './severity.js';
+
+export { SEVERITIES, type Severity };
 
 /** Attack classes, as the corpus names them. */
 export const ATTACK_CLASSES = [

@@ -55,7 +55,10 @@ ${GENERATION_EXIT_HELP}`,
         maxAttempts: string;
         json?: boolean;
       }) => {
-        const { openGenerationParts, readBatchInput, runBatch } = await import('../../app/index.js');
+        const [{ openGenerationParts }, { readBatchInput, runBatch }] = await Promise.all([
+          import('../../app/root.js'),
+          import('../../app/batch.js'),
+        ]);
         const { cliPrincipal } = await import('../../audit/event.js');
         const concurrency = Number(opts.concurrency);
         if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64)

@@ -123,7 +123,10 @@ Examples:
   wafgen deploy CVE-2021-44228 --web-acl prod-acl --region eu-west-1 --rollback`,
     )
     .action(async (cve: string | undefined, opts: DeployCliOptions) => {
-      const { parseCveId, openSeededStore } = await import('../../app/index.js');
+      const [{ parseCveId }, { openSeededStore }] = await Promise.all([
+        import('../../app/generate.js'),
+        import('../../app/store.js'),
+      ]);
       const {
         auditHistory,
         deployRule,

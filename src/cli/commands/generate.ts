@@ -137,8 +137,12 @@ Examples:
   wafgen generate CVE-2099-0001 --vuln record.json --evidence poc.yaml --json`,
     )
     .action(async (cves: string[], opts: GenerateOptions) => {
-      const { generateRule, NoRuleError, openGenerationParts, parseCveId } =
-        await import('../../app/index.js');
+      // The use case's own modules, not the app layer's face: a generate loads no service part.
+      const [{ generateRule, parseCveId }, { openGenerationParts }, { NoRuleError }] = await Promise.all([
+        import('../../app/generate.js'),
+        import('../../app/root.js'),
+        import('../../generation/no-rule.js'),
+      ]);
       const { cliPrincipal } = await import('../../audit/event.js');
       const { exportRules } = await import('../../waf/export/index.js');
       const cfg = config();

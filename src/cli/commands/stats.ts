@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
-import { THRESHOLDS, type Percentiles, type Stats } from '../../observability/stats.js';
+import type { Percentiles, Stats } from '../../observability/stats.js';
+import { THRESHOLDS } from '../../observability/thresholds.js';
 import { colors, type Io } from '../io.js';
 
 const num = (n: number, digits = 0) =>

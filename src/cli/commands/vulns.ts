@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
-import { SEVERITIES, type Severity } from '../../vulns/model.js';
+import { SEVERITIES, type Severity } from '../../vulns/severity.js';
 import { colors, EXIT, type Io } from '../io.js';
 
 export function registerVulnCommands(
@@ -21,7 +21,7 @@ export function registerVulnCommands(
     .option('--json', 'print JSON records')
     .action(
       async (opts: { kev?: boolean; severity?: string; search?: string; limit: string; json?: boolean }) => {
-        const { openSeededStore } = await import('../../app/index.js');
+        const { openSeededStore } = await import('../../app/store.js');
         if (opts.severity && !(SEVERITIES as readonly string[]).includes(opts.severity)) {
           throw new InputError(`--severity must be one of ${SEVERITIES.join(', ')}`);
         }
@@ -61,7 +61,10 @@ export function registerVulnCommands(
     .argument('<cve>', 'CVE ID')
     .option('--json', 'print JSON')
     .action(async (id: string, opts: { json?: boolean }) => {
-      const { parseCveId, openSeededStore } = await import('../../app/index.js');
+      const [{ parseCveId }, { openSeededStore }] = await Promise.all([
+        import('../../app/generate.js'),
+        import('../../app/store.js'),
+      ]);
       const { storedConfidence, storedVerdict } = await import('../../generation/verdict.js');
       const cveId = parseCveId(id);
       const store = await openSeededStore(config());
@@ -136,7 +139,10 @@ export function registerVulnCommands(
     .option('--json', 'print the summary as JSON')
     .option('--store', 'the files are store exports (wafgen export) to restore')
     .action(async (paths: string[], opts: { json?: boolean; store?: boolean }) => {
-      const { importPaths, openSeededStore } = await import('../../app/index.js');
+      const [{ importPaths }, { openSeededStore }] = await Promise.all([
+        import('../../app/import.js'),
+        import('../../app/store.js'),
+      ]);
       const { restoreStore } = await import('./backup.js');
       if (opts.store) return restoreStore(io, config(), paths, opts, setExit);
       const store = await openSeededStore(config());
