@@ -9,7 +9,7 @@
 // the table there for exactly what it adds.
 
 import { highSqli } from './sqli/high.js';
-import { SqliState } from './sqli/sqli.js';
+import { sqliScratch } from './sqli/sqli.js';
 import { libinjectionXss } from './xss/xss.js';
 
 import type { SqliResult, SqliSensitivity, XssResult } from './types.js';
@@ -30,7 +30,7 @@ function clip(input: string): string {
 export function detectSqli(input: string, level: SqliSensitivity = 'LOW'): SqliResult {
   try {
     const s = clip(input);
-    const state = new SqliState(s);
+    const state = sqliScratch(s);
     if (state.isSqli()) {
       return { matched: true, fingerprint: state.fingerprint, tokens: state.tokenValues() };
     }

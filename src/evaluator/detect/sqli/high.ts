@@ -19,7 +19,8 @@ import {
   FLAG_QUOTE_SINGLE,
   FLAG_SQL_ANSI,
   FLAG_SQL_MYSQL,
-  SqliState,
+  sqliScratch,
+  type SqliState,
 } from './sqli.js';
 
 const NUMERIC_PREFIX = '1 ';
@@ -27,17 +28,18 @@ const NUMERIC_PREFIX = '1 ';
 /** Characters that make a keyword-led input look like SQL rather than prose (H1). */
 const SQL_PUNCTUATION = /[=<>()'";#]|--|\/\*/;
 
+function tryFlags(st: SqliState, flags: number): boolean {
+  st.computeFingerprint(flags);
+  return st.fingerprint.length >= 3 && st.checkFingerprint();
+}
+
 /** H1: the input as if it followed a number. */
 function numericContext(s: string): SqliResult | undefined {
   if (!SQL_PUNCTUATION.test(s)) return undefined;
-  const st = new SqliState(NUMERIC_PREFIX + s);
-  const tryFlags = (flags: number): boolean => {
-    st.computeFingerprint(flags);
-    return st.fingerprint.length >= 3 && st.checkFingerprint();
-  };
-  let hit = tryFlags(FLAG_QUOTE_NONE | FLAG_SQL_ANSI);
+  const st = sqliScratch(NUMERIC_PREFIX + s);
+  let hit = tryFlags(st, FLAG_QUOTE_NONE | FLAG_SQL_ANSI);
   if (!hit && (st.statsCommentDdx > 0 || st.statsCommentHash > 0))
-    hit = tryFlags(FLAG_QUOTE_NONE | FLAG_SQL_MYSQL);
+    hit = tryFlags(st, FLAG_QUOTE_NONE | FLAG_SQL_MYSQL);
   if (!hit) return undefined;
   const tokens: string[] = [];
   for (let i = 0; i < st.fingerprint.length; i++) {
@@ -52,7 +54,7 @@ const H2_FINGERPRINTS: ReadonlySet<string> = new Set(['sos', 's&s', 'sc']);
 /** H2: listed quote tautologies that libinjection's false-positive filter drops. */
 function quoteTautology(s: string): SqliResult | undefined {
   if (!s.includes("'") && !s.includes('"')) return undefined;
-  const st = new SqliState(s);
+  const st = sqliScratch(s);
   const contexts = [
     FLAG_QUOTE_NONE | FLAG_SQL_ANSI,
     FLAG_QUOTE_NONE | FLAG_SQL_MYSQL,

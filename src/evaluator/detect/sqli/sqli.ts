@@ -115,17 +115,20 @@ function assignChar(t: SqliToken, type: string, pos: number, ch: string): void {
   t.val = ch;
 }
 
-/** ASCII-only upper-casing, as libinjection's cstrcasecmp (never touches bytes >= 0x80). */
+/**
+ * ASCII-only upper-casing, as libinjection's cstrcasecmp (never touches bytes >= 0x80). On an
+ * all-ASCII string String#toUpperCase is exactly that, and native: lookupWord, which calls this
+ * for every word token, went from 3.3% to <1% of bench:engine's CPU (node --cpu-prof --import tsx,
+ * the engine loop alone, 2026-12).
+ */
 function asciiUpper(s: string): string {
-  let needs = false;
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    if (c >= 0x61 && c <= 0x7a) {
-      needs = true;
-      break;
-    }
+    if (s.charCodeAt(i) >= 0x80) return asciiUpperBytes(s);
   }
-  if (!needs) return s;
+  return s.toUpperCase();
+}
+
+function asciiUpperBytes(s: string): string {
   let out = '';
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
@@ -240,8 +243,8 @@ const CHAR_PARSE_MAP: Uint8Array = (() => {
 })();
 
 export class SqliState {
-  readonly s: string;
-  readonly slen: number;
+  s: string;
+  slen: number;
   flags = 0;
   pos = 0;
   readonly tokenvec: SqliToken[] = Array.from({ length: MAX_TOKENS + 3 }, newToken);
@@ -251,12 +254,22 @@ export class SqliState {
   statsCommentHash = 0;
   statsFolds = 0;
   statsTokens = 0;
+  /** fold()'s trailing comment, kept here so folding allocates nothing. */
+  private readonly lastComment: SqliToken = newToken();
 
   constructor(s: string, flags = 0) {
     this.s = s;
     this.slen = s.length;
     this.current = this.tokenvec[0]!;
     this.reset(flags);
+  }
+
+  /** Start over on another input, reusing this state's token storage (see `sqliScratch`). */
+  load(s: string, flags = 0): this {
+    this.s = s;
+    this.slen = s.length;
+    this.reset(flags);
+    return this;
   }
 
   reset(flags: number): void {
@@ -784,7 +797,8 @@ export class SqliState {
   /** Tokenizes and folds; returns the number of tokens left in tokenvec (at most 5). */
   fold(): number {
     const tv = this.tokenvec;
-    const lastComment = newToken();
+    const lastComment = this.lastComment;
+    clearToken(lastComment);
     let pos = 0;
     let left = 0;
     let more = true;
@@ -799,16 +813,14 @@ export class SqliState {
     if (!more) return 0;
     pos += 1;
 
-    const tok = (i: number): SqliToken => tv[i]!;
-
     for (;;) {
       // Special cases once five tokens are in: keep folding "1,(1)" style lists.
       if (pos >= MAX_TOKENS) {
-        const t0 = tok(0).type;
-        const t1 = tok(1).type;
-        const t2 = tok(2).type;
-        const t3 = tok(3).type;
-        const t4 = tok(4).type;
+        const t0 = tv[0]!.type;
+        const t1 = tv[1]!.type;
+        const t2 = tv[2]!.type;
+        const t3 = tv[3]!.type;
+        const t4 = tv[4]!.type;
         if (
           (t0 === T.NUMBER &&
             (t1 === T.OPERATOR || t1 === T.COMMA) &&
@@ -832,7 +844,7 @@ export class SqliState {
             t4 === T.BAREWORD)
         ) {
           if (pos > MAX_TOKENS) {
-            copyToken(tok(1), tok(MAX_TOKENS));
+            copyToken(tv[1]!, tv[MAX_TOKENS]!);
             pos = 2;
             left = 0;
           } else {
@@ -849,7 +861,7 @@ export class SqliState {
 
       // Get up to two tokens.
       while (more && pos <= MAX_TOKENS && pos - left < 2) {
-        this.current = tok(pos);
+        this.current = tv[pos]!;
         more = this.tokenize();
         if (more) {
           if (this.current.type === T.COMMENT) {
@@ -865,8 +877,8 @@ export class SqliState {
         continue;
       }
 
-      const a = tok(left);
-      const b = tok(left + 1);
+      const a = tv[left]!;
+      const b = tv[left + 1]!;
       if (a.type === T.STRING && b.type === T.STRING) {
         pos -= 1; // "foo" "bar" is valid SQL: drop the second string
         this.statsFolds += 1;
@@ -968,7 +980,7 @@ export class SqliState {
 
       // No two-token fold: get a third token.
       while (more && pos <= MAX_TOKENS && pos - left < 3) {
-        this.current = tok(pos);
+        this.current = tv[pos]!;
         more = this.tokenize();
         if (more) {
           if (this.current.type === T.COMMENT) {
@@ -984,7 +996,7 @@ export class SqliState {
         continue;
       }
 
-      const c = tok(left + 2);
+      const c = tv[left + 2]!;
       const ta = a.type;
       const tb = b.type;
       const tc = c.type;
@@ -1085,7 +1097,7 @@ export class SqliState {
 
     // Fewer than five tokens and a trailing comment: put the comment back.
     if (left < MAX_TOKENS && lastComment.type === T.COMMENT) {
-      copyToken(tok(left), lastComment);
+      copyToken(tv[left]!, lastComment);
       left += 1;
     }
     if (left > MAX_TOKENS) left = MAX_TOKENS;
@@ -1175,22 +1187,26 @@ export class SqliState {
     return this.blacklisted() && this.notWhitelisted();
   }
 
+  /** A `--x` or `#` comment was seen: the input is tried again in MySQL comment mode. */
+  private reparseAsMysql(): boolean {
+    return this.statsCommentDdx > 0 || this.statsCommentHash > 0;
+  }
+
   /** libinjection_is_sqli: tries the quote contexts and comment modes in libinjection's order. */
   isSqli(): boolean {
     const s = this.s;
     if (this.slen === 0) return false;
-    const reparseAsMysql = (): boolean => this.statsCommentDdx > 0 || this.statsCommentHash > 0;
 
     this.computeFingerprint(FLAG_QUOTE_NONE | FLAG_SQL_ANSI);
     if (this.checkFingerprint()) return true;
-    if (reparseAsMysql()) {
+    if (this.reparseAsMysql()) {
       this.computeFingerprint(FLAG_QUOTE_NONE | FLAG_SQL_MYSQL);
       if (this.checkFingerprint()) return true;
     }
     if (s.includes(CHAR_SINGLE)) {
       this.computeFingerprint(FLAG_QUOTE_SINGLE | FLAG_SQL_ANSI);
       if (this.checkFingerprint()) return true;
-      if (reparseAsMysql()) {
+      if (this.reparseAsMysql()) {
         this.computeFingerprint(FLAG_QUOTE_SINGLE | FLAG_SQL_MYSQL);
         if (this.checkFingerprint()) return true;
       }
@@ -1255,4 +1271,14 @@ function isArithmeticOp(t: SqliToken): boolean {
     t.len === 1 &&
     (t.val === '*' || t.val === '/' || t.val === '-' || t.val === '+' || t.val === '%')
   );
+}
+
+/**
+ * One state per process, reloaded for each input: detection is synchronous and never re-entered, and
+ * allocating a fresh state (eight tokens) per value was 5% of bench:engine's CPU (node --cpu-prof
+ * --import tsx, the engine loop alone, 2026-12). The returned state is valid until the next call.
+ */
+const scratch = new SqliState('');
+export function sqliScratch(s: string): SqliState {
+  return scratch.load(s);
 }
