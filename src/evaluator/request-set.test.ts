@@ -101,3 +101,64 @@ describe('RequestSet', () => {
     );
   });
 });
+
+describe('RequestSet shortcuts', () => {
+  const leaves = [
+    path,
+    dots,
+    sql,
+    union,
+    regex('export', { UriPath: {} }),
+    regex('select', { QueryString: {} }),
+  ];
+  // Every And/Or/Not shape of two or three of the leaves, nested one level: asked in turn of one set,
+  // so later shapes find some leaves known on some requests only.
+  const shapes: Statement[] = [];
+  for (const a of leaves)
+    for (const b of leaves) {
+      if (a === b) continue;
+      shapes.push({ AndStatement: { Statements: [a, b] } }, { OrStatement: { Statements: [a, b] } });
+      for (const c of leaves.slice(0, 3))
+        shapes.push(
+          { AndStatement: { Statements: [{ OrStatement: { Statements: [a, c] } }, b] } },
+          {
+            OrStatement: {
+              Statements: [{ NotStatement: { Statement: a } }, { AndStatement: { Statements: [b, c] } }],
+            },
+          },
+        );
+    }
+
+  it('answers what the evaluator answers whatever is already known', () => {
+    const set = new RequestSet(requests);
+    for (const s of shapes) {
+      const compiled = compileDocument({ kind: 'rule', rule: rule(s) }, { trace: false });
+      const expected = requests.filter((r) => isCaught('rule', compiled.evaluate(r))).map((r) => r.id);
+      expect(
+        set.matching(s).map((r) => r.id),
+        JSON.stringify(s),
+      ).toEqual(expected);
+    }
+  });
+
+  it('evaluates a leaf only on the requests its answer depends on, and never twice', () => {
+    const set = new RequestSet(requests);
+    const exportPath = regex('export', { UriPath: {} });
+    // Known first: `export` in the path (requests 1 and 4 of 5).
+    expect(set.matching(exportPath).map((r) => r.id)).toEqual(['1', '4']);
+    expect(set.evaluations).toBe(5);
+    // And-ed with it, `../` in the query is needed on those two requests only.
+    expect(set.matching({ AndStatement: { Statements: [dots, exportPath] } }).map((r) => r.id)).toEqual([
+      '1',
+    ]);
+    expect(set.evaluations).toBe(7);
+    // Or-ed with it, on the other three; then everything is known and asking again costs nothing.
+    expect(set.matching({ OrStatement: { Statements: [exportPath, dots] } }).map((r) => r.id)).toEqual([
+      '1',
+      '4',
+    ]);
+    expect(set.evaluations).toBe(10);
+    set.matching({ AndStatement: { Statements: [exportPath, { NotStatement: { Statement: dots } }] } });
+    expect(set.evaluations).toBe(10);
+  });
+});

@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+
+import { buildRequest, type HttpRequest, type RequestInit } from '../../requests/model.js';
+import { distinctive, learnRoutes, learnTokens } from './learn.js';
+
+const req = (id: string, init: Partial<RequestInit> & { uri: string }): HttpRequest =>
+  buildRequest({ id, method: 'GET', headers: [['Host', 'victim.example']], ...init });
+
+// The learners look at each benign array once (decoded, lower-cased, kept per array): these pin that
+// the answers are still per array and per request.
+describe('learning against a benign array', () => {
+  const exploits = [
+    req('e1', { uri: '/app/run?cmd=processbuilder.start&x=1', body: 'payload=java.lang.runtime' }),
+    req('e2', { uri: '/app/run?cmd=ProcessBuilder.start&y=2', body: 'payload=java.lang.Runtime' }),
+  ];
+  const quiet = [req('b1', { uri: '/home?q=hello' }), req('b2', { uri: '/search?q=news' })];
+  const noisy = [...quiet, req('b3', { uri: '/x', method: 'POST', body: 'text=about%20java.lang.runtime' })];
+
+  it('drops a token some benign request carries, and only for the array that carries it', () => {
+    const tokens = (benign: HttpRequest[]) => learnTokens(exploits, benign).tokens.map((t) => t.token);
+    expect(tokens(quiet)).toEqual(expect.arrayContaining(['processbuilder.start', 'java.lang.runtime']));
+    expect(tokens(noisy)).toContain('processbuilder.start');
+    expect(tokens(noisy)).not.toContain('java.lang.runtime');
+    // Asked again: the same answers (nothing carried over from the other array).
+    expect(tokens(quiet)).toContain('java.lang.runtime');
+  });
+
+  it('never finds a needle across two benign requests', () => {
+    // A route whose name holds a newline (`%0a`): in the texts joined one request per line it would
+    // straddle b1 and b2; no single benign request carries it.
+    const routeExploits = [req('r1', { uri: '/?a%0Ab=/x/y' }), req('r2', { uri: '/?a%0ab=/x/y&z=1' })];
+    const benign = [req('b1', { uri: '/?q=a' }), req('b2', { uri: '/?b=/x/y' })];
+    expect(learnRoutes(routeExploits, benign)).toEqual(['a\nb=/x/y']);
+    expect(learnRoutes(routeExploits, [...benign, req('b3', { uri: '/?a%0ab=/x/y' })])).toEqual([]);
+  });
+
+  it('counts the benign paths an endpoint reaches, wildcards included', () => {
+    const benign = Array.from({ length: 200 }, (_, i) => req(`b${i}`, { uri: `/page/${i}` }));
+    expect(distinctive('/api/v1/items', benign)).toBe(true);
+    // Three of 203 reach it (one of them encoded and upper-cased): over the 1% tolerance.
+    const three = [
+      ...benign,
+      req('x1', { uri: '/api/v1/items' }),
+      req('x2', { uri: '/API/v1/%69tems' }),
+      req('x3', { uri: '/v2/api/v1/items/7' }),
+    ];
+    expect(distinctive('/api/v1/items', three)).toBe(false);
+    expect(distinctive('/api/v1/items', three, 0.02)).toBe(true);
+    expect(distinctive('/api/*/items', [...benign, req('y1', { uri: '/api/v2/items' })], 0)).toBe(false);
+    expect(distinctive('/api/*/items', [...benign, req('y1', { uri: '/api/items' })], 0)).toBe(true);
+  });
+});
