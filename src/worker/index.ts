@@ -3,52 +3,144 @@
  * BullMQ queue (the job lifecycle itself lives in app/jobs.ts), and the signal handling that
  * finishes or hands back running jobs on SIGTERM. `wafgen serve` shares the signal handling.
  */
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 
 import type { Logger } from 'pino';
 
-import { openService, startWorker, type JobConsumer, type RunningService } from '../app/index.js';
+import {
+  openGenerationParts,
+  openService,
+  startWorker,
+  type JobConsumer,
+  type RunningService,
+} from '../app/index.js';
 import { InputError } from '../core/errors.js';
 import { loadConfig } from '../config/index.js';
+import { createLogger } from '../observability/index.js';
+import { GenerationPool } from './pool.js';
 
 export interface RunningWorker {
   name: string;
   concurrency: number;
+  /** Generation threads (0: generation runs on the main thread). */
+  threads: number;
   running: RunningService;
   consumer: JobConsumer;
   /** Finishes the running jobs (for up to the grace period, then hands them back) and closes. */
   stop(): Promise<void>;
 }
 
-/** Starts a BullMQ worker process's consumer; `concurrency` overrides WAFGEN_WORKER_CONCURRENCY. */
-export async function runWorker(
+export interface WorkerRunOptions {
+  /** Jobs at once; overrides WAFGEN_WORKER_CONCURRENCY. */
+  concurrency?: number;
+  /** Generation threads; overrides WAFGEN_WORKER_THREADS. 0 generates on the main thread. */
+  threads?: number;
+}
+
+/** Largest thread count accepted (as for concurrency). */
+export const MAX_THREADS = 256;
+
+/**
+ * The generation threads: `requested` (the option, else WAFGEN_WORKER_THREADS), else one per core
+ * but no more than the jobs run at once (a thread with no job to run would only hold memory).
+ */
+export function resolveThreads(
+  requested: number | undefined,
   env: NodeJS.ProcessEnv,
-  opts: { concurrency?: number } = {},
-): Promise<RunningWorker> {
-  if (!loadConfig(env).REDIS_URL)
+  concurrency: number,
+  cores = availableParallelism(),
+): number {
+  if (requested !== undefined) return requested;
+  const raw = env.WAFGEN_WORKER_THREADS?.trim();
+  if (raw !== undefined && raw !== '') {
+    const n = Number(raw);
+    if (!/^\d+$/.test(raw) || n > MAX_THREADS)
+      throw new InputError(`WAFGEN_WORKER_THREADS must be a whole number from 0 to ${MAX_THREADS}`);
+    return n;
+  }
+  return Math.max(1, Math.min(cores, concurrency));
+}
+
+/**
+ * Starts a BullMQ worker process's consumer. With threads (the default, one per core), each job's
+ * generation runs on a thread of a pool (src/worker/pool.ts) and the main thread keeps the queue,
+ * the job records and the audit spool; without, everything runs on the main thread.
+ */
+export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions = {}): Promise<RunningWorker> {
+  const config = loadConfig(env);
+  if (!config.REDIS_URL)
     throw new InputError(
       'wafgen worker needs REDIS_URL (the BullMQ queue); without Redis, `wafgen serve` runs jobs in its own process',
     );
-  const running = await openService(env, { component: 'worker', inProcessWorker: false, requireAuth: false });
-  const { service, serviceConfig, log } = running;
+  const log = createLogger({ level: config.LOG_LEVEL, base: { component: 'worker' } });
+  // The process's audit log, opened here so the generation threads' events reach it too.
+  const parts = await openGenerationParts(config, { env, store: false, logger: log });
+  const audit = parts.deps.audit;
+  let running: RunningService;
+  try {
+    running = await openService(env, {
+      component: 'worker',
+      inProcessWorker: false,
+      requireAuth: false,
+      logger: log,
+      audit: audit ?? false,
+    });
+  } catch (e) {
+    await parts.close().catch(() => {});
+    throw e;
+  }
+  const { service, serviceConfig } = running;
   const concurrency = opts.concurrency ?? serviceConfig.worker.concurrency;
   const name = `wafgen-worker@${hostname()}:${process.pid}`;
+  let threads = 0;
+  let pool: GenerationPool | undefined;
   let consumer: JobConsumer;
   try {
-    consumer = startWorker(service, { ...serviceConfig.worker, concurrency, name });
+    threads = resolveThreads(opts.threads, env, concurrency);
+    if (threads > 0 && service.store.kind !== 'postgres') {
+      // The embedded store is one process's (one connection): its threads cannot open it again.
+      log.warn(
+        { threads },
+        'generation threads need PostgreSQL (DATABASE_URL); generating on the main thread',
+      );
+      threads = 0;
+    }
+    if (threads > 0)
+      pool = await GenerationPool.start({
+        threads,
+        env,
+        log,
+        ...(audit ? { audit: (event) => audit.emit(event as Parameters<typeof audit.emit>[0]) } : {}),
+      });
+    const host = pool
+      ? {
+          store: service.store,
+          rules: pool,
+          queue: service.queue,
+          config: service.config,
+          settings: service.settings,
+          log: service.log,
+        }
+      : service;
+    consumer = startWorker(host, { ...serviceConfig.worker, concurrency, name });
   } catch (e) {
+    await pool?.close().catch(() => {});
     await running.close().catch(() => {});
+    await parts.close().catch(() => {});
     throw e;
   }
   return {
     name,
     concurrency,
+    threads,
     running,
     consumer,
     async stop() {
       const r = await consumer.close(serviceConfig.worker.shutdownGraceMs);
       if (r.returned.length > 0) log.warn({ jobs: r.returned }, 'handed unfinished jobs back to the queue');
+      await pool?.close();
       await running.close();
+      await parts.close();
     },
   };
 }

@@ -13,15 +13,26 @@ export function registerWorker(
     .command('worker')
     .description('run a queue worker: generate rules for queued jobs (BullMQ on REDIS_URL)')
     .option('--concurrency <n>', 'jobs at once (default: WAFGEN_WORKER_CONCURRENCY, else 4)')
+    .option(
+      '--threads <n>',
+      'generation threads; 0 generates on the main thread (default: WAFGEN_WORKER_THREADS, else one per core, at most --concurrency)',
+    )
     .addHelpText(
       'after',
       `
 Needs REDIS_URL (the queue) and, to share the store with the API, DATABASE_URL. Run as many workers
 as the load needs; each job runs once, and a job whose worker dies is taken over by another after
 WAFGEN_WORKER_LOCK_MS. SIGTERM finishes the running jobs (for up to WAFGEN_SHUTDOWN_GRACE_MS, then
-hands them back to the queue) and exits. Logs are JSON lines on stdout.`,
+hands them back to the queue) and exits. Logs are JSON lines on stdout.
+
+Generation is CPU work: on the main thread one process uses one core however many jobs it runs at
+once. With threads (WAFGEN_WORKER_THREADS or --threads, default one per core), the jobs' rules are
+generated on a pool of worker threads, each with its own store connection, while the main thread
+keeps the queue, the job records and the audit spool; the process then uses as many cores as it has
+threads. Threads need PostgreSQL (DATABASE_URL): on the embedded store the worker generates on the
+main thread.`,
     )
-    .action(async (opts: { concurrency?: string }) => {
+    .action(async (opts: { concurrency?: string; threads?: string }) => {
       config(); // every variable checked up front, as for every command
       let concurrency: number | undefined;
       if (opts.concurrency !== undefined) {
@@ -29,11 +40,20 @@ hands them back to the queue) and exits. Logs are JSON lines on stdout.`,
         if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256)
           throw new InputError('--concurrency must be a whole number from 1 to 256');
       }
+      let threads: number | undefined;
+      if (opts.threads !== undefined) {
+        threads = Number(opts.threads);
+        if (!/^\d+$/.test(opts.threads) || threads > 256)
+          throw new InputError('--threads must be a whole number from 0 to 256');
+      }
       const { onShutdownSignals, runWorker } = await import('../../worker/index.js');
-      const worker = await runWorker(process.env, concurrency === undefined ? {} : { concurrency });
+      const worker = await runWorker(process.env, {
+        ...(concurrency === undefined ? {} : { concurrency }),
+        ...(threads === undefined ? {} : { threads }),
+      });
       const { service, log } = worker.running;
       io.err(
-        `wafgen worker ready: ${worker.name}, concurrency ${worker.concurrency}, store ${service.store.kind}, engine ${service.engineVersion}\n`,
+        `wafgen worker ready: ${worker.name}, concurrency ${worker.concurrency}, ${worker.threads === 0 ? 'generating on the main thread' : `${worker.threads} generation thread${worker.threads === 1 ? '' : 's'}`}, store ${service.store.kind}, engine ${service.engineVersion}\n`,
       );
       const code = await new Promise<number>((resolve) => {
         onShutdownSignals(() => worker.stop(), log, resolve);
