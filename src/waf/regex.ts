@@ -90,8 +90,7 @@ export class RegexCompileError extends Error {}
  */
 export function compileRegex(pattern: string): RE2JS {
   const re = compiled(pattern);
-  if (typeof re === 'string')
-    throw new RegexCompileError(`invalid regex ${JSON.stringify(pattern)}: ${re}`);
+  if (typeof re === 'string') throw new RegexCompileError(`invalid regex ${JSON.stringify(pattern)}: ${re}`);
   return re;
 }
 

@@ -1,4 +1,4 @@
-import { fromCode, hexValue, unicodeToByte } from './shared.js';
+import { codesToString, hexValue, unicodeToByte } from './shared.js';
 
 // URL_DECODE_UNI (AWS): URL_DECODE plus Microsoft %uHHHH. A code in the full-width ASCII range FF01–FF5E is
 // folded to ASCII; otherwise only the low byte is kept (high byte zeroed). Malformed %u / % escapes are left
@@ -8,7 +8,8 @@ import { fromCode, hexValue, unicodeToByte } from './shared.js';
 export function urlDecodeUni(input: string): string {
   if (input.indexOf('%') < 0 && input.indexOf('+') < 0) return input;
   const n = input.length;
-  let out = '';
+  const out = new Uint16Array(n); // decoding never lengthens (see ./shared.ts for why not `+=`)
+  let k = 0;
   let i = 0;
   while (i < n) {
     const c = input.charCodeAt(i);
@@ -21,13 +22,14 @@ export function urlDecodeUni(input: string): string {
           const h3 = hexValue(input.charCodeAt(i + 4));
           const h4 = hexValue(input.charCodeAt(i + 5));
           if (h1 >= 0 && h2 >= 0 && h3 >= 0 && h4 >= 0) {
-            out += fromCode(unicodeToByte((h1 << 12) | (h2 << 8) | (h3 << 4) | h4));
+            out[k++] = unicodeToByte((h1 << 12) | (h2 << 8) | (h3 << 4) | h4);
             i += 6;
             continue;
           }
         }
         // Invalid or truncated %u: keep "%u" and carry on after it.
-        out += input.slice(i, i + 2);
+        out[k++] = c;
+        out[k++] = next;
         i += 2;
         continue;
       }
@@ -35,17 +37,17 @@ export function urlDecodeUni(input: string): string {
         const hi = hexValue(next);
         const lo = hexValue(input.charCodeAt(i + 2));
         if (hi >= 0 && lo >= 0) {
-          out += fromCode((hi << 4) | lo);
+          out[k++] = (hi << 4) | lo;
           i += 3;
           continue;
         }
       }
-      out += '%';
+      out[k++] = c;
       i++;
       continue;
     }
-    out += c === 0x2b /* + */ ? ' ' : input[i];
+    out[k++] = c === 0x2b /* + */ ? 0x20 : c;
     i++;
   }
-  return out;
+  return codesToString(out, k);
 }
