@@ -1,24 +1,29 @@
 /**
- * @module A pre-initialised embedded database: `initdb` of a new PGlite folder costs seconds
- * (`node scripts/pglite-template.mjs --measure` printed initdb 3.2 s against 1.6 s for loading this
- * template on a 2-core machine), so the package builds one empty, migrated database when it is installed (the
- * `prepare` script) and a new data directory starts from a copy of it. A template made by another
- * PGlite version, or before a migration was added, is ignored: the folder is then made the slow way.
+ * @module A pre-made embedded database. A new PGlite folder made by `initdb`, migrated and seeded
+ * with the bundled records costs seconds and hundreds of MB, so the package builds one when it is
+ * installed (the `prepare` script): an empty database, migrated, seeded with the bundled records, closed
+ * cleanly and packed as a gzip tarball. A new data directory is that tarball unpacked (node-tar, a
+ * few hundred ms), which PGlite then opens like any existing folder. Unpacking it ourselves rather
+ * than through PGlite's `loadDataDir` (which untars into its in-memory file system and copies out)
+ * matters: measured with `node scripts/pglite-template.mjs --measure`, printed in the README.
+ *
+ * A template made by another PGlite version, before a migration was added, or from other bundled
+ * data is ignored: the folder is then made the slow way.
  */
+import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { Kysely } from 'kysely';
-
-import { KNOWN_MIGRATIONS, migrateToLatest } from './migrator.js';
+import { BUNDLED_DATA_FILE } from '../vulns/bundled.js';
+import { KNOWN_MIGRATIONS } from './migrator.js';
 
 /** Beside the compiled code (dist/), from src/store and dist/store alike. */
-const TEMPLATE_FILE = fileURLToPath(new URL('../../dist/pglite-template.tar.gz', import.meta.url));
+export const TEMPLATE_FILE = fileURLToPath(new URL('../../dist/pglite-template.tar.gz', import.meta.url));
 
-/** What a template must have been made with to be used: this PGlite and these migrations. */
-async function templateKey(): Promise<string> {
+async function pgliteVersion(): Promise<string> {
   const require = createRequire(import.meta.url);
   let dir = dirname(require.resolve('@electric-sql/pglite'));
   for (;;) {
@@ -27,46 +32,81 @@ async function templateKey(): Promise<string> {
         name?: string;
         version?: string;
       };
-      if (pkg.name === '@electric-sql/pglite')
-        return JSON.stringify({ pglite: pkg.version, migrations: KNOWN_MIGRATIONS });
+      if (pkg.name === '@electric-sql/pglite') return pkg.version ?? 'unknown';
     } catch {
       // not the package's own folder yet
     }
     const up = dirname(dir);
-    if (up === dir) return JSON.stringify({ pglite: 'unknown', migrations: KNOWN_MIGRATIONS });
+    if (up === dir) return 'unknown';
     dir = up;
   }
 }
 
-/** Makes the template: an in-memory PGlite, migrated, dumped as a gzip tarball (written atomically). */
-export async function buildPgliteTemplate(file = TEMPLATE_FILE): Promise<{ file: string; bytes: number }> {
-  const [{ PGlite }, { PGliteDialect }] = await Promise.all([
-    import('@electric-sql/pglite'),
-    import('kysely-pglite-dialect'),
+/** What a template must have been made with to be used: this PGlite, these migrations, this seed. */
+async function templateKey(): Promise<string> {
+  const [pglite, bundled] = await Promise.all([
+    pgliteVersion(),
+    readFile(BUNDLED_DATA_FILE).then((b) => createHash('sha256').update(b).digest('hex')),
   ]);
-  const pglite = await PGlite.create();
-  const db = new Kysely({ dialect: new PGliteDialect(pglite) });
+  return JSON.stringify({ pglite, migrations: KNOWN_MIGRATIONS, bundled });
+}
+
+/**
+ * Makes the template: a new folder (initdb), migrated and seeded by the store's own code, closed,
+ * packed as a gzip tarball (written atomically, with its key beside it).
+ */
+export async function buildPgliteTemplate(file = TEMPLATE_FILE): Promise<{ file: string; bytes: number }> {
+  const [{ openStore }, { seedBundled }, tar] = await Promise.all([
+    import('./db.js'),
+    import('./seed.js'),
+    import('tar'),
+  ]);
+  const work = await mkdtemp(join(tmpdir(), 'wafgen-template-'));
   try {
-    await migrateToLatest(db);
-    const dump = await pglite.dumpDataDir('gzip');
-    const bytes = new Uint8Array(await dump.arrayBuffer());
+    const store = await openStore({ dataDir: work, pgliteTemplate: false });
+    try {
+      await seedBundled(store);
+    } finally {
+      await store.close();
+    }
     const tmp = `${file}.${process.pid}.tmp`;
-    await writeFile(tmp, bytes);
+    await tar.create({ gzip: true, cwd: join(work, 'pglite'), file: tmp, portable: true }, ['.']);
     await writeFile(`${file}.json`, await templateKey());
     await rename(tmp, file);
-    return { file, bytes: bytes.length };
+    const bytes = (await readFile(file)).length;
+    return { file, bytes };
   } finally {
-    await db.destroy();
+    await rm(work, { recursive: true, force: true });
   }
 }
 
-/** The template as PGlite's `loadDataDir` takes it, when there is one made for this PGlite and schema. */
-export async function readPgliteTemplate(file = TEMPLATE_FILE): Promise<Blob | undefined> {
+/** Whether `file` is a template made for this PGlite, these migrations and this bundled data. */
+export async function pgliteTemplateUsable(file = TEMPLATE_FILE): Promise<boolean> {
   try {
     const [key, wanted] = await Promise.all([readFile(`${file}.json`, 'utf8'), templateKey()]);
-    if (key !== wanted) return undefined;
-    return new Blob([await readFile(file)]);
+    return key === wanted;
   } catch {
-    return undefined;
+    return false;
+  }
+}
+
+/**
+ * Makes `dir` (which must not exist) from a usable template; false when there is none to use. The
+ * tarball is unpacked beside it and renamed into place, so a process that dies half-way leaves no
+ * half-made database behind.
+ */
+export async function unpackPgliteTemplate(dir: string, file = TEMPLATE_FILE): Promise<boolean> {
+  if (!(await pgliteTemplateUsable(file))) return false;
+  const tar = await import('tar');
+  const tmp = `${dir}.unpack-${process.pid}`;
+  try {
+    await mkdir(tmp, { recursive: true });
+    await tar.extract({ file, cwd: tmp, strict: true });
+    await rename(tmp, dir);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
   }
 }

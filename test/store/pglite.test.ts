@@ -1,14 +1,15 @@
 // The repository suite on embedded PGlite in a temporary data folder, then what only the embedded
 // store does, on the same folder once the suite has closed it (a fresh PGlite folder costs seconds of
 // initdb): persisting in <dataDir>/pglite and refusing a second opener of the folder.
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { KNOWN_MIGRATIONS, openStore, StoreBusyError } from '../../src/store/index.js';
-import { buildPgliteTemplate, readPgliteTemplate } from '../../src/store/template.js';
+import { buildPgliteTemplate, pgliteTemplateUsable } from '../../src/store/template.js';
+import { findBundled, loadBundled } from '../../src/vulns/bundled.js';
 import { defineStoreSuite } from './suite.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafgen-store-'));
@@ -59,25 +60,52 @@ describe('a new PGlite folder from the template', () => {
   const template = join(dir, 'template.tar.gz');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('starts migrated from the template, or runs initdb and migrates without one', async () => {
+  it('starts migrated and seeded from the template, or runs initdb and migrates without one', async () => {
     await buildPgliteTemplate(template);
     const fromTemplate = await openStore({ dataDir: join(dir, 'a'), pgliteTemplate: template });
     try {
-      // Nothing left to migrate: the schema came with the template, and it works.
+      // Nothing left to migrate: the schema came with the template, the bundled records too, and it works.
       expect(fromTemplate.migrated).toEqual([]);
+      expect(await fromTemplate.vulns.count()).toBe(loadBundled().length);
+      expect((await fromTemplate.vulns.get('CVE-2021-44228'))?.title).toBe(
+        findBundled('CVE-2021-44228')?.title,
+      );
       expect(await fromTemplate.rules.versions('CVE-2021-44228')).toEqual([]);
+      await fromTemplate.rules.saveVersion('CVE-2021-44228', {
+        rule: { Name: 'r' },
+        inputsHash: 'h',
+        engine: 'builtin',
+        report: {},
+      });
     } finally {
       await fromTemplate.close();
+    }
+    // What was written there stays there: the folder is a database of its own, not the template.
+    const reopened = await openStore({ dataDir: join(dir, 'a'), pgliteTemplate: template });
+    try {
+      expect((await reopened.rules.versions('CVE-2021-44228')).length).toBe(1);
+    } finally {
+      await reopened.close();
     }
     const withoutTemplate = await openStore({ dataDir: join(dir, 'b'), pgliteTemplate: false });
     try {
       expect(withoutTemplate.migrated).toEqual([...KNOWN_MIGRATIONS]);
+      expect(await withoutTemplate.vulns.count()).toBe(0);
     } finally {
       await withoutTemplate.close();
     }
-    // A template made for another PGlite or schema is not used.
-    expect(await readPgliteTemplate(template)).toBeInstanceOf(Blob);
-    writeFileSync(`${template}.json`, JSON.stringify({ pglite: '0.0.0', migrations: KNOWN_MIGRATIONS }));
-    expect(await readPgliteTemplate(template)).toBeUndefined();
+    // A template made for another PGlite, schema or bundled data is not used.
+    expect(await pgliteTemplateUsable(template)).toBe(true);
+    const key = JSON.parse(readFileSync(`${template}.json`, 'utf8')) as Record<string, unknown>;
+    writeFileSync(`${template}.json`, JSON.stringify({ ...key, bundled: 'another dataset' }));
+    expect(await pgliteTemplateUsable(template)).toBe(false);
+    writeFileSync(`${template}.json`, JSON.stringify({ ...key, pglite: '0.0.0' }));
+    expect(await pgliteTemplateUsable(template)).toBe(false);
+    const fallback = await openStore({ dataDir: join(dir, 'c'), pgliteTemplate: template });
+    try {
+      expect(fallback.migrated).toEqual([...KNOWN_MIGRATIONS]);
+    } finally {
+      await fallback.close();
+    }
   }, 120_000);
 });
