@@ -152,13 +152,20 @@ Examples:
         throw new InputError('--max-attempts must be a whole number from 1 to 10');
       const c = colors(io);
       const step = io.color ? (m: string) => io.err(c.dim(`  … ${m}\n`)) : undefined;
-      // A record given on the command line and nothing to save: no need to open the store.
-      const parts = await openGenerationParts(cfg, {
-        engineMode: opts.engine,
-        ...(opts.provider ? { providers: opts.provider } : {}),
-        ...(opts.vuln && !opts.save ? { store: false as const } : {}),
-        principal: cliPrincipal(),
-      });
+      // A record given on the command line and nothing to save: no need to open the store. The
+      // store opens (PGlite compiles and starts) while the built-in benign corpus is read: the two
+      // overlap instead of queueing (see bench:cli).
+      const [parts] = await Promise.all([
+        openGenerationParts(cfg, {
+          engineMode: opts.engine,
+          ...(opts.provider ? { providers: opts.provider } : {}),
+          ...(opts.vuln && !opts.save ? { store: false as const } : {}),
+          principal: cliPrincipal(),
+        }),
+        opts.benign.length === 0
+          ? import('../../generation/benign.js').then((m) => m.loadBenignSample())
+          : undefined,
+      ]);
       try {
         const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
         const json: unknown[] = [];
