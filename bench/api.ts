@@ -1,15 +1,27 @@
-// npm run bench:api [-- --duration S] [-- --connections N]
+// npm run bench:api [-- --duration S] [-- --connections N] [-- --profile] [-- --only get,validate]
 //
 // Load on loopback with autocannon against the API as `wafgen serve` runs it (auth, rate limiting,
 // metrics, request ids, validation all on), beside a bare Hono route served by the same process in
-// the same run: cache-hit GET /v1/rules/:cveId and cache-hit POST /v1/rules/generate. Prints
-// requests per second, latency p50/p99 and the ratio to bare (the figure: aim at 0.5 or better).
+// the same run: cache-hit GET /v1/rules/:cveId, cache-hit POST /v1/rules/generate and POST
+// /v1/rules/validate (the rule the generation wrote, as a client would send it back). Prints
+// requests per second, latency p50/p99 and the ratio to bare (targets: 0.7 for the cache-hit GET,
+// 0.3 for validate), then the server process's peak RSS beside the 200 MB target.
+//
+// The machine may be shared: bare is measured first and last, and the ratio is to the mean of the
+// two (both printed, so a drift shows); beside it, the server's own CPU time per request (from
+// /proc/<pid>/stat) and bare's over it, which the other processes move far less (Redis's CPU is not
+// in it: the limiter's and cache's round trips count only their client side). Peak RSS is the server's VmHWM (the lifetime peak, start-up
+// included) and the highest VmRSS sampled every 50 ms while the load ran.
+//
+// --profile takes a V8 CPU profile of the server (what `node --cpu-prof` records) during each
+// measured run, start-up and warm-up left out, and prints its self time by function per target
+// (the .cpuprofile files stay in a temporary folder, named in the output, for a closer look).
 //
 // Backends: Redis at REDIS_URL (default redis://127.0.0.1:6379 when it answers, else in-process),
 // PostgreSQL at DATABASE_URL when set, else the embedded store in a temporary folder. Each run is
-// bounded (default 5 s per target).
+// bounded (default 5 s per target after a 1 s warm-up; about 45 s in all).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -37,6 +49,8 @@ type Autocannon = (opts: {
   method?: string;
   headers?: Record<string, string>;
   body?: string;
+  /** Per request, what setupRequest returns is sent (autocannon's way to vary the body). */
+  requests?: { setupRequest: (req: { body?: string }) => { body?: string } }[];
 }) => Promise<AutocannonResult>;
 
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
@@ -64,8 +78,72 @@ async function redisUrl(): Promise<string | undefined> {
   }
 }
 
+/** VmHWM (peak) and VmRSS (now) of a process, in MB, from /proc (Linux); undefined elsewhere. */
+function memoryOf(pid: number): { peakMb: number; rssMb: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN);
+    return { peakMb: kb('VmHWM') / 1024, rssMb: kb('VmRSS') / 1024 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU time (user + system) a process has used so far, in milliseconds, from /proc (Linux). */
+function cpuMsOf(pid: number): number | undefined {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS;
+  } catch {
+    return undefined;
+  }
+}
+/** USER_HZ: 100 on every Linux this runs on (`getconf CLK_TCK`). */
+const CLOCK_TICKS = 100;
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+/** Self time by function from a V8 .cpuprofile: the top `n` rows as `ms  %  function  file:line`. */
+function profileSummary(file: string, n = 40): string[] {
+  const profile = JSON.parse(readFileSync(file, 'utf8')) as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples.forEach((id, i) => {
+    const frame = byId.get(id)!.callFrame;
+    const where = frame.url
+      .replace(/^file:\/\/.*?\/node_modules\//, '')
+      .replace(/^file:\/\/.*?\/(src|bench)\//, '$1/');
+    const key = `${frame.functionName || '(anonymous)'}  ${where}${where ? `:${frame.lineNumber + 1}` : ''}`;
+    const dt = (profile.timeDeltas[i] ?? 0) / 1000;
+    self.set(key, (self.get(key) ?? 0) + dt);
+    total += dt;
+  });
+  return [...self.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, n)
+    .map(
+      ([k, ms]) => `${ms.toFixed(0).padStart(7)} ms ${((100 * ms) / total).toFixed(1).padStart(5)}%  ${k}`,
+    );
+}
+
 const duration = arg('duration', 5);
 const connections = arg('connections', 50);
+const profile = process.argv.includes('--profile');
+/** --only get,validate: just the targets whose names hold one of these (bare always runs). */
+const only = process.argv.includes('--only')
+  ? process.argv[process.argv.indexOf('--only') + 1]!.toLowerCase().split(',')
+  : undefined;
 const secret = 'bench-secret-0123456789abcdef0123456789';
 const prefix = `wafgen-bench-${process.pid}:`;
 const dataDir = mkdtempSync(join(tmpdir(), 'wafgen-bench-api-'));
@@ -89,9 +167,10 @@ const env: NodeJS.ProcessEnv = {
   ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
 };
 
+const profileDir = profile ? mkdtempSync(join(tmpdir(), 'wafgen-bench-api-prof-')) : undefined;
 const server = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'bench/api-server.ts')], {
   cwd: root,
-  env,
+  env: { ...env, ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}) },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const ready = await new Promise<{ api: string; bare: string; store: string; cache: string; engine: string }>(
@@ -106,6 +185,10 @@ const ready = await new Promise<{ api: string; bare: string; store: string; cach
   },
 );
 
+/** Profiles taken (with --profile), by target. */
+const profiles: { name: string; file: string }[] = [];
+/** The server's RSS when it said it was ready, before any request. */
+const started = memoryOf(server.pid!);
 try {
   const token = await new SignJWT({ scope: 'rules:read rules:generate' })
     .setProtectedHeader({ alg: 'HS256' })
@@ -125,9 +208,23 @@ try {
   });
   if (warm.status !== 200)
     throw new Error(`warm-up generation answered ${warm.status}: ${await warm.text()}`);
+  // The rule `wafgen generate CVE-2021-44228` writes, sent back to be validated (a client checking
+  // the rule it is about to deploy).
+  const generated = (await warm.json()) as { rule: unknown };
+  const validateBody = JSON.stringify({ document: generated.rule, cveId });
+  const check = await fetch(`${ready.api}/v1/rules/validate`, {
+    method: 'POST',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: validateBody,
+  });
+  const checked = (await check.json()) as { valid?: boolean };
+  if (check.status !== 200 || checked.valid !== true)
+    throw new Error(`validating the generated rule answered ${check.status}: ${JSON.stringify(checked)}`);
 
+  const bare = { name: 'bare Hono GET /bare', url: `${ready.bare}/bare` };
+  let renamed = 0;
   const targets = [
-    { name: 'bare Hono GET /bare', url: `${ready.bare}/bare` },
+    bare,
     { name: 'GET /v1/rules/:cveId (cache hit)', url: `${ready.api}/v1/rules/${cveId}`, headers: auth },
     {
       name: 'POST /v1/rules/generate (cache hit)',
@@ -136,33 +233,98 @@ try {
       headers: { ...auth, 'content-type': 'application/json' },
       body,
     },
+    {
+      name: 'POST /v1/rules/validate',
+      url: `${ready.api}/v1/rules/validate`,
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: validateBody,
+    },
+    {
+      // Every request a document the server has not seen (the rule renamed): what validating costs
+      // when nothing can be reused but the per-process regex compile cache.
+      name: 'POST /v1/rules/validate (new document each time)',
+      url: `${ready.api}/v1/rules/validate`,
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      requests: [
+        {
+          setupRequest: (req: { body?: string }) => ({
+            ...req,
+            body: validateBody.replace('"wafgen-CVE-2021-44228', `"wafgen-CVE-2021-44228-${++renamed}`),
+          }),
+        },
+      ],
+    },
+    { ...bare, name: 'bare Hono GET /bare (again)' },
   ];
   console.log(
     `bench:api — ${connections} connections, ${duration} s per target, loopback; store ${ready.store}, cache ${ready.cache}, engine ${ready.engine}\n`,
   );
-  const rows: string[][] = [];
-  let bareRps = 0;
+  const atReady = memoryOf(server.pid!);
+  let loadPeakMb = 0;
+  const sampler = setInterval(() => {
+    const m = memoryOf(server.pid!);
+    if (m) loadPeakMb = Math.max(loadPeakMb, m.rssMb);
+  }, 50);
+  const results: { name: string; r: AutocannonResult; cpuUs: number | undefined }[] = [];
   for (const t of targets) {
+    if (only && !t.name.startsWith('bare') && !only.some((o) => t.name.toLowerCase().includes(o))) continue;
     // A short warm-up per target, then the measured run.
     await autocannon({ ...t, connections, duration: 1 });
+    if (profileDir) await fetch(`${ready.bare}/profile/start`, { method: 'POST' });
+    const cpuBefore = cpuMsOf(server.pid!);
     const r = await autocannon({ ...t, connections, duration });
-    if (t.name.startsWith('bare')) bareRps = r.requests.average;
-    const bad = r.non2xx + r.errors + r.timeouts;
-    rows.push([
-      t.name,
-      r.requests.average.toFixed(0),
-      `${r.latency.p50.toFixed(1)} ms`,
-      `${r.latency.p99.toFixed(1)} ms`,
-      bareRps > 0 ? (r.requests.average / bareRps).toFixed(2) : '-',
-      String(bad),
-    ]);
+    const cpuAfter = cpuMsOf(server.pid!);
+    const cpuUs =
+      cpuBefore !== undefined && cpuAfter !== undefined && r.requests.total > 0
+        ? ((cpuAfter - cpuBefore) * 1000) / r.requests.total
+        : undefined;
+    results.push({ name: t.name, r, cpuUs });
+    if (profileDir) {
+      await fetch(`${ready.bare}/profile/stop?name=${results.length}`, { method: 'POST' });
+      profiles.push({ name: t.name, file: join(profileDir, `${results.length}.cpuprofile`) });
+    }
   }
-  const header = ['target', 'req/s', 'p50', 'p99', 'ratio to bare', 'non-2xx/errors'];
+  clearInterval(sampler);
+  const after = memoryOf(server.pid!);
+  const bares = results.filter((x) => x.name.startsWith('bare')).map((x) => x.r.requests.average);
+  const bareRps = bares.reduce((a, b) => a + b, 0) / bares.length;
+  const bareCpu = results.filter((x) => x.name.startsWith('bare') && x.cpuUs !== undefined);
+  const bareCpuUs = bareCpu.reduce((a, x) => a + x.cpuUs!, 0) / (bareCpu.length || 1);
+  const rows = results.map(({ name, r, cpuUs }) => [
+    name,
+    r.requests.average.toFixed(0),
+    `${r.latency.p50.toFixed(1)} ms`,
+    `${r.latency.p99.toFixed(1)} ms`,
+    (r.requests.average / bareRps).toFixed(2),
+    cpuUs !== undefined ? `${cpuUs.toFixed(0)} µs` : '-',
+    cpuUs !== undefined && bareCpu.length > 0 ? (bareCpuUs / cpuUs).toFixed(2) : '-',
+    String(r.non2xx + r.errors + r.timeouts),
+  ]);
+  const header = [
+    'target',
+    'req/s',
+    'p50',
+    'p99',
+    'ratio to bare',
+    'server CPU/req',
+    'CPU ratio',
+    'non-2xx/errors',
+  ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   console.log(line(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
+  console.log(
+    `\nratio to the mean of the two bare runs (${bares.map((b) => b.toFixed(0)).join(' and ')} req/s); targets: cache-hit GET >= 0.70, validate >= 0.30.\n` +
+      `server CPU/req: the server process's user + system CPU time over the run / requests answered; CPU ratio = bare's / this one's (a throughput ratio the other processes on the machine cannot move, as long as the server is the bottleneck).`,
+  );
+  if (started && atReady && after)
+    console.log(
+      `server RSS: peak ${after.peakMb.toFixed(0)} MB (VmHWM, start-up included; target <= 200 MB), ${loadPeakMb.toFixed(0)} MB highest under load, ${started.rssMb.toFixed(0)} MB when it started listening, ${atReady.rssMb.toFixed(0)} MB after the warm-up generation`,
+    );
 } finally {
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
@@ -173,4 +335,9 @@ try {
     client.disconnect();
   }
   rmSync(dataDir, { recursive: true, force: true });
+  for (const { name, file } of profiles) {
+    if (!existsSync(file)) continue;
+    console.log(`\nserver self time by function, ${name} (${file}):`);
+    for (const row of profileSummary(file, 25)) console.log(row);
+  }
 }

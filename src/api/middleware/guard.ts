@@ -9,6 +9,7 @@ import type { Scope, Service } from '../../app/index.js';
 import { requireScope, type Authenticator, type Principal } from '../auth.js';
 import { ApiError } from '../errors.js';
 import type { ApiMetrics } from '../metrics.js';
+import { responseHeaders } from './response-headers.js';
 
 export type Guard = (
   scope: Scope,
@@ -21,10 +22,16 @@ export type RateLimit = (c: Context, policy: string, principal: string) => Promi
 export function createRateLimit(limiter: Service['limiter'], metrics: ApiMetrics): RateLimit {
   return async (c, policy, principal) => {
     const d = await limiter.consume(policy, principal);
-    c.header('RateLimit-Limit', String(d.limit));
-    c.header('RateLimit-Remaining', String(d.remaining));
-    c.header('RateLimit-Reset', String(d.resetS));
-    c.header('RateLimit-Policy', `${d.limit};w=${d.windowS}`);
+    const limit = String(d.limit);
+    const figures = {
+      'RateLimit-Limit': limit,
+      'RateLimit-Remaining': String(d.remaining),
+      'RateLimit-Reset': String(d.resetS),
+      'RateLimit-Policy': `${limit};w=${d.windowS}`,
+    };
+    const headers = responseHeaders(c);
+    if (headers) Object.assign(headers, figures);
+    else for (const [k, v] of Object.entries(figures)) c.header(k, v);
     if (!d.allowed) {
       metrics.metrics.recordRateLimitRejection(policy);
       throw new ApiError(
