@@ -84,7 +84,7 @@ async function lockDataDir(dir: string): Promise<() => Promise<void>> {
 }
 
 /** Enough for wafgen's tables many times over; see pgliteKysely. */
-const PGLITE_SHARED_BUFFERS = '16MB';
+const PGLITE_SHARED_BUFFERS = '8MB';
 
 async function pgliteKysely(
   dataDir: string,
@@ -114,7 +114,8 @@ async function pgliteKysely(
     const pglite = await PGlite.create(dir, {
       // PostgreSQL's default shared_buffers (128 MB) is zeroed at start inside the WASM heap: 130 MB
       // of RSS and ~0.6 s for a store that holds a few MB. 16 MB: open 1,316 -> 905 ms, RSS after
-      // open 292 -> 181 MB (PGlite.create + one query, this machine).
+      // open 292 -> 181 MB (PGlite.create + one query); 8 MB: peak RSS of a first `wafgen generate`
+      // 220 -> 190 MB (/usr/bin/time, 2-core machine). Reads that miss are served by the OS cache.
       startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
     });
     return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), release };
