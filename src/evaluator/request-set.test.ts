@@ -161,4 +161,14 @@ describe('RequestSet shortcuts', () => {
     set.matching({ AndStatement: { Statements: [exportPath, { NotStatement: { Statement: dots } }] } });
     expect(set.evaluations).toBe(10);
   });
+
+  it('answers many statements at once as it answers each alone', () => {
+    const statements = [...leaves, ...shapes.slice(0, 10)];
+    const together = new RequestSet(requests).matchingEach(statements);
+    const alone = new RequestSet(requests);
+    expect(together.map((m) => m.map((r) => r.id))).toEqual(
+      statements.map((s) => alone.matching(s).map((r) => r.id)),
+    );
+    expect(together.some((m) => m.length > 0) && together.some((m) => m.length === 0)).toBe(true);
+  });
 });

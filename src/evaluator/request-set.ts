@@ -58,22 +58,44 @@ const YES = 2;
 /** A request mask: 1 where the request is in it. */
 type Mask = Uint8Array;
 
+interface Leaf {
+  /** Per request: UNKNOWN, NO or YES (a leaf is evaluated only on the requests asked about). */
+  states: Uint8Array;
+  /** How many requests are still UNKNOWN: at 0 the leaf is known everywhere and nothing is scanned. */
+  unknown: number;
+}
+
+/**
+ * A leaf's cache key, worked out once per statement object (candidates share their leaf objects:
+ * the endpoint, the signature, the tokens). JSON.stringify of every leaf on every visit was a
+ * visible share of a check whose leaves are all known (`npm run bench:generate`, profiled).
+ */
+const keys = new WeakMap<Statement, string>();
+function keyOf(s: Statement): string {
+  let key = keys.get(s);
+  if (key === undefined) {
+    key = JSON.stringify(s);
+    keys.set(s, key);
+  }
+  return key;
+}
+
 export class RequestSet {
-  /** Per leaf, per request: UNKNOWN, NO or YES (a leaf is evaluated only on the requests asked about). */
-  private readonly leaves = new LRUCache<string, Uint8Array>({ max: MAX_LEAVES });
+  private readonly leaves = new LRUCache<string, Leaf>({ max: MAX_LEAVES });
 
   /** Leaf outcomes worked out so far (one per leaf per request): what the shortcuts save shows here. */
   evaluations = 0;
 
   constructor(readonly requests: readonly HttpRequest[]) {}
 
-  private states(key: string): Uint8Array {
-    let states = this.leaves.get(key);
-    if (!states) {
-      states = new Uint8Array(this.requests.length);
-      this.leaves.set(key, states);
+  private leaf(s: Statement): Leaf {
+    const key = keyOf(s);
+    let leaf = this.leaves.get(key);
+    if (!leaf) {
+      leaf = { states: new Uint8Array(this.requests.length), unknown: this.requests.length };
+      this.leaves.set(key, leaf);
     }
-    return states;
+    return leaf;
   }
 
   /** Is `s` known on every request of `among`, so evaluating it costs nothing? */
@@ -81,8 +103,10 @@ export class RequestSet {
     const children = s.AndStatement?.Statements ?? s.OrStatement?.Statements;
     if (children) return children.every((c) => this.known(c, among));
     if (s.NotStatement) return this.known(s.NotStatement.Statement, among);
-    const states = this.leaves.get(JSON.stringify(s));
-    if (!states) return false;
+    const leaf = this.leaves.get(keyOf(s));
+    if (!leaf) return false;
+    if (leaf.unknown === 0) return true;
+    const { states } = leaf;
     for (let i = 0; i < among.length; i++) if (among[i] && states[i] === UNKNOWN) return false;
     return true;
   }
@@ -91,41 +115,48 @@ export class RequestSet {
    * Evaluate leaves where they are unknown on `among`, all in one pass per request: one compiled
    * document with a Count rule per leaf, so leaves on the same field share its extraction and
    * transformations (the evaluator memoises them per request, across the document's rules).
+   * Returns each statement's leaf, in order.
    */
-  private evaluateLeaves(statements: readonly Statement[], among: Mask): void {
-    const todo = statements
-      .map((s) => ({ s, states: this.states(JSON.stringify(s)) }))
-      .filter(({ states }, i, all) => all.findIndex((o) => o.states === states) === i);
-    const wanted = new Uint8Array(among.length);
-    let any = false;
+  private evaluateLeaves(statements: readonly Statement[], among: Mask): Leaf[] {
+    const leaves = statements.map((s) => this.leaf(s));
+    const todo: { s: Statement; leaf: Leaf }[] = [];
+    statements.forEach((s, i) => {
+      const leaf = leaves[i]!;
+      if (leaf.unknown > 0 && !todo.some((t) => t.leaf === leaf)) todo.push({ s, leaf });
+    });
+    if (todo.length === 0) return leaves;
+    const wanted: number[] = [];
     for (let i = 0; i < among.length; i++) {
-      if (among[i] && todo.some(({ states }) => states[i] === UNKNOWN)) {
-        wanted[i] = 1;
-        any = true;
+      if (!among[i]) continue;
+      for (const { leaf } of todo) {
+        if (leaf.states[i] === UNKNOWN) {
+          wanted.push(i);
+          break;
+        }
       }
     }
-    if (!any) return;
+    if (wanted.length === 0) return leaves;
     const rules = todo.map(({ s }, i) => ({
       ...probe(s),
       Name: `p${i}`,
       Priority: i,
       Action: { Count: {} },
     }));
+    const index = new Map(rules.map((r, i) => [r.Name, i]));
     const compiled = compileDocument({ kind: 'rules', rules }, { trace: false });
-    for (let i = 0; i < wanted.length; i++) {
-      if (!wanted[i]) continue;
-      const matched = new Set(
-        compiled
-          .evaluate(this.requests[i]!)
-          .rules.filter((r) => r.verdict === true)
-          .map((r) => r.rule),
-      );
-      todo.forEach(({ states }, j) => {
-        if (states[i] !== UNKNOWN) return;
-        states[i] = matched.has(`p${j}`) ? YES : NO;
+    const matched = new Uint8Array(todo.length);
+    for (const i of wanted) {
+      matched.fill(0);
+      for (const r of compiled.evaluate(this.requests[i]!).rules)
+        if (r.verdict === true) matched[index.get(r.rule)!] = 1;
+      todo.forEach(({ leaf }, j) => {
+        if (leaf.states[i] !== UNKNOWN) return;
+        leaf.states[i] = matched[j] ? YES : NO;
+        leaf.unknown--;
         this.evaluations++;
       });
     }
+    return leaves;
   }
 
   /** Which requests of `among` the statement matches (0 outside `among`). */
@@ -158,13 +189,28 @@ export class RequestSet {
       for (const c of rest) apply(c);
       return and ? open : out;
     }
+    const out = new Uint8Array(n);
     if (s.NotStatement) {
       const m = this.matches(s.NotStatement.Statement, among);
-      return among.map((v, i) => (v && !m[i] ? 1 : 0));
+      for (let i = 0; i < n; i++) out[i] = among[i] && !m[i] ? 1 : 0;
+      return out;
     }
-    this.evaluateLeaves([s], among);
-    const states = this.leaves.get(JSON.stringify(s))!;
-    return among.map((v, i) => (v && states[i] === YES ? 1 : 0));
+    const { states } = this.evaluateLeaves([s], among)[0]!;
+    for (let i = 0; i < n; i++) out[i] = among[i] && states[i] === YES ? 1 : 0;
+    return out;
+  }
+
+  /**
+   * For each statement, the requests it matches (as `matching` answers), with the leaves still
+   * unknown evaluated together: one pass per request for all of them.
+   */
+  matchingEach(statements: readonly Statement[]): HttpRequest[][] {
+    const all = this.all();
+    this.evaluateLeaves(
+      statements.filter((s) => isLeaf(s) && composable(s)),
+      all,
+    );
+    return statements.map((s) => this.matching(s));
   }
 
   private all(): Mask {

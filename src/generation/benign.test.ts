@@ -68,6 +68,11 @@ describe('the built-in benign corpus', () => {
     expect(requests.filter((r) => (r.body?.length ?? 0) > 8 * 1024).length).toBeGreaterThanOrEqual(20);
   });
 
+  it('is loaded as the generic request reader reads it (the loader reads the file whole)', async () => {
+    const { requests } = await readAllRequests(CORPUS);
+    expect(await loadBenignSample()).toEqual(requests);
+  });
+
   it('is what scripts/benign-corpus.mjs writes, byte for byte', async () => {
     const out = join(tmp, 'benign.jsonl');
     await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/benign-corpus.mjs'), out]);

@@ -2,6 +2,7 @@
 // component. Answered with the real evaluator, so what is found is what AWS would see.
 import { requestSet } from '../../evaluator/index.js';
 import type { HttpRequest } from '../../requests/model.js';
+import type { Statement } from '../../waf/model/shapes.generated.js';
 import type { ClassKnowledge, Component, Signature } from '../knowledge/index.js';
 import { signatureStatements } from './statements.js';
 
@@ -30,17 +31,20 @@ export function locatePayload(knowledge: ClassKnowledge, exploits: readonly Http
     ...(s.detector ? [{ ...s, regexes: [] }] : []),
     ...(s.regexes ?? []).map((r) => ({ ...s, detector: undefined, regexes: [r] })),
   ]);
+  const pairs: { component: Component; signature: Signature; statement: Statement }[] = [];
   for (const component of ALL_COMPONENTS) {
     for (const signature of parts) {
       const [statement] = signatureStatements(signature, [component], { oversize: 'CONTINUE' });
-      if (!statement) continue;
-      const hits = new Set(
-        requestSet(exploits)
-          .matching(statement)
-          .map((r) => r.id),
-      );
-      if (hits.size > 0) found.push({ component, signature, hits });
+      if (statement) pairs.push({ component, signature, statement });
     }
   }
+  // All of them at once: one pass per exploit request, each field extracted and transformed once
+  // for every regex on it (one probe per statement was ~1.2 ms of a ~22 ms generation, median, in
+  // `npm run bench:generate`).
+  const hits = requestSet(exploits).matchingEach(pairs.map((p) => p.statement));
+  pairs.forEach(({ component, signature }, i) => {
+    const ids = new Set(hits[i]!.map((r) => r.id));
+    if (ids.size > 0) found.push({ component, signature, hits: ids });
+  });
   return found;
 }
