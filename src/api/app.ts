@@ -143,7 +143,8 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
    * the timing what documents another validated. Bounded by entries and bytes.
    * Measured (npm run bench:api, POST /v1/rules/validate of the CVE-2021-44228 rule, 50
    * connections): 8.4 ms of server CPU per request and 45-125 req/s (0.01x bare) before regexes
-   * were cached per process; with this cache ~0.2-0.3 ms and 0.3-0.5x bare (the commit has the table).
+   * were cached per process, 0.7-0.9 ms after (0.06x bare); with this cache 0.16-0.29 ms and
+   * 0.24-0.51x bare over five runs on a shared 2-CPU machine (load 10-15).
    */
   const validations = new LRUCache<string, Uint8Array<ArrayBuffer>>({
     max: 1000,
