@@ -21,8 +21,9 @@ let cached: HttpRequest[] | undefined;
 /**
  * The built-in corpus, read whole and parsed line by line exactly as a test-case JSONL file is
  * (parseJsonlLine, the reader's own), without the streaming line reader: the file is ours and a few
- * MB. First load, `npm run bench:generate`: 668 -> ~560 ms CPU (readline's per-line cost; what is
- * left is the test-case schema and the byte-string conversion of 2.6 MB of bodies).
+ * MB. First load, CPU, loadBenignSample alone in a fresh `npx tsx` process, 3 runs each on a shared
+ * 2-CPU machine: 570-596 -> 517-565 ms (readline's per-line cost). What is left is mostly the
+ * test-case schema and the byte-string conversion of 2.6 MB of bodies (~400 ms), in src/requests.
  */
 async function readBuiltin(): Promise<HttpRequest[]> {
   const text = await readFile(BUILTIN_BENIGN_SAMPLE, 'utf8');
