@@ -75,6 +75,26 @@ export class Slots {
   chain(key: string): number {
     return intern(this.chainIds, key);
   }
+
+  private readonly steps = new Map<number, ChainStep>();
+  private readonly byType = new Map<string, ChainStep[]>();
+
+  /** The step for chain prefix `key`, whose input is slot `parent`; `typeKey` names field + type. */
+  step(key: string, parent: number, typeKey: string, fn: Transform): ChainStep {
+    const slot = this.chain(key);
+    let step = this.steps.get(slot);
+    if (step === undefined) {
+      let sameType = this.byType.get(typeKey);
+      if (sameType === undefined) {
+        sameType = [];
+        this.byType.set(typeKey, sameType);
+      }
+      step = { slot, parent, fn, sameType };
+      sameType.push(step);
+      this.steps.set(slot, step);
+    }
+    return step;
+  }
 }
 
 function intern(ids: Map<string, number>, key: string): number {
@@ -98,9 +118,18 @@ const fromOffset = (offset: (value: string) => number): Matcher => ({
   offset,
 });
 
+/** One transformation of a chain: its memo slot, the slot of its input, and its function. */
 interface ChainStep {
   slot: number;
+  parent: number;
   fn: Transform;
+  /**
+   * Every step of the document that applies the same transformation to the same field (this one
+   * included), filled in while the document compiles. When another of them already ran on the very
+   * same input array, its output is this step's output: e.g. [URL_DECODE, LOWERCASE] on headers
+   * that hold no escape reuses what [LOWERCASE] computed, as URL_DECODE returned its input as is.
+   */
+  sameType: ChainStep[];
 }
 
 function compileField(
@@ -115,15 +144,17 @@ function compileField(
   // NONE changes nothing, so [NONE, LOWERCASE] shares the [LOWERCASE] slot.
   const steps = resolved.filter((t) => t.type !== 'NONE');
   const rawSlot = slots.chain(`${fieldSlot}:`);
-  const chain: ChainStep[] = steps.map((t, i) => ({
-    slot: slots.chain(
-      `${fieldSlot}:${steps
-        .slice(0, i + 1)
-        .map((x) => x.type)
-        .join(',')}`,
-    ),
-    fn: t.fn,
-  }));
+  const chain: ChainStep[] = [];
+  let parent = rawSlot;
+  for (let i = 0; i < steps.length; i++) {
+    const key = `${fieldSlot}:${steps
+      .slice(0, i + 1)
+      .map((x) => x.type)
+      .join(',')}`;
+    const step = slots.step(key, parent, `${fieldSlot}:${steps[i]!.type}`, steps[i]!.fn);
+    chain.push(step);
+    parent = step.slot;
+  }
   const last = chain.length > 0 ? chain[chain.length - 1]!.slot : rawSlot;
   return {
     names,
@@ -150,13 +181,36 @@ function compileField(
         memo[rawSlot] = values;
       }
       for (i++; i < chain.length; i++) {
-        const { slot, fn } = chain[i]!;
-        values = values.map(fn);
-        memo[slot] = values;
+        const step = chain[i]!;
+        values = applyStep(memo, step, values);
+        memo[step.slot] = values;
       }
       return values;
     },
   };
+}
+
+/**
+ * `step` applied to `values`, reusing the output of a same-type step that ran on the same array.
+ * The result is `values` itself when the transformation changed nothing, so the identity carries
+ * down the chain. (bench:engine: the header and query LOWERCASE work halves; see bench/engine.ts.)
+ */
+function applyStep(memo: (string[] | undefined)[], step: ChainStep, values: string[]): string[] {
+  for (const other of step.sameType) {
+    if (other !== step && memo[other.parent] === values) {
+      const out = memo[other.slot];
+      if (out !== undefined) return out;
+    }
+  }
+  const fn = step.fn;
+  let out: string[] | undefined;
+  for (let j = 0; j < values.length; j++) {
+    const v = values[j]!;
+    const t = fn(v);
+    if (out === undefined && t !== v) out = values.slice(0, j);
+    out?.push(t);
+  }
+  return out ?? values;
 }
 
 function fieldStatement(

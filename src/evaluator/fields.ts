@@ -36,16 +36,15 @@ function scoped(pairs: readonly [string, string][], scope: Scope, kind: string):
 }
 
 /** First 200 entries within the first 8 KB; `oversize` when either limit cut something off. */
-function limited(pairs: readonly [string, string][], sizeOf: (p: [string, string]) => number) {
+function limited(pairs: readonly [string, string][], overhead: number) {
   let bytes = 0;
-  const kept: [string, string][] = [];
-  for (const p of pairs) {
-    if (kept.length >= HEADER_LIMIT_COUNT) return { kept, oversize: true };
-    bytes += sizeOf(p);
-    if (bytes > HEADER_LIMIT_BYTES) return { kept, oversize: true };
-    kept.push(p);
+  for (let i = 0; i < pairs.length; i++) {
+    if (i >= HEADER_LIMIT_COUNT) return { kept: pairs.slice(0, i), oversize: true };
+    const [k, v] = pairs[i]!;
+    bytes += k.length + v.length + overhead;
+    if (bytes > HEADER_LIMIT_BYTES) return { kept: pairs.slice(0, i), oversize: true };
   }
-  return { kept, oversize: false };
+  return { kept: pairs, oversize: false };
 }
 
 function oversized(handling: string | undefined, what: string): FieldValues | undefined {
@@ -90,23 +89,26 @@ export function extractField(
   }
   if (field.Headers) {
     const h = field.Headers;
-    const { kept, oversize } = limited(req.headers, ([k, v]) => k.length + v.length + 4);
+    const { kept, oversize } = limited(req.headers, 4); // "name: value\r\n"
     if (oversize) {
       const fixedResult = oversized(h.OversizeHandling, 'headers');
       if (fixedResult) return fixedResult;
     }
     const included = h.MatchPattern.IncludedHeaders?.map(asciiLower);
     const excluded = h.MatchPattern.ExcludedHeaders?.map(asciiLower);
-    const selected: [string, string][] = [];
+    const scope = h.MatchScope;
+    const items: Inspected[] = [];
     for (const [k, v] of kept) {
       const lk = asciiLower(k);
-      if (included ? included.includes(lk) : excluded ? !excluded.includes(lk) : true) selected.push([lk, v]);
+      if (included ? !included.includes(lk) : excluded ? excluded.includes(lk) : false) continue;
+      if (scope !== 'VALUE') items.push({ where: `header-name:${lk}`, value: lk });
+      if (scope !== 'KEY') items.push({ where: `header:${lk}`, value: v });
     }
-    return values(scoped(selected, h.MatchScope, 'header'));
+    return values(items);
   }
   if (field.Cookies) {
     const c = field.Cookies;
-    const { kept, oversize } = limited(cookiesOf(req), ([k, v]) => k.length + v.length + 2);
+    const { kept, oversize } = limited(cookiesOf(req), 2); // "name=value; "
     if (oversize) {
       const fixedResult = oversized(c.OversizeHandling, 'cookies');
       if (fixedResult) return fixedResult;

@@ -3,26 +3,6 @@
 
 export const fromCode = String.fromCharCode;
 
-/** Arguments per String.fromCharCode call, well under any engine's limit. */
-const CODES_PER_CALL = 8192;
-
-/**
- * The first `length` codes of `codes` as one string. The hot decoders (URL_DECODE, URL_DECODE_UNI)
- * write their output into a Uint16Array and convert it once: appending one char at a time with
- * `+=` builds a rope with a node per char, which the GC must trace and the next reader must
- * flatten. Over the 35,451 path, query, header and body strings of ../shared/corpus, URL_DECODE
- * then LOWERCASE then an RE2 test took 766-959 ms per pass that way and 150-164 ms this way
- * (node --import tsx, a scratch script, 2026-12, shared 2-core machine).
- */
-export function codesToString(codes: Uint16Array, length: number): string {
-  let out = '';
-  for (let i = 0; i < length; i += CODES_PER_CALL) {
-    const chunk = codes.subarray(i, Math.min(length, i + CODES_PER_CALL));
-    out += String.fromCharCode.apply(null, chunk as unknown as number[]);
-  }
-  return out;
-}
-
 /** Value of an ASCII hex digit, or -1 when `c` (a char code, possibly NaN) is not one. */
 export function hexValue(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
