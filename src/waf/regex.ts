@@ -127,7 +127,11 @@ function compiled(pattern: string): RE2JS | string {
   return re;
 }
 
-/** For tests: how many compiled patterns and analyses are cached. */
-export function regexCacheSizes(): { compiled: number; analyses: number } {
-  return { compiled: compiledCache.size, analyses: analyses.size };
+/** For tests: how many compiled patterns and analyses are cached, and the compiled patterns' length. */
+export function regexCacheSizes(): { compiled: number; compiledChars: number; analyses: number } {
+  return {
+    compiled: compiledCache.size,
+    compiledChars: compiledCache.calculatedSize,
+    analyses: analyses.size,
+  };
 }
