@@ -8,6 +8,7 @@ import { availableParallelism, hostname } from 'node:os';
 import type { Logger } from 'pino';
 
 import {
+  loadServiceConfig,
   openGenerationParts,
   openService,
   startWorker,
@@ -72,6 +73,9 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
     throw new InputError(
       'wafgen worker needs REDIS_URL (the BullMQ queue); without Redis, `wafgen serve` runs jobs in its own process',
     );
+  const workerConfig = loadServiceConfig(env).worker;
+  const concurrency = opts.concurrency ?? workerConfig.concurrency;
+  let threads = resolveThreads(opts.threads, env, concurrency);
   const log = createLogger({ level: config.LOG_LEVEL, base: { component: 'worker' } });
   // The process's audit log, opened here so the generation threads' events reach it too.
   const parts = await openGenerationParts(config, { env, store: false, logger: log });
@@ -90,13 +94,10 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
     throw e;
   }
   const { service, serviceConfig } = running;
-  const concurrency = opts.concurrency ?? serviceConfig.worker.concurrency;
   const name = `wafgen-worker@${hostname()}:${process.pid}`;
-  let threads = 0;
   let pool: GenerationPool | undefined;
   let consumer: JobConsumer;
   try {
-    threads = resolveThreads(opts.threads, env, concurrency);
     if (threads > 0 && service.store.kind !== 'postgres') {
       // The embedded store is one process's (one connection): its threads cannot open it again.
       log.warn(

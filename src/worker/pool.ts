@@ -5,10 +5,10 @@
  * renewals stay on the main thread, so a CPU-bound generation never delays them, and one
  * `wafgen worker` process uses as many cores as it has threads.
  *
- * Why: the built-in engine's generation is CPU work on the event loop (~320 ms CPU per bundled CVE
- * with its exploits, 65% of a worker's profile in runGeneration, the rest mostly the checks'
- * evaluator; `npm run bench:queue -- 100 --modes 1x0 --profile DIR`), so one process, whatever its
- * concurrency, generates on one core: 32 s of CPU in 34 s for 100 jobs.
+ * Why: generation is CPU work on the event loop, so a process generating on its main thread uses
+ * one core at most, whatever its concurrency: 14.7 s of CPU in 16.6 s for 200 bundled CVEs with
+ * their exploits, 74 ms per job, runGeneration and its checks most of the profile
+ * (`npm run bench:queue -- 200 --modes 1x0 --profile DIR`, on 2 cores at load average 9).
  *
  * A call is sent to the thread with the fewest calls under way. A thread that dies (a crash, an
  * out-of-memory kill) fails its calls — the jobs retry with backoff as for any failure — and is
@@ -57,14 +57,14 @@ interface Slot {
 
 /** An error from a thread as the job lifecycle knows it: no-rule and bad input keep their classes. */
 export function fromWire(e: WireError): Error {
-  let error: Error;
-  if (e.name === 'NoRuleError' && e.facts !== undefined)
-    error = new NoRuleError(e.facts as ConstructorParameters<typeof NoRuleError>[0]);
-  else if (e.name === 'InputError') error = new InputError(e.message);
-  else {
-    error = new Error(e.message);
-    error.name = e.name;
-  }
+  const error = e.noRule
+    ? new NoRuleError(e.noRule.facts as NoRuleError['facts'])
+    : e.input
+      ? new InputError(e.message)
+      : new Error(e.message);
+  // The thread's own name (CveNotFoundError, a provider's error) and message, for logs and job records.
+  Object.defineProperty(error, 'name', { value: e.name, configurable: true, writable: true });
+  Object.defineProperty(error, 'message', { value: e.message, configurable: true, writable: true });
   if (e.stack) error.stack = e.stack;
   return error;
 }

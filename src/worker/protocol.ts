@@ -2,7 +2,8 @@
 // thread side of it: serveThread answers the main thread's calls with a generate function.
 import type { MessagePort } from 'node:worker_threads';
 
-import type { OpenServiceOptions, Service } from '../app/index.js';
+import { NoRuleError, type OpenServiceOptions, type Service } from '../app/index.js';
+import { InputError } from '../core/errors.js';
 
 type Generate = Service['rules']['generate'];
 export type GenerateResult = Awaited<ReturnType<Generate>>;
@@ -16,13 +17,15 @@ export interface ThreadInit {
   data?: Record<string, unknown>;
 }
 
-/** An error as it crosses threads: its class by name, and what rebuilding it needs. */
+/** An error as it crosses threads: its name, and the class the job lifecycle decides on. */
 export interface WireError {
   name: string;
   message: string;
   stack?: string;
-  /** NoRuleError's facts. */
-  facts?: unknown;
+  /** A NoRuleError (or a subclass): the job dies with its facts. */
+  noRule?: { facts: unknown };
+  /** An InputError (or a subclass, e.g. CveNotFoundError): the job dies, retrying will not help. */
+  input?: boolean;
 }
 
 export interface GenerateCall {
@@ -46,12 +49,12 @@ export type ThreadMessage =
 
 export function toWire(e: unknown): WireError {
   if (!(e instanceof Error)) return { name: 'Error', message: String(e) };
-  const facts = (e as { facts?: unknown }).facts;
   return {
     name: e.name,
     message: e.message,
     ...(e.stack ? { stack: e.stack } : {}),
-    ...(e.name === 'NoRuleError' && facts !== undefined ? { facts } : {}),
+    ...(e instanceof NoRuleError ? { noRule: { facts: e.facts } } : {}),
+    ...(e instanceof InputError ? { input: true } : {}),
   };
 }
 

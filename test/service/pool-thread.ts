@@ -4,10 +4,11 @@
 //   CVE-1000-0003: bad input (InputError)              CVE-1000-0004: another error
 //   CVE-1000-0005: the thread dies mid-call            CVE-1000-0006: emit an audit event first
 //   CVE-1000-0007: wait until the thread is told to close (a long generation)
+//   CVE-1000-0008: bad input of a subclass (CveNotFoundError)
 // workerData.data.failInit makes opening fail.
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { NoRuleError } from '../../src/app/index.js';
+import { CveNotFoundError, NoRuleError } from '../../src/app/index.js';
 import { InputError } from '../../src/core/errors.js';
 import { serveThread, type ThreadInit } from '../../src/worker/protocol.js';
 
@@ -40,6 +41,9 @@ await serveThread(parentPort!, async (audit) => {
           break;
         case 'CVE-1000-0007':
           await new Promise(() => {});
+          break;
+        case 'CVE-1000-0008':
+          throw new CveNotFoundError(cveId, 'not in the store', true);
       }
       return {
         result: { cveId, thread: init.index } as never,
