@@ -3,7 +3,7 @@
 //     ../shared/corpus (streamed), in requests x rules per second, with per-request latency;
 //   * baseline in the same run: the same search strings and compiled regexes applied directly to
 //     the raw strings (path+query, header values, body) with no field extraction or transforms;
-//     the ratio engine/baseline is the figure to watch (aim: within 3x);
+//     the ratio engine/baseline is the figure to watch (aim: within 1.8x, issue 13);
 //   * memory: the corpus streamed 1x and 10x; peak heap should not grow with the request count;
 //   * hostile rules: a catastrophic regex on a long input, thousands of nested statements,
 //     a 10 MB search string: each must fail fast or run in linear time.
@@ -41,13 +41,30 @@ const fmt = (n: number, d = 0): string =>
 // The baseline: each leaf pattern, compiled once, run straight over the raw string of the component
 // it inspects (path, query, header values joined, body): no extraction rules, no transformations,
 // no JSON parsing, no trace. What is left is the matching work itself.
-function rawComponent(s: Statement): (r: HttpRequest) => string {
+//
+// Two changes made it a barer loop (both make it faster, so the ratio harder, not easier): regexes
+// use RE2JS#test, the cheapest boolean match (the engine uses it too when no trace is kept; it was
+// matcher().find(), which also builds a Matcher and capture positions), and the joined header values
+// are built once per request instead of once per header statement (extraction work the engine shares
+// between statements, so the baseline should not repeat it either).
+type Raw = (r: HttpRequest) => string;
+let headersOf: HttpRequest | undefined;
+let headersJoined = '';
+const joinedHeaders: Raw = (r) => {
+  if (headersOf !== r) {
+    headersOf = r;
+    headersJoined = r.headers.map((h) => h[1]).join('\n');
+  }
+  return headersJoined;
+};
+
+function rawComponent(s: Statement): Raw {
   const f = (s.ByteMatchStatement ?? s.RegexMatchStatement ?? s.SqliMatchStatement ?? s.XssMatchStatement)!
     .FieldToMatch;
   if (f.UriPath) return (r) => r.path;
   if (f.QueryString || f.AllQueryArguments || f.SingleQueryArgument) return (r) => r.query;
   if (f.Body || f.JsonBody) return (r) => r.body ?? '';
-  return (r) => r.headers.map((h) => h[1]).join('\n');
+  return joinedHeaders;
 }
 
 function baselineMatchers(): ((r: HttpRequest) => boolean)[] {
@@ -62,7 +79,7 @@ function baselineMatchers(): ((r: HttpRequest) => boolean)[] {
         out.push((r) => byteMatchOffset(raw(r), search, 'CONTAINS') >= 0);
       } else if (s.RegexMatchStatement) {
         const re = compileRegex(s.RegexMatchStatement.RegexString);
-        out.push((r) => re.matcher(raw(r)).find());
+        out.push((r) => re.test(raw(r)));
       } else if (s.SqliMatchStatement) out.push((r) => detectSqli(raw(r)).matched);
       else out.push((r) => detectXss(raw(r)).matched);
     });
@@ -78,27 +95,65 @@ async function main(): Promise<void> {
   for await (const r of stream(1)) requests.push(r);
   const rules = RULE_GROUP.Rules!.length;
 
-  // Warm up both paths (JIT), then measure several passes.
-  for (const r of requests.slice(0, 500)) engine.evaluate(r);
+  // Warm up both paths (JIT), then measure several passes. Engine and baseline take turns on chunks
+  // of 64 requests (a few ms each; which one goes first alternates by chunk and pass), so a
+  // neighbour's load on this shared machine weighs on both alike: with whole passes taking turns,
+  // single passes ranged from 0.7x to 3.5x under a load average of 13 on 2 cores. The ratio is of the
+  // summed wall times; the same ratio in process CPU time (time the process ran, whoever else wanted
+  // the cores) is shown next to it, with each pass's wall ratio, to make the noise visible.
+  for (const r of requests.slice(0, 500)) {
+    engine.evaluate(r);
+    for (const m of matchers) m(r);
+  }
   const passes = 5;
+  const CHUNK = 64;
   const latencies: number[] = [];
   let blocked = 0;
-  let t = performance.now();
-  for (let p = 0; p < passes; p++) {
-    for (const r of requests) {
-      const s = process.hrtime.bigint();
-      if (engine.evaluate(r).action === 'BLOCK' && p === 0) blocked++;
-      latencies.push(Number(process.hrtime.bigint() - s) / 1e3);
-    }
-  }
-  const engineMs = performance.now() - t;
-
   let baselineHits = 0;
-  t = performance.now();
+  let engineMs = 0;
+  let baselineMs = 0;
+  const cpuMs = { engine: 0, baseline: 0 };
+  const passRatios: number[] = [];
+  const timed = (path: keyof typeof cpuMs, run: () => void): number => {
+    const t = performance.now();
+    const c = process.cpuUsage();
+    run();
+    const used = process.cpuUsage(c);
+    cpuMs[path] += (used.user + used.system) / 1000;
+    return performance.now() - t;
+  };
+  const engineChunk = (from: number, to: number, p: number): number =>
+    timed('engine', () => {
+      for (let i = from; i < to; i++) {
+        const s = process.hrtime.bigint();
+        if (engine.evaluate(requests[i]!).action === 'BLOCK' && p === 0) blocked++;
+        latencies.push(Number(process.hrtime.bigint() - s) / 1e3);
+      }
+    });
+  const baselineChunk = (from: number, to: number): number =>
+    timed('baseline', () => {
+      for (let i = from; i < to; i++) {
+        const r = requests[i]!;
+        for (const m of matchers) if (m(r)) baselineHits++;
+      }
+    });
   for (let p = 0; p < passes; p++) {
-    for (const r of requests) for (const m of matchers) if (m(r)) baselineHits++;
+    let e = 0;
+    let b = 0;
+    for (let from = 0, k = 0; from < requests.length; from += CHUNK, k++) {
+      const to = Math.min(requests.length, from + CHUNK);
+      if ((k + p) % 2 === 0) {
+        e += engineChunk(from, to, p);
+        b += baselineChunk(from, to);
+      } else {
+        b += baselineChunk(from, to);
+        e += engineChunk(from, to, p);
+      }
+    }
+    engineMs += e;
+    baselineMs += b;
+    passRatios.push(e / b);
   }
-  const baselineMs = performance.now() - t;
   latencies.sort((a, b) => a - b);
 
   const n = requests.length * passes;
@@ -114,7 +169,7 @@ async function main(): Promise<void> {
     `| baseline (same patterns on raw strings) | ${fmt(n / (baselineMs / 1000))} | ${fmt((n * rules) / (baselineMs / 1000))} | | | | |`,
   );
   console.log(
-    `\nratio engine/baseline: ${(engineMs / baselineMs).toFixed(2)}x (aim: within 3x); blocked ${blocked} of ${requests.length}; baseline raw hits ${baselineHits / passes}`,
+    `\nratio engine/baseline: ${(engineMs / baselineMs).toFixed(2)}x (aim: within 1.8x); in CPU time ${(cpuMs.engine / cpuMs.baseline).toFixed(2)}x; per pass ${passRatios.map((x) => x.toFixed(2)).join(' ')}; blocked ${blocked} of ${requests.length}; baseline raw hits ${baselineHits / passes}`,
   );
 
   // Memory: stream 1x and 10x the corpus through the engine. Every 1,000 requests the heap is
