@@ -6,6 +6,9 @@ import { LlmConfigError, loadLlmConfig } from '../llm/config.js';
 import { PROVIDER_NAMES, type ProviderName } from '../llm/providers.js';
 import { InputError } from '../core/errors.js';
 
+const loadBuiltin = () => import('../generation/builtin/index.js');
+let builtinModule: ReturnType<typeof loadBuiltin> | undefined;
+
 export async function chooseEngine(
   config: Config,
   mode: EngineMode,
@@ -25,7 +28,7 @@ export async function chooseEngine(
     // The LLM engine brings the AI SDK and its providers (about half a second of CPU to import):
     // when the choice is the built-in engine anyway, only that one is loaded.
     if (mode === 'builtin' || (mode === 'auto' && !llmConfig?.providers.length)) {
-      const { BuiltinEngine } = await import('../generation/builtin/index.js');
+      const { BuiltinEngine } = await (builtinModule ??= loadBuiltin());
       const reason =
         mode === 'builtin'
           ? 'asked for the built-in engine'
