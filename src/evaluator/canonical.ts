@@ -5,7 +5,7 @@
 // no stable-stringify package is a direct dependency, and it is a dozen lines.
 
 /** Thrown for a value with no canonical form (a function, a Map, a class instance...) or nested too deep. */
-export class NotCanonical extends Error {}
+class NotCanonical extends Error {}
 
 /**
  * Deeper than any document the evaluator accepts (64 statement levels, at most three objects each),
