@@ -22,7 +22,8 @@ const rule = resolve(root, 'test/fixtures/rules/log4shell-rule.json');
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   const v = i >= 0 ? Number(process.argv[i + 1]) : fallback;
-  if (!Number.isInteger(v) || v < 1 || v > 50) throw new Error(`--${name} must be a whole number from 1 to 50`);
+  if (!Number.isInteger(v) || v < 1 || v > 50)
+    throw new Error(`--${name} must be a whole number from 1 to 50`);
   return v;
 }
 const runs = arg('runs', 5);
@@ -49,7 +50,11 @@ async function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Usage> 
   });
   const wallMs = performance.now() - started;
   try {
-    const u = JSON.parse(readFileSync(out, 'utf8')) as { userCPUTime: number; systemCPUTime: number; maxRSS: number };
+    const u = JSON.parse(readFileSync(out, 'utf8')) as {
+      userCPUTime: number;
+      systemCPUTime: number;
+      maxRSS: number;
+    };
     return { wallMs, cpuMs: (u.userCPUTime + u.systemCPUTime) / 1000, rssMiB: u.maxRSS / 1024, code };
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -85,7 +90,10 @@ const cases: Case[] = [
   },
   {
     name: 'wafgen generate, warm',
-    make: () => ({ args: [bin, 'generate', 'CVE-2021-44228'], env: { ...offline, WAFGEN_DATA_DIR: warmDir } }),
+    make: () => ({
+      args: [bin, 'generate', 'CVE-2021-44228'],
+      env: { ...offline, WAFGEN_DATA_DIR: warmDir },
+    }),
     ok: [0],
   },
 ];
@@ -97,7 +105,8 @@ try {
     const { args, env, cleanup } = c.make();
     const u = await run(args, env);
     cleanup?.();
-    if (!c.ok.includes(u.code ?? -1)) throw new Error(`${c.name} exited ${u.code}: run it by hand to see why`);
+    if (!c.ok.includes(u.code ?? -1))
+      throw new Error(`${c.name} exited ${u.code}: run it by hand to see why`);
   }
   for (let i = 0; i < runs; i++) {
     for (const c of cases) {
@@ -118,8 +127,7 @@ const median = (xs: number[]): number => {
   const m = s.length >> 1;
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 };
-const range = (xs: number[], d = 0): string =>
-  `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}`;
+const range = (xs: number[], d = 0): string => `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}`;
 const base = results.get(cases[0]!.name)!;
 const baseCpu = median(base.map((u) => u.cpuMs));
 

@@ -68,7 +68,7 @@ async function main(): Promise<void> {
   const benignRequests = corpus.value;
   // Its parts, measured again afterwards (JIT warm, so a lower bound): reading the file, and
   // JSON.parse of every line; the rest of the first load is validation and the request model.
-  const read = await timed(() => readFileSync(benign.BUILTIN_BENIGN_SAMPLE, 'utf8'));
+  const read = await timed(() => readFileSync(new URL('../data/benign.jsonl', import.meta.url), 'utf8'));
   const parsed = await timed(() =>
     read.value
       .split('\n')

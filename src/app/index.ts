@@ -21,9 +21,7 @@ export {
 export { GenerationFailedError, type RuleView } from './rules.js';
 export { QueueUnavailableError, startWorker } from './jobs.js';
 export type { JobConsumer } from '../queue/index.js';
-export { findRecord, generateRule, parseCveId } from './generate.js';
+export { findRecord, generateRule } from './generate.js';
 export { NoRuleError } from '../generation/no-rule.js';
-export { readBatchInput, runBatch, type BatchItemResult } from './batch.js';
-export { importPaths } from './import.js';
+export type { BatchItemResult } from './batch.js';
 export { CveNotFoundError, liveSources, lookupCve, type LookupOptions } from './lookup.js';
-export { openSeededStore } from './store.js';

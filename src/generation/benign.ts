@@ -11,10 +11,7 @@ import { parseJsonlLine } from '../requests/jsonl.js';
 import type { HttpRequest } from '../requests/model.js';
 
 // src/generation and dist/generation are both two levels below the package root.
-export const BUILTIN_BENIGN_SAMPLE = resolve(
-  dirname(fileURLToPath(import.meta.url)),
-  '../../data/benign.jsonl',
-);
+const BUILTIN_BENIGN_SAMPLE = resolve(dirname(fileURLToPath(import.meta.url)), '../../data/benign.jsonl');
 
 let cached: HttpRequest[] | undefined;
 

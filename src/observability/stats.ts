@@ -8,8 +8,6 @@ import type { Store } from '../store/index.js';
 import { REASON_CODES, reasonCodes, type ReasonCode, type ReportLike } from './report.js';
 import { THRESHOLDS } from './thresholds.js';
 
-export { THRESHOLDS };
-
 export interface Percentiles {
   p50: number;
   p90: number;

@@ -1,7 +1,7 @@
 // The store's public face: open it, use its repositories.
 export { openStore, StoreBusyError } from './db.js';
 export { isUniqueViolation } from './errors.js';
-export { seedBundled, seedIfEmpty } from './seed.js';
+export { seedIfEmpty } from './seed.js';
 export type { Store } from './db.js';
 export { appliedMigrations, KNOWN_MIGRATIONS, migrateToLatest } from './migrator.js';
 export type { Database } from './schema.js';

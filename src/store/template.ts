@@ -21,7 +21,7 @@ import { BUNDLED_DATA_FILE } from '../vulns/bundled.js';
 import { KNOWN_MIGRATIONS } from './migrator.js';
 
 /** Beside the compiled code (dist/), from src/store and dist/store alike. */
-export const TEMPLATE_FILE = fileURLToPath(new URL('../../dist/pglite-template.tar.gz', import.meta.url));
+const TEMPLATE_FILE = fileURLToPath(new URL('../../dist/pglite-template.tar.gz', import.meta.url));
 
 async function pgliteVersion(): Promise<string> {
   const require = createRequire(import.meta.url);

@@ -11,7 +11,7 @@ export const CveIdSchema = z
 
 import { SEVERITIES, type Severity } from './severity.js';
 
-export { SEVERITIES, type Severity };
+export type { Severity };
 
 /** Attack classes, as the corpus names them. */
 export const ATTACK_CLASSES = [

@@ -39,7 +39,7 @@ export interface WorkerRunOptions {
 }
 
 /** Largest thread count accepted (as for concurrency). */
-export const MAX_THREADS = 256;
+const MAX_THREADS = 256;
 
 /**
  * The generation threads: `requested` (the option, else WAFGEN_WORKER_THREADS), else one per core

@@ -27,7 +27,7 @@ import { NoRuleError } from '../app/index.js';
 import type { GenerateCall, GenerateResult, ThreadInit, ThreadMessage, WireError } from './protocol.js';
 
 /** Emits an audit event durably (the main thread's audit log). */
-export type AuditEmit = (event: unknown) => Promise<void>;
+type AuditEmit = (event: unknown) => Promise<void>;
 
 export interface PoolOptions {
   threads: number;
@@ -56,7 +56,7 @@ interface Slot {
 }
 
 /** An error from a thread as the job lifecycle knows it: no-rule and bad input keep their classes. */
-export function fromWire(e: WireError): Error {
+function fromWire(e: WireError): Error {
   const error = e.noRule
     ? new NoRuleError(e.noRule.facts as NoRuleError['facts'])
     : e.input

@@ -7,7 +7,7 @@ import { InputError } from '../core/errors.js';
 
 type Generate = Service['rules']['generate'];
 export type GenerateResult = Awaited<ReturnType<Generate>>;
-export type GenerateOptions = NonNullable<Parameters<Generate>[1]>;
+type GenerateOptions = NonNullable<Parameters<Generate>[1]>;
 /** The audit log a thread's service writes to. */
 export type ThreadAudit = NonNullable<Exclude<OpenServiceOptions['audit'], false>>;
 
@@ -36,8 +36,7 @@ export interface GenerateCall {
 }
 
 /** Main thread to a generation thread. */
-export type MainMessage =
-  GenerateCall | { type: 'audit-done'; id: number; error?: string } | { type: 'close' };
+type MainMessage = GenerateCall | { type: 'audit-done'; id: number; error?: string } | { type: 'close' };
 
 /** A generation thread to the main thread. */
 export type ThreadMessage =
@@ -47,7 +46,7 @@ export type ThreadMessage =
   | { type: 'error'; id: number; error: WireError }
   | { type: 'audit'; id: number; event: unknown };
 
-export function toWire(e: unknown): WireError {
+function toWire(e: unknown): WireError {
   if (!(e instanceof Error)) return { name: 'Error', message: String(e) };
   return {
     name: e.name,
