@@ -1,4 +1,4 @@
-// Builds dist/pglite-template.tar.gz, the migrated and seeded database new data directories start
+// Builds dist/pglite-template.tar.gz and .seeded.tar.gz, the migrated (and seeded) databases new data directories start
 // from (run by `npm run build` and `prepare`, after tsc). With --measure, also times opening a new
 // data directory made by initdb (migrate and seed included) against one unpacked from the template.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -27,7 +27,11 @@ if (process.argv.includes('--measure')) {
   const time = async (pgliteTemplate) => {
     const dir = mkdtempSync(join(tmpdir(), 'wafgen-pglite-'));
     const t = performance.now();
-    const store = await openStore({ dataDir: dir, ...(pgliteTemplate === false ? { pgliteTemplate } : {}) });
+    const store = await openStore({
+      dataDir: dir,
+      seeded: true,
+      ...(pgliteTemplate === false ? { pgliteTemplate } : {}),
+    });
     await seedIfEmpty(store);
     const ms = performance.now() - t;
     await store.close();

@@ -2,7 +2,7 @@
 // and the embedded-database template new data directories start from, when it is missing or stale.
 import { execFileSync } from 'node:child_process';
 
-import { buildPgliteTemplate, pgliteTemplateUsable } from '../src/store/template.js';
+import { buildPgliteTemplate, pgliteTemplateUsable, seededTemplate } from '../src/store/template.js';
 import { REPO_ROOT } from './support/shared.js';
 
 export default async function setup(): Promise<void> {
@@ -10,5 +10,6 @@ export default async function setup(): Promise<void> {
     cwd: REPO_ROOT,
     stdio: 'inherit',
   });
-  if (!(await pgliteTemplateUsable())) await buildPgliteTemplate();
+  if (!(await pgliteTemplateUsable()) || !(await pgliteTemplateUsable(seededTemplate())))
+    await buildPgliteTemplate();
 }

@@ -8,6 +8,8 @@ export async function openSeededStore(config: Config): Promise<Store> {
   const store = await openStore({
     ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
     dataDir: config.dataDir,
+    // A new embedded store starts with the bundled records (the seeded template): no seeding then.
+    seeded: true,
   });
   try {
     await seedIfEmpty(store);

@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import { Kysely, PostgresDialect } from 'kysely';
 
 import { migrateToLatest } from './migrator.js';
-import { unpackPgliteTemplate } from './template.js';
+import { seededTemplate, unpackPgliteTemplate } from './template.js';
 import { AuditRepository } from './repositories/audit.js';
 import { EvidenceRepository } from './repositories/evidence.js';
 import { JobRepository } from './repositories/jobs.js';
@@ -27,6 +27,11 @@ export interface StoreOptions {
   poolSize?: number;
   /** The tarball a new PGlite folder starts from (default: the installed one); false: run initdb. */
   pgliteTemplate?: string | false;
+  /**
+   * A new PGlite folder may start with the bundled records in it (the seeded template beside
+   * `pgliteTemplate`), sparing the caller the seeding; default false: a new store is empty.
+   */
+  seeded?: boolean;
 }
 
 export interface Store {
@@ -89,6 +94,7 @@ const PGLITE_SHARED_BUFFERS = '8MB';
 async function pgliteKysely(
   dataDir: string,
   templateFile: string | false | undefined,
+  seeded: boolean,
 ): Promise<{ db: Kysely<Database>; release: () => Promise<void> }> {
   const dir = join(dataDir, 'pglite');
   await mkdir(dataDir, { recursive: true });
@@ -104,12 +110,16 @@ async function pgliteKysely(
       import('@electric-sql/pglite'),
       import('kysely-pglite-dialect'),
     ]);
-    // A new folder starts from the installed template (migrated and seeded; seconds faster than
-    // initdb) when there is one. A folder without PG_VERSION holds no database: it is made anew.
+    // A new folder starts from the installed template (migrated, and seeded when asked; seconds
+    // faster than initdb) when there is one. A folder without PG_VERSION holds no database: it is
+    // made anew.
     if (!(await stat(join(dir, 'PG_VERSION')).catch(() => undefined))) {
       await rm(dir, { recursive: true, force: true });
-      if (templateFile === false || !(await unpackPgliteTemplate(dir, templateFile)))
-        await mkdir(dir, { recursive: true });
+      const unpacked =
+        templateFile !== false &&
+        ((seeded && (await unpackPgliteTemplate(dir, seededTemplate(templateFile)))) ||
+          (await unpackPgliteTemplate(dir, templateFile)));
+      if (!unpacked) await mkdir(dir, { recursive: true });
     }
     const pglite = await PGlite.create(dir, {
       // PostgreSQL's default shared_buffers (128 MB) is zeroed at start inside the WASM heap: 130 MB
@@ -150,7 +160,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   if (opts.databaseUrl) {
     db = await postgresKysely(opts.databaseUrl, opts.poolSize ?? 10);
   } else {
-    ({ db, release } = await pgliteKysely(opts.dataDir, opts.pgliteTemplate));
+    ({ db, release } = await pgliteKysely(opts.dataDir, opts.pgliteTemplate, opts.seeded === true));
   }
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>

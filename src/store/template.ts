@@ -51,9 +51,16 @@ async function templateKey(): Promise<string> {
   return JSON.stringify({ pglite, migrations: KNOWN_MIGRATIONS, bundled });
 }
 
+/** The seeded template beside the empty one (`x.tar.gz` -> `x.seeded.tar.gz`). */
+export function seededTemplate(file = TEMPLATE_FILE): string {
+  return file.replace(/\.tar\.gz$/, '') + '.seeded.tar.gz';
+}
+
 /**
- * Makes the template: a new folder (initdb), migrated and seeded by the store's own code, closed,
- * packed as a gzip tarball (written atomically, with its key beside it).
+ * Makes the templates: a new folder (initdb), migrated, closed and packed as `file` (what a new
+ * store starts from), then seeded with the bundled records by the store's own code and packed as
+ * {@link seededTemplate} (what `wafgen`'s commands start from). Each is written atomically, with
+ * its key beside it.
  */
 export async function buildPgliteTemplate(file = TEMPLATE_FILE): Promise<{ file: string; bytes: number }> {
   const [{ openStore }, { seedBundled }, tar] = await Promise.all([
@@ -62,19 +69,24 @@ export async function buildPgliteTemplate(file = TEMPLATE_FILE): Promise<{ file:
     import('tar'),
   ]);
   const work = await mkdtemp(join(tmpdir(), 'wafgen-template-'));
+  const key = await templateKey();
+  const pack = async (target: string): Promise<number> => {
+    const tmp = `${target}.${process.pid}.tmp`;
+    await tar.create({ gzip: true, cwd: join(work, 'pglite'), file: tmp, portable: true }, ['.']);
+    await writeFile(`${target}.json`, key);
+    await rename(tmp, target);
+    return (await readFile(target)).length;
+  };
   try {
+    await (await openStore({ dataDir: work, pgliteTemplate: false })).close();
+    const bytes = await pack(file);
     const store = await openStore({ dataDir: work, pgliteTemplate: false });
     try {
       await seedBundled(store);
     } finally {
       await store.close();
     }
-    const tmp = `${file}.${process.pid}.tmp`;
-    await tar.create({ gzip: true, cwd: join(work, 'pglite'), file: tmp, portable: true }, ['.']);
-    await writeFile(`${file}.json`, await templateKey());
-    await rename(tmp, file);
-    const bytes = (await readFile(file)).length;
-    return { file, bytes };
+    return { file, bytes: bytes + (await pack(seededTemplate(file))) };
   } finally {
     await rm(work, { recursive: true, force: true });
   }

@@ -60,28 +60,35 @@ describe('a new PGlite folder from the template', () => {
   const template = join(dir, 'template.tar.gz');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('starts migrated and seeded from the template, or runs initdb and migrates without one', async () => {
+  it('starts migrated from the template (seeded when asked), or runs initdb and migrates without one', async () => {
     await buildPgliteTemplate(template);
     const fromTemplate = await openStore({ dataDir: join(dir, 'a'), pgliteTemplate: template });
     try {
-      // Nothing left to migrate: the schema came with the template, the bundled records too, and it works.
+      // Nothing left to migrate: the schema came with the template, and it works; a new store is empty.
       expect(fromTemplate.migrated).toEqual([]);
-      expect(await fromTemplate.vulns.count()).toBe(loadBundled().length);
-      expect((await fromTemplate.vulns.get('CVE-2021-44228'))?.title).toBe(
-        findBundled('CVE-2021-44228')?.title,
-      );
+      expect(await fromTemplate.vulns.count()).toBe(0);
       expect(await fromTemplate.rules.versions('CVE-2021-44228')).toEqual([]);
-      await fromTemplate.rules.saveVersion('CVE-2021-44228', {
+    } finally {
+      await fromTemplate.close();
+    }
+    const seeded = await openStore({ dataDir: join(dir, 's'), pgliteTemplate: template, seeded: true });
+    try {
+      // The seeded template holds the bundled records, with their exploit facts as evidence.
+      expect(seeded.migrated).toEqual([]);
+      expect(await seeded.vulns.count()).toBe(loadBundled().length);
+      expect((await seeded.vulns.get('CVE-2021-44228'))?.title).toBe(findBundled('CVE-2021-44228')?.title);
+      expect((await seeded.evidence.forCve('CVE-2021-44228')).map((e) => e.extractor)).toEqual(['bundled']);
+      await seeded.rules.saveVersion('CVE-2021-44228', {
         rule: { Name: 'r' },
         inputsHash: 'h',
         engine: 'builtin',
         report: {},
       });
     } finally {
-      await fromTemplate.close();
+      await seeded.close();
     }
     // What was written there stays there: the folder is a database of its own, not the template.
-    const reopened = await openStore({ dataDir: join(dir, 'a'), pgliteTemplate: template });
+    const reopened = await openStore({ dataDir: join(dir, 's'), pgliteTemplate: template, seeded: true });
     try {
       expect((await reopened.rules.versions('CVE-2021-44228')).length).toBe(1);
     } finally {
