@@ -1,7 +1,8 @@
 // Which engine a command runs: the LLM engine (with the built-in one as fallback) when a provider
 // is configured and the network is allowed, else the built-in engine. Bad settings are bad input.
 import type { Config } from '../config/index.js';
-import type { EngineChoice, EngineMode } from '../generation/llm/index.js';
+import { decideEngine, EngineConfigError, type EngineMode } from '../generation/engine-choice.js';
+import type { EngineChoice } from '../generation/llm/index.js';
 import { LlmConfigError, loadLlmConfig } from '../llm/config.js';
 import { PROVIDER_NAMES, type ProviderName } from '../llm/providers.js';
 import { InputError } from '../core/errors.js';
@@ -26,16 +27,11 @@ export async function chooseEngine(
     // Offline, or built-in asked for: no need to read LLM settings at all.
     const llmConfig = mode === 'builtin' || config.WAFGEN_OFFLINE ? undefined : loadLlmConfig(env);
     // The LLM engine brings the AI SDK and its providers (about half a second of CPU to import):
-    // when the choice is the built-in engine anyway, only that one is loaded.
-    if (mode === 'builtin' || (mode === 'auto' && !llmConfig?.providers.length)) {
+    // when the decision is the built-in engine, only that one is loaded.
+    const decided = decideEngine(mode, (llmConfig?.providers.length ?? 0) > 0, config.WAFGEN_OFFLINE, '');
+    if (decided.mode === 'builtin') {
       const { BuiltinEngine } = await (builtinModule ??= loadBuiltin());
-      const reason =
-        mode === 'builtin'
-          ? 'asked for the built-in engine'
-          : config.WAFGEN_OFFLINE
-            ? 'WAFGEN_OFFLINE is set'
-            : 'no LLM provider is configured';
-      return { engine: new BuiltinEngine(), mode: 'builtin', reason };
+      return { engine: new BuiltinEngine(), mode: 'builtin', reason: decided.reason };
     }
     const { createEngine } = await import('../generation/llm/index.js');
     return createEngine({
@@ -45,8 +41,7 @@ export async function chooseEngine(
       ...(chain ? { engine: { providers: chain } } : {}),
     });
   } catch (e) {
-    if (e instanceof LlmConfigError || (e instanceof Error && e.name === 'EngineConfigError'))
-      throw new InputError(e.message);
+    if (e instanceof LlmConfigError || e instanceof EngineConfigError) throw new InputError(e.message);
     throw e;
   }
 }

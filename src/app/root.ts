@@ -22,7 +22,7 @@ import { loadConfig, type Config } from '../config/index.js';
 import type { Engine } from '../generation/types.js';
 import type { EngineMode } from '../generation/llm/index.js';
 import type { KeyValueStore, SlidingWindowLimiter } from '../kv/index.js';
-import type { LlmConfig } from '../llm/config.js';
+import { loadLlmConfig } from '../llm/config.js';
 import type { Metrics } from '../observability/index.js';
 import type { JobQueue, JobConsumer } from '../queue/index.js';
 import type { Store } from '../store/index.js';
@@ -43,7 +43,6 @@ const serviceModules = () =>
     import('../kv/index.js'),
     import('../observability/index.js'),
     import('../queue/index.js'),
-    import('../llm/config.js'),
     import('./jobs.js'),
     import('./rules.js'),
   ]);
@@ -176,11 +175,7 @@ export interface Service {
 }
 
 /** `builtin@0.1.0`, or for an LLM `llm-<hash of the provider and model chain>@0.1.0`. */
-function engineVersionOf(
-  engine: Engine,
-  env: NodeJS.ProcessEnv,
-  loadLlmConfig: (env: NodeJS.ProcessEnv) => LlmConfig,
-): string {
+function engineVersionOf(engine: Engine, env: NodeJS.ProcessEnv): string {
   if (engine.name !== 'llm') return `${engine.name}@${PACKAGE_VERSION}`;
   let chain = '';
   try {
@@ -214,7 +209,6 @@ export async function buildService(
     { connectRedis, JsonCache, MemoryKeyValueStore, RedisKeyValueStore, SlidingWindowLimiter },
     { defaultMetrics },
     { BullJobQueue, MemoryJobQueue },
-    { loadLlmConfig },
     { JobService },
     { acceptRuleView, RuleService },
   ] = await serviceModules();
@@ -233,7 +227,7 @@ export async function buildService(
   });
   const { engine } = parts.deps;
   const store = parts.deps.store!;
-  const engineVersion = deps.engineVersion ?? engineVersionOf(engine, env, loadLlmConfig);
+  const engineVersion = deps.engineVersion ?? engineVersionOf(engine, env);
   try {
     let kv: KeyValueStore;
     let limiter: SlidingWindowLimiter;

@@ -11,6 +11,14 @@ export function hexValue(c: number): number {
   return -1;
 }
 
+/** The byte a `%HH` escape at `input[i]` stands for (the `%` is not checked), or -1 when the two
+ * characters after `i` are not both hex digits (or the input ends first). */
+export function hexPairAt(input: string, i: number): number {
+  const hi = hexValue(input.charCodeAt(i + 1));
+  const lo = hexValue(input.charCodeAt(i + 2));
+  return hi >= 0 && lo >= 0 ? (hi << 4) | lo : -1;
+}
+
 export function isOctal(c: number): boolean {
   return c >= 0x30 && c <= 0x37;
 }

@@ -1,4 +1,4 @@
-import { fromCode, hexValue, unicodeToByte } from './shared.js';
+import { fromCode, hexPairAt, hexValue, unicodeToByte } from './shared.js';
 
 // URL_DECODE_UNI (AWS): URL_DECODE plus Microsoft %uHHHH. A code in the full-width ASCII range FF01–FF5E is
 // folded to ASCII; otherwise only the low byte is kept (high byte zeroed). Malformed %u / % escapes are left
@@ -39,14 +39,11 @@ export function urlDecodeUni(input: string): string {
       i += 1;
       continue;
     }
-    if (i + 2 < n) {
-      const hi = hexValue(next);
-      const lo = hexValue(input.charCodeAt(i + 2));
-      if (hi >= 0 && lo >= 0) {
-        out += input.slice(from, i) + fromCode((hi << 4) | lo);
-        i += 2;
-        from = i + 1;
-      }
+    const byte = hexPairAt(input, i);
+    if (byte >= 0) {
+      out += input.slice(from, i) + fromCode(byte);
+      i += 2;
+      from = i + 1;
     }
   }
   return from === 0 ? input : out + input.slice(from);

@@ -1,4 +1,4 @@
-import { fromCode, hexValue } from './shared.js';
+import { fromCode, hexPairAt } from './shared.js';
 
 // URL_DECODE (AWS: "decode a URL-encoded value"). Details follow ModSecurity's t:urlDecode, which AWS does
 // not contradict: %HH → byte, + → space, and an invalid or truncated % escape is left as is.
@@ -20,11 +20,10 @@ export function urlDecode(input: string): string {
     if (c === 0x2b /* + */) {
       out += input.slice(from, i) + ' ';
       from = i + 1;
-    } else if (c === 0x25 /* % */ && i + 2 < n) {
-      const hi = hexValue(input.charCodeAt(i + 1));
-      const lo = hexValue(input.charCodeAt(i + 2));
-      if (hi >= 0 && lo >= 0) {
-        out += input.slice(from, i) + fromCode((hi << 4) | lo);
+    } else if (c === 0x25 /* % */) {
+      const byte = hexPairAt(input, i);
+      if (byte >= 0) {
+        out += input.slice(from, i) + fromCode(byte);
         i += 2;
         from = i + 1;
       }
