@@ -66,6 +66,22 @@ function jwtProblem(e: unknown): ApiError {
   );
 }
 
+/**
+ * Refuses a token whose `iat` (issued at) or `nbf` (not before) lies more than `skewS` seconds in the
+ * future: a token minted ahead of time, or by an issuer whose clock runs fast, is not valid yet
+ * (issue 14). jose checks `nbf` itself but `iat` only when a maximum token age is set, so both are
+ * checked here, with the same tolerance as `exp` (WAFGEN_JWT_CLOCK_TOLERANCE_S, default 5 s).
+ */
+export function assertNotFromTheFuture(payload: JWTPayload, skewS: number, nowS = Date.now() / 1000): void {
+  for (const claim of ['iat', 'nbf'] as const) {
+    const at = payload[claim];
+    if (at === undefined) continue;
+    if (typeof at !== 'number' || !Number.isFinite(at))
+      throw unauthorized(`token "${claim}" claim is not a number`);
+    if (at > nowS + skewS) throw unauthorized(`token "${claim}" claim lies in the future`);
+  }
+}
+
 export class Authenticator {
   private readonly key: Uint8Array | JWTVerifyGetKey | undefined;
   private readonly keysByHash: Map<string, { id: string; scopes: Set<Scope> }>;
@@ -108,6 +124,10 @@ export class Authenticator {
   private async verifyJwt(token: string): Promise<Principal> {
     const jwt = this.config.jwt;
     if (!jwt || !this.key) throw unauthorized('bearer tokens are not accepted here; use an API key');
+    // A cached principal passed every check below, assertNotFromTheFuture included, when it was
+    // cached, and time only moves forward, so a hit needs no new check. A cache that stores anything
+    // before that check, or that is keyed by less than the whole token (its subject, its signature),
+    // must run assertNotFromTheFuture on every hit: test/api/auth.test.ts ("time claims") fails if not.
     const hit = this.verified.get(token);
     if (hit) return hit;
     let payload: JWTPayload;
@@ -126,6 +146,7 @@ export class Authenticator {
     } catch (e) {
       throw jwtProblem(e);
     }
+    assertNotFromTheFuture(payload, jwt.clockToleranceS);
     const principal: Principal = { id: `jwt:${payload.sub}`, kind: 'jwt', scopes: scopesOf(payload) };
     const ttl = Math.min((payload.exp ?? 0) * 1000 - Date.now(), 5 * 60_000);
     if (ttl > 0) this.verified.set(token, principal, { ttl });

@@ -6,7 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { apiKeyEntry } from '../../src/api/auth.js';
+import { apiKeyEntry, Authenticator } from '../../src/api/auth.js';
+import { ApiError } from '../../src/api/errors.js';
 import type { Store } from '../../src/store/index.js';
 import {
   baseEnv,
@@ -156,6 +157,79 @@ describe('JWT with a shared secret', () => {
     expect((await call(rules(hmacApi), { token: t2 })).status).toBe(404);
     const none = await token({ scope: 'admin' });
     expect((await call(rules(hmacApi), { token: none })).status).toBe(403);
+  });
+});
+
+// Issue 14: a token whose iat or nbf lies in the future beyond the clock tolerance
+// (WAFGEN_JWT_CLOCK_TOLERANCE_S, 5 s by default) is refused. The authenticator caches verified tokens:
+// the cache tests below fail if a cache ever answers for a token that did not pass this check.
+describe('time claims', () => {
+  const secret = new TextEncoder().encode(baseEnv().WAFGEN_JWT_SECRET!);
+  const now = () => Math.floor(Date.now() / 1000);
+  const timed = (times: { iat?: number; nbf?: number }, sub = 'clock-tester') => {
+    const jwt = new SignJWT({ scope: 'rules:read', ...times })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject(sub)
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setExpirationTime(now() + 3600);
+    return jwt.sign(secret);
+  };
+
+  it('refuses a token issued in the future (iat beyond the tolerance)', async () => {
+    const t = await timed({ iat: now() + 3600 });
+    await expect401(hmacApi, { authorization: `Bearer ${t}` }, /"iat" claim lies in the future/);
+  });
+
+  it('refuses a token not valid before a future time (nbf beyond the tolerance)', async () => {
+    const t = await timed({ iat: now(), nbf: now() + 3600 });
+    await expect401(hmacApi, { authorization: `Bearer ${t}` }, /"nbf" claim/);
+  });
+
+  it('accepts iat and nbf a little ahead, within the tolerance (clock skew)', async () => {
+    const t = await timed({ iat: now() + 2, nbf: now() + 2 });
+    expect((await call(rules(hmacApi), { token: t })).status).toBe(404);
+  });
+
+  it('a cache never answers for a future token: not on a second try, not for the same subject', async () => {
+    const sub = 'cached-subject';
+    // A valid token of this subject is verified and cached first.
+    const valid = await timed({ iat: now() }, sub);
+    expect((await call(rules(hmacApi), { token: valid })).status).toBe(404);
+    expect((await call(rules(hmacApi), { token: valid })).status).toBe(404);
+    // The same subject and scopes, issued in the future: refused, every time.
+    const future = await timed({ iat: now() + 3600 }, sub);
+    for (let i = 0; i < 3; i++)
+      await expect401(hmacApi, { authorization: `Bearer ${future}` }, /"iat" claim lies in the future/);
+    const notYet = await timed({ iat: now(), nbf: now() + 3600 }, sub);
+    for (let i = 0; i < 3; i++)
+      await expect401(hmacApi, { authorization: `Bearer ${notYet}` }, /"nbf" claim/);
+  });
+
+  it('takes its tolerance from the configuration (60 s here)', async () => {
+    const auth = new Authenticator({
+      jwt: {
+        secret: baseEnv().WAFGEN_JWT_SECRET!,
+        issuer: JWT_ISSUER,
+        audience: [JWT_AUDIENCE],
+        algorithms: ['HS256'],
+        clockToleranceS: 60,
+      },
+      apiKeys: [],
+      disabled: false,
+    });
+    const bearer = async (times: { iat?: number; nbf?: number }) =>
+      auth.authenticate({ authorization: `Bearer ${await timed(times)}` });
+    await expect(bearer({ iat: now() + 45, nbf: now() + 45 })).resolves.toMatchObject({ kind: 'jwt' });
+    for (const times of [{ iat: now() + 120 }, { nbf: now() + 120 }]) {
+      const t = await timed(times);
+      // Twice: the second presentation must not be answered by a cache.
+      for (let i = 0; i < 2; i++) {
+        const e = await auth.authenticate({ authorization: `Bearer ${t}` }).catch((err: unknown) => err);
+        expect(e).toBeInstanceOf(ApiError);
+        expect((e as ApiError).status).toBe(401);
+      }
+    }
   });
 });
 
