@@ -7,6 +7,7 @@
  */
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
+import type { Context, MiddlewareHandler } from 'hono';
 import { LRUCache } from 'lru-cache';
 import { type Logger, pino } from 'pino';
 
@@ -37,10 +38,12 @@ import {
   ValidateBody,
   ValidateResponse,
   VersionQuery,
+  isCveId,
   VersionsResponse,
   WebhookResponse,
 } from './schemas.js';
 import { parseWebhook, verifyWebhookSignature } from './webhook.js';
+import { claimDelivery, duplicateDelivery } from './webhook-replay.js';
 
 interface AppVariables {
   requestId: string;
@@ -76,6 +79,12 @@ async function libraryCall<T>(f: () => T | Promise<T>): Promise<T> {
 const encoded = new WeakMap<RuleView, Map<string, Uint8Array<ArrayBuffer>>>();
 const utf8 = new TextEncoder();
 const JSON_TYPE = { 'Content-Type': 'application/json' } as const;
+/** The extra headers of a rule answer, by how the cache answered (built once, not per request). */
+const HIT_HEADERS: Record<'hit' | 'miss' | 'bypass', Record<string, string>> = {
+  hit: { ...JSON_TYPE, 'X-Cache': 'hit' },
+  miss: { ...JSON_TYPE, 'X-Cache': 'miss' },
+  bypass: { ...JSON_TYPE, 'X-Cache': 'bypass' },
+};
 
 /** `{"cache":"hit",...rule}` as UTF-8 JSON. */
 function ruleJson(view: RuleView, cache: string): Uint8Array<ArrayBuffer> {
@@ -210,6 +219,25 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
   });
 
   // --- rules ---------------------------------------------------------------------------------------
+  /** The latest rule's pre-encoded answer (a hot key is served from the cache's in-process layer). */
+  const latestRule = async (c: Context, id: string): Promise<Response> => {
+    const found = await service.rules.latest(id);
+    if (!found)
+      throw new ApiError(404, 'not_found', `no rule stored for ${id}; POST /v1/rules/generate makes one`);
+    return plainResponse(c, 200, ruleJson(found.view, found.cache), HIT_HEADERS[found.cache]);
+  };
+  /**
+   * GET /v1/rules/:cveId as clients send it (no query string, a well-formed CVE ID), answered
+   * before the Zod validators: they would accept exactly this (isCveId is CveParams' rule) and
+   * cost more than the rest of a cache hit. Anything else goes on to them (and to their 400s).
+   */
+  const latestWithoutQuery: MiddlewareHandler = (c, next) => {
+    if (c.req.url.includes('?')) return next();
+    const cveId = c.req.param('cveId');
+    if (cveId === undefined || !isCveId(cveId)) return next();
+    return latestRule(c, cveId.toUpperCase());
+  };
+
   app.openapi(
     createRoute({
       method: 'get',
@@ -217,7 +245,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       tags: ['rules'],
       summary: 'The latest rule for a CVE (or ?version=N)',
       security: SECURITY,
-      middleware: [guard('rules:read')] as const,
+      middleware: [guard('rules:read'), latestWithoutQuery] as const,
       request: { params: CveParams, query: VersionQuery },
       responses: {
         200: {
@@ -231,18 +259,10 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       const { cveId } = c.req.valid('param');
       const { version } = c.req.valid('query');
       const id = cveId.toUpperCase();
-      if (version !== undefined) {
-        const view = await service.rules.version(id, version);
-        if (!view) throw new ApiError(404, 'not_found', `${id} has no rule version ${version}`);
-        return c.json(ruleBody(view), 200);
-      }
-      const found = await service.rules.latest(id);
-      if (!found)
-        throw new ApiError(404, 'not_found', `no rule stored for ${id}; POST /v1/rules/generate makes one`);
-      return plainResponse(c, 200, ruleJson(found.view, found.cache), {
-        ...JSON_TYPE,
-        'X-Cache': found.cache,
-      }) as never;
+      if (version === undefined) return (await latestRule(c, id)) as never;
+      const view = await service.rules.version(id, version);
+      if (!view) throw new ApiError(404, 'not_found', `${id} has no rule version ${version}`);
+      return c.json(ruleBody(view), 200);
     },
   );
 
@@ -312,10 +332,12 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
         principal: c.get('principal').id,
       });
       if (!outcome.degraded)
-        return plainResponse(c, 200, ruleJson(outcome.result, outcome.cache), {
-          ...JSON_TYPE,
-          'X-Cache': outcome.cache,
-        }) as never;
+        return plainResponse(
+          c,
+          200,
+          ruleJson(outcome.result, outcome.cache),
+          HIT_HEADERS[outcome.cache],
+        ) as never;
       metrics.degraded.inc({ source: outcome.degraded.source });
       setResponseHeader(c, 'X-Cache', outcome.cache);
       return c.json(
@@ -469,7 +491,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
     tags: ['webhook'],
     summary: 'Scanner findings: critical and high are queued, others acknowledged',
     description:
-      "Signed with HMAC-SHA256 over `<timestamp>.<raw body>`: headers `X-Wafgen-Timestamp` (Unix seconds, within WAFGEN_WEBHOOK_TOLERANCE_S) and `X-Wafgen-Signature: sha256=<hex>`. GitHub deliveries may instead carry GitHub's own `X-Hub-Signature-256` (replays refused by `X-GitHub-Delivery`). Formats: generic findings, GitHub `dependabot_alert` and `security_advisory` events.",
+      "Signed with HMAC-SHA256 over `<timestamp>.<raw body>`: headers `X-Wafgen-Timestamp` (Unix seconds, within WAFGEN_WEBHOOK_TOLERANCE_S) and `X-Wafgen-Signature: sha256=<hex>`. GitHub deliveries may instead carry GitHub's own `X-Hub-Signature-256`. A replay of a signed payload within its window is answered 200 with `duplicate: true` and queues nothing. Formats: generic findings, GitHub `dependabot_alert` and `security_advisory` events.",
     request: {
       headers: [],
       body: {
@@ -512,16 +534,9 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       throw new ApiError(400, 'malformed_json', 'the request body is not valid JSON');
     }
     const parsed = parseWebhook(body, c.req.header('x-github-event'));
-    // Replays: the first delivery of a signature (or GitHub delivery id) claims it.
-    let claimed: boolean;
-    try {
-      claimed = await service.kv.setIfAbsent(check.replayKey, 'processing', check.replayTtlMs);
-    } catch (e) {
-      log.warn({ err: e instanceof Error ? e.message : String(e) }, 'webhook replay guard unavailable');
-      claimed = true;
-    }
-    if (!claimed)
-      return c.json({ queued: false, format: parsed.format, jobs: [], skipped: [], duplicate: true }, 200);
+    // Replays: the first delivery of a signed payload claims it (webhook-replay.ts).
+    const claim = await claimDelivery(service.kv, check, { metrics, log });
+    if (!claim) return c.json(duplicateDelivery(parsed.format, check), 200);
     try {
       const jobs = [];
       for (const f of parsed.actionable) {
@@ -548,7 +563,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
         queued ? 202 : 200,
       );
     } catch (e) {
-      await service.kv.delete(check.replayKey).catch(() => {});
+      await claim.release();
       throw e;
     }
   });

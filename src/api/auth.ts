@@ -72,7 +72,7 @@ function jwtProblem(e: unknown): ApiError {
  * (issue 14). jose checks `nbf` itself but `iat` only when a maximum token age is set, so both are
  * checked here, with the same tolerance as `exp` (WAFGEN_JWT_CLOCK_TOLERANCE_S, default 5 s).
  */
-export function assertNotFromTheFuture(payload: JWTPayload, skewS: number, nowS = Date.now() / 1000): void {
+function assertNotFromTheFuture(payload: JWTPayload, skewS: number, nowS = Date.now() / 1000): void {
   for (const claim of ['iat', 'nbf'] as const) {
     const at = payload[claim];
     if (at === undefined) continue;

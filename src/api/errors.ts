@@ -26,6 +26,7 @@ export const ERROR_CODES = [
   'no_rule',
   'queue_unavailable',
   'not_configured',
+  'replay_guard_unavailable',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

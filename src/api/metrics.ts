@@ -17,6 +17,7 @@ export class ApiMetrics {
   readonly duration: Histogram<'method' | 'route'>;
   readonly degraded: Counter<'source'>;
   readonly webhookFindings: Counter<'format' | 'outcome'>;
+  readonly webhookReplays: Counter<'scheme'>;
 
   constructor(
     service: Service,
@@ -65,6 +66,17 @@ export class ApiMetrics {
           name: 'wafgen_webhook_findings_total',
           help: 'Webhook findings by format and outcome (queued, skipped).',
           labelNames: ['format', 'outcome'] as const,
+          registers,
+        }),
+    );
+    this.webhookReplays = reuse(
+      metrics.registry,
+      'wafgen_webhook_replays_total',
+      () =>
+        new Counter({
+          name: 'wafgen_webhook_replays_total',
+          help: 'Webhook deliveries refused as replays (same signed payload within its window), by signature scheme.',
+          labelNames: ['scheme'] as const,
           registers,
         }),
     );

@@ -1,19 +1,30 @@
-// Scanner webhooks: who sent it (an HMAC signature), is it fresh (a timestamp window and a replay
-// guard), and what it says (findings with a CVE and a severity).
-//
-// Signature (every format): headers `X-Wafgen-Timestamp: <unix seconds>` and
-// `X-Wafgen-Signature: sha256=<hex>` where hex = HMAC-SHA256(secret, "<timestamp>.<raw body>"),
-// compared in constant time against each configured secret (several allow rotation). A timestamp
-// outside ±WAFGEN_WEBHOOK_TOLERANCE_S is refused, and a signature seen before within the window is
-// acknowledged without being processed again.
-//
-// GitHub can also call the endpoint directly: it signs with `X-Hub-Signature-256: sha256=<hex>`
-// over the raw body and sends no timestamp, so replays are refused by its unique
-// `X-GitHub-Delivery` id instead (remembered for a day).
-//
-// Formats: the generic `{source?, findings: [{id?, cveId, severity}]}` (or one finding alone), and
-// GitHub's `dependabot_alert` and `security_advisory` events.
-import { createHmac, timingSafeEqual } from 'node:crypto';
+/**
+ * @module Scanner webhooks: who sent it (an HMAC signature), is it fresh (a timestamp window and a
+ * replay guard, webhook-replay.ts), and what it says (findings with a CVE and a severity).
+ *
+ * Signature (every format): headers `X-Wafgen-Timestamp: <unix seconds>` and
+ * `X-Wafgen-Signature: sha256=<hex>` where hex = HMAC-SHA256(secret, "<timestamp>.<raw body>"),
+ * compared in constant time against each configured secret (several allow rotation). A timestamp
+ * outside ±WAFGEN_WEBHOOK_TOLERANCE_S is refused.
+ *
+ * GitHub can also call the endpoint directly: it signs with `X-Hub-Signature-256: sha256=<hex>`
+ * over the raw body and sends no timestamp (and an `X-GitHub-Delivery` id it does not sign).
+ *
+ * A signature value is `sha256=`, `v1=` or nothing, then 32 bytes as hex (either case) or base64
+ * (standard or URL-safe); a header may list several (comma or space separated, or the header
+ * repeated), and one that verifies is enough.
+ *
+ * Replays: the key that marks a delivery as seen is the canonical signature of what was signed (the
+ * HMAC of the signed payload under the first configured secret, hashed), the same whichever secret,
+ * encoding, case, repetition or extra tokens the header carried. For the wafgen scheme the payload holds the timestamp, so the key
+ * binds it and lives as long as the timestamp is accepted (2 × tolerance); for GitHub the payload is
+ * the body alone, so the same signed body is the same delivery whatever delivery id the header
+ * claims (GitHub's own redeliveries reuse id and body), remembered for a day.
+ *
+ * Formats: the generic `{source?, findings: [{id?, cveId, severity}]}` (or one finding alone), and
+ * GitHub's `dependabot_alert` and `security_advisory` events.
+ */
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 import type { z } from 'zod';
 
@@ -28,10 +39,12 @@ import {
 
 export interface SignatureCheck {
   scheme: 'wafgen' | 'github';
-  /** The key that marks this delivery as seen (replay guard). */
+  /** The key that marks this delivery as seen (replay guard): scheme and canonical signature. */
   replayKey: string;
   /** How long to remember it, in milliseconds. */
   replayTtlMs: number;
+  /** GitHub's delivery id, for logs (it is not signed, so it is not part of the key). */
+  deliveryId?: string;
 }
 
 export interface WebhookHeaders {
@@ -42,20 +55,62 @@ export interface WebhookHeaders {
   githubEvent?: string | undefined;
 }
 
-const hmacHex = (secret: string, data: string): string =>
-  createHmac('sha256', secret).update(data).digest('hex');
+/** How long a GitHub delivery (no timestamp) is remembered. */
+const GITHUB_REPLAY_TTL_MS = 24 * 3600 * 1000;
+/** Signature values read from one header; more is not a sender rotating secrets. */
+const MAX_SIGNATURE_VALUES = 8;
+const MAC_BYTES = 32;
 
-function safeEqualHex(a: string, b: string): boolean {
-  if (!/^[0-9a-f]{64}$/i.test(a) || !/^[0-9a-f]{64}$/i.test(b)) return false;
-  return timingSafeEqual(Buffer.from(a, 'hex'), Buffer.from(b, 'hex'));
+const hmac = (secret: string, data: string): Buffer => createHmac('sha256', secret).update(data).digest();
+
+/**
+ * The 32 signature bytes a header value spells, or undefined: `sha256=`/`v1=` (any case) or no
+ * prefix, then 64 hex digits (either case) or 43-44 base64 characters (standard or URL-safe).
+ */
+function decodeSignature(value: string): Buffer | undefined {
+  const v = value.replace(/^(?:sha256|v1)=/i, '');
+  if (/^[0-9a-f]{64}$/i.test(v)) return Buffer.from(v, 'hex');
+  if (/^[A-Za-z0-9+/_-]{43}=?$/.test(v)) {
+    const bytes = Buffer.from(v, 'base64');
+    // Node's decoder ignores trailing bits: re-encode so one byte string has one accepted spelling
+    // per alphabet and a value with stray low bits is refused rather than read as another.
+    const again = bytes.toString(v.includes('-') || v.includes('_') ? 'base64url' : 'base64');
+    return bytes.length === MAC_BYTES && again.replace(/=$/, '') === v.replace(/=$/, '') ? bytes : undefined;
+  }
+  return undefined;
 }
 
-/** Every `sha256=<hex>` (or bare hex) value in a signature header; senders may list several. */
-function signatureValues(header: string): string[] {
-  return header
-    .split(/[,\s]+/)
-    .map((p) => p.trim().replace(/^(?:sha256|v1)=/i, ''))
-    .filter(Boolean);
+/** The decoded signatures of a header (every value it lists that decodes), at most 8. */
+function signatureValues(header: string): Buffer[] {
+  const out: Buffer[] = [];
+  for (const part of header.slice(0, 4096).split(/[,\s]+/)) {
+    const bytes = part ? decodeSignature(part) : undefined;
+    if (bytes) out.push(bytes);
+    if (out.length >= MAX_SIGNATURE_VALUES) break;
+  }
+  return out;
+}
+
+/**
+ * The replay key of `payload` when any given signature is its HMAC under any secret, else undefined.
+ * Each pair is compared in constant time. The key is the SHA-256 of the canonical signature (the
+ * HMAC under the first secret), so the replay store never holds a usable signature.
+ */
+function verifiedKey(
+  scheme: SignatureCheck['scheme'],
+  given: readonly Buffer[],
+  payload: string,
+  secrets: readonly string[],
+): string | undefined {
+  let ok = false;
+  let canonical: Buffer | undefined;
+  for (const secret of secrets) {
+    const expected = hmac(secret, payload);
+    canonical ??= expected;
+    for (const g of given) ok = timingSafeEqual(g, expected) || ok;
+  }
+  if (!ok || !canonical) return undefined;
+  return `webhook-seen:${scheme}:${createHash('sha256').update(canonical).digest('hex')}`;
 }
 
 const invalid = (message: string): ApiError => new ApiError(401, 'invalid_signature', message);
@@ -78,38 +133,29 @@ export function verifyWebhookSignature(
         `the timestamp is more than ${toleranceS} s away from the server's clock (replayed or clock skew)`,
       );
     if (!headers.signature) throw invalid('X-Wafgen-Signature is missing');
-    const given = signatureValues(headers.signature);
     const payload = `${headers.timestamp}.${rawBody}`;
-    const ok = secrets.some((secret) => {
-      const expected = hmacHex(secret, payload);
-      return given.some((g) => safeEqualHex(g, expected));
-    });
-    if (!ok) throw invalid('signature does not match');
-    return {
-      scheme: 'wafgen',
-      replayKey: `webhook-seen:${given.join(',').slice(0, 200)}`,
-      replayTtlMs: 2 * toleranceS * 1000,
-    };
+    const replayKey = verifiedKey('wafgen', signatureValues(headers.signature), payload, secrets);
+    if (!replayKey) throw invalid('signature does not match');
+    return { scheme: 'wafgen', replayKey, replayTtlMs: 2 * toleranceS * 1000 };
   }
   if (headers.githubSignature !== undefined) {
     if (!headers.githubDelivery || !/^[A-Za-z0-9-]{8,100}$/.test(headers.githubDelivery))
       throw invalid('X-GitHub-Delivery is missing or malformed');
-    const given = signatureValues(headers.githubSignature);
-    const ok = secrets.some((secret) => {
-      const expected = hmacHex(secret, rawBody);
-      return given.some((g) => safeEqualHex(g, expected));
-    });
-    if (!ok) throw invalid('signature does not match');
+    const replayKey = verifiedKey('github', signatureValues(headers.githubSignature), rawBody, secrets);
+    if (!replayKey) throw invalid('signature does not match');
     return {
       scheme: 'github',
-      replayKey: `webhook-seen:github:${headers.githubDelivery}`,
-      replayTtlMs: 24 * 3600 * 1000,
+      replayKey,
+      replayTtlMs: GITHUB_REPLAY_TTL_MS,
+      deliveryId: headers.githubDelivery,
     };
   }
   throw invalid(
     'unsigned request: send X-Wafgen-Timestamp and X-Wafgen-Signature (or GitHub X-Hub-Signature-256)',
   );
 }
+
+const hmacHex = (secret: string, data: string): string => hmac(secret, data).toString('hex');
 
 /** Signs a body the way the endpoint expects (for scanners' relays, tests and the benchmarks). */
 export function signWebhook(rawBody: string, secret: string, nowMs = Date.now()): Record<string, string> {
