@@ -42,6 +42,11 @@ if (built === undefined || built < sources) {
   );
 } else console.log('dist/ is current: not compiled again');
 
+const { readBenignSnapshot } = await import('../dist/generation/benign.js');
+if (built !== undefined && built >= sources && (await readBenignSnapshot()))
+  console.log('benign snapshot is current: not written again');
+else await import('./benign-snapshot.mjs');
+
 const { pgliteTemplateUsable, seededTemplate } = await import('../dist/store/template.js');
 if ((await pgliteTemplateUsable()) && (await pgliteTemplateUsable(seededTemplate())))
   console.log('pglite templates are current: not built again');

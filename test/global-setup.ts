@@ -1,5 +1,6 @@
 // Builds dist/ once before the suite so tests that run the real `wafgen` binary see current code,
-// and the embedded-database template new data directories start from, when it is missing or stale.
+// the parsed benign corpus the compiled code reads (stale after every tsc run), and the
+// embedded-database template new data directories start from, when it is missing or stale.
 import { execFileSync } from 'node:child_process';
 
 import { buildPgliteTemplate, pgliteTemplateUsable, seededTemplate } from '../src/store/template.js';
@@ -10,6 +11,8 @@ export default async function setup(): Promise<void> {
     cwd: REPO_ROOT,
     stdio: 'inherit',
   });
+  // Written by the compiled code, as `npm run build` does: the snapshot is keyed on the module that reads it.
+  execFileSync(process.execPath, ['scripts/benign-snapshot.mjs'], { cwd: REPO_ROOT, stdio: 'ignore' });
   if (!(await pgliteTemplateUsable()) || !(await pgliteTemplateUsable(seededTemplate())))
     await buildPgliteTemplate();
 }

@@ -1,7 +1,15 @@
 // The built-in benign corpus (data/benign.jsonl, written by scripts/benign-corpus.mjs): big and varied
 // enough to catch a rule that blocks ordinary traffic, readable without errors, and reproducible.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  copyFileSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,7 +17,7 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { readAllRequests } from '../requests/index.js';
-import { loadBenignSample } from './benign.js';
+import { loadBenignSample, readBenignSnapshot, writeBenignSnapshot } from './benign.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORPUS = join(ROOT, 'data/benign.jsonl');
@@ -77,5 +85,39 @@ describe('the built-in benign corpus', () => {
     const out = join(tmp, 'benign.jsonl');
     await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/benign-corpus.mjs'), out]);
     expect(readFileSync(out).equals(readFileSync(CORPUS))).toBe(true);
+  });
+});
+
+describe('the benign snapshot (the parsed corpus compiled wafgen reads)', () => {
+  it('reads back exactly what parsing the corpus gives', async () => {
+    const file = join(tmp, 'snapshot.v8');
+    await writeBenignSnapshot(file);
+    const { requests } = await readAllRequests(CORPUS);
+    expect(await readBenignSnapshot(file)).toEqual(requests);
+  });
+
+  it('is ignored when the corpus changed since it was written, when damaged, or when missing', async () => {
+    const corpus = join(tmp, 'corpus.jsonl');
+    copyFileSync(CORPUS, corpus);
+    const file = join(tmp, 'stale.v8');
+    await writeBenignSnapshot(file, corpus);
+    expect(await readBenignSnapshot(file, corpus)).toHaveLength(
+      (await readAllRequests(CORPUS)).requests.length,
+    );
+    // The key is the corpus's size and time: a file rewritten (here only re-dated) is not the one
+    // the snapshot was made from.
+    const { mtime, atime } = statSync(corpus);
+    utimesSync(corpus, atime, new Date(mtime.getTime() + 1000));
+    expect(await readBenignSnapshot(file, corpus)).toBeUndefined();
+    // Nor is a snapshot of another corpus.
+    expect(await readBenignSnapshot(file)).toBeUndefined();
+
+    utimesSync(corpus, atime, mtime);
+    await writeBenignSnapshot(file, corpus);
+    const bytes = readFileSync(file);
+    const damaged = join(tmp, 'damaged.v8');
+    writeFileSync(damaged, bytes.subarray(0, bytes.indexOf(10) + 1 + 100));
+    expect(await readBenignSnapshot(damaged, corpus)).toBeUndefined();
+    expect(await readBenignSnapshot(join(tmp, 'missing.v8'), corpus)).toBeUndefined();
   });
 });
