@@ -1,5 +1,8 @@
-// The `wafgen` command: parse, call a use case in src/app, print. Every failure the user can cause
-// ends with one line on stderr and exit code 2, never a stack trace.
+/**
+ * @module The `wafgen` command: parse, call a use case in src/app, print. Every failure ends with one
+ * line on stderr and the exit code of its kind (io.ts, EXIT): 2 for what the user can fix, 5 for a
+ * backend that cannot be reached; never a stack trace.
+ */
 import { Command, CommanderError } from 'commander';
 
 import { InputError } from '../core/errors.js';
@@ -15,23 +18,32 @@ import { registerTest } from './commands/test.js';
 import { registerValidate } from './commands/validate.js';
 import { registerVulnCommands } from './commands/vulns.js';
 import { registerWorker } from './commands/worker.js';
-import { EXIT, processIo, type Io } from './io.js';
+import { endQuietlyOnClosedPipes, EXIT, EXIT_HELP, printable, processIo, type Io } from './io.js';
+import { redactText } from '../observability/redact.js';
 import { VERSION } from '../core/version.js';
 
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+/** The configuration, once a command has read it (the error handler names the backends it sets). */
+interface Loaded {
+  config?: Config;
+}
+
+export function buildProgram(io: Io, setExit: (code: number) => void, loaded: Loaded = {}): Command {
   // Commands import what they need when they run, so `--help`, `--version` and a small `validate`
   // load no database, queue or LLM SDK; the environment check is loaded before any command runs.
-  let config: Config | undefined;
   let loadEnvironment: ((env?: NodeJS.ProcessEnv) => Config) | undefined;
   const getConfig = (): Config => {
     if (!loadEnvironment) throw new Error('the environment is read before the command runs');
-    return (config ??= loadEnvironment());
+    return (loaded.config ??= loadEnvironment());
   };
   const program = new Command('wafgen')
     .description('Generate, validate and test AWS WAFv2 rules that virtually patch CVEs.')
     .version(VERSION, '-v, --version')
     .showHelpAfterError('(run with --help for usage)')
-    .configureOutput({ writeOut: (s) => io.out(s), writeErr: (s) => io.err(s) })
+    // Usage errors quote the arguments given: shown escaped, like everything that came from input.
+    .configureOutput({
+      writeOut: (s) => io.out(printable(s, { lines: true })),
+      writeErr: (s) => io.err(printable(s, { lines: true })),
+    })
     .exitOverride();
   // API keys from Secrets Manager (WAFGEN_SECRETS_ARN) fill unset variables before any command reads them.
   program.hook('preAction', async () => {
@@ -45,8 +57,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     'after',
     `
 Environment: WAFGEN_DATA_DIR, WAFGEN_OFFLINE=1, DATABASE_URL, REDIS_URL, PORT (see README).
-Exit status: 0 success (generate, batch: every rule proven), 1 the rule failed its checks, 2 bad input;
-generate and batch also: 3 no rule could be written, 4 a rule was written but is untested against any exploit.`,
+
+${EXIT_HELP}`,
   );
   registerGenerate(program, io, getConfig, setExit);
   registerBatch(program, io, getConfig, setExit);
@@ -61,11 +73,20 @@ generate and batch also: 3 no rule could be written, 4 a rule was written but is
   return program;
 }
 
+/** One line for stderr: input shown escaped, secret-shaped parts (a URL's password) redacted. */
+const oneLine = (text: string): string => printable(redactText(text));
+
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
+  if (io === processIo) endQuietlyOnClosedPipes();
   let exit: number = EXIT.ok;
-  const program = buildProgram(io, (code) => {
-    exit = code;
-  });
+  const loaded: Loaded = {};
+  const program = buildProgram(
+    io,
+    (code) => {
+      exit = code;
+    },
+    loaded,
+  );
   try {
     await program.parseAsync([...argv], { from: 'user' });
     return exit;
@@ -75,11 +96,24 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
     if (e instanceof InputError || e instanceof ConfigError) {
-      io.err(`wafgen: ${e.message}\n`);
+      io.err(`wafgen: ${oneLine(e.message)}\n`);
       return EXIT.badInput;
     }
-    io.err(`wafgen: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
-    if (process.env.WAFGEN_DEBUG) io.err(`${e instanceof Error ? e.stack : ''}\n`);
+    // PostgreSQL or Redis away (or the embedded store open elsewhere): host:port and a code, exit 5.
+    // Loaded only on this path; the backends are the configured ones (the environment when the
+    // failure came before the configuration was read).
+    const { backendUnavailable } = await import('../app/backends.js');
+    const backends = loaded.config ?? {
+      DATABASE_URL: process.env.DATABASE_URL,
+      REDIS_URL: process.env.REDIS_URL,
+    };
+    const unavailable = backendUnavailable(e, backends);
+    if (unavailable) {
+      io.err(`wafgen: ${oneLine(unavailable.message)}\n`);
+      return EXIT.unavailable;
+    }
+    io.err(`wafgen: internal error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
+    if (process.env.WAFGEN_DEBUG) io.err(`${e instanceof Error ? redactText(e.stack ?? '') : ''}\n`);
     return EXIT.failed;
   }
 }

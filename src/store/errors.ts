@@ -1,4 +1,5 @@
-// PostgreSQL errors the store reacts to, by SQLSTATE. Both drivers put the code on `error.code`.
+/** @module PostgreSQL errors the store reacts to, by SQLSTATE (both drivers put the code on `error.code`), and the ones that mean the server cannot be reached. */
+import { BackendUnavailableError, connectErrorTo, endpointOf } from '../core/backend-error.js';
 
 function sqlState(error: unknown): string | undefined {
   if (error !== null && typeof error === 'object' && 'code' in error) {
@@ -27,3 +28,51 @@ export async function withRetry<T>(attempt: () => Promise<T>, tries = 5): Promis
     }
   }
 }
+
+/** SQLSTATEs that mean the server cannot be used at all, with the phrase shown for each. */
+const UNAVAILABLE_STATES: Readonly<Record<string, string>> = {
+  '28000': 'login refused, 28000',
+  '28P01': 'password authentication failed, 28P01',
+  '3D000': 'database does not exist, 3D000',
+  '53300': 'too many connections, 53300',
+  '57P01': 'server shutting down, 57P01',
+  '57P02': 'server shutting down, 57P02',
+  '57P03': 'server starting up or in recovery, 57P03',
+};
+
+/** Messages of node-postgres itself (no code) that mean the connection did not come about or broke. */
+const PG_CONNECTION_MESSAGES: readonly [RegExp, string][] = [
+  [/^Connection terminated unexpectedly$/, 'connection closed by the server'],
+  [/^Connection terminated due to connection timeout$/, 'connection timed out'],
+  [/^timeout exceeded when trying to connect$/, 'connection timed out'],
+  [/^The server does not support SSL connections$/, 'the server does not support SSL'],
+];
+
+/**
+ * A {@link BackendUnavailableError} when `error` says the PostgreSQL server at `databaseUrl` could
+ * not be reached or used (refused, unknown host, timed out, closed, login or database refused,
+ * shutting down, too many connections), else undefined. Network errors count only when they name
+ * that server's port or host: a failed connection to S3 or an LLM is not PostgreSQL's. The message
+ * holds host:port and a code, never the URL's credentials nor the server's text.
+ */
+export function postgresUnavailable(
+  error: unknown,
+  databaseUrl: string,
+): BackendUnavailableError | undefined {
+  if (error instanceof BackendUnavailableError) return error;
+  const endpoint = (reason: string) =>
+    new BackendUnavailableError('PostgreSQL', endpointOf(databaseUrl, PG_PORT), reason);
+  const net = connectErrorTo(error, databaseUrl, PG_PORT);
+  if (net) return endpoint(net);
+  const state = sqlState(error);
+  if (state !== undefined) {
+    const phrase = UNAVAILABLE_STATES[state] ?? (state.startsWith('08') ? `connection failure, ${state}` : '');
+    return phrase ? endpoint(phrase) : undefined;
+  }
+  if (error instanceof Error) {
+    for (const [re, phrase] of PG_CONNECTION_MESSAGES) if (re.test(error.message)) return endpoint(phrase);
+  }
+  return undefined;
+}
+
+const PG_PORT = 5432;
