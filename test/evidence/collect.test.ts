@@ -209,7 +209,7 @@ describe('collectEvidence', () => {
       expect(received).toHaveLength(1);
       expect(received[0]!.source).toBe(refs()[0]);
       expect(received[0]!.fenced).toMatch(
-        /^UNTRUSTED DATA \(article\) from "http:\/\/advisory\.test:\d+\/advisory"/,
+        /^UNTRUSTED DATA \(article\)\. [^\n]*\n<untrusted-data-\w+>\nsource: "http:\/\/advisory\.test:\d+\/advisory"\n/,
       );
       expect(received[0]!.fenced).toContain(received[0]!.text.split('\n')[0]!);
     });

@@ -1,15 +1,23 @@
-// The prompts of the llm engine. Short on purpose: a system prompt with the WAFv2 facts that decide
-// whether a rule works, and a user prompt with the vulnerability, the exploit facts and requests and,
-// on a retry, the previous rule with exactly what failed. Every piece of text wafgen did not write
-// itself (the description and title, exploit facts, request contents, the model's own earlier rule)
-// is fenced, so instructions inside it are data.
+/**
+ * @module The prompts of the llm engine. Short on purpose: a system prompt with the WAFv2 facts that
+ * decide whether a rule works, and a user prompt with the vulnerability, the exploit facts and
+ * requests and, on a retry, the previous rule with exactly what failed.
+ *
+ * Every value wafgen did not write itself goes through the fence (src/evidence/fence.ts), never
+ * into wafgen's own sentences: the description and title, vendor and product, exploit facts,
+ * request contents, request ids (JSONL ids, nuclei template ids) and the variant ids made from
+ * them, the model's own earlier rule. What stays outside is wafgen's text and values checked
+ * against a strict shape first (a CVE ID, CWE IDs, a severity, an attack class, a technique name,
+ * counts); a value that fails its check is shown only inside the fence.
+ */
 import { deriveVariants } from '../../variants/index.js';
 import type { HttpRequest } from '../../requests/model.js';
-import { fenceUntrusted, neutralise } from '../../evidence/fence.js';
+import { fenceUntrusted, fenceUntrustedValues, neutralise, quoteUntrusted } from '../../evidence/fence.js';
 import { stripControls, truncate } from '../../evidence/text-clean.js';
 import type { Finding } from '../../waf/findings.js';
 import type { Rule } from '../../waf/model/shapes.generated.js';
-import type { AttackClass } from '../../vulns/model.js';
+import { ATTACK_CLASSES, CVE_ID, type AttackClass } from '../../vulns/model.js';
+import { SEVERITIES } from '../../vulns/severity.js';
 import type { CheckResult, GenerationInput, ReasonCode, RequestOutcome } from '../types.js';
 import { MAX_STATEMENT_LEVELS } from './schema.js';
 
@@ -71,6 +79,13 @@ function unique(outcomes: readonly RequestOutcome[]): RequestOutcome[] {
   return outcomes.filter((o) => !seen.has(o.id) && seen.add(o.id));
 }
 
+/** Shapes a value must have to be written outside the fence (see the file comment). */
+const CWE_ID = /^(?:CWE-\d{1,6}|NVD-CWE-(?:Other|noinfo))$/;
+const TECHNIQUE = /^[a-z0-9][a-z0-9-]{0,47}$/;
+const isCveId = (id: string): boolean => id.length <= 30 && CVE_ID.test(id);
+const isIn = <T extends string>(list: readonly T[], v: unknown): v is T =>
+  typeof v === 'string' && (list as readonly string[]).includes(v);
+
 /** Our own one-line text that may quote untrusted text (finding messages quote the rule). */
 function oneLine(text: string, max = 300): string {
   const t = truncate(neutralise(stripControls(text)).replace(/\s+/g, ' ').trim(), max);
@@ -85,6 +100,16 @@ export class PromptBuilder {
       label,
       source,
       ...(maxChars !== undefined ? { maxChars } : {}),
+      ...(this.options.random ? { random: this.options.random } : {}),
+    });
+  }
+
+  /** Ids and other short untrusted values, one JSON value per line, fenced. */
+  private values(values: readonly unknown[], label: string, source: string): string {
+    return fenceUntrustedValues(values, {
+      label,
+      source,
+      maxValues: 20,
       ...(this.options.random ? { random: this.options.random } : {}),
     });
   }
@@ -107,18 +132,28 @@ export class PromptBuilder {
 
   private vulnerability(input: GenerationInput, attackClass: AttackClass | undefined): string {
     const { record, facts, exploits, benign } = input;
+    // The record went through its schema on import, but a store or a library caller can hand over
+    // anything: what fails its shape here is shown inside the fence only.
+    const cveOk = isCveId(record.id);
+    const cwes = record.cwes.filter((c) => CWE_ID.test(c));
+    const odd = record.cwes.filter((c) => !CWE_ID.test(c));
+    const score = record.cvss?.score;
     const lines = [
-      `Write one AWS WAFv2 statement that blocks exploitation of ${record.id}.`,
+      `Write one AWS WAFv2 statement that blocks exploitation of ${cveOk ? record.id : 'the vulnerability described below'}.`,
       '',
-      `CVE: ${record.id}`,
-      `CWE: ${record.cwes.length > 0 ? record.cwes.join(', ') : 'unknown'}`,
-      `Severity: ${record.severity}${record.cvss ? ` (CVSS ${record.cvss.score})` : ''}${record.kev ? ', known exploited (CISA KEV)' : ''}`,
+      `CVE: ${cveOk ? record.id : 'see the record below'}`,
+      `CWE: ${cwes.length > 0 ? cwes.join(', ') : 'unknown'}`,
+      `Severity: ${isIn(SEVERITIES, record.severity) ? record.severity : 'unknown'}${typeof score === 'number' && Number.isFinite(score) ? ` (CVSS ${score})` : ''}${record.kev ? ', known exploited (CISA KEV)' : ''}`,
     ];
-    if (attackClass) lines.push(`Attack class: ${attackClass}`);
+    if (isIn(ATTACK_CLASSES, attackClass)) lines.push(`Attack class: ${attackClass}`);
+    // One-line fields are quoted (a newline in a template name stays an escape); the description is
+    // prose and keeps its lines.
     const about = [
-      record.title ? `Title: ${record.title}` : '',
+      cveOk ? '' : `ID: ${quoteUntrusted(record.id)}`,
+      odd.length > 0 ? `CWE: ${odd.map(quoteUntrusted).join(', ')}` : '',
+      record.title ? `Title: ${quoteUntrusted(record.title)}` : '',
       record.vendor || record.product
-        ? `Product: ${[record.vendor, record.product].filter(Boolean).join(' ')}`
+        ? `Product: ${quoteUntrusted([record.vendor, record.product].filter(Boolean).join(' '))}`
         : '',
       record.description ? `Description: ${record.description}` : '',
     ].filter(Boolean);
@@ -161,7 +196,7 @@ export class PromptBuilder {
         .slice(0, 20)
         .map(
           (f) =>
-            `- [${f.code}] ${f.path}: ${oneLine(f.message)}${f.fix ? ` Fix: ${oneLine(f.fix, 200)}` : ''}`,
+            `- [${oneLine(f.code, 60)}] ${oneLine(f.path, 200)}: ${oneLine(f.message)}${f.fix ? ` Fix: ${oneLine(f.fix, 200)}` : ''}`,
         ),
     ];
   }
@@ -196,7 +231,12 @@ export class PromptBuilder {
     if (missedExploits.length > 0) {
       out.push(
         '',
-        `Exploit requests not blocked (${missedExploits.length} of ${evidence.total}): ${missedExploits.map((m) => m.id).join(', ')}`,
+        `Exploit requests not blocked (${missedExploits.length} of ${evidence.total}); their ids:`,
+        this.values(
+          missedExploits.map((m) => m.id),
+          'request ids',
+          'the exploit requests',
+        ),
       );
       for (const m of missedExploits.slice(0, max))
         out.push(this.request(exploitIds.get(m.id)!, 'missed exploit request'));
@@ -205,13 +245,20 @@ export class PromptBuilder {
     if (missedVariants.length > 0) {
       const byTechnique = new Map<string, string[]>();
       for (const m of missedVariants) {
-        const t = m.technique ?? 'unknown';
+        // Technique names are wafgen's own (src/variants); anything else is not written out.
+        const t = m.technique !== undefined && TECHNIQUE.test(m.technique) ? m.technique : 'other';
         byTechnique.set(t, [...(byTechnique.get(t) ?? []), m.id]);
       }
       out.push(
         '',
         `Evasion variants not blocked (${missedVariants.length} of ${checks.variants.total}), by technique:`,
-        ...[...byTechnique].map(([t, ids]) => `- ${t}: ${ids.length} (e.g. ${ids[0]})`),
+        ...[...byTechnique].map(([t, ids]) => `- ${t}: ${ids.length}`),
+        'An example id of each (technique: id):',
+        this.values(
+          [...byTechnique].map(([t, ids]) => `${t}: ${ids[0]}`),
+          'variant ids',
+          'the evasion variants',
+        ),
       );
       // The loop derives variants itself; ids are stable, so derive them again to show examples.
       const wanted = new Set([...byTechnique.values()].map((ids) => ids[0]!));
@@ -223,9 +270,14 @@ export class PromptBuilder {
       const byId = new Map(input.benign.map((r) => [r.id, r]));
       out.push(
         '',
-        `Ordinary requests blocked by mistake (${benign.blocked} of ${benign.total}):`,
-        ...benign.falsePositives.map(
-          (fp) => `- ${fp.id}${fp.statement ? `: matched by ${fp.statement}` : ''}`,
+        `Ordinary requests blocked by mistake (${benign.blocked} of ${benign.total}), each with the statement that matched it:`,
+        this.values(
+          benign.falsePositives.map((fp) => ({
+            id: fp.id,
+            ...(fp.statement ? { matchedBy: fp.statement } : {}),
+          })),
+          'blocked requests',
+          'the ordinary requests',
         ),
       );
       for (const fp of benign.falsePositives.slice(0, max)) {

@@ -104,7 +104,9 @@ describe('llm engine in the generation loop', () => {
     expect(retry).toContain('[logical-arity] $.Statement.OrStatement.Statements');
     expect(retry).toContain('OrStatement needs at least 2 statements');
     // The previous rule goes back, fenced: it is model output.
-    expect(retry).toMatch(/UNTRUSTED DATA \(previous rule\)[^\n]*\n<untrusted-data-\w+>\n\{\n {2}"Name"/);
+    expect(retry).toMatch(
+      /UNTRUSTED DATA \(previous rule\)[^\n]*\n<untrusted-data-\w+>\nsource: "your previous answer"\n\{\n {2}"Name"/,
+    );
   });
 
   it('a regex with a backreference is kept back and fixed on attempt 2, from the lint finding', async () => {
@@ -123,10 +125,16 @@ describe('llm engine in the generation loop', () => {
     expect(report).toMatchObject({ passed: true, attempts: 2 });
     const retry = prompts(fake.requestsFor('openai')[1]).user;
     expect(retry).toMatch(/Evasion variants not blocked \(\d+ of \d+\), by technique:/);
-    expect(retry).toMatch(/- url-encode: \d+ \(e\.g\. CVE-2021-44228#1~url-encode-1\)/);
+    expect(retry).toMatch(/- url-encode: \d+\n/);
+    // The example ids come from request ids, so they are shown fenced, one JSON string a line.
+    expect(retry).toMatch(
+      /UNTRUSTED DATA \(variant ids\)[^\n]*\n<untrusted-data-\w+>\nsource: "the evasion variants"\n(?:"[^"\n]*"\n)*"url-encode: CVE-2021-44228#1~url-encode-1"\n/,
+    );
     expect(retry).toContain('- unicode-encode:');
     // An example of a missed variant, as raw HTTP, fenced.
-    expect(retry).toMatch(/UNTRUSTED DATA \(missed variant\) from "CVE-2021-44228#1~url-encode-1"/);
+    expect(retry).toMatch(
+      /UNTRUSTED DATA \(missed variant\)[^\n]*\n<untrusted-data-\w+>\nsource: "CVE-2021-44228#1~url-encode-1"\n/,
+    );
     expect(retry).toContain('GET /api/login?user=%24%7Bjndi');
     expect(retry).toContain('[missing-decode]');
     // The exploit requests themselves were blocked: not reported as missed.
@@ -153,9 +161,11 @@ describe('llm engine in the generation loop', () => {
     const { report } = await generate(log4shellInput(), engine());
     expect(report).toMatchObject({ passed: true, attempts: 2 });
     const retry = prompts(fake.requestsFor('openai')[1]).user;
-    expect(retry).toContain('Ordinary requests blocked by mistake (1 of 4):');
-    expect(retry).toContain('- benign-3: matched by $.Statement.OrStatement.Statements[4]');
-    expect(retry).toMatch(/UNTRUSTED DATA \(false positive\) from "benign-3"/);
+    expect(retry).toContain('Ordinary requests blocked by mistake (1 of 4), each with the statement');
+    expect(retry).toContain('\n{"id":"benign-3","matchedBy":"$.Statement.OrStatement.Statements[4]"}\n');
+    expect(retry).toMatch(
+      /UNTRUSTED DATA \(false positive\)[^\n]*\n<untrusted-data-\w+>\nsource: "benign-3"\n/,
+    );
     expect(retry).toContain(
       'Matched statement $.Statement.OrStatement.Statements[4]:\n{"ByteMatchStatement":{"SearchString":"/api/login"',
     );
@@ -205,9 +215,8 @@ describe('llm engine in the generation loop', () => {
     expect(close).toBeGreaterThan(at);
     // Nothing closes the fence between its opening and the injection, and the header says what it is.
     expect(user.slice(open, at)).not.toContain('</untrusted-data');
-    expect(user.slice(0, open)).toMatch(
-      /UNTRUSTED DATA \(description\) from "manual record CVE-2021-44228"[^\n]*not instructions/,
-    );
+    expect(user.slice(0, open)).toMatch(/UNTRUSTED DATA \(description\)[^\n]*not instructions[^\n]*\n$/);
+    expect(user.slice(open, at)).toContain('\nsource: "manual record CVE-2021-44228"\n');
     // The fake closing tag and the role label inside the description were defanged.
     expect(user.slice(at, close)).not.toContain('</untrusted-data-0000>');
     expect(user.slice(at, close)).toContain('\u2039/untrusted-data-0000>');
