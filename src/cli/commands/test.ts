@@ -8,7 +8,7 @@ import { byteStringToUtf8 } from '../../core/bytes.js';
 // Constants from their own light modules: the folders' faces load the parsers and RE2.
 import { BODY_LIMITS, type ResourceType } from '../../evaluator/options.js';
 import { REQUEST_FORMATS, type RequestFormat } from '../../requests/formats.js';
-import { colors, EXIT, type Io } from '../io.js';
+import { colors, EXIT, printable, printableJson, type Io } from '../io.js';
 
 interface TestOptions {
   rule: string;
@@ -21,6 +21,7 @@ interface TestOptions {
   ipSet: string[];
   patternSet: string[];
   onlyMismatches?: boolean;
+  skipInvalid?: boolean;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -46,7 +47,9 @@ async function namedLists(
 function formatResults(results: readonly TestRequestResult[], opts: TestOptions, io: Io): string {
   const c = colors(io);
   const show = opts.onlyMismatches ? results.filter((r) => r.mismatch) : results;
-  const idWidth = Math.min(48, Math.max(8, ...show.map((r) => r.id.length)));
+  // Ids, names, values and reasons come from the input files: shown escaped (io.ts, printable).
+  const p = (text: string) => printable(text);
+  const idWidth = Math.min(48, Math.max(8, ...show.map((r) => p(r.id).length)));
   const lines = [`${'request'.padEnd(idWidth)}  expect  result  ${''.padEnd(2)}decided by`];
   for (const r of show) {
     const result = r.matched ? c.red(r.action.padEnd(6)) : c.green(r.action.padEnd(6));
@@ -54,27 +57,28 @@ function formatResults(results: readonly TestRequestResult[], opts: TestOptions,
     const by =
       r.terminatingRule === 'Default_Action'
         ? c.dim('default action')
-        : `${r.terminatingRule}${r.terminatingStatement ? c.dim(' ' + r.terminatingStatement) : ''}`;
-    const id = r.id.length > idWidth ? r.id.slice(0, idWidth - 1) + '…' : r.id.padEnd(idWidth);
+        : `${p(r.terminatingRule)}${r.terminatingStatement ? c.dim(' ' + p(r.terminatingStatement)) : ''}`;
+    const shownId = p(r.id);
+    const id = shownId.length > idWidth ? shownId.slice(0, idWidth - 1) + '…' : shownId.padEnd(idWidth);
     lines.push(
       `${id}  ${(r.expect ?? '-').padEnd(6)}  ${result}  ${ok} ${by}${r.uncertain ? c.yellow(' (uncertain)') : ''}`,
     );
     if (opts.explain) {
       for (const rule of r.rules ?? []) {
         lines.push(
-          `    rule ${rule.rule}: ${rule.verdict === 'unknown' ? 'not judged' : rule.verdict ? 'matched' : 'no match'} → ${rule.action}${rule.overriddenFrom ? ` (configured ${rule.overriddenFrom})` : ''}`,
+          `    rule ${p(rule.rule)}: ${rule.verdict === 'unknown' ? 'not judged' : rule.verdict ? 'matched' : 'no match'} → ${p(rule.action)}${rule.overriddenFrom ? ` (configured ${p(rule.overriddenFrom)})` : ''}`,
         );
         for (const t of rule.trace) {
           const verdict = t.verdict === 'unknown' ? c.yellow('?') : t.verdict ? c.red('match') : c.dim('no');
           const detail = [
-            t.where && `on ${t.where}`,
-            t.transformations && `after ${t.transformations.join(' → ')}`,
+            t.where && `on ${p(t.where)}`,
+            t.transformations && `after ${p(t.transformations.join(' → '))}`,
             t.offset !== undefined && `at offset ${t.offset}`,
-            t.value !== undefined && `value ${JSON.stringify(byteStringToUtf8(t.value))}`,
-            t.reason,
+            t.value !== undefined && `value ${p(JSON.stringify(byteStringToUtf8(t.value)))}`,
+            t.reason && p(t.reason),
           ].filter(Boolean);
           lines.push(
-            `      ${verdict} ${t.statement} ${c.dim(t.path)}${detail.length ? ': ' + detail.join(', ') : ''}`,
+            `      ${verdict} ${p(t.statement)} ${c.dim(p(t.path))}${detail.length ? ': ' + detail.join(', ') : ''}`,
           );
         }
       }
@@ -101,6 +105,10 @@ export function registerTest(
     .option('--explain', 'print the trace of every decision: statement, field, transformed value, offset')
     .option('--json', 'print {"results":[...],"summary":{...}}')
     .option('--only-mismatches', 'list only requests whose expectation was not met')
+    .option(
+      '--skip-invalid',
+      'test the requests that can be read and report the others (default: an unreadable request entry is bad input, exit 2)',
+    )
     .addOption(
       new Option('--resource <type>', 'protected resource type (sets the body inspection limit)')
         .choices(Object.keys(BODY_LIMITS))
@@ -124,7 +132,9 @@ export function registerTest(
     .addHelpText(
       'after',
       `
-Exit status: 0 every expectation met, 1 a request's "expect" was not met, 2 bad input.
+Exit status: 0 every expectation met, 1 a request's "expect" was not met, 2 bad input: the rule or
+a request file cannot be read, or a request entry in one cannot be (each is reported with file and
+line, and the others are still tested; with --skip-invalid they are only reported and counted).
 
 Examples:
   wafgen test --rule rule.json --requests ../shared/corpus/exploits.dev.jsonl ../shared/corpus/benign.dev.jsonl
@@ -153,9 +163,10 @@ Examples:
         throw e;
       }
       const { results, summary, parseErrors } = outcome;
-      for (const e of parseErrors) io.err(`${e.file}:${e.line}: ${e.message}\n`);
+      for (const e of parseErrors) io.err(`${printable(e.file)}:${e.line}: ${printable(e.message)}\n`);
+      const unreadable = parseErrors.length;
       if (opts.json) {
-        io.out(JSON.stringify({ results, summary, parseErrors }, null, 2) + '\n');
+        io.out(printableJson({ results, summary: { ...summary, unreadable }, parseErrors }) + '\n');
       } else {
         io.out(formatResults(results, opts, io));
         const c = colors(io);
@@ -163,8 +174,16 @@ Examples:
           `${summary.total} requests${summary.variants ? ` (${summary.variants} evasion variants)` : ''}: ${summary.matched} blocked, ${summary.allowed} allowed, ` +
             `${summary.mismatches ? c.red(`${summary.mismatches} expectation mismatches`) : c.green('0 expectation mismatches')}` +
             `${summary.uncertain ? c.yellow(`, ${summary.uncertain} uncertain`) : ''}` +
-            `${parseErrors.length ? `, ${parseErrors.length} unreadable entries` : ''}\n`,
+            `${unreadable ? `, ${unreadable} unreadable ${unreadable === 1 ? 'entry' : 'entries'}${opts.skipInvalid ? ' skipped' : ''}` : ''}\n`,
         );
+      }
+      // A request that could not be read is a test case lost: bad input, unless asked to skip it.
+      if (unreadable > 0 && !opts.skipInvalid) {
+        io.err(
+          `wafgen: ${unreadable} request ${unreadable === 1 ? 'entry' : 'entries'} could not be read (above); fix ${unreadable === 1 ? 'it' : 'them'} or pass --skip-invalid\n`,
+        );
+        setExit(EXIT.badInput);
+        return;
       }
       setExit(summary.mismatches > 0 ? EXIT.failed : EXIT.ok);
     });
