@@ -166,7 +166,8 @@ Examples:
       for (const e of parseErrors) io.err(`${printable(e.file)}:${e.line}: ${printable(e.message)}\n`);
       const unreadable = parseErrors.length;
       if (opts.json) {
-        io.out(printableJson({ results, summary: { ...summary, unreadable }, parseErrors }) + '\n');
+        // The library's result as it is (parseErrors lists the unreadable entries): CLI and API agree.
+        io.out(printableJson({ results, summary, parseErrors }) + '\n');
       } else {
         io.out(formatResults(results, opts, io));
         const c = colors(io);
