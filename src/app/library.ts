@@ -12,10 +12,11 @@ import { z } from 'zod';
 
 import { ConfigError, loadConfig, type Config } from '../config/index.js';
 import { InputError } from '../core/errors.js';
+import { InputLimitError, type LimitName } from '../core/limits.js';
 import { RuleCompileError, type Decision } from '../evaluator/index.js';
 import { BODY_LIMITS, type ResourceType } from '../evaluator/options.js';
 import { testRequests, type TestResult, type TestSummary } from '../evaluator/test-rules.js';
-import { validateRuleDocument } from '../lint/validate.js';
+import { capacityErrors, validateRuleDocument } from '../lint/validate.js';
 import { REQUEST_FORMATS, type RequestFormat } from '../requests/formats.js';
 import { readAllRequests, RequestFileError, type HttpRequest, type ParseError } from '../requests/index.js';
 import { assertReadableFile } from '../requests/io.js';
@@ -86,7 +87,8 @@ export type WafgenInputErrorCode =
   | 'invalid-request'
   | 'invalid-document'
   | 'invalid-options'
-  | 'unreadable-file';
+  | 'unreadable-file'
+  | 'input-limit';
 
 export interface InputIssue {
   /** Where: `exploits.2`, `requests.0`, `document.Statement.ByteMatchStatement`, `options.maxAttempts`... */
@@ -94,11 +96,16 @@ export interface InputIssue {
   message: string;
 }
 
-/** Bad input to the programmatic API. The CLI answers it with exit status 2, the HTTP API with 400. */
+/**
+ * Bad input to the programmatic API. The CLI answers it with exit status 2, the HTTP API with 400
+ * (413 when `limit` says a byte limit was exceeded).
+ */
 export class WafgenInputError extends InputError {
   override name = 'WafgenInputError';
   readonly code: WafgenInputErrorCode;
   readonly issues: InputIssue[];
+  /** With code `input-limit`: the limit exceeded (`core/limits.ts`), its value and HTTP status. */
+  readonly limit?: { name: LimitName; max: number; status: 400 | 413 };
   constructor(
     code: WafgenInputErrorCode,
     message: string,
@@ -107,12 +114,19 @@ export class WafgenInputError extends InputError {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.issues = options.issues ?? [];
+    const limit = options.cause instanceof InputLimitError ? options.cause : undefined;
+    if (limit) this.limit = { name: limit.limit, max: limit.max, status: limit.status };
   }
 }
 
 /** Errors of the layers below, as the API's one typed error. */
 function asInputError(e: unknown, code: WafgenInputErrorCode): unknown {
   if (e instanceof WafgenInputError) return e;
+  if (e instanceof InputLimitError)
+    return new WafgenInputError('input-limit', e.message, {
+      issues: [{ path: e.limit, message: e.message }],
+      cause: e,
+    });
   if (e instanceof RequestFileError) return new WafgenInputError('unreadable-file', e.message, { cause: e });
   if (e instanceof InputError || e instanceof ConfigError)
     return new WafgenInputError(code, e.message, { cause: e });
@@ -142,7 +156,7 @@ async function loadRequests(
   input: RequestsInput,
   what: 'requests' | 'exploits' | 'benign',
   /** `readFiles: false`: only check the files can be read, and hand their paths back unread. */
-  opts: { format?: RequestFormat; readFiles?: boolean } = {},
+  opts: { format?: RequestFormat; readFiles?: boolean; maxBytes?: number } = {},
 ): Promise<{ requests: HttpRequest[]; files: string[]; parseErrors: ParseError[] }> {
   const items = typeof input === 'string' ? [input] : input;
   if (!Array.isArray(items))
@@ -164,7 +178,10 @@ async function loadRequests(
           await assertReadableFile(item);
           continue;
         }
-        const loaded = await readAllRequests(item, opts.format ? { format: opts.format } : {});
+        const loaded = await readAllRequests(item, {
+          ...(opts.format ? { format: opts.format } : {}),
+          ...(opts.maxBytes ? { maxBytes: opts.maxBytes } : {}),
+        });
         requests.push(...loaded.requests);
         parseErrors.push(...loaded.errors);
       } catch (e) {
@@ -224,19 +241,22 @@ const ValidateOptionsSchema = z
  * Validate a rule document (a Rule, an array of Rules, a RuleGroup, a WebACL, or `aws wafv2
  * get-web-acl`/`get-rule-group` output, parsed): schema, API constraints, capacity, lint. Anything
  * that is not a valid document is reported in the result (`valid: false` with findings), never
- * thrown; only bad options throw.
+ * thrown; only bad options, and a document over one of wafgen's input limits (nesting, rules,
+ * statements: code `input-limit`, unread), throw.
  */
 export function validateRules(document: unknown, options: ValidateRulesOptions = {}): ValidationResult {
   const opts = parseOptions(ValidateOptionsSchema, options, 'validateRules');
-  const {
-    document: _parsed,
-    kind,
-    wcu,
-    ...rest
-  } = validateRuleDocument(document, {
-    ...(opts.cveId ? { cveId: opts.cveId } : {}),
-    ...(opts.searchStringEncoding ? { searchStringEncoding: opts.searchStringEncoding } : {}),
-  });
+  let report: ReturnType<typeof validateRuleDocument>;
+  try {
+    report = validateRuleDocument(document, {
+      source: 'document',
+      ...(opts.cveId ? { cveId: opts.cveId } : {}),
+      ...(opts.searchStringEncoding ? { searchStringEncoding: opts.searchStringEncoding } : {}),
+    });
+  } catch (e) {
+    throw asInputError(e, 'invalid-document');
+  }
+  const { document: _parsed, kind, wcu, ...rest } = report;
   return {
     valid: rest.valid,
     ...(kind ? { kind } : {}),
@@ -264,6 +284,8 @@ export interface TestRulesOptions {
   regexPatternSets?: Record<string, string[]>;
   /** Refuse to evaluate more than this many requests, variants included (a service's guard). */
   maxEvaluations?: number;
+  /** Largest request file read, in bytes (the `input-bytes` limit; default 10 MiB). */
+  maxInputBytes?: number;
 }
 
 /**
@@ -295,6 +317,7 @@ const TestOptionsSchema = z
     ipSets: z.record(z.string(), z.array(z.string())).optional(),
     regexPatternSets: z.record(z.string(), z.array(z.string())).optional(),
     maxEvaluations: z.number().int().positive().optional(),
+    maxInputBytes: z.number().int().positive().optional(),
   })
   .strict();
 
@@ -310,17 +333,27 @@ export async function testRules(
   options: TestRulesOptions = {},
 ): Promise<TestRulesResult> {
   const opts = parseOptions(TestOptionsSchema, options, 'testRules');
-  const report = validateRuleDocument(document);
-  if (!report.document) {
-    const errors = report.findings.filter((f) => f.severity === 'error');
+  let report: ReturnType<typeof validateRuleDocument>;
+  try {
+    report = validateRuleDocument(document, { source: 'document' });
+  } catch (e) {
+    throw asInputError(e, 'invalid-document');
+  }
+  // A document AWS would refuse for its capacity is not tested: `validate` calls it invalid too.
+  const overCapacity = capacityErrors(report);
+  if (!report.document || overCapacity.length > 0) {
+    const errors = report.document ? overCapacity : report.findings.filter((f) => f.severity === 'error');
     const first = errors[0];
     throw new WafgenInputError(
       'invalid-document',
-      `not a valid rule document (${errors.length} errors, first: ${first?.path} ${first?.message})`,
+      `not a valid rule document (${errors.length} error${errors.length === 1 ? '' : 's'}, first: ${first?.path} ${first?.message})`,
       { issues: errors.map((f) => ({ path: `document${f.path.slice(1)}`, message: f.message })) },
     );
   }
-  const loaded = await loadRequests(requests, 'requests', opts.format ? { format: opts.format } : {});
+  const loaded = await loadRequests(requests, 'requests', {
+    ...(opts.format ? { format: opts.format } : {}),
+    ...(opts.maxInputBytes ? { maxBytes: opts.maxInputBytes } : {}),
+  });
   if (loaded.requests.length === 0) {
     const [first] = loaded.parseErrors;
     throw new WafgenInputError(

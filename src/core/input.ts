@@ -1,36 +1,53 @@
-// Reading user files at the boundary: size cap before reading, one-line errors, no stack traces.
-import { readFile, stat } from 'node:fs/promises';
+/**
+ * @module Reading user files at the boundary: the `input-bytes` limit enforced while reading (a
+ * regular file over it is refused from its size, anything else — stdin, a FIFO, `/dev/zero` — is cut
+ * at the limit + 1 byte), `-` for stdin, JSON depth checked before parsing, one-line errors.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 
 import { InputError } from './errors.js';
 import { jsonErrorOffset } from './json-error.js';
+import { checkByteCount, checkJsonTextDepth, readLimited } from './limits.js';
 
-const mb = (n: number): string => `${(n / (1024 * 1024)).toFixed(n >= 1024 * 1024 ? 0 : 2)} MB`;
+/** The name `-` stands for standard input, as in most command-line tools. */
+export const STDIN = '-';
 
-export async function readTextFile(path: string, maxBytes: number): Promise<string> {
-  let size: number;
+const sourceName = (path: string): string => (path === STDIN ? 'stdin' : path);
+
+/** A file's raw bytes, held to the `input-bytes` limit (`maxBytes` is the configured value). */
+export async function readBytesFile(path: string, maxBytes: number): Promise<Buffer> {
+  const source = sourceName(path);
+  if (path === STDIN) return readLimited(process.stdin, { max: maxBytes, source });
   try {
     const s = await stat(path);
     if (s.isDirectory()) throw new InputError(`${path}: is a directory, expected a file`);
-    size = s.size;
+    // A regular file's size is known: refuse it before reading. Devices, FIFOs and /proc files
+    // report 0 or nothing, so the stream below is cut at the limit whatever stat said.
+    if (s.isFile()) checkByteCount(s.size, { max: maxBytes, source });
+    return await readLimited(createReadStream(path), { max: maxBytes, source });
   } catch (e) {
     if (e instanceof InputError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
     throw new InputError(
-      `${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : 'cannot read file'}`,
+      `${path}: ${code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory, expected a file' : 'cannot read file'}`,
     );
   }
-  if (size > maxBytes) {
-    throw new InputError(
-      `${path}: file is ${mb(size)}, larger than the ${mb(maxBytes)} limit (WAFGEN_MAX_INPUT_BYTES)`,
-    );
-  }
-  const text = await readFile(path, 'utf8');
+}
+
+/** A file (or stdin, `-`) as UTF-8 text without a byte-order mark, held to the `input-bytes` limit. */
+export async function readTextFile(path: string, maxBytes: number): Promise<string> {
+  const text = (await readBytesFile(path, maxBytes)).toString('utf8');
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** Parse JSON with a message that says where it broke. */
+/**
+ * Parse JSON with a message that says where it broke. Nesting beyond the `json-depth` limit is
+ * refused before parsing (an InputLimitError), so no consumer of the value can overflow the stack.
+ */
 export function parseJson(text: string, source: string): unknown {
   if (text.trim() === '') throw new InputError(`${source}: file is empty, expected JSON`);
+  checkJsonTextDepth(text, source);
   try {
     return JSON.parse(text);
   } catch (e) {
@@ -46,5 +63,5 @@ export function parseJson(text: string, source: string): unknown {
 }
 
 export async function readJsonFile(path: string, maxBytes: number): Promise<unknown> {
-  return parseJson(await readTextFile(path, maxBytes), path);
+  return parseJson(await readTextFile(path, maxBytes), sourceName(path));
 }

@@ -11,6 +11,7 @@
 // (boolean regex tests, LOWERCASE, URL_DECODE, the libinjection scratch state), npm run bench:engine
 // on the same quiet 2-core machine went from 22.8-24.0k to 43-46k requests/s, p50 32-33 -> 14 µs.
 
+import { limitOf, shortPath } from '../core/limits.js';
 import type { FieldToMatch, Statement, TextTransformation } from '../waf/model/shapes.generated.js';
 import { statementKind } from '../waf/statements.js';
 import { compileRegex } from '../waf/regex.js';
@@ -46,9 +47,12 @@ export interface EvalContext {
 
 export type CompiledStatement = (ctx: EvalContext) => Verdict;
 
-/** Limits that keep a hostile rule from costing more than linear time or blowing the stack. */
-const MAX_DEPTH = 64;
-const MAX_STATEMENTS = 10_000;
+/**
+ * Limits that keep a hostile rule from costing more than linear time or blowing the stack: wafgen's
+ * input limits (core/limits.ts), which `validateRuleDocument` already holds every document to.
+ */
+const MAX_DEPTH = limitOf('statement-depth');
+const MAX_STATEMENTS = limitOf('statements-per-rule');
 
 export class RuleCompileError extends Error {}
 
@@ -320,10 +324,12 @@ export function compileStatement(
   let count = 0;
   const compile = (s: Statement, path: JsonPath, depth: number): CompiledStatement => {
     if (++count > MAX_STATEMENTS)
-      throw new RuleCompileError(`the rule has more than ${MAX_STATEMENTS} statements`);
+      throw new RuleCompileError(
+        `the rule has more than ${MAX_STATEMENTS} statements (WAFGEN limit statements-per-rule)`,
+      );
     if (depth > MAX_DEPTH)
       throw new RuleCompileError(
-        `statements are nested more than ${MAX_DEPTH} levels deep at ${formatPath(path)}`,
+        `statements are nested more than ${MAX_DEPTH} levels deep (WAFGEN limit statement-depth) at ${shortPath(formatPath(path))}`,
       );
     const kind = statementKind(s);
     const p = formatPath(path);

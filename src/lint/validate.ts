@@ -1,7 +1,10 @@
 // The `validate` use case: a rule document in, every finding (schema, API constraints, capacity,
-// lint) and the WCU total out. Shared by `wafgen validate` and `POST /v1/rules/validate`.
-import { documentCapacity, MAX_WCU, WEB_ACL_INCLUDED_WCU } from '../waf/capacity.js';
+// lint) and the WCU total out. Shared by `wafgen validate`, `wafgen test` (which refuses a document
+// AWS would refuse), the library and `POST /v1/rules/validate`, so they agree on every limit.
+import { CAPACITY_ERRORS, checkCapacity } from '../waf/capacity.js';
 import { decodeSearchStrings, type BlobEncoding } from '../waf/blobs.js';
+import { LIMITS } from '../waf/constraints.js';
+import { checkDocumentLimits } from '../waf/document-limits.js';
 import { type Finding, hasErrors } from '../waf/findings.js';
 import { lintDocument, type LintOptions } from './index.js';
 import { detectKind, validateDocument, type DocumentKind, type WafDocument } from '../waf/schema.js';
@@ -11,8 +14,9 @@ export interface ValidateOptions extends LintOptions {
   searchStringEncoding?: BlobEncoding | 'auto';
   /** Capacities of referenced rule groups (by ARN or `Vendor:Name`). */
   groupCapacities?: Record<string, number>;
+  /** The document's name in an input-limit error (a file name; default none). */
+  source?: string;
 }
-
 export interface ValidationReport {
   valid: boolean;
   kind: DocumentKind | undefined;
@@ -24,7 +28,12 @@ export interface ValidationReport {
   document: WafDocument | undefined;
 }
 
+/**
+ * Validate a rule document. Throws an InputLimitError (before reading it further) when the raw value
+ * is over one of wafgen's input limits (`core/limits.ts`); anything else wrong is a finding.
+ */
 export function validateRuleDocument(input: unknown, options: ValidateOptions = {}): ValidationReport {
+  checkDocumentLimits(input, options.source ? { source: options.source } : {});
   const findings: Finding[] = [];
   const detected = detectKind(input);
   const encoding = options.searchStringEncoding ?? 'auto';
@@ -32,14 +41,36 @@ export function validateRuleDocument(input: unknown, options: ValidateOptions = 
   if (encoding === 'base64' || (encoding === 'auto' && detected?.wrapped)) {
     const decoded = decodeSearchStrings(input);
     value = decoded.value;
-    for (const s of decoded.undecodable) {
-      findings.push({
-        code: 'search-string-encoding',
-        severity: 'warning',
-        path: '$',
-        message: `SearchString ${JSON.stringify(s.slice(0, 40))} is not base64 UTF-8 text; kept as written`,
-        fix: 'Pass --search-string-encoding text if the document holds plain text.',
-      });
+    for (const p of decoded.problems) {
+      const shown = JSON.stringify(p.value.slice(0, 40)) + (p.value.length > 40 ? '…' : '');
+      if (p.problem === 'base64') {
+        findings.push({
+          code: 'search-string-base64',
+          severity: 'error',
+          path: p.path,
+          message: `SearchString ${shown} is not valid base64 (AWS reads this document's SearchStrings as base64)`,
+          fix:
+            encoding === 'base64'
+              ? 'Encode the bytes in standard base64 with = padding, or pass --search-string-encoding text.'
+              : 'Encode the bytes in standard base64 with = padding, as aws wafv2 get-* prints them.',
+        });
+      } else if ((p.bytes ?? 0) > LIMITS.searchStringBytes) {
+        findings.push({
+          code: 'search-string-too-long',
+          severity: 'error',
+          path: p.path,
+          message: `SearchString is ${p.bytes} bytes once decoded (AWS allows ${LIMITS.searchStringBytes})`,
+          fix: 'Match a shorter distinctive token, or use a regex.',
+        });
+      } else {
+        findings.push({
+          code: 'search-string-encoding',
+          severity: 'warning',
+          path: p.path,
+          message: `SearchString ${shown} decodes to bytes that are not UTF-8 text; kept as written (not evaluated as bytes)`,
+          fix: 'Pass --search-string-encoding text if the document holds plain text.',
+        });
+      }
     }
   }
   const result = validateDocument(value);
@@ -50,57 +81,13 @@ export function validateRuleDocument(input: unknown, options: ValidateOptions = 
   if (doc) {
     const prefix = detected?.wrapped ? `$.${detected.wrapped}` : '$';
     const relocate = (f: Finding): Finding => ({ ...f, path: prefix + f.path.slice(1) });
-    const capacity = documentCapacity(
+    const capacity = checkCapacity(
       doc,
       options.groupCapacities ? { groupCapacities: options.groupCapacities } : {},
     );
     wcu = capacity.wcu;
-    rules =
-      doc.kind === 'rule'
-        ? 1
-        : doc.kind === 'rules'
-          ? doc.rules.length
-          : ((doc.kind === 'rule-group' ? doc.ruleGroup.Rules : doc.webAcl.Rules) ?? []).length;
-    for (const path of capacity.unknown) {
-      findings.push(
-        relocate({
-          code: 'capacity-unknown',
-          severity: 'warning',
-          path,
-          message: 'capacity of the referenced rule group is unknown; the WCU total leaves it out',
-        }),
-      );
-    }
-    if (doc.kind === 'rule-group' && wcu > doc.ruleGroup.Capacity) {
-      findings.push(
-        relocate({
-          code: 'capacity-exceeded',
-          severity: 'error',
-          path: '$.Capacity',
-          message: `rules need ${wcu} WCU but the rule group's Capacity is ${doc.ruleGroup.Capacity}`,
-          fix: 'Capacity is fixed at creation: create a new rule group with enough capacity, or simplify the rules.',
-        }),
-      );
-    }
-    if (doc.kind === 'web-acl' && wcu > MAX_WCU) {
-      findings.push(
-        relocate({
-          code: 'capacity-exceeded',
-          severity: 'error',
-          path: '$.Rules',
-          message: `rules need ${wcu} WCU; a web ACL allows at most ${MAX_WCU}`,
-        }),
-      );
-    } else if (doc.kind === 'web-acl' && wcu > WEB_ACL_INCLUDED_WCU) {
-      findings.push(
-        relocate({
-          code: 'capacity-billing',
-          severity: 'warning',
-          path: '$.Rules',
-          message: `rules need ${wcu} WCU; above ${WEB_ACL_INCLUDED_WCU} AWS bills extra per request`,
-        }),
-      );
-    }
+    rules = capacity.rules;
+    findings.push(...capacity.findings.map(relocate));
     findings.push(...lintDocument(doc, options).map(relocate));
   }
   const errors = findings.filter((f) => f.severity === 'error').length;
@@ -113,4 +100,9 @@ export function validateRuleDocument(input: unknown, options: ValidateOptions = 
     summary: { errors, warnings: findings.length - errors },
     document: doc,
   };
+}
+
+/** The findings that make AWS refuse the document's capacity (what `test` refuses to run). */
+export function capacityErrors(report: ValidationReport): Finding[] {
+  return report.findings.filter((f) => f.severity === 'error' && CAPACITY_ERRORS.has(f.code));
 }

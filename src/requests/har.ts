@@ -10,7 +10,7 @@
 
 import { z } from 'zod';
 import { utf8ToByteString } from '../core/bytes.js';
-import { LineIndex, readFileText } from './io.js';
+import { LineIndex, readFileText, type ReadOptions } from './io.js';
 import { arrayElementOffsets, isPlainObject, parseJson } from './json-scan.js';
 import { zodMessage } from './jsonl.js';
 import { type Expectation, type ParseResult, asciiLower, buildRequest, toOriginForm } from './model.js';
@@ -151,7 +151,10 @@ export function* parseHar(text: string, file: string, opts: HarOptions = {}): Ge
 }
 
 /** Parse a HAR file (read whole: HAR is one JSON document). */
-export async function* parseHarFile(file: string, opts: HarOptions = {}): AsyncGenerator<ParseResult> {
-  const text = await readFileText(file);
+export async function* parseHarFile(
+  file: string,
+  opts: HarOptions & ReadOptions = {},
+): AsyncGenerator<ParseResult> {
+  const text = await readFileText(file, opts.maxBytes);
   yield* parseHar(text, file, opts);
 }

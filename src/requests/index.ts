@@ -15,7 +15,8 @@
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { harDocument, looksLikeHar, parseHarFile } from './har.js';
-import { assertReadableFile, fileError, LineIndex, readFileText, stripBom } from './io.js';
+import { InputLimitError, limitOf } from '../core/limits.js';
+import { assertReadableFile, fileError, LineIndex, readFileText, stripBom, type ReadOptions } from './io.js';
 import { arrayElementOffsets, isPlainObject, parseJson } from './json-scan.js';
 import { parseJsonlFile, parseJsonlLine, testCaseToRequest } from './jsonl.js';
 import type { Expectation, HttpRequest, ParseError, ParseResult } from './model.js';
@@ -28,7 +29,9 @@ export { RequestFileError } from './io.js';
 import type { RequestFormat } from './formats.js';
 export { type RequestFormat } from './formats.js';
 
-export interface LoadOptions {
+export interface LoadOptions extends ReadOptions {
+  /** Most entries (requests and unreadable entries) one file may give: the `request-entries` limit. */
+  maxEntries?: number;
   /** Skip detection and read the file as this format. */
   format?: RequestFormat;
   /**
@@ -93,7 +96,7 @@ export async function detectFormat(file: string): Promise<RequestFormat> {
 
 /** A file holding one JSON document (or, failing that, JSON lines). */
 async function* parseJsonDocumentFile(file: string, opts: LoadOptions): AsyncGenerator<ParseResult> {
-  const text = await readFileText(file);
+  const text = await readFileText(file, opts.maxBytes);
   const lines = new LineIndex(text);
   const json = parseJson(text);
   if ('error' in json) {
@@ -140,9 +143,20 @@ async function* parseJsonDocumentFile(file: string, opts: LoadOptions): AsyncGen
 
 /**
  * Load the requests in `file` as an async iterable of results. Detection (or `opts.format`) picks the
- * parser; JSON lines are streamed. Iterating throws `RequestFileError` if the file cannot be read.
+ * parser; JSON lines are streamed. Iterating throws `RequestFileError` if the file cannot be read,
+ * and an InputLimitError when it is over the `input-bytes` or `request-entries` limit.
  */
 export async function* loadRequests(file: string, opts: LoadOptions = {}): AsyncGenerator<ParseResult> {
+  const max = opts.maxEntries ?? limitOf('request-entries');
+  let entries = 0;
+  for await (const result of parseRequestFile(file, opts)) {
+    if (++entries > max)
+      throw new InputLimitError('request-entries', `more than ${max} entries`, { max, source: file });
+    yield result;
+  }
+}
+
+async function* parseRequestFile(file: string, opts: LoadOptions): AsyncGenerator<ParseResult> {
   await assertReadableFile(file);
   const format = opts.format ?? (await detectFormat(file));
   switch (format) {

@@ -1,8 +1,17 @@
-// File access shared by the parsers: one clear, one-line error for a file that cannot be read, and
-// offset → line-number mapping for error reports.
+// File access shared by the parsers: one clear, one-line error for a file that cannot be read, the
+// `input-bytes` limit enforced while reading (a regular file over it is refused from its size; a
+// device, FIFO or stdin is cut at the limit + 1 byte), and offset → line-number mapping for errors.
 
-import { readFile, stat } from 'node:fs/promises';
+import { createReadStream, type Stats } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { errorMessage } from '../core/errors.js';
+import { checkByteCount, InputLimitError, limitOf, readLimited } from '../core/limits.js';
+
+/** How much of a request file may be read. */
+export interface ReadOptions {
+  /** The `input-bytes` limit in force (default: the limit's default, 10 MiB). */
+  maxBytes?: number;
+}
 
 /** A requests file that cannot be read at all (missing, a directory, no permission). The CLI maps it to exit 2. */
 export class RequestFileError extends Error {
@@ -30,7 +39,7 @@ function reason(err: unknown): string {
 }
 
 /** Fail early, with a `RequestFileError`, if `file` is not a readable regular file. */
-export async function assertReadableFile(file: string): Promise<void> {
+export async function assertReadableFile(file: string): Promise<Stats> {
   let info;
   try {
     info = await stat(file);
@@ -38,29 +47,37 @@ export async function assertReadableFile(file: string): Promise<void> {
     throw new RequestFileError(file, reason(err));
   }
   if (info.isDirectory()) throw new RequestFileError(file, 'it is a directory');
+  return info;
+}
+
+/** The whole file, held to the `input-bytes` limit (an InputLimitError over it). */
+async function readWhole(file: string, maxBytes = limitOf('input-bytes')): Promise<Buffer> {
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw new RequestFileError(file, 'it is a directory');
+    if (info.isFile()) checkByteCount(info.size, { max: maxBytes, source: file });
+    return await readLimited(createReadStream(file), { max: maxBytes, source: file });
+  } catch (err) {
+    if (err instanceof InputLimitError || err instanceof RequestFileError) throw err;
+    throw new RequestFileError(file, reason(err));
+  }
 }
 
 /** The whole file as a byte string (latin1: one char per byte). */
-export async function readFileBytes(file: string): Promise<string> {
-  try {
-    return (await readFile(file)).toString('latin1');
-  } catch (err) {
-    throw new RequestFileError(file, reason(err));
-  }
+export async function readFileBytes(file: string, maxBytes?: number): Promise<string> {
+  return (await readWhole(file, maxBytes)).toString('latin1');
 }
 
 /** The whole file as UTF-8 text, without a leading byte-order mark. */
-export async function readFileText(file: string): Promise<string> {
-  try {
-    return stripBom((await readFile(file)).toString('utf8'));
-  } catch (err) {
-    throw new RequestFileError(file, reason(err));
-  }
+export async function readFileText(file: string, maxBytes?: number): Promise<string> {
+  return stripBom((await readWhole(file, maxBytes)).toString('utf8'));
 }
 
-/** Wrap a stream error raised while reading `file`. */
-export function fileError(file: string, err: unknown): RequestFileError {
-  return err instanceof RequestFileError ? err : new RequestFileError(file, reason(err));
+/** Wrap a stream error raised while reading `file` (an InputLimitError is passed through). */
+export function fileError(file: string, err: unknown): RequestFileError | InputLimitError {
+  return err instanceof RequestFileError || err instanceof InputLimitError
+    ? err
+    : new RequestFileError(file, reason(err));
 }
 
 export function stripBom(text: string): string {

@@ -3,10 +3,19 @@
 // Firehose writes AWS WAF logs to S3 when no delimiter is configured). Values are never built here;
 // JSON.parse does that.
 
+import { InputLimitError, jsonDepthOffset } from '../core/limits.js';
+
 const MAX_MESSAGE = 200;
 
-/** JSON.parse with a short, one-line message on failure. */
+/**
+ * JSON.parse with a short, one-line message on failure. Text nested deeper than the `json-depth`
+ * limit is refused unparsed (the message names the limit), so no consumer of a value from here can
+ * overflow the stack.
+ */
 export function parseJson(text: string): { value: unknown } | { error: string; offset?: number } {
+  const deep = jsonDepthOffset(text);
+  if (deep >= 0)
+    return { error: new InputLimitError('json-depth', 'nesting goes deeper here').message, offset: deep };
   try {
     return { value: JSON.parse(text) as unknown };
   } catch (err) {

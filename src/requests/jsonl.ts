@@ -11,7 +11,8 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
 import { utf8ToByteString } from '../core/bytes.js';
-import { assertReadableFile, fileError, stripBom } from './io.js';
+import { checkByteCount, formatBytes, InputLimitError, limitOf } from '../core/limits.js';
+import { assertReadableFile, fileError, stripBom, type ReadOptions } from './io.js';
 import { parseJson } from './json-scan.js';
 import { type Expectation, type ParseResult, buildRequest, setHeader, toOriginForm } from './model.js';
 
@@ -117,17 +118,33 @@ export function parseJsonlLine(
   return testCaseToRequest(json.value, { file, line }, opts);
 }
 
-/** Stream lines of a UTF-8 text file with their 1-based numbers (BOM removed, CRLF or LF). */
-export async function* readLines(file: string): AsyncGenerator<{ text: string; line: number }> {
-  await assertReadableFile(file);
-  const stream = createReadStream(file, { encoding: 'utf8' });
+/**
+ * Stream lines of a UTF-8 text file with their 1-based numbers (BOM removed, CRLF or LF), held to the
+ * `input-bytes` limit while reading: the stream stops at the limit + 1 byte (an endless source, or
+ * one endless line, costs no more), and the first line read past the limit throws.
+ */
+export async function* readLines(
+  file: string,
+  maxBytes = limitOf('input-bytes'),
+): AsyncGenerator<{ text: string; line: number }> {
+  const info = await assertReadableFile(file);
+  if (info.isFile()) checkByteCount(info.size, { max: maxBytes, source: file });
+  // `end` is inclusive: at most maxBytes + 1 bytes are read, enough to know the limit was passed.
+  const stream = createReadStream(file, { encoding: 'utf8', end: maxBytes });
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  const over = () =>
+    new InputLimitError('input-bytes', `more than ${formatBytes(maxBytes)} read`, {
+      max: maxBytes,
+      source: file,
+    });
   let line = 0;
   try {
     for await (const text of rl) {
+      if (stream.bytesRead > maxBytes) throw over();
       line++;
       yield { text: line === 1 ? stripBom(text) : text, line };
     }
+    if (stream.bytesRead > maxBytes) throw over();
   } catch (err) {
     throw fileError(file, err);
   } finally {
@@ -137,8 +154,11 @@ export async function* readLines(file: string): AsyncGenerator<{ text: string; l
 }
 
 /** Parse a test-case JSONL file, streaming. */
-export async function* parseJsonlFile(file: string, opts: TestCaseOptions = {}): AsyncGenerator<ParseResult> {
-  for await (const { text, line } of readLines(file)) {
+export async function* parseJsonlFile(
+  file: string,
+  opts: TestCaseOptions & ReadOptions = {},
+): AsyncGenerator<ParseResult> {
+  for await (const { text, line } of readLines(file, opts.maxBytes)) {
     const result = parseJsonlLine(text, file, line, opts);
     if (result) yield result;
   }

@@ -22,7 +22,7 @@
 
 import { type Node as YamlNode, isScalar, LineCounter, parseDocument } from 'yaml';
 import { utf8ToByteString } from '../core/bytes.js';
-import { readFileText } from './io.js';
+import { readFileText, type ReadOptions } from './io.js';
 import { isPlainObject } from './json-scan.js';
 import {
   type Expectation,
@@ -513,7 +513,10 @@ function pathRequest(
 }
 
 /** Parse a nuclei template file. */
-export async function* parseNucleiFile(file: string, opts: NucleiOptions = {}): AsyncGenerator<ParseResult> {
-  const text = await readFileText(file);
+export async function* parseNucleiFile(
+  file: string,
+  opts: NucleiOptions & ReadOptions = {},
+): AsyncGenerator<ParseResult> {
+  const text = await readFileText(file, opts.maxBytes);
   yield* parseNucleiTemplate(text, file, opts);
 }

@@ -15,7 +15,7 @@
 // runs up to the next request (a request line with an HTTP version right after a blank line) or the end
 // of the file, minus the trailing line breaks that separate requests.
 
-import { assertReadableFile, LineIndex, readFileBytes } from './io.js';
+import { assertReadableFile, LineIndex, readFileBytes, type ReadOptions } from './io.js';
 import {
   type Expectation,
   type HttpRequest,
@@ -325,9 +325,9 @@ export function* parseRawHttp(src: string, file: string, opts: RawHttpOptions = 
 /** Parse a raw HTTP request file (read whole, as bytes). */
 export async function* parseRawHttpFile(
   file: string,
-  opts: RawHttpOptions = {},
+  opts: RawHttpOptions & ReadOptions = {},
 ): AsyncGenerator<ParseResult> {
   await assertReadableFile(file);
-  const src = await readFileBytes(file);
+  const src = await readFileBytes(file, opts.maxBytes);
   yield* parseRawHttp(src, file, opts);
 }

@@ -20,6 +20,7 @@ import { utf8ToByteString } from '../core/bytes.js';
 import { zodMessage, readLines } from './jsonl.js';
 import { isPlainObject, parseJson, splitConcatenatedJson } from './json-scan.js';
 import { type Expectation, type ParseResult, buildRequest } from './model.js';
+import type { ReadOptions } from './io.js';
 
 const wafLogRecordSchema = z.object({
   httpRequest: z.object({
@@ -152,6 +153,10 @@ export function* parseWafLogLine(
 }
 
 /** Parse a WAF log file of lines (JSON lines or CloudWatch export lines), streaming. */
-export async function* parseWafLogFile(file: string, opts: WafLogOptions = {}): AsyncGenerator<ParseResult> {
-  for await (const { text, line } of readLines(file)) yield* parseWafLogLine(text, file, line, opts);
+export async function* parseWafLogFile(
+  file: string,
+  opts: WafLogOptions & ReadOptions = {},
+): AsyncGenerator<ParseResult> {
+  for await (const { text, line } of readLines(file, opts.maxBytes))
+    yield* parseWafLogLine(text, file, line, opts);
 }

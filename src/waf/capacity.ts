@@ -8,7 +8,7 @@
 // is the upper bound a deployment must fit.
 import type { ByteMatchStatement, Rule, Statement, TextTransformation } from './model/shapes.generated.js';
 import type { WafDocument } from './schema.js';
-import { formatPath, type JsonPath } from './findings.js';
+import { formatPath, type Finding, type JsonPath } from './findings.js';
 import { fieldKind, fieldStatementOf, statementKind } from './statements.js';
 
 /** Published capacities of AWS managed rule groups (vendor AWS). */
@@ -29,7 +29,9 @@ const AWS_MANAGED_GROUP_WCU: Readonly<Record<string, number>> = {
   AWSManagedRulesACFPRuleSet: 50,
 };
 
+/** WCU a web ACL may use in its base price; above it AWS bills every further 500 WCU. */
 export const WEB_ACL_INCLUDED_WCU = 1500;
+/** Most WCU a web ACL may use (a fixed quota), and the largest Capacity a rule group may declare. */
 export const MAX_WCU = 5000;
 
 export interface CapacityOptions {
@@ -190,4 +192,77 @@ export function documentCapacity(doc: WafDocument, options: CapacityOptions = {}
     case 'web-acl':
       return rulesCapacity(doc.webAcl.Rules ?? [], options, ['Rules']);
   }
+}
+
+/** Codes of the capacity findings that make AWS refuse a document. */
+export const CAPACITY_ERRORS: ReadonlySet<string> = new Set(['capacity-exceeded', 'too-many-rules']);
+
+export interface CapacityCheck extends Capacity {
+  /** Rules in the document. */
+  rules: number;
+  /** Capacity findings, paths relative to the document's root. */
+  findings: Finding[];
+}
+
+const plural = (n: number, one: string): string => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/**
+ * The capacity checks AWS makes when the document is created or updated, as findings: a rule
+ * group's rules must fit the Capacity it declared (fixed at creation); a web ACL's rules, with every
+ * referenced group at its capacity, at most 5,000 WCU (a warning above the 1,500 included in the
+ * base price); a rule or list of rules, which will go into one or the other, at most 5,000 WCU. Every
+ * rule costs at least 1 WCU, so a document with more rules than its capacity is refused even when
+ * the capacity of a referenced group is unknown (counted as 0). Used by `validateRuleDocument`, so
+ * `wafgen validate`, `wafgen test` and the library's `validateRules`/`testRules` judge the same.
+ */
+export function checkCapacity(doc: WafDocument, options: CapacityOptions = {}): CapacityCheck {
+  const capacity = documentCapacity(doc, options);
+  const { wcu } = capacity;
+  const rules =
+    doc.kind === 'rule'
+      ? 1
+      : doc.kind === 'rules'
+        ? doc.rules.length
+        : ((doc.kind === 'rule-group' ? doc.ruleGroup.Rules : doc.webAcl.Rules) ?? []).length;
+  const findings: Finding[] = capacity.unknown.map((path) => ({
+    code: 'capacity-unknown',
+    severity: 'warning',
+    path,
+    message: 'capacity of the referenced rule group is unknown; the WCU total leaves it out',
+  }));
+  const rulesPath = doc.kind === 'rule-group' || doc.kind === 'web-acl' ? '$.Rules' : '$';
+  const limit = doc.kind === 'rule-group' ? doc.ruleGroup.Capacity : MAX_WCU;
+  const where =
+    doc.kind === 'rule-group'
+      ? ` but the rule group's Capacity is ${limit}`
+      : doc.kind === 'web-acl'
+        ? `; a web ACL allows at most ${MAX_WCU}`
+        : `; no web ACL or rule group holds more than ${MAX_WCU}`;
+  if (wcu > limit) {
+    findings.push({
+      code: 'capacity-exceeded',
+      severity: 'error',
+      path: doc.kind === 'rule-group' ? '$.Capacity' : rulesPath,
+      message: `rules need ${wcu} WCU${where}`,
+      fix:
+        doc.kind === 'rule-group'
+          ? 'Capacity is fixed at creation: create a new rule group with enough capacity, or simplify the rules.'
+          : 'Split the rules across rule groups or web ACLs, or simplify them (fewer transformations, EXACTLY instead of CONTAINS).',
+    });
+  } else if (rules > limit) {
+    findings.push({
+      code: 'too-many-rules',
+      severity: 'error',
+      path: rulesPath,
+      message: `${plural(rules, 'rule')} need at least ${rules} WCU (1 each)${where}`,
+    });
+  } else if (doc.kind === 'web-acl' && wcu > WEB_ACL_INCLUDED_WCU) {
+    findings.push({
+      code: 'capacity-billing',
+      severity: 'warning',
+      path: rulesPath,
+      message: `rules need ${wcu} WCU; above ${WEB_ACL_INCLUDED_WCU} AWS bills extra per request`,
+    });
+  }
+  return { ...capacity, rules, findings };
 }

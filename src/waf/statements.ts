@@ -5,6 +5,28 @@ import type { JsonPath } from './findings.js';
 
 export type StatementKind = keyof Statement & string;
 
+/** Every member of the Statement union (the compiler checks the list is complete). */
+export const STATEMENT_KINDS = [
+  'ByteMatchStatement',
+  'SqliMatchStatement',
+  'XssMatchStatement',
+  'SizeConstraintStatement',
+  'GeoMatchStatement',
+  'RuleGroupReferenceStatement',
+  'IPSetReferenceStatement',
+  'RegexPatternSetReferenceStatement',
+  'RateBasedStatement',
+  'AndStatement',
+  'OrStatement',
+  'NotStatement',
+  'ManagedRuleGroupStatement',
+  'LabelMatchStatement',
+  'RegexMatchStatement',
+  'AsnMatchStatement',
+] as const satisfies readonly StatementKind[];
+const _everyKind: [Exclude<StatementKind, (typeof STATEMENT_KINDS)[number]>] extends [never] ? true : never =
+  true;
+
 /** Statements that may only be a rule's top-level statement. */
 export const TOP_LEVEL_ONLY: ReadonlySet<StatementKind> = new Set([
   'RateBasedStatement',

@@ -110,7 +110,9 @@ describe('wafgen validate on bad input (the real binary)', () => {
     const big = file('big.json', Buffer.alloc(50 * 1024 * 1024, 0x20));
     const r = runBin(['validate', big]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/file is 50 MB, larger than the 10 MB limit/);
+    expect(r.stderr).toMatch(
+      /input exceeds WAFGEN limit input-bytes=10485760 \(it is 50\.0 MiB; set WAFGEN_MAX_INPUT_BYTES/,
+    );
     oneLine(r);
   });
 

@@ -46,7 +46,7 @@ export function registerValidate(
     .description('check a WAFv2 rule document against the AWS API model, service limits and lint; print WCU')
     .argument(
       '<file>',
-      'a Rule, an array of Rules, a RuleGroup, a WebACL, or `aws wafv2 get-web-acl`/`get-rule-group` output (JSON)',
+      'a Rule, an array of Rules, a RuleGroup, a WebACL, or `aws wafv2 get-web-acl`/`get-rule-group` output (JSON); - for stdin',
     )
     .option('--json', 'print one JSON object: {valid, kind, wcu, findings, summary}')
     .option('--cve <id>', 'the CVE the rules patch; names and metric names are checked against it')
@@ -71,8 +71,11 @@ Examples:
         opts: { json?: boolean; cve?: string; searchStringEncoding: 'auto' | 'text' | 'base64' },
       ) => {
         const { readJsonFile } = await import('../../core/input.js');
+        const { checkDocumentLimits } = await import('../../waf/document-limits.js');
         const { validateRules } = await import('../../app/library.js');
         const input = await readJsonFile(file, config().WAFGEN_MAX_INPUT_BYTES);
+        // Input limits first, so the one-line error names the file (test does the same).
+        checkDocumentLimits(input, { source: file === '-' ? 'stdin' : file });
         const report = validateRules(input, {
           searchStringEncoding: opts.searchStringEncoding,
           ...(opts.cve ? { cveId: opts.cve } : {}),
@@ -80,7 +83,7 @@ Examples:
         if (opts.json) {
           io.out(JSON.stringify({ file, ...report }, null, 2) + '\n');
         } else {
-          io.out(formatValidation(file, report, io));
+          io.out(formatValidation(file === '-' ? 'stdin' : file, report, io));
         }
         setExit(report.valid ? EXIT.ok : EXIT.failed);
       },
