@@ -3,7 +3,10 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
 import { SEVERITIES, type Severity } from '../../vulns/severity.js';
-import { colors, EXIT, type Io } from '../io.js';
+import { colors, EXIT, printable, printableJson, type Io } from '../io.js';
+
+/** Store text came from imported files: shown escaped (io.ts, printable). */
+const p = (text: string): string => printable(text);
 
 export function registerVulnCommands(
   program: Command,
@@ -38,14 +41,14 @@ export function registerVulnCommands(
           const records = await store.vulns.list({ ...filter, limit });
           const total = await store.vulns.count(filter);
           if (opts.json) {
-            io.out(JSON.stringify(records, null, 2) + '\n');
+            io.out(printableJson(records) + '\n');
             return;
           }
           const c = colors(io);
           for (const r of records) {
             const sev = r.severity.padEnd(8);
             io.out(
-              `${r.id.padEnd(16)} ${r.severity === 'critical' ? c.red(sev) : r.severity === 'high' ? c.yellow(sev) : sev} ${r.kev ? 'KEV' : '   '} ${(r.exploit?.attackClass ?? '').padEnd(20)} ${r.title ?? r.product ?? ''}\n`,
+              `${p(r.id).padEnd(16)} ${r.severity === 'critical' ? c.red(sev) : r.severity === 'high' ? c.yellow(sev) : sev} ${r.kev ? 'KEV' : '   '} ${p(r.exploit?.attackClass ?? '').padEnd(20)} ${p(r.title ?? r.product ?? '')}\n`,
             );
           }
           io.err(`${records.length} of ${total} record(s)\n`);
@@ -84,32 +87,28 @@ export function registerVulnCommands(
         }));
         if (opts.json) {
           io.out(
-            JSON.stringify(
-              { record, evidence, rules: rules.map(({ rule: _r, report: _p, ...v }) => v) },
-              null,
-              2,
-            ) + '\n',
+            printableJson({ record, evidence, rules: rules.map(({ rule: _r, report: _p, ...v }) => v) }) + '\n',
           );
           return;
         }
         const c = colors(io);
         const f = record.exploit;
         const lines = [
-          `${c.bold(record.id)} ${record.title ?? ''}`,
+          `${c.bold(p(record.id))} ${p(record.title ?? '')}`,
           `  severity ${record.severity}${record.cvss ? ` (CVSS ${record.cvss.score})` : ''}${record.kev ? ', known exploited (KEV)' : ''}`,
-          `  ${[record.vendor, record.product].filter(Boolean).join(' / ') || 'product unknown'}; CWE ${record.cwes.join(', ') || 'unknown'}; source ${record.source}`,
+          `  ${p([record.vendor, record.product].filter(Boolean).join(' / ')) || 'product unknown'}; CWE ${p(record.cwes.join(', ')) || 'unknown'}; source ${p(record.source)}`,
           '',
-          `  ${record.description}`,
+          `  ${printable(record.description, { lines: true })}`,
           '',
         ];
         if (f) {
-          lines.push(`  exploit facts: class ${f.attackClass ?? '?'}`);
-          if (f.endpoints.length) lines.push(`    endpoints  ${f.endpoints.join(', ')}`);
-          if (f.methods.length) lines.push(`    methods    ${f.methods.join(', ')}`);
-          if (f.parameters.length) lines.push(`    parameters ${f.parameters.join(', ')}`);
-          if (f.headers.length) lines.push(`    headers    ${f.headers.join(', ')}`);
+          lines.push(`  exploit facts: class ${p(f.attackClass ?? '?')}`);
+          if (f.endpoints.length) lines.push(`    endpoints  ${p(f.endpoints.join(', '))}`);
+          if (f.methods.length) lines.push(`    methods    ${p(f.methods.join(', '))}`);
+          if (f.parameters.length) lines.push(`    parameters ${p(f.parameters.join(', '))}`);
+          if (f.headers.length) lines.push(`    headers    ${p(f.headers.join(', '))}`);
           if (f.payloadTokens.length)
-            lines.push(`    payloads   ${f.payloadTokens.map((t) => JSON.stringify(t)).join(', ')}`);
+            lines.push(`    payloads   ${p(f.payloadTokens.map((t) => JSON.stringify(t)).join(', '))}`);
         }
         lines.push(
           `  evidence: ${evidence.length} item(s)${evidence.length ? ` (${[...new Set(evidence.map((e) => e.kind))].join(', ')})` : ''}`,
@@ -117,13 +116,13 @@ export function registerVulnCommands(
         for (const e of evidence.slice(0, 10))
           lines.push(
             c.dim(
-              `    ${e.kind} ${e.request ? `${e.request.method} ${e.request.uri.slice(0, 80)}` : (e.title ?? '')} — ${e.source}`,
+              `    ${e.kind} ${p(e.request ? `${e.request.method} ${e.request.uri.slice(0, 80)}` : (e.title ?? ''))} — ${p(e.source)}`,
             ),
           );
         lines.push(
-          `  rules: ${rules.length ? rules.map((r) => `v${r.version} (${r.verdict}, confidence ${r.confidence}, ${r.engine}, ${r.createdAt})`).join(', ') : 'none yet (wafgen generate ' + cveId + ')'}`,
+          `  rules: ${rules.length ? rules.map((r) => `v${r.version} (${r.verdict}, confidence ${r.confidence}, ${p(r.engine)}, ${r.createdAt})`).join(', ') : 'none yet (wafgen generate ' + cveId + ')'}`,
         );
-        for (const ref of record.references.slice(0, 8)) lines.push(c.dim(`  ${ref}`));
+        for (const ref of record.references.slice(0, 8)) lines.push(c.dim(`  ${p(ref)}`));
         io.out(lines.join('\n') + '\n');
       } finally {
         await store.close();
@@ -138,6 +137,13 @@ export function registerVulnCommands(
     .argument('<path...>', 'files or directories')
     .option('--json', 'print the summary as JSON')
     .option('--store', 'the files are store exports (wafgen export) to restore')
+    .addHelpText(
+      'after',
+      `
+Exit status: 0 everything imported; 1 some records could not be read (reported; the others were
+imported); 2 bad input: a file is not vulnerability data (or not a store export, with --store), or
+nothing could be imported; 5 the store cannot be reached.`,
+    )
     .action(async (paths: string[], opts: { json?: boolean; store?: boolean }) => {
       const [{ importPaths }, { openSeededStore }] = await Promise.all([
         import('../../app/import.js'),
@@ -152,7 +158,8 @@ export function registerVulnCommands(
           : undefined;
         const summary = await importPaths(store, paths, progress);
         if (progress) io.err('\n');
-        for (const e of summary.errors.slice(0, 50)) io.err(`${e.file}: ${e.position}: ${e.message}\n`);
+        for (const e of summary.errors.slice(0, 50))
+          io.err(`${p(e.file)}: ${p(e.position)}: ${p(e.message)}\n`);
         if (summary.errors.length > 50) io.err(`… and ${summary.errors.length - 50} more errors\n`);
         if (opts.json) io.out(JSON.stringify({ ...summary, errors: summary.errors.length }, null, 2) + '\n');
         else {
@@ -161,7 +168,13 @@ export function registerVulnCommands(
               `${summary.kevMarked} marked known-exploited; ${summary.evidenceAdded} new evidence item(s); ${summary.errors.length} error(s)\n`,
           );
         }
-        setExit(summary.errors.length > 0 ? EXIT.failed : EXIT.ok);
+        // A file that is no vulnerability data at all (unrecognised, unreadable, over the size limit),
+        // or input of which nothing could be imported, is bad input (2), as a file that is no store
+        // export is for --store; bad records beside good ones are a partial import (1).
+        const imported =
+          summary.inserted + summary.updated + summary.unchanged + summary.kevMarked + summary.evidenceAdded;
+        const noData = summary.errors.some((e) => e.position === 'file') || imported === 0;
+        setExit(summary.errors.length === 0 ? EXIT.ok : noData ? EXIT.badInput : EXIT.failed);
       } finally {
         await store.close();
       }
