@@ -22,9 +22,10 @@ export async function importPaths(
   paths: readonly string[],
   onProgress?: (done: number, total: number) => void,
 ): Promise<ImportSummary> {
+  const named = new Set<string>();
   for (const p of paths) {
     try {
-      await stat(p);
+      if (!(await stat(p)).isDirectory()) named.add(p);
     } catch {
       throw new InputError(`${p}: no such file or directory`);
     }
@@ -40,6 +41,9 @@ export async function importPaths(
   };
   for (const p of paths) {
     for await (const file of importPath(p, { ...(onProgress ? { onProgress } : {}) })) {
+      // A file named on the command line over an input limit is bad input (exit 2, one line); one
+      // found in a directory is reported with the others, and the rest of the tree still imports.
+      if (file.limitExceeded && named.has(p)) throw file.limitExceeded;
       summary.files++;
       summary.errors.push(...file.errors);
       // KEV entries only mark records: the catalog's own names must not overwrite NVD's.

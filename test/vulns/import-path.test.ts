@@ -144,7 +144,15 @@ describe('importPath', () => {
     writeFileSync(big, readFixture('kev-excerpt.json'));
     const r = await importFile(big, { ...opts, maxFileBytes: 100 });
     expect(r.format).toBe('unknown');
-    expect(r.errors[0]!.message).toMatch(/over the 100-byte limit/);
+    expect(r.errors[0]!.message).toMatch(/input exceeds WAFGEN limit import-bytes=100 \(it is /);
+    expect(r.limitExceeded?.limit).toBe('import-bytes');
+  });
+
+  it('stops reading an endless file at the import-bytes limit', async () => {
+    const r = await importFile('/dev/zero', { ...opts, maxFileBytes: 64 * 1024 });
+    expect(r.format).toBe('unknown');
+    expect(r.errors).toHaveLength(1);
+    expect(r.errors[0]!.message).toMatch(/import-bytes=65536 \(more than 64\.0 KiB read\)/);
   });
 
   it('gives equal results for equal input (idempotent)', async () => {

@@ -12,9 +12,10 @@
 // symlinked folders) and yields one result per file, so a caller can store as it goes and report
 // progress on trees as large as cvelistV5. Nothing here touches a database or the network.
 
-import type { Dirent } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { createReadStream, type Dirent } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { checkByteCount, InputLimitError, limitOf, readLimited } from '../../core/limits.js';
 import { parseJson } from '../../requests/json-scan.js';
 import {
   type ImportError,
@@ -38,6 +39,8 @@ export type ImportFormat = 'nvd' | 'kev' | 'cve5' | 'nuclei' | 'jsonl' | 'json';
 export interface FileImport extends ImportResult {
   file: string;
   format: ImportFormat | 'unknown';
+  /** The file was over an input limit (`import-bytes`) and was not read; also in `errors`. */
+  limitExceeded?: InputLimitError;
 }
 
 export interface ImportPathOptions extends ImportOptions {
@@ -45,14 +48,15 @@ export interface ImportPathOptions extends ImportOptions {
   format?: ImportFormat;
   /** Called with (0, total) once the tree is listed, then after each file. */
   onProgress?: (filesDone: number, filesTotal: number) => void;
-  /** Files larger than this are reported as errors, not read; default 512 MiB. */
+  /**
+   * Files larger than this are reported as errors, not read: the `import-bytes` limit (default
+   * 256 MiB). Enforced while reading, so a device or FIFO that never ends costs no more.
+   */
   maxFileBytes?: number;
 }
 
 /** File name endings read when walking a directory (a file named directly is read whatever its name). */
 const IMPORT_EXTENSIONS = ['.json', '.jsonl', '.ndjson', '.yaml', '.yml'] as const;
-
-const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
 
 function isYamlName(name: string): boolean {
   const ext = extname(name).toLowerCase();
@@ -169,19 +173,23 @@ function readError(err: unknown): string {
 
 /** Import one file from disk. Never throws: an unreadable file is a `FileImport` with one error. */
 export async function importFile(file: string, opts: ImportPathOptions = {}): Promise<FileImport> {
-  const max = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
+  const limit = {
+    limit: 'import-bytes',
+    max: opts.maxFileBytes ?? limitOf('import-bytes'),
+    source: file,
+  } as const;
   let text: string;
   try {
     const info = await stat(file);
     if (info.isDirectory()) throw Object.assign(new Error('it is a directory'), { code: 'EISDIR' });
-    if (info.size > max) {
-      const result = emptyResult();
-      result.errors.push(wholeFile(file, `file is ${info.size} bytes, over the ${max}-byte limit`));
-      return { file, format: 'unknown', ...result };
-    }
-    text = await readFile(file, 'utf8');
+    if (info.isFile()) checkByteCount(info.size, limit);
+    text = (await readLimited(createReadStream(file), limit)).toString('utf8');
   } catch (err) {
     const result = emptyResult();
+    if (err instanceof InputLimitError) {
+      result.errors.push(wholeFile(file, err.message));
+      return { file, format: 'unknown', ...result, limitExceeded: err };
+    }
     result.errors.push(wholeFile(file, `cannot read ${file}: ${readError(err)}`));
     return { file, format: 'unknown', ...result };
   }
