@@ -47,8 +47,9 @@ export function endQuietlyOnClosedPipes(): void {
  */
 // eslint-disable-next-line no-control-regex
 const UNPRINTABLE = /[\x00-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE_BUT_LINES = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
+const UNPRINTABLE_BUT_LINES =
+  // eslint-disable-next-line no-control-regex
+  /[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
 function escapeChar(ch: string): string {
   const code = ch.charCodeAt(0);
@@ -74,15 +75,21 @@ export function printable(text: string, opts: { lines?: boolean } = {}): string 
 const JSON_UNPRINTABLE = /[\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff]/g;
 
 /**
- * JSON.stringify(value, null, 2) with the characters it leaves raw (DEL, C1 controls, bidi and
- * zero-width characters) written as \uHHHH escapes too: the same JSON value, safe on a terminal.
+ * JSON text (as JSON.stringify writes it: C0 controls already escaped) with the characters it
+ * leaves raw (DEL, C1 controls, bidi and zero-width characters) written as \uHHHH escapes too:
+ * the same JSON value, safe on a terminal. Such characters only occur inside JSON strings, where
+ * the escape means the same character, so a file written from it reads back unchanged.
  */
-export function printableJson(value: unknown): string {
-  const json = JSON.stringify(value, null, 2);
+export function printableJsonText(json: string): string {
   JSON_UNPRINTABLE.lastIndex = 0;
   return JSON_UNPRINTABLE.test(json)
     ? json.replace(JSON_UNPRINTABLE, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
     : json;
+}
+
+/** JSON.stringify(value, null, 2), safe on a terminal ({@link printableJsonText}). */
+export function printableJson(value: unknown): string {
+  return printableJsonText(JSON.stringify(value, null, 2));
 }
 
 /**

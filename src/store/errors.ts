@@ -66,7 +66,8 @@ export function postgresUnavailable(
   if (net) return endpoint(net);
   const state = sqlState(error);
   if (state !== undefined) {
-    const phrase = UNAVAILABLE_STATES[state] ?? (state.startsWith('08') ? `connection failure, ${state}` : '');
+    const phrase =
+      UNAVAILABLE_STATES[state] ?? (state.startsWith('08') ? `connection failure, ${state}` : '');
     return phrase ? endpoint(phrase) : undefined;
   }
   if (error instanceof Error) {

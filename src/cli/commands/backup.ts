@@ -10,7 +10,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
 import type { Store } from '../../store/index.js';
-import { EXIT, type Io } from '../io.js';
+import { EXIT, printable, printableJson, type Io } from '../io.js';
 
 async function withStore<T>(config: Config, f: (store: Store) => Promise<T>): Promise<T> {
   const { openStore } = await import('../../store/index.js');
@@ -56,7 +56,8 @@ export async function restoreStore(
       } finally {
         input.destroy();
       }
-      for (const e of summary.errors.slice(0, 50)) io.err(`${path}: line ${e.line}: ${e.message}\n`);
+      for (const e of summary.errors.slice(0, 50))
+        io.err(`${printable(path)}: line ${e.line}: ${printable(e.message)}\n`);
       if (summary.errors.length > 50) io.err(`… and ${summary.errors.length - 50} more errors\n`);
       errors += summary.errors.length;
       results.push({ file: path, counts: summary.counts, errors: summary.errors.length });
@@ -64,10 +65,10 @@ export async function restoreStore(
         const parts = Object.entries(summary.counts).map(
           ([type, c]) => `${type} ${c.inserted} new, ${c.updated} updated, ${c.unchanged} unchanged`,
         );
-        io.out(`${path}: ${parts.join('; ')}; ${summary.errors.length} bad line(s) skipped\n`);
+        io.out(`${printable(path)}: ${parts.join('; ')}; ${summary.errors.length} bad line(s) skipped\n`);
       }
     }
-    if (opts.json) io.out(JSON.stringify(results, null, 2) + '\n');
+    if (opts.json) io.out(printableJson(results) + '\n');
     setExit(errors > 0 ? EXIT.failed : EXIT.ok);
   });
 }
@@ -109,7 +110,7 @@ export function registerBackup(
         await finished(file);
         await rename(partial, target);
         io.err(
-          `${target}: ${counts.vulnerability} record(s), ${counts.evidence} evidence item(s), ${counts.rule} rule version(s), ${counts.audit} audit event(s)\n`,
+          `${printable(target)}: ${counts.vulnerability} record(s), ${counts.evidence} evidence item(s), ${counts.rule} rule version(s), ${counts.audit} audit event(s)\n`,
         );
       } catch (e) {
         file.destroy();
@@ -163,7 +164,7 @@ export function registerBackup(
           const summary = await withStore(cfg, (store) =>
             archiveRuleVersions(store, { bucket: opts.bucket, prefix: opts.prefix, s3Client }),
           );
-          if (opts.json) io.out(JSON.stringify(summary, null, 2) + '\n');
+          if (opts.json) io.out(printableJson(summary) + '\n');
           else
             io.out(
               `s3://${opts.bucket}/${opts.prefix}: ${summary.uploaded.length} rule version(s) archived, ${summary.skipped.length} already there\n`,
@@ -171,7 +172,7 @@ export function registerBackup(
           setExit(EXIT.ok);
         } catch (e) {
           if (e instanceof ArchiveError) {
-            io.err(`wafgen: ${e.message}\n`);
+            io.err(`wafgen: ${printable(e.message)}\n`);
             setExit(EXIT.failed);
             return;
           }

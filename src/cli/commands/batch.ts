@@ -3,7 +3,15 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { BatchItemResult } from '../../app/index.js';
 import type { Config } from '../../config/index.js';
-import { colors, exitOf, GENERATION_EXIT_HELP, type GenerationOutcome, type Io } from '../io.js';
+import {
+  colors,
+  exitOf,
+  GENERATION_EXIT_HELP,
+  type GenerationOutcome,
+  type Io,
+  printable,
+  printableJson,
+} from '../io.js';
 
 /** What each item status counts as for the exit code (an unprocessable CVE counts as a failure). */
 const OUTCOME: Record<BatchItemResult['status'], GenerationOutcome> = {
@@ -81,13 +89,13 @@ ${GENERATION_EXIT_HELP}`,
             maxAttempts,
             onItem: (r, done, total) => {
               if (io.color) io.err(`\r${progressBar(done, total)} ${r.cveId.padEnd(18)}`);
-              else if (r.status === 'error') io.err(`${r.cveId}: ${r.error}\n`);
+              else if (r.status === 'error') io.err(`${r.cveId}: ${printable(r.error ?? '')}\n`);
             },
           });
           if (io.color) io.err('\n');
           if (opts.json) {
             io.out(
-              JSON.stringify(
+              printableJson(
                 results.map(({ report, ...r }) => ({
                   ...r,
                   ...(report
@@ -102,8 +110,6 @@ ${GENERATION_EXIT_HELP}`,
                       }
                     : {}),
                 })),
-                null,
-                2,
               ) + '\n',
             );
           } else {
@@ -115,7 +121,7 @@ ${GENERATION_EXIT_HELP}`,
             const headlines = results.flatMap((r) =>
               r.report ? [r.report.summary] : r.status === 'no-rule' && r.error ? [r.error] : [],
             );
-            if (headlines.length > 0) io.out('\n' + headlines.join('\n') + '\n\n');
+            if (headlines.length > 0) io.out('\n' + headlines.map((h) => printable(h)).join('\n') + '\n\n');
             const count = (s: BatchItemResult['status']) => results.filter((r) => r.status === s).length;
             io.out(
               `${results.length} CVE(s): ${count('generated')} proven, ${count('untested')} untested (no exploit request to test), ` +
@@ -141,6 +147,6 @@ function row(r: BatchItemResult, c: ReturnType<typeof colors>): string {
           : c.red(r.status.padEnd(14));
   const t = r.report?.tests;
   const cell = (a?: number, b?: number) => (a === undefined ? '-' : `${a}/${b}`);
-  const error = r.status === 'error' && r.error ? `  ${r.error}` : '';
+  const error = r.status === 'error' && r.error ? `  ${printable(r.error)}` : '';
   return `${r.cveId.padEnd(18)} ${status} ${String(r.version ?? '-').padStart(7)} ${String(r.report?.wcu ?? '-').padStart(4)}  ${cell(t?.evidence.blocked, t?.evidence.total).padStart(8)}  ${cell(t?.variants.blocked, t?.variants.total).padStart(8)}  ${cell(t?.benign.blocked, t?.benign.total).padStart(6)}  ${(r.report?.confidence ?? '-').padEnd(10)}${error}`;
 }

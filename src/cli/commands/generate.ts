@@ -8,7 +8,21 @@ import type { NoRuleFacts } from '../../generation/no-rule.js';
 import type { GenerationReport } from '../../generation/types.js';
 import { EXPORT_FORMATS, type ExportFormat } from '../../waf/export/index.js';
 import type { Rule } from '../../waf/model/shapes.generated.js';
-import { colors, exitOf, GENERATION_EXIT_HELP, type GenerationOutcome, type Io } from '../io.js';
+import {
+  colors,
+  exitOf,
+  GENERATION_EXIT_HELP,
+  type GenerationOutcome,
+  type Io,
+  printable,
+  printableJsonText,
+} from '../io.js';
+
+/**
+ * Report text names evidence files and request ids, and quotes lint findings on rules built from
+ * exploit requests: shown escaped (io.ts, printable).
+ */
+const p = (text: string): string => printable(text);
 
 interface GenerateOptions {
   engine: 'auto' | 'builtin' | 'llm';
@@ -34,13 +48,13 @@ function formatReport(report: GenerationReport & { version?: number }, io: Io): 
   // The headline is the report's own summary (the API and batch say the same words), coloured.
   const prefix = `${report.cveId}: ${report.verdict}`;
   const headline = report.summary.startsWith(prefix)
-    ? `${c.bold(report.cveId)}: ${tint(c.bold(report.verdict))}${report.summary.slice(prefix.length)}`
-    : report.summary;
+    ? `${c.bold(report.cveId)}: ${tint(c.bold(report.verdict))}${p(report.summary.slice(prefix.length))}`
+    : p(report.summary);
   const lines = [
     `${headline}${report.version ? c.dim(` (version ${report.version})`) : ''}`,
-    `  confidence ${report.confidence}; not tested against: ${report.notTestedAgainst.join('; ')}`,
-    `  engine ${report.producedBy}${report.provider ? ` (${report.provider}/${report.model})` : ''}, ${report.attempts} attempt(s), strategy ${report.strategy}, ` +
-      `class ${report.attackClass ?? '?'}, ${report.wcu} WCU, ${report.durationMs} ms; ` +
+    `  confidence ${report.confidence}; not tested against: ${p(report.notTestedAgainst.join('; '))}`,
+    `  engine ${report.producedBy}${report.provider ? ` (${p(`${report.provider}/${report.model}`)})` : ''}, ${report.attempts} attempt(s), strategy ${report.strategy}, ` +
+      `class ${p(report.attackClass ?? '?')}, ${report.wcu} WCU, ${report.durationMs} ms; ` +
       `exploit requests blocked ${n(t.evidence.blocked)}/${n(t.evidence.total)}, evasion variants ${n(t.variants.blocked)}/${n(t.variants.total)}, benign ${n(t.benign.blocked)}/${n(t.benign.total)}`,
   ];
   if (report.usage.inputTokens + report.usage.outputTokens > 0) {
@@ -49,11 +63,11 @@ function formatReport(report: GenerationReport & { version?: number }, io: Io): 
     );
   }
   if (report.fallback)
-    lines.push(c.yellow(`  LLM failed (${report.fallback}); the built-in engine answered`));
-  for (const n of report.notes) lines.push(c.dim(`  ${n}`));
-  if (report.verdict === 'failed') for (const r of report.reasons) lines.push(c.red(`  ✗ ${r}`));
-  for (const w of report.warnings) lines.push(c.yellow(`  warning ${w.code} ${w.path}: ${w.message}`));
-  if (report.evidenceUsed.length > 0) lines.push(c.dim(`  evidence: ${report.evidenceUsed.join(', ')}`));
+    lines.push(c.yellow(`  LLM failed (${p(report.fallback)}); the built-in engine answered`));
+  for (const n of report.notes) lines.push(c.dim(`  ${p(n)}`));
+  if (report.verdict === 'failed') for (const r of report.reasons) lines.push(c.red(`  ✗ ${p(r)}`));
+  for (const w of report.warnings) lines.push(c.yellow(`  warning ${w.code} ${p(w.path)}: ${p(w.message)}`));
+  if (report.evidenceUsed.length > 0) lines.push(c.dim(`  evidence: ${p(report.evidenceUsed.join(', '))}`));
   return lines.join('\n') + '\n';
 }
 
@@ -61,21 +75,21 @@ function formatReport(report: GenerationReport & { version?: number }, io: Io): 
 function formatNoRule(facts: NoRuleFacts, io: Io): string {
   const c = colors(io);
   const what = facts.attackClass
-    ? [`attack class ${facts.attackClass}${facts.basis ? ` (from ${facts.basis})` : ''}`]
+    ? [`attack class ${p(facts.attackClass)}${facts.basis ? ` (from ${p(facts.basis)})` : ''}`]
     : facts.notes.length > 0
-      ? facts.notes
+      ? facts.notes.map(p)
       : ['no attack class'];
   const recognised = [
     ...what,
-    facts.endpoints.length > 0 ? `endpoints ${facts.endpoints.join(', ')}` : 'no endpoint',
+    facts.endpoints.length > 0 ? `endpoints ${p(facts.endpoints.join(', '))}` : 'no endpoint',
     `${facts.exploitRequests} exploit request(s)`,
   ];
   const lines = [
     `${c.bold(facts.cveId)}: ${c.yellow(c.bold('no rule'))} — the ${facts.engine} engine found nothing specific enough to match`,
     `  recognised: ${recognised.join('; ')}`,
-    ...(facts.attackClass ? facts.notes.map((n) => c.dim(`  ${n}`)) : []),
+    ...(facts.attackClass ? facts.notes.map((n) => c.dim(`  ${p(n)}`)) : []),
     '  to write one it needs:',
-    ...facts.needs.map((n) => `    - ${n}`),
+    ...facts.needs.map((n) => `    - ${p(n)}`),
   ];
   return lines.join('\n') + '\n';
 }
@@ -200,14 +214,18 @@ Examples:
           outcomes.push(report.verdict);
           if (!opts.json) io.err(formatReport(report, io));
         }
-        const out = opts.json
-          ? JSON.stringify(ids.length === 1 ? json[0] : json, null, 2) + '\n'
-          : results.length > 0
-            ? exportRules(
-                results.map((r) => r.rule),
-                opts.format,
-              )
-            : '';
+        // JSON either way; strings from exploit requests keep their C1 and bidi characters as
+        // \u escapes (the same document, safe on a terminal).
+        const out = printableJsonText(
+          opts.json
+            ? JSON.stringify(ids.length === 1 ? json[0] : json, null, 2) + '\n'
+            : results.length > 0
+              ? exportRules(
+                  results.map((r) => r.rule),
+                  opts.format,
+                )
+              : '',
+        );
         if (opts.output && out) {
           await writeFile(opts.output, out);
           io.err(`wrote ${opts.output}\n`);

@@ -6,7 +6,7 @@ import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
 import type { Percentiles, Stats } from '../../observability/stats.js';
 import { THRESHOLDS } from '../../observability/thresholds.js';
-import { colors, type Io } from '../io.js';
+import { colors, type Io, printable, printableJson } from '../io.js';
 
 const num = (n: number, digits = 0) =>
   n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
@@ -68,7 +68,7 @@ function formatStats(s: Stats, io: Io, opts: { cost?: boolean } = {}): string {
   );
   const v = s.validationFailures;
   const reasons = Object.entries(v.byReason)
-    .map(([k, n]) => `${k} ${n}`)
+    .map(([k, n]) => `${printable(k)} ${n}`)
     .join(', ');
   lines.push(
     row(
@@ -76,11 +76,16 @@ function formatStats(s: Stats, io: Io, opts: { cost?: boolean } = {}): string {
       `${v.rules} of ${s.rules} rule(s) failed (${pct(v.rate ?? 0)})${reasons ? `: ${reasons}` : ''}`,
     ) + warn((v.rate ?? 0) > THRESHOLDS.maxValidationFailureRate, 'over 10%'),
   );
-  lines.push(row('engines', s.byEngine.map((e) => `${e.engine} ${e.rules} (${e.passed} passed)`).join(', ')));
+  lines.push(
+    row(
+      'engines',
+      s.byEngine.map((e) => `${printable(e.engine)} ${e.rules} (${e.passed} passed)`).join(', '),
+    ),
+  );
   if (opts.cost) {
     lines.push('', c.bold('  cost by provider and model'));
     for (const p of s.cost.byProvider) {
-      const name = p.model ? `${p.provider}/${p.model}` : p.provider;
+      const name = printable(p.model ? `${p.provider}/${p.model}` : p.provider);
       lines.push(
         `    ${name.padEnd(36)} ${String(p.rules).padStart(5)} rule(s)  ${num(p.inputTokens).padStart(10)} in  ${num(p.outputTokens).padStart(9)} out  ${usd(p.costUsd).padStart(9)}`,
       );
@@ -119,9 +124,7 @@ export function registerStats(program: Command, io: Io, config: () => Config): v
       try {
         const stats = await collectStats(store, { days });
         io.out(
-          opts.json
-            ? JSON.stringify(stats, null, 2) + '\n'
-            : formatStats(stats, io, { cost: opts.cost ?? false }),
+          opts.json ? printableJson(stats) + '\n' : formatStats(stats, io, { cost: opts.cost ?? false }),
         );
       } finally {
         await store.close();

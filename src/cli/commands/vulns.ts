@@ -87,7 +87,8 @@ export function registerVulnCommands(
         }));
         if (opts.json) {
           io.out(
-            printableJson({ record, evidence, rules: rules.map(({ rule: _r, report: _p, ...v }) => v) }) + '\n',
+            printableJson({ record, evidence, rules: rules.map(({ rule: _r, report: _p, ...v }) => v) }) +
+              '\n',
           );
           return;
         }
