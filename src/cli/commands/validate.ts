@@ -2,7 +2,7 @@ import { type Command, Option } from 'commander';
 
 import type { ValidationResult } from '../../app/library.js';
 import type { Config } from '../../config/index.js';
-import { colors, EXIT, type Io } from '../io.js';
+import { colors, EXIT, printable, printableJson, type Io } from '../io.js';
 
 const KIND_NAMES = {
   rule: 'Rule',
@@ -22,12 +22,13 @@ function formatValidation(file: string, report: ValidationResult, io: Io): strin
     report.wcu !== undefined && report.kind !== 'rule'
       ? `, ${report.rules} rule${report.rules === 1 ? '' : 's'}`
       : '';
-  lines.push(`${c.bold(file)}: ${what} ${verdict}${rules}${wcu}`);
+  // File names, paths and messages quote the document: shown escaped (io.ts, printable).
+  lines.push(`${c.bold(printable(file))}: ${what} ${verdict}${rules}${wcu}`);
   for (const f of report.findings) {
     const sev = f.severity === 'error' ? c.red('error  ') : c.yellow('warning');
-    lines.push(`  ${sev} ${c.cyan(f.code)} ${c.dim(f.path)}`);
-    lines.push(`          ${f.message}`);
-    if (f.fix) lines.push(`          ${c.dim('fix:')} ${f.fix}`);
+    lines.push(`  ${sev} ${c.cyan(f.code)} ${c.dim(printable(f.path))}`);
+    lines.push(`          ${printable(f.message)}`);
+    if (f.fix) lines.push(`          ${c.dim('fix:')} ${printable(f.fix)}`);
   }
   const { errors, warnings } = report.summary;
   if (errors + warnings > 0)
@@ -81,7 +82,7 @@ Examples:
           ...(opts.cve ? { cveId: opts.cve } : {}),
         });
         if (opts.json) {
-          io.out(JSON.stringify({ file, ...report }, null, 2) + '\n');
+          io.out(printableJson({ file, ...report }) + '\n');
         } else {
           io.out(formatValidation(file === '-' ? 'stdin' : file, report, io));
         }
