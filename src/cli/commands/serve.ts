@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
-import { EXIT, type Io } from '../io.js';
+import { EXIT, printable, type Io } from '../io.js';
 
 function portOption(value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -55,6 +55,19 @@ Examples:
       io.err(
         `wafgen API listening on ${server.url} (store ${service.store.kind}, cache ${service.kv.kind}, queue ${service.queue.kind}, engine ${service.engineVersion}); docs at ${server.url}/docs\n`,
       );
+      // Redis away at start: the API serves (it reconnects by itself, /readyz says degraded), and
+      // the operator reads why in one line, as every command says it (no URL, no password).
+      if (service.kv.kind === 'redis') {
+        const { backendUnavailable } = await import('../../app/backends.js');
+        const down = await service.kv.ping().then(
+          () => undefined,
+          (e: unknown) => backendUnavailable(e, { REDIS_URL: cfg.REDIS_URL }),
+        );
+        if (down)
+          io.err(
+            `wafgen: warning: ${printable(down.message)}; serving without the shared cache, rate limits and job queue until it answers\n`,
+          );
+      }
       const running = server;
       const code = await new Promise<number>((resolve) => {
         onShutdownSignals(() => running.close(), runtime.log, resolve);
