@@ -8,7 +8,7 @@ import type { DeployOptions, DeployResult, DeployTarget, Scope } from '../../dep
 import { MAX_SOAK_MINUTES } from '../../deploy/limits.js';
 import type { Store } from '../../store/index.js';
 import type { Rule } from '../../waf/schema.js';
-import { colors, EXIT, type Io } from '../io.js';
+import { colors, EXIT, printable, type Io } from '../io.js';
 
 interface DeployCliOptions {
   rule?: string;
@@ -235,7 +235,7 @@ Examples:
                 2,
               ) + '\n',
             );
-          io.err(`wafgen: ${e.message}\n`);
+          io.err(`wafgen: ${printable(e.message)}\n`);
           setExit(EXIT.failed);
           return;
         }
