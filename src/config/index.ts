@@ -4,6 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
+import { limitOf } from '../core/limits.js';
 
 export { ConfigError };
 
@@ -34,12 +35,8 @@ export const ConfigSchema = z.object({
   OPENAI_API_KEY: z.string().min(1).optional(),
   ANTHROPIC_API_KEY: z.string().min(1).optional(),
   GOOGLE_GENERATIVE_AI_API_KEY: z.string().min(1).optional(),
-  /** Largest rule or request file wafgen reads, in bytes. */
-  WAFGEN_MAX_INPUT_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .default(10 * 1024 * 1024),
+  /** Largest rule or request file wafgen reads, in bytes: the `input-bytes` limit (core/limits.ts). */
+  WAFGEN_MAX_INPUT_BYTES: z.coerce.number().int().min(1024).default(limitOf('input-bytes')),
 });
 
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };

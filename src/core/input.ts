@@ -11,12 +11,12 @@ import { jsonErrorOffset } from './json-error.js';
 import { checkByteCount, checkJsonTextDepth, readLimited } from './limits.js';
 
 /** The name `-` stands for standard input, as in most command-line tools. */
-export const STDIN = '-';
+const STDIN = '-';
 
 const sourceName = (path: string): string => (path === STDIN ? 'stdin' : path);
 
 /** A file's raw bytes, held to the `input-bytes` limit (`maxBytes` is the configured value). */
-export async function readBytesFile(path: string, maxBytes: number): Promise<Buffer> {
+async function readBytesFile(path: string, maxBytes: number): Promise<Buffer> {
   const source = sourceName(path);
   if (path === STDIN) return readLimited(process.stdin, { max: maxBytes, source });
   try {

@@ -232,7 +232,7 @@ export function jsonDepthOffset(text: string, maxDepth: number = limitOf('json-d
 }
 
 /** Line and column (1-based) of a character offset. */
-export function lineColumn(text: string, offset: number): { line: number; column: number } {
+function lineColumn(text: string, offset: number): { line: number; column: number } {
   let line = 1;
   let start = 0;
   for (let i = text.indexOf('\n'); i >= 0 && i < offset; i = text.indexOf('\n', i + 1)) {
@@ -254,7 +254,7 @@ export function checkJsonTextDepth(text: string, source?: string, maxDepth = lim
 }
 
 /** Where the walk is: the node's key in its parent, and the parent. Paths are built only for errors. */
-export interface JsonWalkContext<S> {
+interface JsonWalkContext<S> {
   /** Depth of the node: 1 for the root object or array (as JSON text counts it), 0 for a scalar root. */
   depth: number;
   /** What `enter` returned for the parent (undefined at the root). */

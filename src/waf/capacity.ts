@@ -30,7 +30,7 @@ const AWS_MANAGED_GROUP_WCU: Readonly<Record<string, number>> = {
 };
 
 /** WCU a web ACL may use in its base price; above it AWS bills every further 500 WCU. */
-export const WEB_ACL_INCLUDED_WCU = 1500;
+const WEB_ACL_INCLUDED_WCU = 1500;
 /** Most WCU a web ACL may use (a fixed quota), and the largest Capacity a rule group may declare. */
 export const MAX_WCU = 5000;
 
