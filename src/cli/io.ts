@@ -137,4 +137,5 @@ export const GENERATION_EXIT_HELP = `Exit status:
   2  bad input (one line on stderr; nothing is generated)
   3  no rule could be written: the engine recognised too little (the message says what it needs)
   4  a rule was written but is untested: there was no exploit request to test it against
+  5  the store cannot be reached ("cannot reach PostgreSQL at host:port (reason)"); nothing is generated
 Over several CVEs the most serious outcome wins: 1, then 3, then 4, then 0.`;
