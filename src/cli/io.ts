@@ -106,7 +106,8 @@ export const EXIT = { ok: 0, failed: 1, badInput: 2, noRule: 3, untested: 4, una
 /** The exit codes, as `wafgen --help` ends. */
 export const EXIT_HELP = `Exit status:
   0  success (generate, batch: every rule proven)
-  1  a rule failed its checks, or a test's expectation was not met
+  1  failure: a rule failed its checks, a test's expectation was not met, records could not be
+     imported beside others that were, AWS refused a deployment; or an internal error
   2  bad input: usage, an unreadable or invalid file, a request that could not be read
      (test --skip-invalid: reported and skipped); one line on stderr, never a stack trace
   3  generate, batch: no rule could be written (the engine recognised too little)
