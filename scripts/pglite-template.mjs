@@ -1,6 +1,7 @@
-// Builds dist/pglite-template.tar.gz and .seeded.tar.gz, the migrated (and seeded) databases new data directories start
-// from (run by `npm run build` and `prepare`, after tsc). With --measure, also times opening a new
-// data directory made by initdb (migrate and seed included) against one unpacked from the template.
+// Builds dist/pglite-template and dist/pglite-template.seeded, the migrated (and seeded) database
+// folders new data directories start from (run by `npm run build` and `prepare`, after tsc). With
+// --measure, also times opening a new data directory made by initdb (migrate and seed included)
+// against one copied from the template.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -8,7 +8,7 @@ import v8 from 'node:v8';
 import { Kysely, PostgresDialect } from 'kysely';
 
 import { migrateToLatest } from './migrator.js';
-import { seededTemplate, unpackPgliteTemplate } from './template.js';
+import { copyPgliteTemplate, seededTemplate } from './template.js';
 import { AuditRepository } from './repositories/audit.js';
 import { EvidenceRepository } from './repositories/evidence.js';
 import { JobRepository } from './repositories/jobs.js';
@@ -25,7 +25,7 @@ export interface StoreOptions {
   migrate?: boolean;
   /** PostgreSQL connection pool size (default 10). */
   poolSize?: number;
-  /** The tarball a new PGlite folder starts from (default: the installed one); false: run initdb. */
+  /** The template folder a new PGlite folder starts from (default: the installed one); false: run initdb. */
   pgliteTemplate?: string | false;
   /**
    * A new PGlite folder may start with the bundled records in it (the seeded template beside
@@ -115,11 +115,11 @@ async function pgliteKysely(
     // made anew.
     if (!(await stat(join(dir, 'PG_VERSION')).catch(() => undefined))) {
       await rm(dir, { recursive: true, force: true });
-      const unpacked =
+      const copied =
         templateFile !== false &&
-        ((seeded && (await unpackPgliteTemplate(dir, seededTemplate(templateFile)))) ||
-          (await unpackPgliteTemplate(dir, templateFile)));
-      if (!unpacked) await mkdir(dir, { recursive: true });
+        ((seeded && (await copyPgliteTemplate(dir, seededTemplate(templateFile)))) ||
+          (await copyPgliteTemplate(dir, templateFile)));
+      if (!copied) await mkdir(dir, { recursive: true });
     }
     const pglite = await PGlite.create(dir, {
       // PostgreSQL's default shared_buffers (128 MB) is zeroed at start inside the WASM heap: 130 MB

@@ -57,7 +57,7 @@ describe('embedded store (PGlite)', () => {
 
 describe('a new PGlite folder from the template', () => {
   const dir = mkdtempSync(join(tmpdir(), 'wafgen-template-'));
-  const template = join(dir, 'template.tar.gz');
+  const template = join(dir, 'template');
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('starts migrated from the template (seeded when asked), or runs initdb and migrates without one', async () => {
