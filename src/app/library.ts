@@ -16,7 +16,7 @@ import { InputLimitError, type LimitName } from '../core/limits.js';
 import { RuleCompileError, type Decision } from '../evaluator/index.js';
 import { BODY_LIMITS, type ResourceType } from '../evaluator/options.js';
 import { testRequests, type TestResult, type TestSummary } from '../evaluator/test-rules.js';
-import { capacityErrors, validateRuleDocument } from '../lint/validate.js';
+import { awsRefusals, validateRuleDocument } from '../lint/validate.js';
 import { REQUEST_FORMATS, type RequestFormat } from '../requests/formats.js';
 import { readAllRequests, RequestFileError, type HttpRequest, type ParseError } from '../requests/index.js';
 import { assertReadableFile } from '../requests/io.js';
@@ -339,10 +339,11 @@ export async function testRules(
   } catch (e) {
     throw asInputError(e, 'invalid-document');
   }
-  // A document AWS would refuse for its capacity is not tested: `validate` calls it invalid too.
-  const overCapacity = capacityErrors(report);
-  if (!report.document || overCapacity.length > 0) {
-    const errors = report.document ? overCapacity : report.findings.filter((f) => f.severity === 'error');
+  // A document AWS would refuse (capacity, SearchString encoding) is not tested: `validate` calls
+  // it invalid too.
+  const refused = awsRefusals(report);
+  if (!report.document || refused.length > 0) {
+    const errors = report.document ? refused : report.findings.filter((f) => f.severity === 'error');
     const first = errors[0];
     throw new WafgenInputError(
       'invalid-document',

@@ -102,7 +102,14 @@ export function validateRuleDocument(input: unknown, options: ValidateOptions = 
   };
 }
 
-/** The findings that make AWS refuse the document's capacity (what `test` refuses to run). */
-export function capacityErrors(report: ValidationReport): Finding[] {
-  return report.findings.filter((f) => f.severity === 'error' && CAPACITY_ERRORS.has(f.code));
+/** Codes, besides the schema's, of the findings for which AWS refuses the document. */
+const REFUSED = new Set([...CAPACITY_ERRORS, 'search-string-base64', 'search-string-too-long']);
+
+/**
+ * The errors, found after the schema parsed, for which AWS would refuse the document (its capacity,
+ * a SearchString that is not base64 where base64 is expected): what `test` refuses to run, as
+ * `validate` calls the document invalid. Lint errors are advice and do not stop a test.
+ */
+export function awsRefusals(report: ValidationReport): Finding[] {
+  return report.findings.filter((f) => f.severity === 'error' && REFUSED.has(f.code));
 }

@@ -10,7 +10,7 @@ import { InputError } from '../../src/core/errors.js';
 import { InputLimitError } from '../../src/core/limits.js';
 import { parseJson } from '../../src/core/input.js';
 import { compileDocument } from '../../src/evaluator/index.js';
-import { capacityErrors, validateRuleDocument } from '../../src/lint/validate.js';
+import { awsRefusals, validateRuleDocument } from '../../src/lint/validate.js';
 import { buildRequest } from '../../src/requests/model.js';
 import { checkDocumentLimits } from '../../src/waf/document-limits.js';
 
@@ -183,7 +183,7 @@ describe('rule validator under fuzz', () => {
         expect(report.summary.errors).toBe(report.findings.filter((f) => f.severity === 'error').length);
         if (report.valid) {
           expect(report.document).toBeDefined();
-          expect(capacityErrors(report)).toEqual([]);
+          expect(awsRefusals(report)).toEqual([]);
           const compiled = compileDocument(report.document!);
           expect(['ALLOW', 'BLOCK', 'COUNT', 'CAPTCHA', 'CHALLENGE']).toContain(
             compiled.evaluate(request).action,
