@@ -5,8 +5,6 @@ import { redisUnavailable } from '../kv/unavailable.js';
 import { StoreBusyError } from '../store/db.js';
 import { postgresUnavailable } from '../store/errors.js';
 
-export { BackendUnavailableError };
-
 /**
  * The error to report when `error` says a configured backend cannot be reached or used: a
  * {@link BackendUnavailableError} for PostgreSQL (DATABASE_URL) or Redis (REDIS_URL), or the

@@ -38,7 +38,7 @@ export function endpointOf(url: string, defaultPort: number): string {
 }
 
 /** Network error codes that mean "could not connect" (Node's errno codes and getaddrinfo's). */
-export const CONNECT_ERROR_CODES: ReadonlySet<string> = new Set([
+const CONNECT_ERROR_CODES: ReadonlySet<string> = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',

@@ -1,9 +1,9 @@
 // Backends away, as a user meets them: the real `wafgen` binary with a DATABASE_URL or REDIS_URL
 // on a port where nothing listens. Every command that opens PostgreSQL says so in one line, with
 // host:port and the error code, exits 5, and never shows the URL's password.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -21,12 +21,18 @@ async function deadPort(): Promise<number> {
   return port;
 }
 
-/** The machine's PostgreSQL answers (services.md: trust auth on 127.0.0.1:5432). */
-function localPostgres(): boolean {
-  const r = spawnSync('pg_isready', ['-h', '127.0.0.1', '-p', '5432'], { timeout: 10_000 });
-  if (r.status !== 0) console.warn('local PostgreSQL not running on 127.0.0.1:5432: its test is skipped');
-  return r.status === 0;
+/** The machine's PostgreSQL answers on 127.0.0.1:5432 (services.md: trust auth). */
+async function localPostgres(): Promise<boolean> {
+  const up = await new Promise<boolean>((done) => {
+    const socket = connect({ host: '127.0.0.1', port: 5432 });
+    socket.setTimeout(5000, () => (socket.destroy(), done(false)));
+    socket.once('connect', () => (socket.end(), done(true)));
+    socket.once('error', () => done(false));
+  });
+  if (!up) console.warn('no PostgreSQL on 127.0.0.1:5432: the missing-database case is skipped');
+  return up;
 }
+const postgresUp = await localPostgres();
 
 const PASSWORD = 'secret-pw-7d1c';
 let pgPort = 0;
@@ -94,7 +100,7 @@ describe('PostgreSQL that cannot be reached', () => {
     expect(unknown.stderr).not.toContain(PASSWORD);
   });
 
-  it.skipIf(!process.env.CI && !localPostgres())(
+  it.skipIf(!process.env.CI && !postgresUp)(
     'a database the server does not have is named with its SQLSTATE (the local PostgreSQL)',
     () => {
       const r = runBin(['list'], {
