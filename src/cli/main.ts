@@ -19,7 +19,6 @@ import { registerValidate } from './commands/validate.js';
 import { registerVulnCommands } from './commands/vulns.js';
 import { registerWorker } from './commands/worker.js';
 import { endQuietlyOnClosedPipes, EXIT, EXIT_HELP, printable, processIo, type Io } from './io.js';
-import { redactText } from '../observability/redact.js';
 import { VERSION } from '../core/version.js';
 
 /** The configuration, once a command has read it (the error handler names the backends it sets). */
@@ -73,9 +72,6 @@ ${EXIT_HELP}`,
   return program;
 }
 
-/** One line for stderr: input shown escaped, secret-shaped parts (a URL's password) redacted. */
-const oneLine = (text: string): string => printable(redactText(text));
-
 export async function main(argv: readonly string[], io: Io = processIo): Promise<number> {
   if (io === processIo) endQuietlyOnClosedPipes();
   let exit: number = EXIT.ok;
@@ -95,6 +91,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       // --help and --version end here with code 0; usage errors were already printed by commander.
       return e.exitCode === 0 ? EXIT.ok : EXIT.badInput;
     }
+    // One line for stderr: input shown escaped, secret-shaped parts (a URL's password) redacted.
+    // Loaded on this path only (--help ends above without it), like the backend errors below.
+    const { redactText } = await import('../observability/redact.js');
+    const oneLine = (text: string): string => printable(redactText(text));
     if (e instanceof InputError || e instanceof ConfigError) {
       io.err(`wafgen: ${oneLine(e.message)}\n`);
       return EXIT.badInput;
