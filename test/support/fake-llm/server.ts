@@ -479,7 +479,44 @@ function isToolMode(api: Api, body: Record<string, unknown>): boolean {
 
 // --- the server ---------------------------------------------------------------------------------
 
-export async function startFakeLlm(): Promise<FakeLlm> {
+export interface FakeLlmOptions {
+  /**
+   * Counts tokens of a text. When given, a reply scripted without `usage` reports what was really
+   * sent and answered: input = the prompt text of the request (messages, and the output schema or
+   * tools sent with it), output = the answer's text (benchmarks; the default usage is fixed).
+   */
+  countTokens?: (text: string) => number;
+}
+
+/** The text a model reads from a request: every message's text, plus the schema or tools sent. */
+export function promptTextOf(body: unknown): string {
+  if (!body || typeof body !== 'object') return typeof body === 'string' ? body : '';
+  const b = body as Record<string, unknown>;
+  const texts: string[] = [];
+  const collect = (v: unknown): void => {
+    if (typeof v === 'string') texts.push(v);
+    else if (Array.isArray(v)) v.forEach(collect);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.text === 'string') texts.push(o.text);
+      else if ('content' in o) collect(o.content);
+      else if ('parts' in o) collect(o.parts);
+    }
+  };
+  collect(b.system);
+  collect(b.instructions);
+  collect(b.messages);
+  collect(b.input);
+  collect(b.contents);
+  collect((b.systemInstruction as { parts?: unknown } | undefined)?.parts);
+  for (const k of ['response_format', 'text', 'tools', 'toolConfig', 'output_format'])
+    if (b[k] !== undefined && typeof b[k] !== 'string') texts.push(JSON.stringify(b[k]));
+  const gen = b.generationConfig as Record<string, unknown> | undefined;
+  if (gen?.responseSchema) texts.push(JSON.stringify(gen.responseSchema));
+  return texts.join('\n');
+}
+
+export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLlm> {
   const queues = new Map<FakeProvider, FakeReply[]>();
   const requests: RecordedRequest[] = [];
   const sockets = new Set<Socket>();
@@ -573,6 +610,11 @@ export async function startFakeLlm(): Promise<FakeLlm> {
     const value = 'json' in reply ? reply.json : undefined;
     const text =
       'json' in reply ? JSON.stringify(reply.json) : 'text' in reply ? reply.text : reply.stream.join('');
+    if (!reply.usage && options.countTokens)
+      ctx.usage = {
+        inputTokens: options.countTokens(promptTextOf(body)),
+        outputTokens: options.countTokens(text),
+      };
     const pieces = 'stream' in reply ? reply.stream : [text];
     const chunkDelayMs = 'stream' in reply ? (reply.chunkDelayMs ?? 0) : 0;
 

@@ -1,0 +1,209 @@
+/**
+ * @module npm run bench:llm — what the llm engine sends and spends per rule, against the local
+ * OpenAI-compatible test server (test/support/fake-llm), through the public API (`generateRule` with
+ * `engine: 'llm'`), for a spread of bundled CVEs with their bundled exploit requests.
+ *
+ * The scripted model answers with the statement the built-in engine writes for the CVE (so the rule
+ * is proven and the call count is the engine's, not the model's luck). Two scenarios:
+ *   * one-shot: the first answer is proven: 1 call per rule;
+ *   * one retry: the first answer blocks nothing, so the second prompt carries the previous rule and
+ *     the missed exploit requests: 2 calls per rule.
+ * Each runs twice: with the default per-rule budget (to measure), then with the roadmap's budget of
+ * 4,000 input tokens per rule (WAFGEN_MAX_INPUT_TOKENS=4000): does the rule still come from the LLM,
+ * or does the budget refuse a call and the built-in engine answer?
+ *
+ * Tokens are counted on what went over the wire (every message's text plus the output schema sent
+ * with the request) with OpenAI's o200k_base tokenizer (gpt-tokenizer), and the fake server reports
+ * those counts as the call's usage, so the budget records real figures. Beside them: the budget's
+ * own pre-call estimate (characters / 4 of the same text). Cost per rule at list prices from
+ * src/llm/prices.ts for a few models (a self-hosted OpenAI-compatible server itself costs $0).
+ *
+ * Usage: npm run bench:llm [-- --cves N] [--cve CVE-…] [--verbose]
+ */
+import { parseArgs } from 'node:util';
+
+import { countTokens } from 'gpt-tokenizer';
+
+import { startFakeLlm, promptTextOf, type RecordedRequest } from '../test/support/fake-llm/server.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    cves: { type: 'string', default: '12' },
+    cve: { type: 'string', multiple: true },
+    verbose: { type: 'boolean', default: false },
+  },
+});
+
+/** Models whose list price turns the measured tokens into dollars per rule. */
+const PRICED = ['gpt-4.1', 'claude-sonnet-4-5', 'gemini-2.5-flash'] as const;
+const ROADMAP_BUDGET = 4000;
+
+interface Call {
+  promptTokens: number;
+  /** Of which: the output schema (response_format), or 0 when none was sent. */
+  schemaTokens: number;
+  /** The budget's estimate before the call: characters / 4 of the same text. */
+  estimate: number;
+  outputTokens: number;
+}
+
+interface Run {
+  cve: string;
+  calls: Call[];
+  producedBy: string;
+  verdict: string;
+  fallback?: string;
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : s[Math.floor((s.length - 1) / 2)]!;
+};
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+const usd = (n: number) => `$${n.toFixed(4)}`;
+
+function callOf(req: RecordedRequest, answer: string): Call {
+  const text = promptTextOf(req.body);
+  const body = req.body as { response_format?: unknown };
+  const schema = body.response_format ? JSON.stringify(body.response_format) : '';
+  return {
+    promptTokens: countTokens(text),
+    schemaTokens: schema ? countTokens(schema) : 0,
+    estimate: Math.ceil(text.length / 4),
+    outputTokens: countTokens(answer),
+  };
+}
+
+async function main(): Promise<void> {
+  const fake = await startFakeLlm({ countTokens: (t) => countTokens(t) });
+  // Only the fake endpoint: no real key may leak into a bench run.
+  for (const k of Object.keys(process.env))
+    if (/^(OPENAI|ANTHROPIC|GOOGLE|AWS|WAFGEN_(LLM|OPENAI|ANTHROPIC|GOOGLE|BEDROCK|MAX))_/.test(k))
+      delete process.env[k];
+  Object.assign(process.env, {
+    WAFGEN_LLM_PROVIDERS: 'openai-compatible',
+    WAFGEN_OPENAI_COMPATIBLE_URL: fake.baseURL('openai-compatible'),
+    WAFGEN_OPENAI_COMPATIBLE_MODEL: 'bench-model',
+    WAFGEN_LLM_RETRIES: '0',
+    WAFGEN_LLM_TIMEOUT_MS: '30000',
+  });
+
+  const { generateRule } = await import('../src/index.js');
+  const { loadBundled } = await import('../src/vulns/bundled.js');
+  const { BUILTIN_PRICES, priceFor } = await import('../src/llm/prices.js');
+
+  const all = loadBundled();
+  const wanted = opts.cve?.map((c) => c.toUpperCase());
+  const n = Math.max(1, Number(opts.cves));
+  const records = wanted
+    ? all.filter((r) => wanted.includes(r.id))
+    : all.filter((_, i) => i % Math.max(1, Math.floor(all.length / n)) === 0).slice(0, n);
+
+  // What the scripted model answers: the built-in engine's statement for the CVE.
+  const good = new Map<string, unknown>();
+  for (const r of records) {
+    const { rule } = await generateRule(r.id);
+    good.set(r.id, rule.Statement);
+  }
+  const miss = {
+    ByteMatchStatement: {
+      SearchString: 'wafgen-bench-never-sent',
+      FieldToMatch: { UriPath: {} },
+      TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+      PositionalConstraint: 'CONTAINS',
+    },
+  };
+  const answer = (statement: unknown) => ({
+    rationale:
+      'The exploit sends its payload in the request; the statement matches the technique, decoded, where it travels.',
+    statement,
+  });
+
+  async function run(scenario: 'one-shot' | 'one retry', budget?: number): Promise<Run[]> {
+    if (budget) process.env.WAFGEN_MAX_INPUT_TOKENS = String(budget);
+    else delete process.env.WAFGEN_MAX_INPUT_TOKENS;
+    const runs: Run[] = [];
+    for (const r of records) {
+      fake.reset();
+      const replies =
+        scenario === 'one-shot' ? [answer(good.get(r.id))] : [answer(miss), answer(good.get(r.id))];
+      fake.script('openai-compatible', ...replies.map((json) => ({ json })));
+      const { report } = await generateRule(r.id, { engine: 'llm', providers: 'openai-compatible' });
+      const sent = fake.requestsFor('openai-compatible');
+      runs.push({
+        cve: r.id,
+        calls: sent.map((req, i) => callOf(req, JSON.stringify(replies[i]))),
+        producedBy: report.producedBy,
+        verdict: report.verdict,
+        ...(report.fallback ? { fallback: report.fallback } : {}),
+      });
+    }
+    return runs;
+  }
+
+  const costPerRule = (run: Run, model: string) => {
+    const price =
+      priceFor(BUILTIN_PRICES, 'openai', model) ??
+      priceFor(BUILTIN_PRICES, 'anthropic', model) ??
+      priceFor(BUILTIN_PRICES, 'google', model);
+    if (!price) return NaN;
+    const input = sum(run.calls.map((c) => c.promptTokens));
+    const output = sum(run.calls.map((c) => c.outputTokens));
+    return (input * price.input + output * price.output) / 1_000_000;
+  };
+
+  console.log(
+    `bench:llm — ${records.length} bundled CVEs, OpenAI-compatible test server; tokens: o200k_base (gpt-tokenizer); estimate: the budget's characters/4\n`,
+  );
+  for (const scenario of ['one-shot', 'one retry'] as const) {
+    const measured = await run(scenario);
+    const capped = await run(scenario, ROADMAP_BUDGET);
+    console.log(`## ${scenario}`);
+    console.log(
+      [
+        'CVE',
+        'calls',
+        'prompt tok/call',
+        'schema tok/call',
+        'estimate/call',
+        'output tok/rule',
+        'input tok/rule',
+        ...PRICED.map((m) => `$/rule ${m}`),
+        `4,000 budget`,
+      ].join(' | '),
+    );
+    for (const [i, run] of measured.entries()) {
+      const c = capped[i]!;
+      const per = (f: (c: Call) => number) => fmt(sum(run.calls.map(f)) / Math.max(1, run.calls.length));
+      console.log(
+        [
+          run.cve,
+          run.calls.length,
+          per((c) => c.promptTokens),
+          per((c) => c.schemaTokens),
+          per((c) => c.estimate),
+          fmt(sum(run.calls.map((c) => c.outputTokens))),
+          fmt(sum(run.calls.map((c) => c.promptTokens))),
+          ...PRICED.map((m) => usd(costPerRule(run, m))),
+          c.producedBy === 'llm'
+            ? `llm rule (${c.calls.length} call(s))`
+            : `refused: ${c.producedBy} answered`,
+        ].join(' | '),
+      );
+      if (opts.verbose && c.fallback) console.log(`    ${c.fallback}`);
+    }
+    const calls = measured.flatMap((r) => r.calls);
+    const fits = capped.filter((r) => r.producedBy === 'llm').length;
+    console.log(
+      `median per call: ${fmt(median(calls.map((c) => c.promptTokens)))} prompt tokens (schema ${fmt(median(calls.map((c) => c.schemaTokens)))}), estimate ${fmt(median(calls.map((c) => c.estimate)))}; ` +
+        `median per rule: ${fmt(median(measured.map((r) => sum(r.calls.map((c) => c.promptTokens)))))} input + ${fmt(median(measured.map((r) => sum(r.calls.map((c) => c.outputTokens)))))} output tokens, ` +
+        PRICED.map((m) => `${m} ${usd(median(measured.map((r) => costPerRule(r, m))))}`).join(', ') +
+        `; within ${fmt(ROADMAP_BUDGET)} input tokens per rule: ${fits}/${capped.length} rules from the LLM; ` +
+        `verdicts ${measured.filter((r) => r.verdict === 'proven').length}/${measured.length} proven\n`,
+    );
+  }
+  await fake.close();
+}
+
+await main();
