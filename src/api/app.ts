@@ -7,6 +7,7 @@
  */
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
+import type { Context, MiddlewareHandler } from 'hono';
 import { LRUCache } from 'lru-cache';
 import { type Logger, pino } from 'pino';
 
@@ -37,6 +38,7 @@ import {
   ValidateBody,
   ValidateResponse,
   VersionQuery,
+  isCveId,
   VersionsResponse,
   WebhookResponse,
 } from './schemas.js';
@@ -56,6 +58,7 @@ export interface AppOptions {
   metrics?: ApiMetrics;
 }
 
+const BODY_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
 /** Most evaluations one /v1/rules/test request may ask for (requests plus their variants). */
 const MAX_TEST_EVALUATIONS = 5000;
@@ -77,6 +80,12 @@ async function libraryCall<T>(f: () => T | Promise<T>): Promise<T> {
 const encoded = new WeakMap<RuleView, Map<string, Uint8Array<ArrayBuffer>>>();
 const utf8 = new TextEncoder();
 const JSON_TYPE = { 'Content-Type': 'application/json' } as const;
+/** The extra headers of a rule answer, by how the cache answered (built once, not per request). */
+const HIT_HEADERS: Record<'hit' | 'miss' | 'bypass', Record<string, string>> = {
+  hit: { ...JSON_TYPE, 'X-Cache': 'hit' },
+  miss: { ...JSON_TYPE, 'X-Cache': 'miss' },
+  bypass: { ...JSON_TYPE, 'X-Cache': 'bypass' },
+};
 
 /** `{"cache":"hit",...rule}` as UTF-8 JSON. */
 function ruleJson(view: RuleView, cache: string): Uint8Array<ArrayBuffer> {
@@ -157,7 +166,9 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
   // --- cross-cutting middleware -------------------------------------------------------------------
   // Request id, the security headers on every response, the access log and the request metrics.
   app.use('*', requestIdMiddleware(log, metrics));
-  app.use(
+  // Requests of these methods may carry a body (a GET's is never read: no route takes one).
+  app.on(
+    BODY_METHODS,
     '*',
     bodyLimitMiddleware(config.maxBodyBytes, (c) =>
       c.json(
@@ -211,6 +222,29 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
   });
 
   // --- rules ---------------------------------------------------------------------------------------
+  /** The latest rule's pre-encoded answer (a hot key is served from the cache's in-process layer). */
+  const latestRule = async (c: Context, id: string): Promise<Response> => {
+    const found = await service.rules.latest(id);
+    if (!found)
+      throw new ApiError(404, 'not_found', `no rule stored for ${id}; POST /v1/rules/generate makes one`);
+    return plainResponse(c, 200, ruleJson(found.view, found.cache), HIT_HEADERS[found.cache]);
+  };
+  /**
+   * GET /v1/rules/:cveId as clients send it (no query string, a well-formed CVE ID), answered
+   * before the Zod validators: they would accept exactly this (isCveId is CveParams' rule) and
+   * cost more than the rest of a cache hit. Anything else goes on to them (and to their 400s).
+   */
+  const latestWithoutQuery: MiddlewareHandler = (c, next) => {
+    if (c.req.url.includes('?')) return next();
+    const cveId = c.req.param('cveId');
+    if (cveId === undefined || !isCveId(cveId)) return next();
+    const id = cveId.toUpperCase();
+    // A hot rule: in this process's layer of the cache, answered with nothing awaited.
+    const near = service.rules.latestNear(id);
+    if (near) return Promise.resolve(plainResponse(c, 200, ruleJson(near, 'hit'), HIT_HEADERS.hit));
+    return latestRule(c, id);
+  };
+
   app.openapi(
     createRoute({
       method: 'get',
@@ -218,7 +252,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       tags: ['rules'],
       summary: 'The latest rule for a CVE (or ?version=N)',
       security: SECURITY,
-      middleware: [guard('rules:read')] as const,
+      middleware: [guard('rules:read'), latestWithoutQuery] as const,
       request: { params: CveParams, query: VersionQuery },
       responses: {
         200: {
@@ -232,18 +266,10 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       const { cveId } = c.req.valid('param');
       const { version } = c.req.valid('query');
       const id = cveId.toUpperCase();
-      if (version !== undefined) {
-        const view = await service.rules.version(id, version);
-        if (!view) throw new ApiError(404, 'not_found', `${id} has no rule version ${version}`);
-        return c.json(ruleBody(view), 200);
-      }
-      const found = await service.rules.latest(id);
-      if (!found)
-        throw new ApiError(404, 'not_found', `no rule stored for ${id}; POST /v1/rules/generate makes one`);
-      return plainResponse(c, 200, ruleJson(found.view, found.cache), {
-        ...JSON_TYPE,
-        'X-Cache': found.cache,
-      }) as never;
+      if (version === undefined) return (await latestRule(c, id)) as never;
+      const view = await service.rules.version(id, version);
+      if (!view) throw new ApiError(404, 'not_found', `${id} has no rule version ${version}`);
+      return c.json(ruleBody(view), 200);
     },
   );
 
@@ -313,10 +339,12 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
         principal: c.get('principal').id,
       });
       if (!outcome.degraded)
-        return plainResponse(c, 200, ruleJson(outcome.result, outcome.cache), {
-          ...JSON_TYPE,
-          'X-Cache': outcome.cache,
-        }) as never;
+        return plainResponse(
+          c,
+          200,
+          ruleJson(outcome.result, outcome.cache),
+          HIT_HEADERS[outcome.cache],
+        ) as never;
       metrics.degraded.inc({ source: outcome.degraded.source });
       setResponseHeader(c, 'X-Cache', outcome.cache);
       return c.json(

@@ -6,10 +6,14 @@ import { ERROR_CODES } from './errors.js';
 
 export const CVE_ID_PATTERN = '^[Cc][Vv][Ee]-\\d{4}-\\d{4,}$';
 const CVE_RE = new RegExp(CVE_ID_PATTERN);
+const CVE_ID_MAX = 40;
+
+/** True for what {@link CveParams} accepts as `cveId` (the same limit and pattern, without Zod). */
+export const isCveId = (value: string): boolean => value.length <= CVE_ID_MAX && CVE_RE.test(value);
 
 const CveId = z
   .string()
-  .max(40)
+  .max(CVE_ID_MAX)
   .regex(CVE_RE, 'must be a CVE ID like CVE-2021-44228')
   .openapi({ example: 'CVE-2021-44228', description: 'A CVE ID (any case; stored upper-case).' });
 

@@ -306,6 +306,8 @@ export async function buildService(
       close: () =>
         (closed ??= (async () => {
           await queue.close().catch(() => {});
+          // The admissions the limiter counted locally go to Redis before its client closes.
+          await limiter.close().catch(() => {});
           await kv.close().catch(() => {});
           await parts.close();
         })()),

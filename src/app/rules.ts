@@ -161,6 +161,16 @@ export class RuleService {
     return { view, cache: 'miss' };
   }
 
+  /**
+   * The latest rule when the cache's in-process layer holds it (no I/O, nothing awaited), else
+   * undefined: then {@link latest}. `cveId` must already be a valid, upper-case CVE ID.
+   */
+  latestNear(cveId: string): RuleView | undefined {
+    const hit = this.cache.peek(this.key(cveId));
+    if (hit) this.metrics.recordCache('hit');
+    return hit;
+  }
+
   async version(cveId: string, version: number): Promise<RuleView | undefined> {
     const stored = await this.store.rules.get(parseCveId(cveId), version);
     return stored ? viewOfStored(stored, stored.engine) : undefined;

@@ -4,6 +4,9 @@
 // Hot keys are cheap: a value read again with the same text is not parsed again (the parsed object
 // is kept beside the text it came from), and an optional in-process layer (`l1Ms`, off by default)
 // answers repeated reads for a moment without asking Redis at all. Values are treated as immutable.
+// Staleness of that layer: a write or delete through this JsonCache drops the key from it at once,
+// so this process never reads its own older value; another process's write to the store is seen
+// here at most `l1Ms` later (the service's WAFGEN_CACHE_L1_MS, 1 s by default).
 import { LRUCache } from 'lru-cache';
 
 import type { KeyValueStore } from './kv.js';
@@ -47,6 +50,14 @@ export class JsonCache<T> {
     return this.kv.kind;
   }
 
+  /**
+   * The value while the in-process layer holds it (read from the store less than `l1Ms` ago, and
+   * not replaced or deleted by this process since), else undefined: no I/O, no promise.
+   */
+  peek(key: string): T | undefined {
+    return this.l1?.get(key)?.value;
+  }
+
   async get(key: string): Promise<T | undefined> {
     const near = this.l1?.get(key);
     if (near) return near.value;
@@ -77,12 +88,17 @@ export class JsonCache<T> {
     const text = JSON.stringify(value);
     this.l1?.delete(key);
     await this.kv.set(key, text, ttlMs);
-    this.parsed.set(key, { text, value });
+    const entry = { text, value };
+    this.parsed.set(key, entry);
+    // Again after the write: a read that went to the store meanwhile may have put the old value back.
+    this.l1?.set(key, entry, { ttl: Math.max(1, Math.min(ttlMs, this.l1.ttl)) });
   }
 
   async delete(key: string): Promise<void> {
     this.l1?.delete(key);
     this.parsed.delete(key);
     await this.kv.delete(key);
+    this.l1?.delete(key);
+    this.parsed.delete(key);
   }
 }

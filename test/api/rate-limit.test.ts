@@ -102,6 +102,64 @@ describe.skipIf(!hasRedis)('sliding window through Redis', () => {
     expect(found.some((k) => k.startsWith(`${keys.prefix}rl:p:erin:`))).toBe(true);
   });
 
+  // Batching: a limit of 1000 gives a batch B of 10 (1%). The clock stands half-way through a
+  // window, so the buckets do not turn during a test.
+  const batched = { p: { limit: 1000, windowS: 60 } };
+  const midWindow = () => Math.floor(Date.now() / 60_000) * 60_000 + 30_000;
+
+  it('batches far from the limit: two replicas admit at most limit + (replicas - 1) x B', async () => {
+    const a = client();
+    const b = client();
+    await Promise.all([a.connect(), b.connect()]);
+    const t = midWindow();
+    const replicaA = new SlidingWindowLimiter({ redis: a, policies: batched, now: () => t });
+    const replicaB = new SlidingWindowLimiter({ redis: b, policies: batched, now: () => t });
+    let admitted = 0;
+    for (let i = 0; i < 600; i++) {
+      if ((await replicaA.consume('p', 'gina')).allowed) admitted++;
+      if ((await replicaB.consume('p', 'gina')).allowed) admitted++;
+    }
+    expect(admitted).toBeLessThanOrEqual(1000 + 10);
+    expect(admitted).toBeGreaterThanOrEqual(1000 - 10);
+    // Once over, both keep refusing, with a Retry-After.
+    const refused = await replicaA.consume('p', 'gina');
+    expect(refused).toMatchObject({ allowed: false, remaining: 0 });
+    expect(refused.retryAfterS).toBeGreaterThanOrEqual(1);
+    expect((await replicaB.consume('p', 'gina')).allowed).toBe(false);
+    await Promise.all([replicaA.close(), replicaB.close()]);
+    // Redis counts admitted requests only (refusals are taken back).
+    const bucket = Math.floor(t / 60_000);
+    expect(Number(await a.get(`rl:p:gina:${bucket}`))).toBe(admitted);
+  });
+
+  it('sends what it admitted locally on close, so a restarted replica carries on from the count', async () => {
+    const a = client();
+    await a.connect();
+    const t = midWindow();
+    const first = new SlidingWindowLimiter({ redis: a, policies: batched, now: () => t });
+    for (let i = 0; i < 990; i++) expect((await first.consume('p', 'hank')).allowed).toBe(true);
+    await first.close();
+    const bucket = Math.floor(t / 60_000);
+    expect(Number(await a.get(`rl:p:hank:${bucket}`))).toBe(990);
+    // The next process: within B of the limit every request is counted in Redis first.
+    const restarted = new SlidingWindowLimiter({ redis: a, policies: batched, now: () => t });
+    let admitted = 0;
+    for (let i = 0; i < 20; i++) if ((await restarted.consume('p', 'hank')).allowed) admitted++;
+    expect(admitted).toBe(10);
+    await restarted.close();
+  });
+
+  it('sends local admissions within its sync interval, without close', async () => {
+    const a = client();
+    await a.connect();
+    const t = midWindow();
+    const l = new SlidingWindowLimiter({ redis: a, policies: batched, now: () => t, syncMs: 20 });
+    for (let i = 0; i < 3; i++) expect((await l.consume('p', 'iris')).allowed).toBe(true);
+    const bucket = Math.floor(t / 60_000);
+    await expect.poll(async () => Number(await a.get(`rl:p:iris:${bucket}`)), { timeout: 5000 }).toBe(3);
+    await l.close();
+  });
+
   it('keeps limiting in memory while Redis is away', async () => {
     const dead = client('redis://127.0.0.1:1');
     const l = new SlidingWindowLimiter({ redis: dead, policies: { p: { limit: 2, windowS: 60 } } });

@@ -31,9 +31,10 @@ export function requestIdMiddleware(
     const route = routePath(c) || 'unmatched';
     const seconds = (performance.now() - started) / 1000;
     const status = res.status;
-    metrics.requests.inc({ method: c.req.method, route, status: String(status) });
-    metrics.duration.observe({ method: c.req.method, route }, seconds);
+    metrics.requests.record(c.req.method, route, status, seconds);
     if (status >= 500) log.error({ requestId, route, status }, 'request failed');
-    else log.debug({ requestId, method: c.req.method, route, status, ms: seconds * 1000 }, 'request');
+    // The access line is debug: checked first, so a request at the usual levels allocates nothing for it.
+    else if (log.isLevelEnabled('debug'))
+      log.debug({ requestId, method: c.req.method, route, status, ms: seconds * 1000 }, 'request');
   };
 }
