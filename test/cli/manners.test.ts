@@ -1,7 +1,7 @@
 // CLI manners: exit codes as documented, a closed pipe ends quietly, input shown escaped, an
 // unreadable request is not silently dropped.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -167,6 +167,32 @@ describe('a closed pipe', () => {
     expect(stderr).toBe('');
     expect(code).toBe(0);
   }, 60_000);
+
+  it.skipIf(!existsSync('/dev/full'))('a full disk is one line and exit 1', () => {
+    const full = openSync('/dev/full', 'w');
+    try {
+      const r = spawnSync(
+        process.execPath,
+        [
+          resolve(REPO_ROOT, 'bin/wafgen.js'),
+          'test',
+          '--rule',
+          log4shell,
+          '--requests',
+          fixture('requests-cli/log4shell.jsonl'),
+        ],
+        {
+          env: { PATH: process.env.PATH, HOME: process.env.HOME },
+          stdio: ['ignore', full, 'pipe'],
+          encoding: 'utf8',
+        },
+      );
+      expect(r.stderr).toBe('wafgen: cannot write to stdout: ENOSPC\n');
+      expect(r.status).toBe(EXIT.failed);
+    } finally {
+      closeSync(full);
+    }
+  });
 
   it('the same run with its whole output read exits as usual', () => {
     const r = runBin(['test', '--rule', log4shell, '--requests', fixture('requests-cli/log4shell.jsonl')]);
