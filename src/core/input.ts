@@ -8,7 +8,8 @@ import { stat } from 'node:fs/promises';
 
 import { InputError } from './errors.js';
 import { jsonErrorOffset } from './json-error.js';
-import { checkByteCount, checkJsonTextDepth, readLimited } from './limits.js';
+import { checkByteCount, checkJsonTextDepth } from './limits.js';
+import { readLimited } from './read-limited.js';
 
 /** The name `-` stands for standard input, as in most command-line tools. */
 const STDIN = '-';

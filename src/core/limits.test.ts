@@ -9,9 +9,9 @@ import {
   InputLimitError,
   inputLimitErrorOf,
   jsonDepthOffset,
-  readLimited,
   walkJsonValue,
 } from './limits.js';
+import { readLimited } from './read-limited.js';
 
 /** Depth of JSON text the slow, obvious way (for valid JSON). */
 function depthOf(value: unknown): number {

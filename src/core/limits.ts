@@ -2,9 +2,9 @@
  * @module wafgen's input limits, defined once: how many bytes it reads from a file, stdin, an API
  * body, a webhook payload or an import file, how deep JSON may nest, how many rules, statements and
  * request entries one input may hold. Every boundary (CLI, library, API, importers) checks against
- * this table, while reading where it can (a stream is cut at the limit + 1 byte) and before any
- * recursive consumer sees the value (JSON depth is scanned on the text, or walked iteratively on a
- * value handed in by a program). Over a limit, {@link InputLimitError}: the CLI prints its one-line
+ * this table while reading where it can (`read-limited.ts` cuts a stream at the limit + 1 byte),
+ * and before any recursive consumer sees the value (JSON depth is scanned on the text, or walked
+ * iteratively on a value handed in by a program). Over a limit, {@link InputLimitError}: the CLI prints its one-line
  * message and exits 2, the API answers {@link InputLimitError.status} (413 for bytes, 400 otherwise)
  * with `{ limit, max }` from {@link InputLimitError.toJSON}.
  *
@@ -153,38 +153,6 @@ export interface ReadLimitOptions {
   max?: number;
   /** The input's name in the error. */
   source?: string;
-}
-
-type ByteSource = AsyncIterable<Uint8Array | string> & { destroy?: (error?: Error) => unknown };
-
-/**
- * Read a stream (a Node Readable, a web ReadableStream, any async iterable of chunks) to the end,
- * but never more than the limit: at limit + 1 bytes the stream is destroyed and an InputLimitError
- * thrown, so an endless source (`/dev/zero`, a chunked body that never ends) costs at most the limit.
- */
-export async function readLimited(stream: ByteSource, options: ReadLimitOptions = {}): Promise<Buffer> {
-  const limit = options.limit ?? 'input-bytes';
-  const max = options.max ?? INPUT_LIMITS[limit].value;
-  const chunks: Buffer[] = [];
-  let total = 0;
-  for await (const chunk of stream) {
-    const buf =
-      typeof chunk === 'string'
-        ? Buffer.from(chunk)
-        : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    total += buf.length;
-    if (total > max) {
-      // Leaving the loop early calls the iterator's return(), which destroys a Node stream (and
-      // cancels a web stream); destroy() covers sources whose iterator does not.
-      stream.destroy?.();
-      throw new InputLimitError(limit, `more than ${formatBytes(max)} read`, {
-        max,
-        ...(options.source ? { source: options.source } : {}),
-      });
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks, total);
 }
 
 /** Throw when a size known in advance (a regular file's, a Content-Length) is over the limit. */

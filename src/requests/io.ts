@@ -2,10 +2,11 @@
 // `input-bytes` limit enforced while reading (a regular file over it is refused from its size; a
 // device, FIFO or stdin is cut at the limit + 1 byte), and offset → line-number mapping for errors.
 
-import { createReadStream, type Stats } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { errorMessage } from '../core/errors.js';
-import { checkByteCount, InputLimitError, limitOf, readLimited } from '../core/limits.js';
+import { checkByteCount, InputLimitError, limitOf } from '../core/limits.js';
+import { readLimited } from '../core/read-limited.js';
 
 /** How much of a request file may be read. */
 export interface ReadOptions {
@@ -39,7 +40,7 @@ function reason(err: unknown): string {
 }
 
 /** Fail early, with a `RequestFileError`, if `file` is not a readable regular file. */
-export async function assertReadableFile(file: string): Promise<Stats> {
+export async function assertReadableFile(file: string): Promise<{ isFile(): boolean; size: number }> {
   let info;
   try {
     info = await stat(file);

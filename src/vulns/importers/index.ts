@@ -15,7 +15,8 @@
 import { createReadStream, type Dirent } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { checkByteCount, InputLimitError, limitOf, readLimited } from '../../core/limits.js';
+import { checkByteCount, InputLimitError, limitOf } from '../../core/limits.js';
+import { readLimited } from '../../core/read-limited.js';
 import { parseJson } from '../../requests/json-scan.js';
 import {
   type ImportError,
