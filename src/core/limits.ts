@@ -229,6 +229,8 @@ interface JsonWalkContext<S> {
   state: S | undefined;
   /** The node's path, `$.Rules[3].Statement`, computed on demand. */
   path(): string;
+  /** A function that gives this node's path later (the context itself moves on to the next node). */
+  pin(): () => string;
 }
 
 export interface JsonWalkOptions<S> {
@@ -274,45 +276,54 @@ export function walkJsonValue<S = never>(value: unknown, options: JsonWalkOption
   const maxDepth = options.maxDepth ?? limitOf('json-depth');
   const maxValues = options.maxValues ?? limitOf('json-values');
   const src = options.source ? { source: options.source } : {};
-  const stack: Frame<S>[] = [{ node: value, key: undefined, up: undefined, depth: 1, state: undefined }];
-  let values = 0;
+  if (value === null || typeof value !== 'object') return;
+  const enter = options.enter;
+  // Only objects and arrays get a frame (scalars are counted, not visited), and one context object
+  // serves every call: the walk allocates one small frame per container, nothing per scalar.
+  let current: Frame<S> = { node: value, key: undefined, up: undefined, depth: 1, state: undefined };
+  const ctx: JsonWalkContext<S> = {
+    depth: 1,
+    state: undefined,
+    path: () => framePath(current),
+    pin: () => {
+      const frame = current;
+      return () => framePath(frame);
+    },
+  };
+  const stack: Frame<S>[] = [current];
+  let values = 1;
+  const tooMany = () =>
+    new InputLimitError('json-values', `more than ${maxValues} values`, { max: maxValues, ...src });
   while (stack.length > 0) {
     const frame = stack.pop()!;
-    if (++values > maxValues)
-      throw new InputLimitError('json-values', `more than ${maxValues} values`, { max: maxValues, ...src });
-    const node = frame.node;
-    if (node === null || typeof node !== 'object') continue;
+    current = frame;
+    const node = frame.node as object;
     if (frame.depth > maxDepth)
       throw new InputLimitError('json-depth', `nesting goes deeper at ${shortPath(framePath(frame))}`, {
         max: maxDepth,
         ...src,
       });
-    const state = options.enter
-      ? options.enter(frame.key, node, {
-          depth: frame.depth,
-          state: frame.up?.state,
-          path: () => framePath(frame),
-        })
-      : undefined;
-    frame.state = state;
+    if (enter) {
+      ctx.depth = frame.depth;
+      ctx.state = frame.up?.state;
+      frame.state = enter(frame.key, node, ctx);
+    }
     const depth = frame.depth + 1;
-    const size = Array.isArray(node) ? node.length : Object.keys(node).length;
-    if (values + stack.length + size > maxValues)
-      throw new InputLimitError('json-values', `more than ${maxValues} values`, { max: maxValues, ...src });
     if (Array.isArray(node)) {
-      for (let i = node.length - 1; i >= 0; i--)
-        stack.push({ node: node[i], key: i, up: frame, depth, state: undefined });
+      if ((values += node.length) > maxValues) throw tooMany();
+      for (let i = node.length - 1; i >= 0; i--) {
+        const child: unknown = node[i];
+        if (child !== null && typeof child === 'object')
+          stack.push({ node: child, key: i, up: frame, depth, state: undefined });
+      }
     } else {
       const keys = Object.keys(node);
+      if ((values += keys.length) > maxValues) throw tooMany();
       for (let i = keys.length - 1; i >= 0; i--) {
         const k = keys[i]!;
-        stack.push({
-          node: (node as Record<string, unknown>)[k],
-          key: k,
-          up: frame,
-          depth,
-          state: undefined,
-        });
+        const child = (node as Record<string, unknown>)[k];
+        if (child !== null && typeof child === 'object')
+          stack.push({ node: child, key: k, up: frame, depth, state: undefined });
       }
     }
   }

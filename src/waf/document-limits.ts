@@ -42,12 +42,12 @@ export function checkDocumentLimits(value: unknown, options: DocumentLimitOption
     enter(key, node, ctx) {
       const up = ctx.state;
       if (up === undefined) {
-        return { rule: { statements: 0, path: ctx.path }, level: 0, rules: Array.isArray(node) };
+        return { rule: { statements: 0, path: ctx.pin() }, level: 0, rules: Array.isArray(node) };
       }
       let state = up.rules === false ? up : { ...up, rules: false };
       if (up.rules && typeof key === 'number') {
         if (++rules > maxRules) throw new InputLimitError('rules', `more than ${maxRules} rules`, src);
-        state = { rule: { statements: 0, path: ctx.path }, level: 0, rules: false };
+        state = { rule: { statements: 0, path: ctx.pin() }, level: 0, rules: false };
       } else if (key === 'Rules' && Array.isArray(node)) {
         state = { ...state, rules: true };
       } else if (typeof key === 'string' && KINDS.has(key)) {
