@@ -191,6 +191,24 @@ describe('validation reports reused', () => {
     expect(validations.count - before).toBe(4);
   });
 
+  it('does not answer a body validated before when it comes with another content type', async () => {
+    const auth = await token({ sub: 'validate-media' });
+    const raw = JSON.stringify({ document: rule });
+    const json = await call(url('/v1/rules/validate'), {
+      token: auth,
+      raw,
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(json.status).toBe(200);
+    const text = await call<{ error: { code: string } }>(url('/v1/rules/validate'), {
+      token: auth,
+      raw,
+      headers: { 'content-type': 'text/plain' },
+    });
+    expect(text.status).toBe(415);
+    expect(text.body.error.code).toBe('unsupported_media_type');
+  });
+
   it('still authenticates, checks the scope, counts the rate limit and checks the schema first', async () => {
     const body = { document: rule };
     const auth = await token({ sub: 'validate-guarded' });

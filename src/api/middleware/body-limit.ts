@@ -12,6 +12,9 @@ interface IncomingBody extends AsyncIterable<Uint8Array> {
   destroy(): void;
 }
 
+/** One decoder for every body: decode() without `stream` keeps no state between calls. */
+const utf8 = new TextDecoder();
+
 const isIncomingBody = (v: unknown): v is IncomingBody =>
   typeof v === 'object' &&
   v !== null &&
@@ -40,13 +43,17 @@ export function bodyLimitMiddleware(maxBytes: number, tooLarge: (c: Context) => 
       chunks.push(chunk);
     }
     if (size > maxBytes) return tooLarge(c);
-    const bytes = new Uint8Array(size);
-    let at = 0;
-    for (const chunk of chunks) {
-      bytes.set(chunk, at);
-      at += chunk.length;
+    let bytes: Uint8Array;
+    if (chunks.length === 1) bytes = chunks[0]!;
+    else {
+      bytes = new Uint8Array(size);
+      let at = 0;
+      for (const chunk of chunks) {
+        bytes.set(chunk, at);
+        at += chunk.length;
+      }
     }
-    const text = new TextDecoder().decode(bytes);
+    const text = utf8.decode(bytes);
     // Hono reads json() and text() from this cache; it holds promises, whatever its type says.
     (c.req.bodyCache as { text?: Promise<string> }).text = Promise.resolve(
       text.charCodeAt(0) === 0xfeff ? text.slice(1) : text,
