@@ -1,25 +1,35 @@
-// npm run bench:queue [-- N] [-- --concurrency C] [-- --modes 1x0,2x0,1x2] [-- --rounds R]
-//                     [-- --tsx] [-- --profile DIR] [-- --log DIR]
+// npm run bench:queue [-- N] [-- --warmup W] [-- --concurrency C] [-- --modes 1x0,2x0,1x2]
+//                     [-- --rounds R] [-- --tsx] [-- --profile DIR] [-- --log DIR] [-- --node-args "..."]
 //
-// The same N jobs (default 400) through `wafgen worker` processes with the built-in engine, once per
+// Queue throughput: real jobs through `wafgen worker` processes with the built-in engine, once per
 // mode and round, on the local PostgreSQL (a temporary database per mode, dropped afterwards) and
 // Redis (a temporary key prefix per mode). Modes are PROCESSESxTHREADS (`wafgen worker --threads T`):
-// 1x0 is one worker process generating on its main thread (the worker before threads), 2x0 two of
-// them, 1x2 one process with two generation threads (the default on two cores). Each worker runs C
-// jobs at once (default 4). The workers run from dist/, built first (--tsx: from the sources).
+// 1x0 is one worker process generating on its main thread (the baseline of every ratio), 2x0 two of
+// them, 1x2 one process with two generation threads. Each worker runs C jobs at once (default 4).
+// The workers run from dist/, built first (--tsx: from the sources).
 //
-// The jobs are real work: the bundled records cloned under fresh IDs (CVE-2099-1xxxx), each with its
-// original CVE's bundled exploit requests stored as evidence, so every generation checks its
-// candidates against exploits, their evasion variants and the benign corpus, as `wafgen generate`
-// does for a bundled CVE. Reports per mode: rules per minute (from the first enqueue to the last
-// job done) and after warm-up (from the tenth of the jobs on), their ratio to one process, the
-// workers' CPU per job and cores used, the verdicts, and checks that every CVE ended with exactly one
-// stored rule (none lost, none duplicated) and that no job ran more than once.
+// The jobs are real work: the bundled records cloned under fresh IDs, each with its original CVE's
+// bundled exploit requests stored as evidence, so every generation checks its candidates against
+// exploits, their evasion variants and the benign corpus, as `wafgen generate` does for a bundled
+// CVE. Each mode runs in two phases on freshly started workers:
+//   warm-up   W jobs (default 200) per generating thread (processes × threads, main thread when 0):
+//             module loading, the benign corpus, V8's optimising compiler, caches. Reported, not the
+//             headline: a long-running worker pays it once.
+//   measured  N other jobs (default 600), enqueued while the queue is paused once the warm-up jobs
+//             are done, then released at once: a backlog drained by warm workers. The headline rules
+//             per minute (queue resumed to last job done; enqueueing is the API's work, not in it) and
+//             its ratio to one process, and where the CPU went per job in that phase — the workers'
+//             main threads, their other threads (generation threads, V8's GC and compiler helpers,
+//             libuv), the workers' PostgreSQL backends, the Redis server (the machine's: shared with
+//             anything else using it), this process (polling).
+// The whole run (both phases) is printed beside it. Then checks over both phases: every CVE ended
+// with exactly one stored rule (none lost, none duplicated), no job ran more than once, and the
+// verdicts (each rule proven as in `wafgen generate`).
 // The machine may be shared: the header gives the load average, and --rounds R (alternating the
 // order of the modes) gives each figure as the median of R runs.
 // --profile DIR writes each worker process's CPU profile (node --cpu-prof) into DIR; --log DIR its
-// log lines (LOG_LEVEL=info: each job's start and end, each generation's latency).
-// Bounded: each mode gives up after 15 minutes, saying how far it got.
+// log lines (LOG_LEVEL=info); --node-args passes flags to the worker processes' node.
+// Bounded: each phase gives up after 15 minutes, saying how far it got.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
@@ -47,20 +57,28 @@ const flag = (name: string): string | undefined => {
   return i >= 0 ? argv[i + 1] : undefined;
 };
 const positional = argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--'));
-const n = Number(positional ?? 400);
+const n = Number(positional ?? 600);
+const warmupPerThread = Number(flag('--warmup') ?? 200);
 const concurrency = Number(flag('--concurrency') ?? 4);
 const profileDir = flag('--profile');
 const logDir = flag('--log');
 const fromSources = argv.includes('--tsx');
+const nodeArgsExtra = (flag('--node-args') ?? '').split(' ').filter((a) => a !== '');
 const rounds = Number(flag('--rounds') ?? 1);
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error('--rounds must be 1 to 9');
 const modes = (flag('--modes') ?? '1x0,2x0,1x2').split(',').map((m) => {
   const match = /^(\d+)x(\d+)$/.exec(m.trim());
   if (!match) throw new Error(`--modes: ${m} is not PROCESSESxTHREADS (e.g. 2x1)`);
-  return { processes: Number(match[1]), threads: Number(match[2]) };
+  const processes = Number(match[1]);
+  const threads = Number(match[2]);
+  if (processes < 1 || processes > 16 || threads > 16)
+    throw new Error(`--modes: ${m}: 1 to 16 processes of 0 to 16 threads`);
+  return { processes, threads };
 });
 if (!Number.isInteger(n) || n < 1 || n > 100_000)
   throw new Error('N must be a whole number from 1 to 100000');
+if (!Number.isInteger(warmupPerThread) || warmupPerThread < 0 || warmupPerThread > 10_000)
+  throw new Error('--warmup must be a whole number from 0 to 10000');
 if (!Number.isInteger(concurrency) || concurrency < 1)
   throw new Error('--concurrency must be a whole number');
 const LIMIT_MS = 15 * 60_000;
@@ -116,37 +134,71 @@ try {
   process.exit(2);
 }
 
+const HZ = 100; // USER_HZ: /proc times are in clock ticks of 1/100 s on Linux
+
+/** utime + stime (seconds) from a /proc stat line. */
+function statCpu(stat: string): number {
+  // utime and stime are fields 14 and 15 of the line (11 and 12 after the command).
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / HZ;
+}
+
 /** User + system CPU seconds of a process (all its threads), from /proc; undefined elsewhere. */
 function cpuSeconds(pid: number | undefined): number | undefined {
   if (pid === undefined) return undefined;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime are fields 14 and 15 of the line (11 and 12 after the command), in clock ticks.
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return statCpu(readFileSync(`/proc/${pid}/stat`, 'utf8'));
   } catch {
     return undefined;
   }
 }
 
+/** CPU seconds of a process's main thread, and of all its other threads together. */
+function threadCpu(pid: number | undefined): { main: number; other: number } | undefined {
+  const all = cpuSeconds(pid);
+  if (pid === undefined || all === undefined) return undefined;
+  try {
+    const main = statCpu(readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8'));
+    // A thread that ended gave its time to the process total: "other" is the process less its main thread.
+    return { main, other: all - main };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds per job of each part, in the measured phase. */
+interface CpuSplit {
+  main: number;
+  other: number;
+  postgres: number;
+  redis: number;
+  bench: number;
+}
+
 interface ModeResult {
   label: string;
+  warmJobs: number;
+  warmS: number;
   enqueueS: number;
+  /** Measured phase: first enqueue to last job done. */
   totalS: number;
   perMinute: number;
-  steadyPerMinute: number;
+  /** Both phases: all their jobs over the two phases' times (the pause between them left out). */
+  wholePerMinute: number;
   succeeded: number;
   dead: number;
   verdicts: Record<string, number>;
   lost: string[];
   duplicated: string[];
   rerun: number;
-  cpuS: number | undefined;
+  cpu: CpuSplit | undefined;
   gaveUp: boolean;
 }
 
 let exploitCount = 0;
 const ids = Array.from({ length: n }, (_, i) => `CVE-2099-${10000 + i}`);
+const maxGenerators = Math.max(...modes.map((m) => m.processes * Math.max(1, m.threads)));
+const warmIds = Array.from({ length: warmupPerThread * maxGenerators }, (_, i) => `CVE-2098-${10000 + i}`);
 
 // The template database: migrated, with the cloned records and their exploit requests as evidence.
 {
@@ -160,7 +212,7 @@ const ids = Array.from({ length: n }, (_, i) => `CVE-2099-${10000 + i}`);
       const id = r.cve.toUpperCase();
       exploits.set(id, [...(exploits.get(id) ?? []), r]);
     }
-    const records = ids.map((id, i) => ({ ...bundled[i % bundled.length]!, id }));
+    const records = [...ids, ...warmIds].map((id, i) => ({ ...bundled[i % bundled.length]!, id }));
     await store.vulns.upsertMany(records);
     const evidence = records.flatMap((record, i) =>
       (exploits.get(bundled[i % bundled.length]!.id) ?? []).map((r, k) => {
@@ -188,16 +240,29 @@ const ids = Array.from({ length: n }, (_, i) => `CVE-2099-${10000 + i}`);
   }
 }
 
+/** The Redis server's process id (its CPU is the machine's Redis: shared with anything else using it). */
+async function redisPid(): Promise<number | undefined> {
+  const info = await redis.info('server');
+  const m = /process_id:(\d+)/.exec(info);
+  return m ? Number(m[1]) : undefined;
+}
+
+const WORKER_APP = 'wafgen-bench-worker';
+
 async function runMode(processes: number, threads: number, round: number): Promise<ModeResult> {
   const label = `${processes} proc × ${threads === 0 ? 'main thread' : `${threads} thread${threads > 1 ? 's' : ''}`}`;
   const name = `wafgen_bench_${run}_${processes}x${threads}_${round}`;
   await admin(`create database ${name} template ${baseDb}`);
   databases.push(name);
   const prefix = `wafgen-bench-${run}-${processes}x${threads}-${round}:`;
+  // The workers' connections carry an application name, so their PostgreSQL backends can be told
+  // from this process's own (enqueueing and polling).
+  const workerDbUrl = new URL(dbUrl(name));
+  workerDbUrl.searchParams.set('application_name', WORKER_APP);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
-    DATABASE_URL: dbUrl(name),
+    DATABASE_URL: workerDbUrl.toString(),
     REDIS_URL: redisUrl,
     WAFGEN_REDIS_PREFIX: prefix,
     WAFGEN_DATA_DIR: dataDir,
@@ -209,15 +274,94 @@ async function runMode(processes: number, threads: number, round: number): Promi
   const store = await openStore({ databaseUrl: dbUrl(name), dataDir });
   let service: Awaited<ReturnType<typeof buildService>> | undefined;
   let queue: Queue | undefined;
+  const redisProcess = await redisPid();
+
+  /** The workers' PostgreSQL backends and their CPU seconds now. */
+  const backendCpu = async (): Promise<Map<number, number>> => {
+    const rows = await sql<{
+      pid: number;
+    }>`select pid from pg_stat_activity where datname = ${name} and application_name = ${WORKER_APP}`.execute(
+      store.db,
+    );
+    const out = new Map<number, number>();
+    for (const { pid } of rows.rows) {
+      const c = cpuSeconds(pid);
+      if (c !== undefined) out.set(pid, c);
+    }
+    return out;
+  };
+
+  /**
+   * Enqueues the CVEs and waits until each job has succeeded or died (or the phase's time runs
+   * out). With `backlog`, the jobs are enqueued while the queue is paused and the clock starts when
+   * it resumes: the workers drain a backlog, and enqueueing (the API's work) is not in the figure.
+   */
+  const phase = async (
+    cves: string[],
+    yearPrefix: string,
+    opts: { backlog?: boolean; onStart?: () => Promise<void>; onPoll?: () => Promise<void> } = {},
+  ): Promise<{ enqueuedMs: number; elapsedMs: number; done: number; dead: number; gaveUp: boolean }> => {
+    const enqueueStarted = Date.now();
+    if (opts.backlog) await queue!.pause();
+    for (let i = 0; i < cves.length; i += 100)
+      await Promise.all(
+        cves.slice(i, i + 100).map((cveId) => service!.jobs.enqueue({ cveId, source: 'bench' })),
+      );
+    const enqueuedMs = Date.now() - enqueueStarted;
+    await opts.onStart?.();
+    const started = opts.backlog ? Date.now() : enqueueStarted;
+    if (opts.backlog) await queue!.resume();
+    let done = 0;
+    let dead = 0;
+    let gaveUp = false;
+    let lastPoll = Date.now();
+    for (;;) {
+      // Every 250 ms: the end time is the last job's own (below), so polling more often would only
+      // take CPU from the workers.
+      await new Promise((r) => setTimeout(r, 250));
+      const rows = await sql<{
+        done: number;
+        dead: number;
+      }>`select count(*) filter (where status = 'succeeded')::int as done, count(*) filter (where status = 'dead')::int as dead from jobs where cve_id like ${`${yearPrefix}%`}`.execute(
+        store.db,
+      );
+      done = rows.rows[0]?.done ?? 0;
+      dead = rows.rows[0]?.dead ?? 0;
+      if (done + dead >= cves.length) break;
+      if (Date.now() - started > LIMIT_MS) {
+        console.error(
+          `${label}: gave up after ${LIMIT_MS / 60_000} minutes with ${done} of ${cves.length} done`,
+        );
+        gaveUp = true;
+        break;
+      }
+      if (opts.onPoll && Date.now() - lastPoll >= 1000) {
+        lastPoll = Date.now();
+        await opts.onPoll();
+      }
+    }
+    // The last job's own completion time, not the poll that saw it.
+    const last = await sql<{
+      at: number;
+    }>`select extract(epoch from max(updated_at))::float8 * 1000 as at from jobs where cve_id like ${`${yearPrefix}%`}`.execute(
+      store.db,
+    );
+    const end = Math.min(Date.now(), Math.max(started, Number(last.rows[0]?.at ?? Date.now())));
+    return { enqueuedMs, elapsedMs: end - started, done, dead, gaveUp };
+  };
+
   try {
     for (let w = 0; w < processes; w++) {
-      const nodeArgs = profileDir
-        ? [
-            '--cpu-prof',
-            `--cpu-prof-dir=${resolve(profileDir)}`,
-            `--cpu-prof-name=${processes}x${threads}-${w}-\${pid}.cpuprofile`,
-          ]
-        : [];
+      const nodeArgs = [
+        ...nodeArgsExtra,
+        ...(profileDir
+          ? [
+              '--cpu-prof',
+              // One folder per worker process; one profile per thread (node names them).
+              `--cpu-prof-dir=${join(resolve(profileDir), `${processes}x${threads}-${round}-${w}`)}`,
+            ]
+          : []),
+      ];
       const child = spawn(
         process.execPath,
         [
@@ -249,9 +393,9 @@ async function runMode(processes: number, threads: number, round: number): Promi
         child.once('exit', (code) => fail(new Error(`worker exited (${code}): ${err}`)));
       });
     }
-    const cpuBefore = workers.map((w) => cpuSeconds(w.pid));
 
-    const e = { ...env };
+    queue = new Queue('wafgen-generate', { connection: { url: redisUrl }, prefix: `${prefix}bull` });
+    const e = { ...env, DATABASE_URL: dbUrl(name) };
     service = await buildService(loadConfig(e), loadServiceConfig(e).settings, {
       store,
       env: e,
@@ -259,50 +403,56 @@ async function runMode(processes: number, threads: number, round: number): Promi
       logger: pino({ level: 'silent' }),
       metrics: createMetrics(),
     });
-    const started = Date.now();
-    for (let i = 0; i < ids.length; i += 100)
-      await Promise.all(
-        ids.slice(i, i + 100).map((cveId) => service!.jobs.enqueue({ cveId, source: 'bench' })),
-      );
-    const enqueuedMs = Date.now() - started;
 
-    let done = 0;
-    let dead = 0;
-    let gaveUp = false;
-    for (;;) {
-      const rows = await sql<{
-        status: string;
-        n: number;
-      }>`select status, count(*)::int as n from jobs group by status`.execute(store.db);
-      done = rows.rows.find((r) => r.status === 'succeeded')?.n ?? 0;
-      dead = rows.rows.find((r) => r.status === 'dead')?.n ?? 0;
-      if (done + dead >= n) break;
-      if (Date.now() - started > LIMIT_MS) {
-        console.error(`${label}: gave up after ${LIMIT_MS / 60_000} minutes with ${done} of ${n} done`);
-        gaveUp = true;
-        break;
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    // Warm-up: the same number of jobs per generating thread, on the workers just started.
+    const warm = warmIds.slice(0, warmupPerThread * processes * Math.max(1, threads));
+    const warmPhase =
+      warm.length > 0
+        ? await phase(warm, 'CVE-2098-')
+        : { enqueuedMs: 0, elapsedMs: 0, done: 0, dead: 0, gaveUp: false };
+
+    // Measured phase: a backlog of N jobs, drained by the warmed-up workers.
+    let before: ReturnType<typeof threadCpu>[] = [];
+    let pgBefore = new Map<number, number>();
+    const pgLast = new Map<number, number>();
+    let redisBefore: number | undefined;
+    let benchBefore = process.cpuUsage();
+    const measured = await phase(ids, 'CVE-2099-', {
+      backlog: true,
+      onStart: async () => {
+        before = workers.map((w) => threadCpu(w.pid));
+        pgBefore = await backendCpu();
+        for (const [pid, c] of pgBefore) pgLast.set(pid, c);
+        redisBefore = cpuSeconds(redisProcess);
+        benchBefore = process.cpuUsage();
+      },
+      // Backends that start during the phase are counted from their start.
+      onPoll: async () => {
+        for (const [pid, c] of await backendCpu()) pgLast.set(pid, c);
+      },
+    });
+    for (const [pid, c] of await backendCpu()) pgLast.set(pid, c);
+    const bench = process.cpuUsage(benchBefore);
+    const redisAfter = cpuSeconds(redisProcess);
+    const after = workers.map((w) => threadCpu(w.pid));
+    const perJob = (seconds: number): number => seconds / n;
+    let workerCpu: { main: number; other: number } | undefined = { main: 0, other: 0 };
+    for (const [i, c] of after.entries()) {
+      const b = before[i];
+      if (!c || !b || !workerCpu) workerCpu = undefined;
+      else workerCpu = { main: workerCpu.main + c.main - b.main, other: workerCpu.other + c.other - b.other };
     }
-    const elapsedMs = Date.now() - started;
-    // Completion times: the rate after the first tenth of the jobs leaves out the workers' warm-up
-    // (modules loaded and the benign corpus parsed on the first generation, once per process or thread).
-    const finished = await sql<{
-      at: number;
-    }>`select extract(epoch from updated_at)::float8 * 1000 as at from jobs where status = 'succeeded' order by updated_at`.execute(
-      store.db,
-    );
-    const times = finished.rows.map((r) => Number(r.at));
-    const from = times[Math.floor(times.length / 10)];
-    const to = times.at(-1);
-    const steady =
-      from !== undefined && to !== undefined && to > from
-        ? ((times.length - 1 - Math.floor(times.length / 10)) / (to - from)) * 60_000
-        : 0;
-    const cpuAfter = workers.map((w) => cpuSeconds(w.pid));
-    const cpu = cpuAfter.every((c, i) => c !== undefined && cpuBefore[i] !== undefined)
-      ? cpuAfter.reduce((sum: number, c, i) => sum + c! - cpuBefore[i]!, 0)
-      : undefined;
+    const pgCpu = [...pgLast].reduce((t, [pid, c]) => t + c - (pgBefore.get(pid) ?? 0), 0);
+    const cpu: CpuSplit | undefined =
+      workerCpu && redisBefore !== undefined && redisAfter !== undefined
+        ? {
+            main: perJob(workerCpu.main),
+            other: perJob(workerCpu.other),
+            postgres: perJob(pgCpu),
+            redis: perJob(redisAfter - redisBefore),
+            bench: perJob((bench.user + bench.system) / 1e6),
+          }
+        : undefined;
 
     const perCve = await sql<{
       cve_id: string;
@@ -315,22 +465,25 @@ async function runMode(processes: number, threads: number, round: number): Promi
     }>`select report->>'verdict' as verdict, count(*)::int as n from rules group by 1 order by 1`.execute(
       store.db,
     );
-    queue = new Queue('wafgen-generate', { connection: { url: redisUrl }, prefix: `${prefix}bull` });
     const completed = await queue.getJobs(['completed'], 0, -1);
+    const all = [...warm, ...ids];
     return {
       label,
-      enqueueS: enqueuedMs / 1000,
-      totalS: elapsedMs / 1000,
-      perMinute: (done / elapsedMs) * 60_000,
-      steadyPerMinute: steady,
-      succeeded: done,
-      dead,
+      warmJobs: warm.length,
+      warmS: warmPhase.elapsedMs / 1000,
+      enqueueS: measured.enqueuedMs / 1000,
+      totalS: measured.elapsedMs / 1000,
+      perMinute: (measured.done / measured.elapsedMs) * 60_000,
+      wholePerMinute:
+        ((warmPhase.done + measured.done) / (warmPhase.elapsedMs + measured.elapsedMs)) * 60_000,
+      succeeded: warmPhase.done + measured.done,
+      dead: warmPhase.dead + measured.dead,
       verdicts: Object.fromEntries(verdicts.rows.map((r) => [r.verdict ?? 'none', r.n])),
-      lost: ids.filter((id) => !stored.has(id)),
+      lost: all.filter((id) => !stored.has(id)),
       duplicated: [...stored].filter(([, count]) => count > 1).map(([id]) => id),
       rerun: completed.filter((j) => j.attemptsStarted > 1).length,
-      cpuS: cpu,
-      gaveUp,
+      cpu,
+      gaveUp: warmPhase.gaveUp || measured.gaveUp,
     };
   } finally {
     for (const w of workers) w.kill('SIGTERM');
@@ -365,76 +518,65 @@ try {
   const cell = (values: number[], fmt: (v: number) => string): string =>
     values.length === 1 ? fmt(values[0]!) : `${fmt(median(values))} (${values.map(fmt).join(', ')})`;
   const base = modes.findIndex((m) => m.processes === 1 && m.threads === 0);
-  const ratios = (i: number, key: 'perMinute' | 'steadyPerMinute'): number[] =>
+  const ratios = (i: number, key: 'perMinute' | 'wholePerMinute'): number[] =>
     all[i]!.map((r, round) => r[key] / all[base]![round]![key]);
   const sum = (i: number, f: (r: ModeResult) => number): string =>
     String(all[i]!.reduce((t, r) => t + f(r), 0));
   const verdictNames = [...new Set(all.flat().flatMap((r) => Object.keys(r.verdicts)))].sort();
   const cols = modes.map((_, i) => i);
-  const rows: [string, ...string[]][] = [
-    ['workers (processes × threads)', ...cols.map((i) => all[i]![0]!.label)],
+  const seconds = (v: number): string => `${v.toFixed(1)} s`;
+  const whole = (v: number): string => v.toFixed(0);
+  const ratio = (v: number): string => v.toFixed(2);
+  const ms = (v: number): string => `${(v * 1000).toFixed(1)} ms`;
+  const numbers = (label: string, f: (r: ModeResult) => number, fmt: (v: number) => string) =>
     [
-      'enqueue time',
+      label,
       ...cols.map((i) =>
         cell(
-          all[i]!.map((r) => r.enqueueS),
-          (v) => `${v.toFixed(1)} s`,
+          all[i]!.map((r) => f(r)),
+          fmt,
         ),
       ),
-    ],
+    ] as [string, ...string[]];
+  const cpuRow = (label: string, f: (c: CpuSplit) => number) =>
     [
-      'total time',
+      label,
       ...cols.map((i) =>
-        cell(
-          all[i]!.map((r) => r.totalS),
-          (v) => `${v.toFixed(1)} s`,
-        ),
-      ),
-    ],
-    [
-      'rules per minute',
-      ...cols.map((i) =>
-        cell(
-          all[i]!.map((r) => r.perMinute),
-          (v) => v.toFixed(0),
-        ),
-      ),
-    ],
-    [
-      'ratio to 1 proc × main thread',
-      ...cols.map((i) => (base >= 0 ? cell(ratios(i, 'perMinute'), (v) => v.toFixed(2)) : '-')),
-    ],
-    [
-      'rules per minute after warm-up',
-      ...cols.map((i) =>
-        cell(
-          all[i]!.map((r) => r.steadyPerMinute),
-          (v) => v.toFixed(0),
-        ),
-      ),
-    ],
-    [
-      'ratio after warm-up',
-      ...cols.map((i) => (base >= 0 ? cell(ratios(i, 'steadyPerMinute'), (v) => v.toFixed(2)) : '-')),
-    ],
-    [
-      'worker CPU per job',
-      ...cols.map((i) =>
-        all[i]!.every((r) => r.cpuS !== undefined)
+        all[i]!.every((r) => r.cpu !== undefined)
           ? cell(
-              all[i]!.map((r) => (r.cpuS! / n) * 1000),
-              (v) => `${v.toFixed(0)} ms`,
+              all[i]!.map((r) => f(r.cpu!)),
+              ms,
             )
           : '-',
       ),
-    ],
+    ] as [string, ...string[]];
+  const totalCpu = (c: CpuSplit): number => c.main + c.other + c.postgres + c.redis + c.bench;
+  const rows: [string, ...string[]][] = [
+    ['workers (processes × threads)', ...cols.map((i) => all[i]![0]!.label)],
+    numbers('warm-up jobs', (r) => r.warmJobs, whole),
+    numbers('warm-up time (fresh workers)', (r) => r.warmS, seconds),
+    numbers('measured: enqueue time (queue paused)', (r) => r.enqueueS, seconds),
+    numbers('measured: time to drain the backlog', (r) => r.totalS, seconds),
+    numbers('rules per minute (measured)', (r) => r.perMinute, whole),
     [
-      'worker CPU use (cores)',
+      'ratio to 1 proc × main thread',
+      ...cols.map((i) => (base >= 0 ? cell(ratios(i, 'perMinute'), ratio) : '-')),
+    ],
+    numbers('rules per minute, whole run', (r) => r.wholePerMinute, whole),
+    ['ratio, whole run', ...cols.map((i) => (base >= 0 ? cell(ratios(i, 'wholePerMinute'), ratio) : '-'))],
+    cpuRow('CPU per job: worker main threads', (c) => c.main),
+    cpuRow('CPU per job: worker other threads', (c) => c.other),
+    cpuRow('CPU per job: PostgreSQL (workers)', (c) => c.postgres),
+    cpuRow('CPU per job: Redis server', (c) => c.redis),
+    cpuRow('CPU per job: bench (polling)', (c) => c.bench),
+    cpuRow('CPU per job: total', totalCpu),
+    [
+      'cores busy (total CPU / time)',
       ...cols.map((i) =>
-        all[i]!.every((r) => r.cpuS !== undefined)
+        all[i]!.every((r) => r.cpu !== undefined)
           ? cell(
-              all[i]!.map((r) => r.cpuS! / r.totalS),
-              (v) => v.toFixed(2),
+              all[i]!.map((r) => (totalCpu(r.cpu!) * n) / r.totalS),
+              ratio,
             )
           : '-',
       ),
@@ -453,25 +595,30 @@ try {
   const line = (r: string[]) => `| ${r.map((c, k) => c.padEnd(widths[k]!)).join(' | ')} |`;
   const [load1] = loadavg();
   console.log(
-    `bench:queue — the same ${n} CVEs (bundled records cloned, ${exploitCount} of their exploit requests as evidence) per mode, ` +
-      `concurrency ${concurrency} per worker, ${rounds} round${rounds > 1 ? 's' : ''} (median, then each round), ` +
+    `bench:queue — per mode, ${warmupPerThread} warm-up jobs per generating thread, then the same ${n} jobs measured ` +
+      `(bundled records cloned, ${exploitCount} exploit requests as evidence in all), ` +
+      `concurrency ${concurrency} per worker process, ${rounds} round${rounds > 1 ? 's' : ''} (median, then each round), ` +
       `workers from ${fromSources ? 'the sources (tsx)' : 'dist/'}; PostgreSQL + Redis on loopback; ${availableParallelism()} cores, load average ${load1!.toFixed(1)} at the end\n`,
   );
   console.log(line(header));
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows.slice(1)) console.log(line(r));
-  const two = modes.findIndex((m) => m.processes === 2 && m.threads === 0);
-  const threaded = modes.findIndex((m) => m.processes === 1 && m.threads === 2);
-  if (base >= 0 && two >= 0)
-    console.log(`\nratio 2 processes / 1 process: ${median(ratios(two, 'perMinute')).toFixed(2)}`);
-  if (base >= 0 && threaded >= 0)
+  const summary = (m: { processes: number; threads: number }, what: string): void => {
+    const i = modes.findIndex((x) => x.processes === m.processes && x.threads === m.threads);
+    if (base < 0 || i < 0) return;
     console.log(
-      `ratio 1 process × 2 threads / 1 process: ${median(ratios(threaded, 'perMinute')).toFixed(2)}`,
+      `ratio ${what} / 1 process: ${median(ratios(i, 'perMinute')).toFixed(2)} measured after warm-up ` +
+        `(${median(ratios(i, 'wholePerMinute')).toFixed(2)} over the whole run, warm-up included)`,
     );
+  };
+  console.log('');
+  summary({ processes: 2, threads: 0 }, '2 processes');
+  summary({ processes: 1, threads: 2 }, '1 process × 2 threads');
+  summary({ processes: 2, threads: 1 }, '2 processes × 1 thread');
   for (const r of all.flat())
-    if (r.lost.length > 0 || r.duplicated.length > 0 || r.rerun > 0 || r.gaveUp) {
+    if (r.lost.length > 0 || r.duplicated.length > 0 || r.rerun > 0 || r.gaveUp || r.dead > 0) {
       console.error(
-        `${r.label}: lost ${r.lost.slice(0, 10).join(', ')}; duplicated ${r.duplicated.slice(0, 10).join(', ')}; run more than once ${r.rerun}`,
+        `${r.label}: lost ${r.lost.slice(0, 10).join(', ')}; duplicated ${r.duplicated.slice(0, 10).join(', ')}; run more than once ${r.rerun}; dead ${r.dead}`,
       );
       process.exitCode = 1;
     }
