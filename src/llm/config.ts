@@ -111,6 +111,13 @@ const LlmEnvSchema = z.object({
   WAFGEN_OPENAI_COMPATIBLE_MINI_MODEL: modelId.optional(),
   WAFGEN_OPENAI_COMPATIBLE_API_KEY: secret.optional(),
 
+  /**
+   * How the output schema reaches the model: `native` (the provider's structured output, where it
+   * can take the schema; the others get JSON mode and a short digest of it) or `digest` (JSON mode
+   * and the digest everywhere: fewer prompt tokens, no constrained decoding).
+   */
+  WAFGEN_LLM_OUTPUT: z.enum(['native', 'digest']).default('native'),
+
   /** Per HTTP attempt, headers and body together. */
   WAFGEN_LLM_TIMEOUT_MS: intAtLeast(1).default(60_000),
   /** Retries per provider after the first attempt, on transient failures only. */
@@ -150,6 +157,8 @@ export type ProviderSettings =
 export interface LlmConfig {
   /** The chain, in the order providers are tried. Empty: no LLM is configured. */
   providers: ProviderSettings[];
+  /** WAFGEN_LLM_OUTPUT: the schema natively where a provider takes it, or a digest everywhere. */
+  outputSchema: 'native' | 'digest';
   timeoutMs: number;
   retries: number;
   backoff: { initialMs: number; maxMs: number };
@@ -292,6 +301,7 @@ export function loadLlmConfig(
 
   return {
     providers,
+    outputSchema: e.WAFGEN_LLM_OUTPUT,
     timeoutMs: e.WAFGEN_LLM_TIMEOUT_MS,
     retries: e.WAFGEN_LLM_RETRIES,
     backoff: { initialMs: e.WAFGEN_LLM_BACKOFF_INITIAL_MS, maxMs: e.WAFGEN_LLM_BACKOFF_MAX_MS },

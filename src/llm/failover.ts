@@ -5,7 +5,14 @@
 // let through) → timeout (aborts the HTTP request, headers and body) → generateText with an
 // Output.object schema. A provider that fails for good hands over to the next; when none is left,
 // AllProvidersFailed carries every attempt and the caller falls back to the built-in engine.
-import { asSchema, generateText, NoObjectGeneratedError, Output, type LanguageModelUsage } from 'ai';
+import {
+  asSchema,
+  generateText,
+  NoObjectGeneratedError,
+  Output,
+  TypeValidationError,
+  type LanguageModelUsage,
+} from 'ai';
 import {
   CircuitState,
   ConsecutiveBreaker,
@@ -55,6 +62,13 @@ export interface GenerateObjectRequest<T> {
   /** Name and description of the output, sent to providers that take them (OpenAI json_schema). */
   schemaName?: string;
   schemaDescription?: string;
+  /**
+   * The schema as a few lines of text. When given, a provider whose structured output cannot take
+   * the schema (Gemini: no recursive `$ref`), or every provider under WAFGEN_LLM_OUTPUT=digest, is
+   * asked for JSON with this digest after the system prompt, and the answer is validated against
+   * `schema` here. Without it every provider gets the schema natively.
+   */
+  schemaDigest?: string;
   /** A subset or reordering of the configured chain (the CLI's --provider). */
   providers?: readonly ProviderName[];
   abortSignal?: AbortSignal;
@@ -178,15 +192,36 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
     for (const p of order)
       if (!chain.includes(p)) throw new Error(`LLM provider ${p} is not configured (WAFGEN_LLM_PROVIDERS)`);
 
-    const jsonSchema = await Promise.resolve(asSchema(req.schema).jsonSchema);
-    const estimatedInputTokens = estimateTokens(req.system + req.prompt + JSON.stringify(jsonSchema));
+    const schema = asSchema(req.schema);
+    const jsonSchema = await Promise.resolve(schema.jsonSchema);
+    const schemaText = JSON.stringify(jsonSchema);
+    // What each provider is sent: the schema natively, or JSON mode with the digest (see the request).
+    const digestFor = (provider: ProviderName): boolean =>
+      req.schemaDigest !== undefined &&
+      (config.outputSchema === 'digest' || !takesSchema(provider, jsonSchema));
+    const systemFor = (provider: ProviderName) =>
+      digestFor(provider) ? `${req.system}\n\n${req.schemaDigest}` : req.system;
     const left = budget.remaining().outputTokens;
     const maxOutputTokens =
       req.maxOutputTokens ??
       (left > 0 ? Math.min(DEFAULT_MAX_OUTPUT_TOKENS, left) : DEFAULT_MAX_OUTPUT_TOKENS);
-    const estimate = { estimatedInputTokens, maxOutputTokens };
-    // Token limits hold whatever the model: refuse before trying anyone.
-    budget.checkTokens(estimate);
+    // The estimate covers what is sent: system prompt (with the digest) and prompt, and the schema
+    // when it goes natively.
+    const estimateFor = (provider: ProviderName) => ({
+      estimatedInputTokens: estimateTokens(
+        systemFor(provider) + req.prompt + (digestFor(provider) ? '' : schemaText),
+      ),
+      maxOutputTokens,
+    });
+    // Token limits hold whatever the model: refuse before trying anyone when even the smallest
+    // request of the chain is over them.
+    const estimates = order.map(estimateFor);
+    budget.checkTokens(
+      estimates.reduce(
+        (a, b) => (b.estimatedInputTokens < a.estimatedInputTokens ? b : a),
+        estimates[0] ?? estimateFor(chain[0]!),
+      ),
+    );
 
     const attempts: AttemptRecord[] = [];
     const note = (a: AttemptRecord) => {
@@ -209,6 +244,9 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
       const model = registry.modelId(provider, req.role);
       const price = priceFor(config.prices, provider, model);
       const breaker = breakers.get(provider)!;
+      const estimate = estimateFor(provider);
+      const { estimatedInputTokens } = estimate;
+      const digest = digestFor(provider);
       try {
         budget.check(estimate, price, provider, model);
       } catch (err) {
@@ -233,15 +271,15 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
             const out = await breaker.policy.execute(
               (outer) =>
                 timeoutPolicy.execute(async ({ signal }) => {
+                  const named = {
+                    ...(req.schemaName ? { name: req.schemaName } : {}),
+                    ...(req.schemaDescription ? { description: req.schemaDescription } : {}),
+                  };
                   const result = await generateText({
                     model: registry.model(provider, req.role),
-                    system: req.system,
+                    system: systemFor(provider),
                     prompt: req.prompt,
-                    output: Output.object({
-                      schema: req.schema,
-                      ...(req.schemaName ? { name: req.schemaName } : {}),
-                      ...(req.schemaDescription ? { description: req.schemaDescription } : {}),
-                    }),
+                    output: digest ? Output.json(named) : Output.object({ schema: req.schema, ...named }),
                     maxOutputTokens,
                     // Exploit evidence has no business being kept on OpenAI's side (the
                     // Responses API stores responses unless told not to).
@@ -253,7 +291,12 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
                     inputTokens: estimatedInputTokens,
                     outputTokens: estimateTokens(result.text),
                   });
-                  return { object: result.output as T, usage: billed };
+                  if (!digest) return { object: result.output as T, usage: billed };
+                  // JSON mode: the provider checked nothing; the schema does it here.
+                  const checked = await schema.validate!(result.output);
+                  if (!checked.success)
+                    throw new TypeValidationError({ value: result.output, cause: checked.error });
+                  return { object: checked.value, usage: billed };
                 }, outer.signal),
               req.abortSignal,
             );
@@ -306,6 +349,40 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
     breakerStates: () => Object.fromEntries([...breakers].map(([p, b]) => [p, stateOf(b)])),
     newBudget,
   };
+}
+
+/** Whether a JSON Schema refers to itself (`$ref` to a definition that contains it, or to `#`). */
+function isRecursive(jsonSchema: unknown): boolean {
+  const root = jsonSchema as { definitions?: Record<string, unknown>; $defs?: Record<string, unknown> };
+  const defs = { ...root.definitions, ...root.$defs };
+  const refsOf = (node: unknown, out: Set<string>): Set<string> => {
+    if (Array.isArray(node)) for (const n of node) refsOf(n, out);
+    else if (node && typeof node === 'object')
+      for (const [k, v] of Object.entries(node))
+        if (k === '$ref' && typeof v === 'string') out.add(v.replace(/^#\/(definitions|\$defs)\//, ''));
+        else refsOf(v, out);
+    return out;
+  };
+  if (refsOf(jsonSchema, new Set()).has('#')) return true;
+  // A definition that reaches itself through references.
+  const edges = new Map(Object.entries(defs).map(([name, d]) => [name, refsOf(d, new Set())]));
+  const reaches = (from: string, target: string, seen = new Set<string>()): boolean => {
+    for (const to of edges.get(from) ?? []) {
+      if (to === target) return true;
+      if (!seen.has(to) && (seen.add(to), reaches(to, target, seen))) return true;
+    }
+    return false;
+  };
+  return [...edges.keys()].some((name) => reaches(name, name));
+}
+
+/**
+ * Whether the provider's structured output takes this schema natively. Gemini's responseSchema has
+ * no recursion (the AI SDK refuses to convert a recursive `$ref`); the others take it (Anthropic and
+ * Bedrock as a tool's input schema, OpenAI and OpenAI-compatible servers as strict json_schema).
+ */
+function takesSchema(provider: ProviderName, jsonSchema: unknown): boolean {
+  return provider !== 'google' || !isRecursive(jsonSchema);
 }
 
 function toBreakerState(s: CircuitState): BreakerState {

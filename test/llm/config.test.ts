@@ -22,6 +22,7 @@ describe('loadLlmConfig', () => {
     expect(c).toEqual({
       providers: [],
       timeoutMs: 60_000,
+      outputSchema: 'native',
       retries: 2,
       backoff: { initialMs: 500, maxMs: 10_000 },
       retryAfterMaxMs: 20_000,

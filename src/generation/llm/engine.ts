@@ -34,7 +34,7 @@ import type {
   Usage,
 } from '../types.js';
 import { DEFAULT_PROMPT_OPTIONS, PromptBuilder, SYSTEM_PROMPT, type PreviousAnswer } from './prompt.js';
-import { LlmRuleOutput } from './schema.js';
+import { LlmRuleOutput, STATEMENT_DIGEST } from './schema.js';
 
 /** What the engine needs of the LLM client (`createLlmClient` gives all of it). */
 export interface LlmEngineClient {
@@ -249,6 +249,7 @@ export class LlmEngine implements Engine {
           schema: LlmRuleOutput,
           schemaName: 'waf_rule_statement',
           schemaDescription: 'An AWS WAFv2 Statement that blocks the exploit, and why.',
+          schemaDigest: STATEMENT_DIGEST,
           system: SYSTEM_PROMPT,
           prompt: prompt + note,
           ...(budget ? { budget } : {}),

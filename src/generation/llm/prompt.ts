@@ -10,6 +10,8 @@
  * against a strict shape first (a CVE ID, CWE IDs, a severity, an attack class, a technique name,
  * counts); a value that fails its check is shown only inside the fence.
  */
+import { randomBytes } from 'node:crypto';
+
 import { deriveVariants } from '../../variants/index.js';
 import type { HttpRequest } from '../../requests/model.js';
 import { fenceUntrusted, fenceUntrustedValues, neutralise, quoteUntrusted } from '../../evidence/fence.js';
@@ -31,6 +33,14 @@ export interface PromptOptions {
 }
 
 export const DEFAULT_PROMPT_OPTIONS: PromptOptions = { maxRequests: 3, maxRequestChars: 2000 };
+
+/**
+ * Fence boundaries of 48 random bits (12 hex digits), not the fence's default 128: every boundary is
+ * written four times per fenced block and a prompt has a dozen blocks, so the long ones cost ~50
+ * tokens a block (measured: `npm run bench:llm`). The boundary is defence in depth only: the fence
+ * defangs anything shaped like its tags inside the text, so no text can close it whatever it guesses.
+ */
+const shortBoundary = (): string => randomBytes(6).toString('hex');
 
 /** What the model answered last time and why it was not good enough. */
 export interface PreviousAnswer {
@@ -100,7 +110,7 @@ export class PromptBuilder {
       label,
       source,
       ...(maxChars !== undefined ? { maxChars } : {}),
-      ...(this.options.random ? { random: this.options.random } : {}),
+      random: this.options.random ?? shortBoundary,
     });
   }
 
@@ -110,7 +120,7 @@ export class PromptBuilder {
       label,
       source,
       maxValues: 20,
-      ...(this.options.random ? { random: this.options.random } : {}),
+      random: this.options.random ?? shortBoundary,
     });
   }
 
@@ -176,7 +186,7 @@ export class PromptBuilder {
       lines.push(
         '',
         `Exploit requests (${shown.length} of ${exploits.length}); the rule must block each of them and their evasion variants:`,
-        ...shown.map((r) => this.request(r, 'exploit request')),
+        ...shown.map((r, i) => this.request(r, `exploit request ${i + 1}`)),
       );
     } else {
       lines.push('', 'No exploit request is available: work from the description and the exploit facts.');
@@ -206,7 +216,8 @@ export class PromptBuilder {
     const max = this.options.maxRequests;
     const out: string[] = [
       'Your previous statement failed these checks. The previous rule (JSON; the paths below point into it, your statement is its $.Statement):',
-      this.fence(JSON.stringify(rule, null, 2), 'previous rule', 'your previous answer', 12_000),
+      // Compact JSON: the paths below point into it all the same, at a third fewer tokens.
+      this.fence(JSON.stringify(rule), 'previous rule', 'your previous answer', 12_000),
     ];
     // The test outcomes below say what was missed and blocked, with the requests; the other reasons
     // (an invalid rule, the evaluator refusing it, the WCU budget) only exist as reasons.
@@ -238,7 +249,12 @@ export class PromptBuilder {
           'the exploit requests',
         ),
       );
-      for (const m of missedExploits.slice(0, max))
+      // Those the first part of the prompt shows are named by their number there, not shown again.
+      const shownAbove = new Map(input.exploits.slice(0, max).map((r, i) => [r.id, i + 1]));
+      const above = missedExploits.filter((m) => shownAbove.has(m.id)).map((m) => shownAbove.get(m.id)!);
+      if (above.length > 0)
+        out.push(`Of them, exploit request${above.length > 1 ? 's' : ''} ${above.join(', ')} above.`);
+      for (const m of missedExploits.filter((x) => !shownAbove.has(x.id)).slice(0, max))
         out.push(this.request(exploitIds.get(m.id)!, 'missed exploit request'));
     }
 

@@ -1,30 +1,37 @@
-// The output schema the model is given: a small wrapper `{ rationale, statement }` where `statement`
-// is a bounded subset of the WAFv2 Statement. The real Statement schema is recursive and carries
-// sixteen statement types; a model needs neither. This one has the statements a virtual patch is
-// made of (ByteMatch, RegexMatch, SqliMatch, XssMatch, SizeConstraint) combined with And/Or/Not up
-// to three levels deep, every FieldToMatch type and every TextTransformation type.
-//
-// It is written for the strictest structured-output modes (OpenAI strict json_schema, Anthropic
-// output_config, Gemini responseSchema): every property required, no optional fields, no numeric or
-// length constraints, shared parts in `definitions` (referenced, not repeated; Gemini's adapter
-// inlines them), `additionalProperties: false` everywhere. Validation is deliberately looser than
-// the JSON Schema: objects keep unknown keys and nothing checks counts or lengths, so an output with
-// an OrStatement of one child, a 300-byte SearchString or a stray key still arrives, and the real
-// schema, lint and evaluator (the generation loop's checks) turn it into findings with paths that go
-// back to the model, instead of a failed call.
+/**
+ * @module The output the model is asked for: `{ rationale, statement }`, the statement a bounded
+ * subset of the WAFv2 Statement (ByteMatch, RegexMatch, SqliMatch, XssMatch, SizeConstraint, combined
+ * with And/Or/Not), given to providers two ways:
+ *
+ * - natively (OpenAI and OpenAI-compatible strict json_schema, Anthropic and Bedrock tool use): the
+ *   compact JSON Schema of {@link LlmRuleOutput}. Compact because it is sent, and billed, with every
+ *   call: one recursive Statement (And/Or/Not refer back to it) instead of a copy per nesting level,
+ *   the FieldToMatch types a virtual patch inspects (not header order, JA3/JA4 or the fragment a
+ *   browser never sends), `All` as the match pattern of Headers, Cookies and JsonBody (one header
+ *   is SingleHeader), no descriptions (the system prompt says what matters). Measured with
+ *   `npm run bench:llm`: 2,725 o200k tokens for the three-level schema it replaces, 1,0xx for this.
+ * - as {@link STATEMENT_DIGEST}, a few lines of text, to providers whose structured output cannot
+ *   take the schema (Gemini's responseSchema has no recursion) or when WAFGEN_LLM_OUTPUT=digest:
+ *   they are asked for JSON, and the answer is checked against the same Zod schema here.
+ *
+ * The JSON Schema suits the strictest modes (OpenAI strict: every property required, no optional
+ * fields, no numeric or length constraints, `additionalProperties: false`). Validation is looser:
+ * objects keep unknown keys and nothing checks counts, lengths or depth, so an OrStatement of one
+ * child, a 300-byte SearchString, a stray key or a member the schema does not offer (IncludedHeaders)
+ * still arrives, and the real schema, lint and evaluator (the generation loop's checks) turn it into
+ * findings with paths that go back to the model, instead of a failed call.
+ */
 import { z } from 'zod';
 
 import {
-  ComparisonOperatorValues,
-  FallbackBehaviorValues,
   BodyParsingFallbackBehaviorValues,
+  ComparisonOperatorValues,
   JsonMatchScopeValues,
   MapMatchScopeValues,
   OversizeHandlingValues,
   PositionalConstraintValues,
   SensitivityLevelValues,
   TextTransformationTypeValues,
-  type FieldToMatch,
 } from '../../waf/model/shapes.generated.js';
 
 /** An object that says `additionalProperties: false` to the model but keeps unknown keys when parsed. */
@@ -38,89 +45,71 @@ const empty = () => obj({});
 /** `{"type":"integer"}` without the safe-integer minimum/maximum Zod adds (Anthropic refuses them). */
 const integer = () => z.number().meta({ type: 'integer' });
 const oversize = z.enum(OversizeHandlingValues);
-const fallback = z.enum(FallbackBehaviorValues);
-const names = z.array(z.string());
+/**
+ * `{"All": {}}` to the model; any object when parsed, so a pattern the schema does not offer
+ * (IncludedHeaders, ExcludedCookies...) reaches the real schema instead of failing the call.
+ */
+const all = z.looseObject({}).meta({
+  properties: { All: { type: 'object', properties: {}, additionalProperties: false } },
+  required: ['All'],
+  additionalProperties: false,
+});
 
+/** The request components a model may inspect, and what each needs. */
 const FIELD_TO_MATCH = {
-  SingleHeader: obj({ Name: z.string().describe('header name') }),
-  SingleQueryArgument: obj({ Name: z.string().describe('query argument name') }),
-  AllQueryArguments: empty(),
   UriPath: empty(),
   QueryString: empty(),
+  AllQueryArguments: empty(),
+  SingleQueryArgument: obj({ Name: z.string() }),
+  SingleHeader: obj({ Name: z.string() }),
+  Headers: obj({ MatchPattern: all, MatchScope: z.enum(MapMatchScopeValues), OversizeHandling: oversize }),
+  Cookies: obj({ MatchPattern: all, MatchScope: z.enum(MapMatchScopeValues), OversizeHandling: oversize }),
   Body: obj({ OversizeHandling: oversize }),
-  Method: empty(),
   JsonBody: obj({
-    MatchPattern: z.union([one('All', empty()), one('IncludedPaths', names.describe('JSON Pointers'))]),
+    MatchPattern: all,
     MatchScope: z.enum(JsonMatchScopeValues),
     InvalidFallbackBehavior: z.enum(BodyParsingFallbackBehaviorValues),
     OversizeHandling: oversize,
   }),
-  Headers: obj({
-    MatchPattern: z.union([
-      one('All', empty()),
-      one('IncludedHeaders', names),
-      one('ExcludedHeaders', names),
-    ]),
-    MatchScope: z.enum(MapMatchScopeValues),
-    OversizeHandling: oversize,
-  }),
-  Cookies: obj({
-    MatchPattern: z.union([
-      one('All', empty()),
-      one('IncludedCookies', names),
-      one('ExcludedCookies', names),
-    ]),
-    MatchScope: z.enum(MapMatchScopeValues),
-    OversizeHandling: oversize,
-  }),
-  HeaderOrder: obj({ OversizeHandling: oversize }),
-  JA3Fingerprint: obj({ FallbackBehavior: fallback }),
-  JA4Fingerprint: obj({ FallbackBehavior: fallback }),
-  UriFragment: obj({ FallbackBehavior: fallback }),
-} satisfies Record<keyof FieldToMatch, z.ZodType>;
+  Method: empty(),
+};
 
 const members = <M extends Record<string, z.ZodType>>(m: M) =>
   Object.entries(m).map(([k, v]) => one(k, v)) as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]];
 
-const FieldToMatchOutput = z
-  .union(members(FIELD_TO_MATCH))
-  .meta({ id: 'FieldToMatch', description: 'Exactly one key: the request component to inspect.' });
+const FieldToMatchOutput = z.union(members(FIELD_TO_MATCH)).meta({ id: 'FieldToMatch' });
 
 const TextTransformationsOutput = z
   .array(obj({ Priority: integer(), Type: z.enum(TextTransformationTypeValues) }))
-  .meta({
-    id: 'TextTransformations',
-    description:
-      'Applied in Priority order (0, 1, 2, ...) before matching; NONE alone for no transformation.',
-  });
+  .meta({ id: 'TextTransformations' });
 
 const LEAVES = {
   ByteMatchStatement: obj({
-    SearchString: z.string().describe('plain text, at most 200 bytes; lower case after LOWERCASE'),
+    SearchString: z.string(),
     FieldToMatch: FieldToMatchOutput,
     TextTransformations: TextTransformationsOutput,
     PositionalConstraint: z.enum(PositionalConstraintValues),
-  }).meta({ id: 'ByteMatchStatement' }),
+  }),
   RegexMatchStatement: obj({
-    RegexString: z.string().describe('RE2 syntax, at most 200 characters, no backreferences or lookaround'),
+    RegexString: z.string(),
     FieldToMatch: FieldToMatchOutput,
     TextTransformations: TextTransformationsOutput,
-  }).meta({ id: 'RegexMatchStatement' }),
+  }),
   SqliMatchStatement: obj({
     FieldToMatch: FieldToMatchOutput,
     TextTransformations: TextTransformationsOutput,
     SensitivityLevel: z.enum(SensitivityLevelValues),
-  }).meta({ id: 'SqliMatchStatement' }),
+  }),
   XssMatchStatement: obj({
     FieldToMatch: FieldToMatchOutput,
     TextTransformations: TextTransformationsOutput,
-  }).meta({ id: 'XssMatchStatement' }),
+  }),
   SizeConstraintStatement: obj({
     FieldToMatch: FieldToMatchOutput,
     ComparisonOperator: z.enum(ComparisonOperatorValues),
-    Size: integer().describe('bytes'),
+    Size: integer(),
     TextTransformations: TextTransformationsOutput,
-  }).meta({ id: 'SizeConstraintStatement' }),
+  }),
 };
 
 /** Statement types the model may use. */
@@ -131,26 +120,30 @@ export const OUTPUT_STATEMENT_TYPES = [
   'NotStatement',
 ] as const;
 
-/** Deepest nesting of statements: level 1 and 2 may be And/Or/Not, level 3 is a match statement. */
+/** Nesting the prompt asks for: level 1 and 2 may be And/Or/Not, level 3 is a match statement. */
 export const MAX_STATEMENT_LEVELS = 3;
 
-/** A statement at one level: a match statement, or And/Or/Not over the next level down. */
-function level(inner: z.ZodType | undefined, id: string): z.ZodType {
-  const leaves = members(LEAVES);
-  if (!inner) return z.union(leaves).meta({ id });
-  return z
-    .union([
-      ...leaves,
-      one('AndStatement', obj({ Statements: z.array(inner).describe('two or more statements') })),
-      one('OrStatement', obj({ Statements: z.array(inner).describe('two or more statements') })),
-      one('NotStatement', obj({ Statement: inner })),
-    ])
-    .meta({ id });
-}
-
-const level3 = level(undefined, 'MatchStatement');
-const level2 = level(level3, 'Statement2');
-const level1 = level(level2, 'Statement');
+// One recursive union: And/Or/Not refer back to Statement (a `$ref` in the JSON Schema).
+const StatementOutput: z.ZodType = z
+  .union([
+    ...members(LEAVES),
+    obj({
+      get AndStatement() {
+        return obj({ Statements: z.array(StatementOutput) });
+      },
+    }),
+    obj({
+      get OrStatement() {
+        return obj({ Statements: z.array(StatementOutput) });
+      },
+    }),
+    obj({
+      get NotStatement() {
+        return obj({ Statement: StatementOutput });
+      },
+    }),
+  ])
+  .meta({ id: 'Statement' });
 
 /** What the model returns. */
 export interface LlmRuleOutput {
@@ -159,10 +152,49 @@ export interface LlmRuleOutput {
   statement: Record<string, unknown>;
 }
 
-// Typed by hand: the levels are plain ZodTypes (their output is `unknown` to TypeScript).
+// Typed by hand: the statement is a plain ZodType (its output is `unknown` to TypeScript).
 export const LlmRuleOutput = z.object({
-  rationale: z
-    .string()
-    .describe('Two or three sentences: what the exploit sends and where, and what the statement matches.'),
-  statement: level1,
+  rationale: z.string(),
+  statement: StatementOutput,
 }) as unknown as z.ZodType<LlmRuleOutput>;
+
+/** Keys whose values the digest lists once, not at every use. */
+const NAMED_ENUMS: Record<string, readonly string[]> = {
+  OversizeHandling: OversizeHandlingValues,
+  MatchScope: MapMatchScopeValues,
+};
+
+/** `{Name, MatchPattern: {All: {}}}`: an object's keys, with the values of enums and objects. */
+function shapeOf(t: z.ZodType): string {
+  if (t === all) return '{All: {}}';
+  if (t instanceof z.ZodEnum) return (t.options as string[]).join('|');
+  if (t instanceof z.ZodObject) {
+    const keys = Object.entries(t.shape as Record<string, z.ZodType>).map(([k, v]) =>
+      v instanceof z.ZodString || k in NAMED_ENUMS ? k : `${k}: ${shapeOf(v)}`,
+    );
+    return `{${keys.join(', ')}}`;
+  }
+  return 'string';
+}
+
+/**
+ * The output schema as a few lines of text, for JSON mode (no schema sent). Written from the same
+ * tables as the schema, so the two cannot drift apart.
+ */
+export const STATEMENT_DIGEST = [
+  'Answer with one JSON object {"rationale": string, "statement": Statement}, where Statement is an object with exactly one key:',
+  '- ByteMatchStatement {SearchString, FieldToMatch, TextTransformations, PositionalConstraint: ' +
+    `${PositionalConstraintValues.join('|')}}`,
+  '- RegexMatchStatement {RegexString, FieldToMatch, TextTransformations}',
+  `- SqliMatchStatement {FieldToMatch, TextTransformations, SensitivityLevel: ${SensitivityLevelValues.join('|')}}`,
+  '- XssMatchStatement {FieldToMatch, TextTransformations}',
+  `- SizeConstraintStatement {FieldToMatch, ComparisonOperator: ${ComparisonOperatorValues.join('|')}, Size: bytes, TextTransformations}`,
+  '- AndStatement {Statements: [Statement, ...]}, OrStatement {Statements: [Statement, ...]}, NotStatement {Statement}',
+  `FieldToMatch has exactly one key: ${Object.entries(FIELD_TO_MATCH)
+    .map(([k, v]) => `${k} ${shapeOf(v)}`)
+    .join(', ')}; ${Object.entries(NAMED_ENUMS)
+    .map(([k, v]) => `${k}: ${v.join('|')}`)
+    .join('; ')}.`,
+  'TextTransformations: [{"Priority": 0, "Type": T}, ...] with T one of ' +
+    `${TextTransformationTypeValues.join(', ')}.`,
+].join('\n');

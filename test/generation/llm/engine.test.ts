@@ -105,7 +105,7 @@ describe('llm engine in the generation loop', () => {
     expect(retry).toContain('OrStatement needs at least 2 statements');
     // The previous rule goes back, fenced: it is model output.
     expect(retry).toMatch(
-      /UNTRUSTED DATA \(previous rule\)[^\n]*\n<untrusted-data-\w+>\nsource: "your previous answer"\n\{\n {2}"Name"/,
+      /UNTRUSTED DATA \(previous rule\)[^\n]*\n<untrusted-data-\w+>\nsource: "your previous answer"\n\{"Name"/,
     );
   });
 
@@ -207,7 +207,7 @@ describe('llm engine in the generation loop', () => {
     const { user } = prompts(fake.requestsFor('openai')[0]);
     const at = user.indexOf(INJECTION);
     expect(at).toBeGreaterThan(0);
-    const opens = [...user.slice(0, at).matchAll(/<(untrusted-data-[0-9a-f]{32})>/g)];
+    const opens = [...user.slice(0, at).matchAll(/<(untrusted-data-[0-9a-f]{12})>/g)];
     const boundary = opens.at(-1)?.[1];
     expect(boundary).toBeDefined();
     const open = user.lastIndexOf(`<${boundary}>`, at);

@@ -1,10 +1,13 @@
-// The output schema given to the model: strict-mode friendly JSON Schema, bounded depth, every
-// FieldToMatch and TextTransformation type, and validation loose enough that mistakes reach the
+// The output schema given to the model: strict-mode friendly JSON Schema, compact (one recursive
+// Statement), the FieldToMatch types a virtual patch inspects and every TextTransformation type,
+// the same as a short digest for JSON mode, and validation loose enough that mistakes reach the
 // real schema (and come back as findings) instead of failing the call.
 import { asSchema } from 'ai';
+import { countTokens } from 'gpt-tokenizer';
 import { describe, expect, it } from 'vitest';
 
 import { LlmRuleOutput, OUTPUT_STATEMENT_TYPES } from '../../../src/generation/llm/index.js';
+import { STATEMENT_DIGEST } from '../../../src/generation/llm/schema.js';
 import { TextTransformationTypeValues } from '../../../src/waf/model/shapes.generated.js';
 import { GOOD, OR_OF_ONE } from './fixtures.js';
 
@@ -39,11 +42,14 @@ describe('LlmRuleOutput', () => {
     const text = JSON.stringify(schema);
     for (const k of ['minItems', 'maxItems', 'minLength', 'maxLength', 'minimum', 'maximum', 'pattern'])
       expect(text).not.toContain(`"${k}"`);
-    // Shared parts are referenced, so the schema stays small (about 3k tokens).
-    expect(text.length).toBeLessThan(16_000);
+    // Sent and billed with every call: shared parts referenced, one recursive Statement. The
+    // three-level schema it replaced was 2,725 o200k tokens.
+    expect(countTokens(text)).toBeLessThan(1_700);
+    expect((schema.definitions as Json).Statement).toBeDefined();
+    expect(text).toContain('"$ref":"#/definitions/Statement"');
   });
 
-  it('offers the statements a virtual patch needs, every FieldToMatch and every transformation', async () => {
+  it('offers the statements a virtual patch needs, the fields it inspects and every transformation', async () => {
     const schema = await jsonSchema();
     const defs = schema.definitions as Json;
     const text = JSON.stringify(schema);
@@ -58,16 +64,12 @@ describe('LlmRuleOutput', () => {
         'AllQueryArguments',
         'Body',
         'Cookies',
-        'HeaderOrder',
         'Headers',
-        'JA3Fingerprint',
-        'JA4Fingerprint',
         'JsonBody',
         'Method',
         'QueryString',
         'SingleHeader',
         'SingleQueryArgument',
-        'UriFragment',
         'UriPath',
       ].sort(),
     );
@@ -75,12 +77,45 @@ describe('LlmRuleOutput', () => {
     expect(tt.items.properties.Type.enum).toEqual([...TextTransformationTypeValues]);
   });
 
-  it('nests And/Or/Not three levels deep, no deeper', () => {
+  it('nests And/Or/Not as deep as the model writes; the real checks judge the depth', () => {
     const leaf = GOOD.OrStatement!.Statements[0]!;
     const three = { AndStatement: { Statements: [leaf, { NotStatement: { Statement: leaf } }] } };
     expect(parse(three).success).toBe(true);
     const four = { OrStatement: { Statements: [leaf, { AndStatement: { Statements: [leaf, three] } }] } };
-    expect(parse(four).success).toBe(false);
+    expect(parse(four).success).toBe(true);
+    const notALeaf = { AndStatement: { Statements: [leaf, { NotStatement: { Statement: 'x' } }] } };
+    expect(parse(notALeaf).success).toBe(false);
+  });
+
+  it('the digest names every statement, field and transformation the schema offers, in a few hundred tokens', async () => {
+    const schema = await jsonSchema();
+    const defs = schema.definitions as Json;
+    for (const t of OUTPUT_STATEMENT_TYPES) expect(STATEMENT_DIGEST).toContain(t);
+    for (const f of (defs.FieldToMatch as { anyOf: { required: string[] }[] }).anyOf.flatMap(
+      (o) => o.required,
+    ))
+      expect(STATEMENT_DIGEST).toContain(`${f} {`);
+    for (const t of TextTransformationTypeValues) expect(STATEMENT_DIGEST).toContain(t);
+    expect(countTokens(STATEMENT_DIGEST)).toBeLessThan(500);
+  });
+
+  it('keeps a member the schema does not offer (IncludedHeaders) for the real checks to judge', () => {
+    const included = {
+      ByteMatchStatement: {
+        SearchString: 'x',
+        FieldToMatch: {
+          Headers: {
+            MatchPattern: { IncludedHeaders: ['a'] },
+            MatchScope: 'VALUE',
+            OversizeHandling: 'MATCH',
+          },
+        },
+        TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+        PositionalConstraint: 'CONTAINS',
+      },
+    };
+    const parsed = parse(included);
+    expect(parsed.success && parsed.data.statement).toEqual(included);
   });
 
   it('lets mistakes through to the real schema: an Or of one, a stray key, an overlong string', () => {
