@@ -4,7 +4,9 @@
  * `engine: 'llm'`), for a spread of bundled CVEs with their bundled exploit requests.
  *
  * The scripted model answers with the statement the built-in engine writes for the CVE (so the rule
- * is proven and the call count is the engine's, not the model's luck). Two scenarios:
+ * is proven and the call count is the engine's, not the model's luck). Each scenario runs with the
+ * output schema sent natively (WAFGEN_LLM_OUTPUT=native, the default: strict json_schema) and as a
+ * digest in the system prompt with JSON mode (WAFGEN_LLM_OUTPUT=digest). Two scenarios:
  *   * one-shot: the first answer is proven: 1 call per rule;
  *   * one retry: the first answer blocks nothing, so the second prompt carries the previous rule and
  *     the missed exploit requests: 2 calls per rule.
@@ -40,7 +42,7 @@ const ROADMAP_BUDGET = 4000;
 
 interface Call {
   promptTokens: number;
-  /** Of which: the output schema (response_format), or 0 when none was sent. */
+  /** Of which: the output schema (response_format), or the digest in the system prompt. */
   schemaTokens: number;
   /** The budget's estimate before the call: characters / 4 of the same text. */
   estimate: number;
@@ -63,13 +65,13 @@ const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 const usd = (n: number) => `$${n.toFixed(4)}`;
 
-function callOf(req: RecordedRequest, answer: string): Call {
+function callOf(req: RecordedRequest, answer: string, digest: string): Call {
   const text = promptTextOf(req.body);
-  const body = req.body as { response_format?: unknown };
-  const schema = body.response_format ? JSON.stringify(body.response_format) : '';
+  const body = req.body as { response_format?: { type?: string } };
+  const schema = body.response_format?.type === 'json_schema' ? JSON.stringify(body.response_format) : '';
   return {
     promptTokens: countTokens(text),
-    schemaTokens: schema ? countTokens(schema) : 0,
+    schemaTokens: schema ? countTokens(schema) : text.includes(digest) ? countTokens(digest) : 0,
     estimate: Math.ceil(text.length / 4),
     outputTokens: countTokens(answer),
   };
@@ -92,6 +94,7 @@ async function main(): Promise<void> {
   const { generateRule } = await import('../src/index.js');
   const { loadBundled } = await import('../src/vulns/bundled.js');
   const { BUILTIN_PRICES, priceFor } = await import('../src/llm/prices.js');
+  const { STATEMENT_DIGEST } = await import('../src/generation/llm/schema.js');
 
   const all = loadBundled();
   const wanted = opts.cve?.map((c) => c.toUpperCase());
@@ -120,7 +123,8 @@ async function main(): Promise<void> {
     statement,
   });
 
-  async function run(scenario: 'one-shot' | 'one retry', budget?: number): Promise<Run[]> {
+  async function run(scenario: 'one-shot' | 'one retry', output: string, budget?: number): Promise<Run[]> {
+    process.env.WAFGEN_LLM_OUTPUT = output;
     if (budget) process.env.WAFGEN_MAX_INPUT_TOKENS = String(budget);
     else delete process.env.WAFGEN_MAX_INPUT_TOKENS;
     const runs: Run[] = [];
@@ -133,7 +137,7 @@ async function main(): Promise<void> {
       const sent = fake.requestsFor('openai-compatible');
       runs.push({
         cve: r.id,
-        calls: sent.map((req, i) => callOf(req, JSON.stringify(replies[i]))),
+        calls: sent.map((req, i) => callOf(req, JSON.stringify(replies[i]), STATEMENT_DIGEST)),
         producedBy: report.producedBy,
         verdict: report.verdict,
         ...(report.fallback ? { fallback: report.fallback } : {}),
@@ -156,16 +160,21 @@ async function main(): Promise<void> {
   console.log(
     `bench:llm — ${records.length} bundled CVEs, OpenAI-compatible test server; tokens: o200k_base (gpt-tokenizer); estimate: the budget's characters/4\n`,
   );
-  for (const scenario of ['one-shot', 'one retry'] as const) {
-    const measured = await run(scenario);
-    const capped = await run(scenario, ROADMAP_BUDGET);
-    console.log(`## ${scenario}`);
+  for (const [scenario, output] of [
+    ['one-shot', 'native'],
+    ['one-shot', 'digest'],
+    ['one retry', 'native'],
+    ['one retry', 'digest'],
+  ] as const) {
+    const measured = await run(scenario, output);
+    const capped = await run(scenario, output, ROADMAP_BUDGET);
+    console.log(`## ${scenario}, WAFGEN_LLM_OUTPUT=${output}`);
     console.log(
       [
         'CVE',
         'calls',
         'prompt tok/call',
-        'schema tok/call',
+        'schema or digest tok/call',
         'estimate/call',
         'output tok/rule',
         'input tok/rule',

@@ -9,7 +9,7 @@
  *   the FieldToMatch types a virtual patch inspects (not header order, JA3/JA4 or the fragment a
  *   browser never sends), `All` as the match pattern of Headers, Cookies and JsonBody (one header
  *   is SingleHeader), no descriptions (the system prompt says what matters). Measured with
- *   `npm run bench:llm`: 2,725 o200k tokens for the three-level schema it replaces, 1,0xx for this.
+ *   `npm run bench:llm`: 2,725 o200k tokens for the three-level schema it replaces, 1,551 for this.
  * - as {@link STATEMENT_DIGEST}, a few lines of text, to providers whose structured output cannot
  *   take the schema (Gemini's responseSchema has no recursion) or when WAFGEN_LLM_OUTPUT=digest:
  *   they are asked for JSON, and the answer is checked against the same Zod schema here.
