@@ -15,6 +15,7 @@ import type { RuleView, Service, ServiceConfig } from '../app/index.js';
 import { testRules, validateRules, WafgenInputError } from '../app/library.js';
 import { Authenticator, type Principal } from './auth.js';
 import { ApiError, errorBody, sendError, toApiError, zodFields } from './errors.js';
+import { attachHotPath, createHotPath } from './hot-path.js';
 import { ApiMetrics } from './metrics.js';
 import { bodyLimitMiddleware } from './middleware/body-limit.js';
 import { createGuard, createRateLimit } from './middleware/guard.js';
@@ -587,6 +588,22 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       throw e;
     }
   });
+
+  // The cache-hit GET /v1/rules/:cveId as the Node adapter serves it before Hono (./hot-path).
+  attachHotPath(
+    app,
+    createHotPath({
+      auth,
+      limiter: service.limiter,
+      peek: (id) => service.rules.peekNear(id),
+      hit: () => service.rules.recordNearHit(),
+      body: (view) => ruleJson(view, 'hit'),
+      metrics,
+      debug: (line) => {
+        if (log.isLevelEnabled('debug')) log.debug(line, 'request');
+      },
+    }),
+  );
 
   // --- the document ----------------------------------------------------------------------------------
   app.doc31('/openapi.json', {

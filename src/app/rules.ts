@@ -166,9 +166,18 @@ export class RuleService {
    * undefined: then {@link latest}. `cveId` must already be a valid, upper-case CVE ID.
    */
   latestNear(cveId: string): RuleView | undefined {
-    const hit = this.cache.peek(this.key(cveId));
-    if (hit) this.metrics.recordCache('hit');
+    const hit = this.peekNear(cveId);
+    if (hit) this.recordNearHit();
     return hit;
+  }
+
+  /** {@link latestNear} without counting the cache hit (the caller counts it with {@link recordNearHit}). */
+  peekNear(cveId: string): RuleView | undefined {
+    return this.cache.peek(this.key(cveId));
+  }
+
+  recordNearHit(): void {
+    this.metrics.recordCache('hit');
   }
 
   async version(cveId: string, version: number): Promise<RuleView | undefined> {

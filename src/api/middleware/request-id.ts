@@ -12,7 +12,7 @@ import type { ApiMetrics } from '../metrics.js';
 import { completeHeaders, type ResponseHeaders } from './response-headers.js';
 
 /** What a caller may send as its own request id: a short token, nothing a log could be fooled by. */
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+export const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export function requestIdMiddleware(
   log: Logger,

@@ -23,7 +23,7 @@ export type ResponseHeaders = Record<string, string>;
  * options this API used (the HTML-page ones left out: they cost time on every response and protect
  * no JSON). The request-id middleware sets them; a response's own value never replaces them.
  */
-const SECURITY_HEADERS: Readonly<ResponseHeaders> = Object.freeze({
+export const SECURITY_HEADERS: Readonly<ResponseHeaders> = Object.freeze({
   'Cross-Origin-Resource-Policy': 'same-origin',
   'Referrer-Policy': 'no-referrer',
   'Strict-Transport-Security': 'max-age=15552000; includeSubDomains',
