@@ -21,14 +21,14 @@ import { SECURITY_HEADERS } from './middleware/response-headers.js';
 import { isCveId } from './schemas.js';
 
 /** What the hot path reads of a request (Node's IncomingMessage has it). */
-export interface HotRequest {
+interface HotRequest {
   method?: string | undefined;
   url?: string | undefined;
   headers: Record<string, string | string[] | undefined>;
 }
 
 /** What it writes (Node's ServerResponse has it). */
-export interface HotResponse {
+interface HotResponse {
   writeHead(status: number, headers: Record<string, string>): unknown;
   end(body: Uint8Array): unknown;
 }
