@@ -2,6 +2,8 @@
 import type { Config } from '../config/index.js';
 import { BackendUnavailableError } from '../core/backend-error.js';
 import { redisUnavailable } from '../kv/unavailable.js';
+
+export { probeRedis } from '../kv/unavailable.js';
 import { StoreBusyError } from '../store/db.js';
 import { postgresUnavailable } from '../store/errors.js';
 

@@ -35,3 +35,39 @@ export function redisUnavailable(error: unknown, redisUrl: string): BackendUnava
   }
   return undefined;
 }
+
+/**
+ * Why Redis at `redisUrl` does not answer, by a connection of its own that tries once (the
+ * service's clients keep retrying and only say "not connected"): a {@link BackendUnavailableError}
+ * with the socket's code (ECONNREFUSED, ENOTFOUND) or the refused login, or undefined when it
+ * answers PING within `timeoutMs`.
+ */
+export async function probeRedis(
+  redisUrl: string,
+  timeoutMs = 2000,
+): Promise<BackendUnavailableError | undefined> {
+  const { Redis } = await import('ioredis');
+  let socketError: unknown;
+  const client = new Redis(redisUrl, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+  });
+  client.on('error', (e: unknown) => (socketError ??= e));
+  try {
+    await client.connect();
+    await client.ping();
+    return undefined;
+  } catch (error) {
+    return (
+      redisUnavailable(socketError, redisUrl) ??
+      redisUnavailable(error, redisUrl) ??
+      new BackendUnavailableError('Redis', endpointOf(redisUrl, REDIS_PORT), 'not answering')
+    );
+  } finally {
+    client.disconnect();
+  }
+}

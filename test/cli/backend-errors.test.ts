@@ -1,7 +1,7 @@
 // Which errors mean "this backend cannot be reached": real errors from the real drivers (node-postgres,
 // ioredis) against a port where nothing listens, and errors from other connections that must not
 // be taken for PostgreSQL's or Redis's.
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { backendUnavailable } from '../../src/app/backends.js';
 import { BackendUnavailableError, endpointOf } from '../../src/core/backend-error.js';
-import { redisUnavailable } from '../../src/kv/unavailable.js';
+import { probeRedis, redisUnavailable } from '../../src/kv/unavailable.js';
 import { StoreBusyError } from '../../src/store/db.js';
 import { postgresUnavailable } from '../../src/store/errors.js';
 
@@ -20,6 +20,20 @@ async function deadPort(): Promise<number> {
   await new Promise<void>((done) => server.close(() => done()));
   return port;
 }
+
+/** The machine's Redis answers on 127.0.0.1:6379 (services.md). */
+async function localRedis(): Promise<boolean> {
+  const up = await new Promise<boolean>((done) => {
+    const socket = connect({ host: '127.0.0.1', port: 6379 });
+    socket.setTimeout(5000, () => (socket.destroy(), done(false)));
+    socket.once('connect', () => (socket.end(), done(true)));
+    socket.once('error', () => done(false));
+  });
+  if (!up) console.warn('no Redis on 127.0.0.1:6379: the live probe case is skipped');
+  return up;
+}
+
+const redisUp = await localRedis();
 
 async function errorOf(p: Promise<unknown>): Promise<unknown> {
   return p.then(
@@ -133,6 +147,17 @@ describe('redisUnavailable', () => {
       'authentication required',
     );
     expect(redisUnavailable(new Error('WRONGTYPE Operation against a key'), url)).toBeUndefined();
+  });
+});
+
+describe('probeRedis', () => {
+  it('says why Redis does not answer, with the socket code and no password', async () => {
+    const down = await probeRedis(`redis://:secret@127.0.0.1:${port}`);
+    expect(down?.message).toBe(`cannot reach Redis at 127.0.0.1:${port} (ECONNREFUSED)`);
+  });
+
+  it.skipIf(!process.env.CI && !redisUp)('answers nothing for the local Redis that answers', async () => {
+    expect(await probeRedis('redis://127.0.0.1:6379')).toBeUndefined();
   });
 });
 

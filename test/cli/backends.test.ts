@@ -143,7 +143,7 @@ describe('Redis that cannot be reached', () => {
     await exited;
     expect(stderr).toMatch(/wafgen API listening on http:\/\/127\.0\.0\.1:\d+/);
     expect(stderr).toContain(
-      `wafgen: warning: cannot reach Redis at 127.0.0.1:${redisPort} (not connected); serving without the shared cache, rate limits and job queue until it answers\n`,
+      `wafgen: warning: cannot reach Redis at 127.0.0.1:${redisPort} (ECONNREFUSED); serving without the shared cache, rate limits and job queue until it answers\n`,
     );
     expect(stdout + stderr).not.toContain(PASSWORD);
   }, 60_000);

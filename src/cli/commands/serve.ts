@@ -57,11 +57,13 @@ Examples:
       );
       // Redis away at start: the API serves (it reconnects by itself, /readyz says degraded), and
       // the operator reads why in one line, as every command says it (no URL, no password).
-      if (service.kv.kind === 'redis') {
-        const { backendUnavailable } = await import('../../app/backends.js');
+      if (service.kv.kind === 'redis' && cfg.REDIS_URL) {
+        const redisUrl = cfg.REDIS_URL;
+        const { probeRedis } = await import('../../app/backends.js');
+        // The service's client only knows it is not connected; a probe of its own says why.
         const down = await service.kv.ping().then(
           () => undefined,
-          (e: unknown) => backendUnavailable(e, { REDIS_URL: cfg.REDIS_URL }),
+          () => probeRedis(redisUrl),
         );
         if (down)
           io.err(
