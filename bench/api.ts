@@ -168,11 +168,19 @@ const env: NodeJS.ProcessEnv = {
 };
 
 const profileDir = profile ? mkdtempSync(join(tmpdir(), 'wafgen-bench-api-prof-')) : undefined;
-const server = spawn(process.execPath, ['--import', 'tsx', resolve(root, 'bench/api-server.ts')], {
-  cwd: root,
-  env: { ...env, ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}) },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
+const server = spawn(
+  process.execPath,
+  // BENCH_SERVER_NODE_ARGS: flags for the server's node only (e.g. V8 heap sizes), to measure what they trade.
+  [
+    ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
+    resolve(root, 'bench/api-server.mjs'),
+  ],
+  {
+    cwd: root,
+    env: { ...env, ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}) },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  },
+);
 const ready = await new Promise<{ api: string; bare: string; store: string; cache: string; engine: string }>(
   (resolvePromise, reject) => {
     let out = '';
