@@ -25,6 +25,8 @@ export interface StoreOptions {
   migrate?: boolean;
   /** PostgreSQL connection pool size (default 10). */
   poolSize?: number;
+  /** How long a PostgreSQL connection may take to open, in ms (default 10,000). */
+  connectTimeoutMs?: number;
   /** The template folder a new PGlite folder starts from (default: the installed one); false: run initdb. */
   pgliteTemplate?: string | false;
   /**
@@ -135,11 +137,18 @@ async function pgliteKysely(
   }
 }
 
-async function postgresKysely(url: string, poolSize: number): Promise<Kysely<Database>> {
+async function postgresKysely(
+  url: string,
+  poolSize: number,
+  connectTimeoutMs: number,
+): Promise<Kysely<Database>> {
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({
     connectionString: url,
     max: poolSize,
+    // Without it a port that accepts connections but is not PostgreSQL (or a host that drops
+    // packets) holds a command for ever; the timeout is reported as "cannot reach PostgreSQL".
+    connectionTimeoutMillis: connectTimeoutMs,
     // bigint/bigserial as numbers, as PGlite reads them (ids and counts stay far below 2^53).
     types: {
       getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
@@ -158,7 +167,7 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   let db: Kysely<Database>;
   let release = async (): Promise<void> => {};
   if (opts.databaseUrl) {
-    db = await postgresKysely(opts.databaseUrl, opts.poolSize ?? 10);
+    db = await postgresKysely(opts.databaseUrl, opts.poolSize ?? 10, opts.connectTimeoutMs ?? 10_000);
   } else {
     ({ db, release } = await pgliteKysely(opts.dataDir, opts.pgliteTemplate, opts.seeded === true));
   }

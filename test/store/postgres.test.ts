@@ -1,12 +1,14 @@
 // The repository suite on the local PostgreSQL server, in a fresh database, plus what only a shared
 // server allows: several processes migrating and importing at once.
 import { spawn } from 'node:child_process';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { appliedMigrations, KNOWN_MIGRATIONS, openStore } from '../../src/store/index.js';
+import { postgresUnavailable } from '../../src/store/errors.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { contestedMerged, fleet } from './fixtures.js';
 import { defineStoreSuite } from './suite.js';
@@ -122,5 +124,32 @@ describe('opening a PostgreSQL store', () => {
     await expect(
       openStore({ databaseUrl: 'postgres://postgres@127.0.0.1:1/wafgen', dataDir }),
     ).rejects.toThrow(/ECONNREFUSED|connect/);
+  });
+});
+
+describe('a DATABASE_URL that accepts connections but never answers', () => {
+  it('gives up after the connect timeout, reported as PostgreSQL that cannot be reached', async () => {
+    // A port that takes the connection and says nothing (a firewall that drops packets, another
+    // service): without a connect timeout the command waited for ever.
+    const sockets: Socket[] = [];
+    const silent = createServer((socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as { port: number };
+    const url = `postgres://wafgen:s3cret@127.0.0.1:${port}/wafgen`;
+    try {
+      const error = await openStore({ databaseUrl: url, dataDir, connectTimeoutMs: 300 }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(Error);
+      const mapped = postgresUnavailable(error, url);
+      expect(mapped?.message).toMatch(
+        new RegExp(`PostgreSQL at 127\\.0\\.0\\.1:${port} \\(connection timed out\\)`),
+      );
+      expect(mapped?.message).not.toContain('s3cret');
+    } finally {
+      for (const s of sockets) s.destroy();
+      silent.close();
+    }
   });
 });
