@@ -24,6 +24,8 @@ import {
 } from './types.js';
 
 const JOB_NAME = 'generate';
+/** Bound of each Redis step of a consumer's close. */
+const STEP_MS = 1000;
 
 function clientOptions(blocking: boolean): RedisOptions {
   return {
@@ -34,6 +36,34 @@ function clientOptions(blocking: boolean): RedisOptions {
     connectTimeout: 2000,
     retryStrategy: (times: number) => Math.min(100 * times, 2000),
   };
+}
+
+/** Waits for `work` up to `ms`; true when it settled in time (its failure counts as settled). */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const settled = await Promise.race([
+    work.then(
+      () => true,
+      () => true,
+    ),
+    new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), ms);
+    }),
+  ]);
+  clearTimeout(timer);
+  return settled;
+}
+
+/** The last connection error of a client, kept for the message that says why Redis is away. */
+function trackErrors(client: Redis): () => Error | undefined {
+  let last: Error | undefined;
+  client.on('error', (e: Error) => {
+    last = e;
+  });
+  client.on('ready', () => {
+    last = undefined;
+  });
+  return () => last;
 }
 
 const STATES: readonly QueueJobState[] = ['waiting', 'active', 'delayed', 'completed', 'failed'];
@@ -48,13 +78,16 @@ export class BullJobQueue implements JobQueue {
   readonly name: string;
   readonly queue: Queue<GenerateJobData>;
   private readonly connection: Redis;
+  /** The connection's last error while it is not connected (undefined once it is). */
+  readonly lastError: () => Error | undefined;
 
   constructor(
     redisUrl: string,
     readonly settings: QueueSettings,
   ) {
     this.connection = new Redis(redisUrl, clientOptions(false));
-    this.connection.on('error', () => {}); // surfaced by the failing calls and /readyz
+    // Surfaced by the failing calls, /readyz and lastError.
+    this.lastError = trackErrors(this.connection);
     this.name = settings.name ?? DEFAULT_QUEUE_NAME;
     this.queue = new Queue<GenerateJobData>(this.name, {
       connection: this.connection,
@@ -72,6 +105,7 @@ export class BullJobQueue implements JobQueue {
   /** Waits (up to `timeoutMs`) for the connection; the queue works without waiting, failing fast until then. */
   async connected(timeoutMs: number): Promise<boolean> {
     if (this.connection.status === 'ready') return true;
+    if (timeoutMs <= 0) return false;
     let timer: NodeJS.Timeout | undefined;
     let onReady: (() => void) | undefined;
     const ready = await Promise.race([
@@ -181,6 +215,7 @@ export class BullJobConsumer implements JobConsumer {
   private readonly connection: Redis;
   private readonly active = new Map<string, { job: Job<GenerateJobData>; token: string | undefined }>();
   private closing = false;
+  private readonly lastError: () => Error | undefined;
 
   constructor(
     redisUrl: string,
@@ -189,7 +224,7 @@ export class BullJobConsumer implements JobConsumer {
     private readonly hooks: ConsumerHooks,
   ) {
     this.connection = new Redis(redisUrl, clientOptions(true));
-    this.connection.on('error', () => {});
+    this.lastError = trackErrors(this.connection);
     this.worker = new Worker<GenerateJobData>(
       queueSettings.name ?? DEFAULT_QUEUE_NAME,
       (job, token) => this.process(job, token),
@@ -239,27 +274,46 @@ export class BullJobConsumer implements JobConsumer {
     }
   }
 
+  /**
+   * Stops taking jobs, waits up to `graceMs` for the running ones, hands the others back, closes.
+   * Every step that needs Redis is bounded: with Redis away, close still ends (within a few seconds
+   * of the grace period), the running jobs are left to the stalled-job check (their locks expire),
+   * and the result says why.
+   */
   async close(graceMs: number): Promise<CloseResult> {
     this.closing = true;
+    const up = (): boolean => this.connection.status === 'ready';
     // Stop taking jobs, without waiting (BullMQ's close would wait for the running ones however long).
-    await this.worker.pause(true).catch(() => {});
+    await within(this.worker.pause(true), STEP_MS);
     const deadline = Date.now() + graceMs;
     while (this.active.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     const finished = this.active.size === 0;
     const returned: string[] = [];
+    const abandoned: string[] = [];
     // Hand the unfinished jobs back now rather than after their locks expire.
     for (const [id, { job, token }] of this.active) {
-      try {
-        await job.moveToWait(token);
-        returned.push(id);
-      } catch {
-        // lock already lost: the stalled-job check will return it
-      }
+      let back = false;
+      if (up())
+        await within(
+          job.moveToWait(token).then(() => {
+            back = true;
+          }),
+          STEP_MS,
+        );
+      // Not handed back: the lock was already lost, or Redis is away; the stalled-job check returns it.
+      (back ? returned : abandoned).push(id);
     }
+    const unavailable = up() ? undefined : (this.lastError() ?? new Error('not connected'));
     // A fetch under way when the worker paused lands in process(), which hands it back at once.
-    await new Promise((r) => setTimeout(r, 150));
-    await this.worker.close(!finished).catch(() => {});
-    await this.connection.quit().catch(() => this.connection.disconnect());
-    return { finished, returned };
+    if (!unavailable) await new Promise((r) => setTimeout(r, 150));
+    await within(this.worker.close(!finished || unavailable !== undefined), STEP_MS * 2);
+    // quit waits for Redis to answer (a blocking client queues it while disconnected): only when connected.
+    if (!up() || !(await within(this.connection.quit(), STEP_MS))) this.connection.disconnect();
+    return {
+      finished,
+      returned,
+      ...(abandoned.length > 0 ? { abandoned } : {}),
+      ...(unavailable ? { unavailable } : {}),
+    };
   }
 }

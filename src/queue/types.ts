@@ -90,6 +90,13 @@ export interface CloseResult {
   finished: boolean;
   /** Jobs handed back to the queue because the grace period ran out. */
   returned: string[];
+  /**
+   * Jobs still running that could not be handed back (the queue's server away): the queue gives
+   * them to another worker once their lock expires, as for a worker that died.
+   */
+  abandoned?: string[];
+  /** Why the queue's server could not be used while closing (its last connection error). */
+  unavailable?: Error;
 }
 
 export interface JobConsumer {

@@ -15,9 +15,12 @@ import {
   type JobConsumer,
   type RunningService,
 } from '../app/index.js';
+import { backendUnavailable } from '../app/backends.js';
+import { BackendUnavailableError, endpointOf } from '../core/backend-error.js';
 import { InputError } from '../core/errors.js';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../observability/index.js';
+import { BullJobQueue } from '../queue/index.js';
 import { GenerationPool } from './pool.js';
 
 export interface RunningWorker {
@@ -28,7 +31,14 @@ export interface RunningWorker {
   running: RunningService;
   consumer: JobConsumer;
   /** Finishes the running jobs (for up to the grace period, then hands them back) and closes. */
-  stop(): Promise<void>;
+  stop(): Promise<WorkerStopped>;
+}
+
+export interface WorkerStopped {
+  /** Redis could not be reached while stopping (the one-line reason, host:port and a code). */
+  unavailable?: Error;
+  /** Jobs still running that could not be handed back: another worker takes them once their locks expire. */
+  abandoned: string[];
 }
 
 export interface WorkerRunOptions {
@@ -36,6 +46,49 @@ export interface WorkerRunOptions {
   concurrency?: number;
   /** Generation threads; overrides WAFGEN_WORKER_THREADS. 0 generates on the main thread. */
   threads?: number;
+  /**
+   * Ends the start (a SIGTERM before the worker was ready): while it waits for Redis, runWorker
+   * closes what it opened and throws why Redis could not be reached.
+   */
+  signal?: AbortSignal;
+  /** Called once when Redis does not answer at start; the worker waits for it before taking jobs. */
+  onRedisWaiting?: (why: Error) => void;
+}
+
+/** How long the start waits for Redis before saying that it waits. */
+const REDIS_FIRST_WAIT_MS = 3000;
+
+/** Why Redis cannot be used: host:port and the last connection error's code, never the URL's password. */
+function redisAway(error: Error | undefined, redisUrl: string): Error {
+  return (
+    backendUnavailable(error, { REDIS_URL: redisUrl }) ??
+    new BackendUnavailableError('Redis', endpointOf(redisUrl, 6379), 'not connected')
+  );
+}
+
+/** Resolves when the signal aborts (never without one). */
+function aborted(signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (!signal) return;
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/**
+ * Waits until the queue's Redis answers: a worker takes no job, and starts no generation thread,
+ * before. Undefined once connected; the reason Redis cannot be reached when `signal` ends the wait.
+ */
+async function waitForRedis(
+  queue: BullJobQueue,
+  redisUrl: string,
+  opts: Pick<WorkerRunOptions, 'signal' | 'onRedisWaiting'>,
+): Promise<Error | undefined> {
+  const stop = aborted(opts.signal).then(() => false);
+  if (await Promise.race([queue.connected(REDIS_FIRST_WAIT_MS), stop])) return undefined;
+  if (!opts.signal?.aborted) opts.onRedisWaiting?.(redisAway(queue.lastError(), redisUrl));
+  while (!opts.signal?.aborted) if (await Promise.race([queue.connected(60_000), stop])) return undefined;
+  return redisAway(queue.lastError(), redisUrl);
 }
 
 /** Largest thread count accepted (as for concurrency). */
@@ -69,7 +122,8 @@ export function resolveThreads(
  */
 export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions = {}): Promise<RunningWorker> {
   const config = loadConfig(env);
-  if (!config.REDIS_URL)
+  const redisUrl = config.REDIS_URL;
+  if (!redisUrl)
     throw new InputError(
       'wafgen worker needs REDIS_URL (the BullMQ queue); without Redis, `wafgen serve` runs jobs in its own process',
     );
@@ -95,6 +149,14 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
   }
   const { service, serviceConfig } = running;
   const name = `wafgen-worker@${hostname()}:${process.pid}`;
+  if (service.queue instanceof BullJobQueue) {
+    const away = await waitForRedis(service.queue, redisUrl, opts);
+    if (away) {
+      await running.close().catch(() => {});
+      await parts.close().catch(() => {});
+      throw away;
+    }
+  }
   let pool: GenerationPool | undefined;
   let consumer: JobConsumer;
   try {
@@ -139,16 +201,26 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
     async stop() {
       const r = await consumer.close(serviceConfig.worker.shutdownGraceMs);
       if (r.returned.length > 0) log.warn({ jobs: r.returned }, 'handed unfinished jobs back to the queue');
+      const abandoned = r.abandoned ?? [];
+      if (abandoned.length > 0)
+        log.warn(
+          { jobs: abandoned },
+          'could not hand running jobs back; they return when their locks expire',
+        );
       await pool?.close();
       await running.close();
       await parts.close();
+      return {
+        abandoned,
+        ...(r.unavailable ? { unavailable: redisAway(r.unavailable, redisUrl) } : {}),
+      };
     },
   };
 }
 
 /** SIGTERM/SIGINT: finish or hand back the running jobs, then close; a second signal exits at once. */
 export function onShutdownSignals(
-  stop: () => Promise<void>,
+  stop: () => Promise<unknown>,
   log: Logger,
   exit: (code: number) => void = (code) => process.exit(code),
 ): () => void {

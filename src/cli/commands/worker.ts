@@ -47,19 +47,64 @@ main thread.`,
           throw new InputError('--threads must be a whole number from 0 to 256');
       }
       const { onShutdownSignals, runWorker } = await import('../../worker/index.js');
-      const worker = await runWorker(process.env, {
-        ...(concurrency === undefined ? {} : { concurrency }),
-        ...(threads === undefined ? {} : { threads }),
-      });
+      // A signal before the worker is ready ends the start: while it waits for Redis, runWorker
+      // closes what it opened and throws why Redis cannot be reached (one line, exit 5).
+      const start = new AbortController();
+      let early: NodeJS.Signals | undefined;
+      const onEarly = (signal: NodeJS.Signals): void => {
+        early = signal;
+        start.abort();
+      };
+      process.on('SIGTERM', onEarly);
+      process.on('SIGINT', onEarly);
+      const stopEarly = (): void => {
+        process.off('SIGTERM', onEarly);
+        process.off('SIGINT', onEarly);
+      };
+      let worker: Awaited<ReturnType<typeof runWorker>>;
+      try {
+        worker = await runWorker(process.env, {
+          ...(concurrency === undefined ? {} : { concurrency }),
+          ...(threads === undefined ? {} : { threads }),
+          signal: start.signal,
+          onRedisWaiting: (why) =>
+            io.err(`wafgen: warning: ${why.message}; waiting for it before taking jobs\n`),
+        });
+      } catch (e) {
+        stopEarly();
+        // Whatever still holds the event loop (a client reconnecting) does not keep the process.
+        setTimeout(() => process.exit(), 3000).unref();
+        throw e;
+      }
       const { service, log } = worker.running;
-      io.err(
-        `wafgen worker ready: ${worker.name}, concurrency ${worker.concurrency}, ${worker.threads === 0 ? 'generating on the main thread' : `${worker.threads} generation thread${worker.threads === 1 ? '' : 's'}`}, store ${service.store.kind}, engine ${service.engineVersion}\n`,
-      );
+      let stopped: Awaited<ReturnType<typeof worker.stop>> | undefined;
+      const stop = async (): Promise<void> => {
+        stopped = await worker.stop();
+      };
       const code = await new Promise<number>((resolve) => {
-        onShutdownSignals(() => worker.stop(), log, resolve);
+        // The shutdown handlers are in place before the early ones go and before "ready" is said:
+        // a signal at any moment is handled (with none, Node would die of it at once).
+        onShutdownSignals(stop, log, resolve);
+        stopEarly();
+        io.err(
+          `wafgen worker ready: ${worker.name}, concurrency ${worker.concurrency}, ${worker.threads === 0 ? 'generating on the main thread' : `${worker.threads} generation thread${worker.threads === 1 ? '' : 's'}`}, store ${service.store.kind}, engine ${service.engineVersion}\n`,
+        );
+        // A signal that came while it started (after the wait for Redis): stop now.
+        if (early) process.emit('SIGTERM', early);
       });
-      io.err(`wafgen worker stopped\n`);
-      setExit(code === 0 ? EXIT.ok : EXIT.failed);
-      setTimeout(() => process.exit(code), 3000).unref();
+      if (stopped?.unavailable) {
+        // Redis away while stopping: the running jobs could not be handed back (they return to the
+        // queue when their locks expire). One line and exit 5, as every command does.
+        const left = stopped.abandoned.length;
+        io.err(
+          `wafgen: ${stopped.unavailable.message}; worker stopped${left > 0 ? `, ${left} running job${left === 1 ? '' : 's'} left for the stalled-job check` : ''}\n`,
+        );
+        setExit(EXIT.unavailable);
+      } else {
+        io.err(`wafgen worker stopped\n`);
+        setExit(code === 0 ? EXIT.ok : EXIT.failed);
+      }
+      // The exit code is main's (process.exitCode by then); whatever still holds the loop does not keep it.
+      setTimeout(() => process.exit(), 3000).unref();
     });
 }
