@@ -14,7 +14,7 @@ import { type Logger, pino } from 'pino';
 import type { RuleView, Service, ServiceConfig } from '../app/index.js';
 import { testRules, validateRules, WafgenInputError } from '../app/library.js';
 import { Authenticator, type Principal } from './auth.js';
-import { ApiError, errorBody, sendError, toApiError, zodFields } from './errors.js';
+import { ApiError, type BackendClassifier, errorBody, sendError, toApiError, zodFields } from './errors.js';
 import { attachHotPath, createHotPath } from './hot-path.js';
 import { ApiMetrics } from './metrics.js';
 import { bodyLimitMiddleware } from './middleware/body-limit.js';
@@ -57,9 +57,12 @@ export type ApiApp = OpenAPIHono<{ Variables: AppVariables }>;
 export interface AppOptions {
   logger?: Logger;
   metrics?: ApiMetrics;
+  /** Recognises errors that mean PostgreSQL or Redis is down (answered 503); see runtime.ts. */
+  backends?: BackendClassifier;
 }
 
 const BODY_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
+const WEBHOOK_PATH = '/webhook/vulnerability';
 const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
 /** Most evaluations one /v1/rules/test request may ask for (requests plus their variants). */
 const MAX_TEST_EVALUATIONS = 5000;
@@ -172,24 +175,24 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
   // Request id, the security headers on every response, the access log and the request metrics.
   app.use('*', requestIdMiddleware(log, metrics));
   // Requests of these methods may carry a body (a GET's is never read: no route takes one).
+  // Bytes counted while reading and JSON nesting scanned before parsing (./middleware/body-limit).
+  const bodyBytes = { limit: 'body-bytes', max: config.maxBodyBytes } as const;
+  const webhookBytes = { limit: 'webhook-bytes', max: config.webhook.maxBytes } as const;
   app.on(
     BODY_METHODS,
     '*',
-    bodyLimitMiddleware(config.maxBodyBytes, (c) =>
-      c.json(
-        errorBody(
-          c,
-          'payload_too_large',
-          `request body is larger than ${config.maxBodyBytes} bytes (WAFGEN_MAX_BODY_BYTES)`,
-        ),
-        413,
-      ),
-    ),
+    bodyLimitMiddleware((c) => (c.req.path === WEBHOOK_PATH ? webhookBytes : bodyBytes)),
   );
 
   app.onError((err, c) => {
-    const apiError = toApiError(err);
-    if (apiError.status >= 500 && apiError.code === 'internal')
+    const down = opts.backends?.(err);
+    const apiError = toApiError(err, opts.backends);
+    if (down)
+      log.warn(
+        { requestId: c.get('requestId'), backend: down.backend, detail: down.detail },
+        'backend unavailable',
+      );
+    else if (apiError.status >= 500 && apiError.code === 'internal')
       log.error({ requestId: c.get('requestId'), err }, 'unhandled error');
     return sendError(c, apiError);
   });
@@ -534,7 +537,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
     },
   });
 
-  app.post('/webhook/vulnerability', async (c) => {
+  app.post(WEBHOOK_PATH, async (c) => {
     const raw = await c.req.text();
     const check = verifyWebhookSignature(
       raw,

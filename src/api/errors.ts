@@ -7,7 +7,9 @@ import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ZodError } from 'zod';
 
+import { BackendUnavailableError } from '../core/backend-error.js';
 import { InputError } from '../core/errors.js';
+import { inputLimitErrorOf } from '../core/limits.js';
 import { GenerationFailedError, NoRuleError, QueueUnavailableError } from '../app/index.js';
 
 export const ERROR_CODES = [
@@ -15,6 +17,7 @@ export const ERROR_CODES = [
   'malformed_json',
   'unsupported_media_type',
   'payload_too_large',
+  'input_limit',
   'unauthorized',
   'auth_unavailable',
   'forbidden',
@@ -27,6 +30,8 @@ export const ERROR_CODES = [
   'queue_unavailable',
   'not_configured',
   'replay_guard_unavailable',
+  'store_unavailable',
+  'cache_unavailable',
   'internal',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
@@ -92,9 +97,42 @@ export function sendError(c: Context, err: ApiError): Response {
   return c.json(errorBody(c, err.code, err.message, err.fields, err.details), err.status);
 }
 
-/** Maps anything thrown in a handler to the error shape. */
-export function toApiError(err: unknown): ApiError {
+/** Seconds a client is asked to wait before trying again when a backend is down. */
+const BACKEND_RETRY_AFTER_S = '5';
+
+/**
+ * Which backend an error says cannot be used: `store` (PostgreSQL, the embedded store) or `cache`
+ * (Redis), with the detail for the log; undefined for any other error.
+ */
+export type BackendClassifier = (err: unknown) => { backend: 'store' | 'cache'; detail: string } | undefined;
+
+/** The generic 503 for a backend that is down: no host, port, driver text or code in the answer. */
+export function backendDownError(backend: 'store' | 'cache'): ApiError {
+  return new ApiError(
+    503,
+    backend === 'store' ? 'store_unavailable' : 'cache_unavailable',
+    `${backend === 'store' ? 'store' : 'cache'} unavailable; try again shortly`,
+    undefined,
+    { 'Retry-After': BACKEND_RETRY_AFTER_S },
+  );
+}
+
+/**
+ * Maps anything thrown in a handler to the error shape. `backends` recognises a dead PostgreSQL or
+ * Redis (app/backends.ts), answered 503 with a generic message and Retry-After.
+ */
+export function toApiError(err: unknown, backends?: BackendClassifier): ApiError {
   if (err instanceof ApiError) return err;
+  const limit = inputLimitErrorOf(err);
+  if (limit)
+    return new ApiError(
+      limit.status,
+      limit.status === 413 ? 'payload_too_large' : 'input_limit',
+      limit.message,
+      undefined,
+      undefined,
+      { limit: limit.limit, max: limit.max },
+    );
   if (err instanceof InputError) return new ApiError(400, 'invalid_request', err.message);
   if (err instanceof GenerationFailedError) return new ApiError(503, 'generation_failed', err.message);
   if (err instanceof NoRuleError)
@@ -109,6 +147,10 @@ export function toApiError(err: unknown): ApiError {
         'Retry-After': '5',
       },
     );
+  const down = backends?.(err);
+  if (down) return backendDownError(down.backend);
+  if (err instanceof BackendUnavailableError)
+    return backendDownError(err.backend === 'PostgreSQL' ? 'store' : 'cache');
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     if (status === 415)

@@ -4,7 +4,10 @@
  * and the app on top of it.
  */
 import { openService, type OpenServiceOptions, type RunningService } from '../app/index.js';
+import { backendUnavailable } from '../app/backends.js';
+import { BackendUnavailableError } from '../core/backend-error.js';
 import { createApp, type ApiApp } from './app.js';
+import type { BackendClassifier } from './errors.js';
 
 /** The running service (from the composition root) with the app that serves it. */
 export interface Runtime extends RunningService {
@@ -18,7 +21,14 @@ export async function createRuntime(
   opts: RuntimeOptions = {},
 ): Promise<Runtime> {
   const running = await openService(env, { ...opts, component: 'api' });
-  const app = createApp(running.service, running.serviceConfig, { logger: running.log });
+  const { DATABASE_URL, REDIS_URL } = running.config;
+  const backends: BackendClassifier = (err) => {
+    const down = backendUnavailable(err, { DATABASE_URL, REDIS_URL });
+    if (!down) return undefined;
+    const cache = down instanceof BackendUnavailableError && down.backend === 'Redis';
+    return { backend: cache ? 'cache' : 'store', detail: down.message };
+  };
+  const app = createApp(running.service, running.serviceConfig, { logger: running.log, backends });
   return { ...running, app };
 }
 

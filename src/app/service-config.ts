@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { RatePolicy } from '../kv/index.js';
 import type { QueueSettings } from '../queue/index.js';
 import { ConfigError } from '../config/index.js';
+import { limitOf } from '../core/limits.js';
 
 /** What the service's parts are tuned with (read from the environment by loadServiceConfig). */
 export interface ServiceSettings {
@@ -134,7 +135,7 @@ const ServiceConfigSchema = z.object({
   WAFGEN_RATE_LIMIT_WINDOW_S: int(1, 86_400).default(60),
   WAFGEN_CACHE_TTL_S: int(1, 30 * 86_400).default(86_400),
   WAFGEN_CACHE_L1_MS: int(0, 60_000).default(1000),
-  WAFGEN_MAX_BODY_BYTES: int(1024, 50 * 1024 * 1024).default(1024 * 1024),
+  WAFGEN_MAX_BODY_BYTES: int(1024, 50 * 1024 * 1024).default(limitOf('body-bytes')),
   WAFGEN_GENERATE_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
   WAFGEN_SINGLE_FLIGHT_LOCK_MS: int(500, 600_000).default(10_000),
   WAFGEN_WORKER_CONCURRENCY: int(1, 256).default(4),
@@ -163,7 +164,8 @@ export interface ServiceConfig {
     /** No credentials needed: every request acts with every scope (local use only). */
     disabled: boolean;
   };
-  webhook: { secrets: string[]; toleranceS: number };
+  /** `maxBytes`: the webhook payload's byte limit (core/limits.ts `webhook-bytes`). */
+  webhook: { secrets: string[]; toleranceS: number; maxBytes: number };
   maxBodyBytes: number;
   worker: { concurrency: number; lockMs: number; stalledIntervalMs: number; shutdownGraceMs: number };
   /** What the composition root needs (src/app/root.ts). */
@@ -214,7 +216,11 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     auth: { ...(jwt ? { jwt } : {}), apiKeys: e.WAFGEN_API_KEYS ?? [], disabled: e.WAFGEN_AUTH_DISABLED },
-    webhook: { secrets: e.WAFGEN_WEBHOOK_SECRET ?? [], toleranceS: e.WAFGEN_WEBHOOK_TOLERANCE_S },
+    webhook: {
+      secrets: e.WAFGEN_WEBHOOK_SECRET ?? [],
+      toleranceS: e.WAFGEN_WEBHOOK_TOLERANCE_S,
+      maxBytes: limitOf('webhook-bytes'),
+    },
     maxBodyBytes: e.WAFGEN_MAX_BODY_BYTES,
     worker: {
       concurrency: e.WAFGEN_WORKER_CONCURRENCY,

@@ -39,7 +39,7 @@ describe('service configuration', () => {
       shutdownGraceMs: 25_000,
     });
     expect(c.auth).toEqual({ apiKeys: [], disabled: false });
-    expect(c.webhook).toEqual({ secrets: [], toleranceS: 300 });
+    expect(c.webhook).toEqual({ secrets: [], toleranceS: 300, maxBytes: 1024 * 1024 });
   });
 
   it('names each bad variable without echoing its value', () => {

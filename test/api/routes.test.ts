@@ -135,6 +135,27 @@ describe('bad input is a 4xx with the failing fields, never a 500', () => {
     });
     expect(r.status).toBe(413);
     expect(r.body.error.code).toBe('payload_too_large');
+    expect(r.body.error.message).toMatch(/WAFGEN limit body-bytes=65536 .*WAFGEN_MAX_BODY_BYTES/);
+  });
+
+  it('answers JSON nested thousands of levels deep 400 naming the limit on every body route', async () => {
+    const deep = `{"document":${'['.repeat(5000)}${']'.repeat(5000)},"cveId":"CVE-2021-44228"}`;
+    for (const path of [
+      '/v1/rules/validate',
+      '/v1/rules/test',
+      '/v1/rules/generate',
+      '/v1/jobs',
+      '/webhook/vulnerability',
+    ]) {
+      const r = await call<Err & { error: { details?: unknown } }>(url(path), {
+        token: auth,
+        raw: deep,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(r.status, path).toBe(400);
+      expect(r.body.error.code).toBe('input_limit');
+      expect(r.body.error.details).toEqual({ limit: 'json-depth', max: 256 });
+    }
   });
 
   it('limits a streamed body without a Content-Length, and reads a body with a BOM', async () => {
