@@ -34,7 +34,7 @@ export interface RunningWorker {
   stop(): Promise<WorkerStopped>;
 }
 
-export interface WorkerStopped {
+interface WorkerStopped {
   /** Redis could not be reached while stopping (the one-line reason, host:port and a code). */
   unavailable?: Error;
   /** Jobs still running that could not be handed back: another worker takes them once their locks expire. */
