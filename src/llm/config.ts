@@ -12,7 +12,10 @@ import {
   DEFAULT_BASE_URLS,
   DEFAULT_MODELS,
   PROVIDER_NAMES,
+  isProviderName,
   type ModelRole,
+  type NamedEndpoint,
+  type ProviderKind,
   type ProviderName,
 } from './providers.js';
 
@@ -42,12 +45,11 @@ const providerList = z.string().transform((raw, ctx) => {
     .split(',')
     .map((s) => s.trim().toLowerCase())
     .filter(Boolean);
-  const known = new Set<string>(PROVIDER_NAMES);
   for (const n of names) {
-    if (!known.has(n))
+    if (!isProviderName(n))
       ctx.addIssue({
         code: 'custom',
-        message: `lists unknown provider "${n}" (known: ${PROVIDER_NAMES.join(', ')})`,
+        message: `lists unknown provider "${n}" (known: ${PROVIDER_NAMES.join(', ')}, and openai-compatible:<name> for each WAFGEN_OPENAI_COMPATIBLE_<NAME>_URL)`,
       });
   }
   if (names.length === 0) ctx.addIssue({ code: 'custom', message: 'must name at least one provider' });
@@ -152,7 +154,68 @@ export type ProviderSettings =
   | { name: 'anthropic'; apiKey: Secret; baseURL: string; models: Models }
   | { name: 'google'; apiKey: Secret; baseURL: string; models: Models }
   | { name: 'bedrock'; region: string; baseURL?: string; credentials: BedrockCredentials; models: Models }
-  | { name: 'openai-compatible'; baseURL: string; apiKey?: Secret; models: Models };
+  | CompatibleSettings;
+
+/** An OpenAI-compatible server: the unnamed one, or a named endpoint of the chain. */
+export interface CompatibleSettings {
+  name: 'openai-compatible' | NamedEndpoint;
+  baseURL: string;
+  apiKey?: Secret;
+  models: Models;
+}
+
+/**
+ * Named OpenAI-compatible endpoints, any number of them: `WAFGEN_OPENAI_COMPATIBLE_<NAME>_URL`
+ * (required; it is what declares the endpoint), `_MODEL` (required), `_MINI_MODEL` (default: the
+ * model), `_API_KEY`. NAME is letters, digits and underscores; the chain calls the endpoint
+ * `openai-compatible:<name>` (lower case, `_` as `-`), e.g. WAFGEN_OPENAI_COMPATIBLE_LOCAL_VLLM_URL
+ * is `openai-compatible:local-vllm` in WAFGEN_LLM_PROVIDERS, metrics and reports. MINI and API are
+ * not names (they would read as the unnamed server's MINI_MODEL and API_KEY).
+ */
+function namedEndpoints(env: NodeJS.ProcessEnv, problems: string[]): CompatibleSettings[] {
+  const out: CompatibleSettings[] = [];
+  const names = Object.keys(env)
+    .map((k) => /^WAFGEN_OPENAI_COMPATIBLE_([A-Z0-9][A-Z0-9_]*)_URL$/.exec(k)?.[1])
+    .filter((n): n is string => n !== undefined && env[`WAFGEN_OPENAI_COMPATIBLE_${n}_URL`] !== '')
+    .sort();
+  const Endpoint = z.object({
+    URL: httpUrl,
+    MODEL: modelId,
+    MINI_MODEL: modelId.optional(),
+    API_KEY: secret.optional(),
+  });
+  for (const name of names) {
+    const prefix = `WAFGEN_OPENAI_COMPATIBLE_${name}_`;
+    const id = `openai-compatible:${name.toLowerCase().replace(/_/g, '-')}`;
+    if (name === 'MINI' || name === 'API' || !isProviderName(id)) {
+      problems.push(
+        `${prefix}URL does not name an endpoint: use letters and digits (MINI and API are reserved), at most 32`,
+      );
+      continue;
+    }
+    const present = Object.fromEntries(
+      ['URL', 'MODEL', 'MINI_MODEL', 'API_KEY']
+        .map((k) => [k, env[prefix + k]])
+        .filter(([, v]) => v !== undefined && v !== ''),
+    );
+    const parsed = Endpoint.safeParse(present);
+    if (!parsed.success) {
+      for (const i of parsed.error.issues)
+        problems.push(
+          `${prefix}${String(i.path[0])} ${i.code === 'invalid_type' ? `must be set: ${prefix}URL declares ${id}` : i.message}`,
+        );
+      continue;
+    }
+    const e = parsed.data;
+    out.push({
+      name: id as NamedEndpoint,
+      baseURL: e.URL,
+      ...(e.API_KEY ? { apiKey: e.API_KEY } : {}),
+      models: { main: e.MODEL, mini: e.MINI_MODEL ?? e.MODEL },
+    });
+  }
+  return out;
+}
 
 export interface LlmConfig {
   /** The chain, in the order providers are tried. Empty: no LLM is configured. */
@@ -217,19 +280,32 @@ export function loadLlmConfig(
       : { kind: 'chain' };
 
   // What each provider needs, and whether the environment has it.
-  const available: Record<ProviderName, boolean> = {
+  const named = namedEndpoints(env, problems);
+  const available: Record<ProviderKind, boolean> = {
     openai: !!e.OPENAI_API_KEY,
     anthropic: !!e.ANTHROPIC_API_KEY,
     google: !!e.GOOGLE_GENERATIVE_AI_API_KEY,
     bedrock: !!region && awsCredentials.kind !== 'chain',
     'openai-compatible': !!e.WAFGEN_OPENAI_COMPATIBLE_URL && !!e.WAFGEN_OPENAI_COMPATIBLE_MODEL,
   };
-  const chain = e.WAFGEN_LLM_PROVIDERS ?? PROVIDER_NAMES.filter((p) => available[p]);
+  // Default: every provider with credentials, then the named endpoints by name.
+  const chain: ProviderName[] = e.WAFGEN_LLM_PROVIDERS ?? [
+    ...PROVIDER_NAMES.filter((p) => available[p]),
+    ...named.map((n) => n.name),
+  ];
 
   const providers: ProviderSettings[] = [];
   for (const name of chain) {
     const missing = (variable: string) =>
       problems.push(`${variable} must be set: WAFGEN_LLM_PROVIDERS lists ${name}`);
+    if (name.startsWith('openai-compatible:')) {
+      const endpoint = named.find((n) => n.name === name);
+      if (endpoint) providers.push(endpoint);
+      // Declared but broken: its own variables are named in the problems already.
+      else if (!problems.some((p) => p.startsWith(`WAFGEN_OPENAI_COMPATIBLE_${variablePart(name)}_`)))
+        missing(`WAFGEN_OPENAI_COMPATIBLE_${variablePart(name)}_URL`);
+      continue;
+    }
     switch (name) {
       case 'openai':
         if (!e.OPENAI_API_KEY) missing('OPENAI_API_KEY');
@@ -315,6 +391,10 @@ export function loadLlmConfig(
     prices,
   };
 }
+
+/** `openai-compatible:local-vllm` → `LOCAL_VLLM`, the NAME of its variables. */
+const variablePart = (name: string): string =>
+  name.slice('openai-compatible:'.length).toUpperCase().replace(/-/g, '_');
 
 /** The table, or a reason it cannot be used (naming no value from the file). */
 function loadPriceTable(

@@ -6,7 +6,7 @@
 // keys optionally prefixed "<provider>/", and "<provider>/*" as that provider's catch-all).
 import { z } from 'zod';
 
-import type { ProviderName } from './providers.js';
+import { kindOf, type ProviderName } from './providers.js';
 
 export interface ModelPrice {
   /** USD per 1,000,000 input (prompt) tokens. */
@@ -80,11 +80,16 @@ function modelIdForms(model: string): string[] {
 
 /** The price of `model` served by `provider`, or undefined when the table does not know it. */
 export function priceFor(table: PriceTable, provider: ProviderName, model: string): ModelPrice | undefined {
+  // A named endpoint (`openai-compatible:vllm`) is priced as itself first, then as its kind.
+  const kind = kindOf(provider);
   for (const form of modelIdForms(model)) {
-    const hit = table[`${provider}/${form}`] ?? table[form];
+    const hit =
+      table[`${provider}/${form}`] ??
+      (kind !== provider ? table[`${kind}/${form}`] : undefined) ??
+      table[form];
     if (hit) return hit;
   }
-  return table[`${provider}/*`];
+  return table[`${provider}/*`] ?? table[`${kind}/*`];
 }
 
 /** USD for the given usage at the given price. */

@@ -8,7 +8,7 @@ import { createOpenAI } from '@ai-sdk/openai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
 import type { LanguageModel } from 'ai';
 
-import type { LlmConfig, ProviderSettings } from './config.js';
+import type { CompatibleSettings, LlmConfig, ProviderSettings } from './config.js';
 import type { ModelRole, ProviderName } from './providers.js';
 
 /** A language model object (never a gateway model id string). */
@@ -50,8 +50,24 @@ function bedrockEndpoint(region: string): string {
   return `https://bedrock-runtime.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`;
 }
 
+const isCompatible = (s: ProviderSettings): s is CompatibleSettings =>
+  s.name === 'openai-compatible' || s.name.startsWith('openai-compatible:');
+
 function factoryFor(settings: ProviderSettings, deps: RegistryDeps): (modelId: string) => Model {
   const fetch = deps.fetch;
+  if (isCompatible(settings)) {
+    const s = settings;
+    const p = createOpenAICompatible({
+      name: 'openai-compatible',
+      baseURL: s.baseURL,
+      ...(s.apiKey ? { apiKey: s.apiKey.reveal() } : {}),
+      fetch,
+      includeUsage: true,
+      // Ollama, vLLM and LM Studio accept response_format json_schema.
+      supportsStructuredOutputs: true,
+    });
+    return (id) => p.chatModel(id);
+  }
   switch (settings.name) {
     case 'openai': {
       const p = createOpenAI({ apiKey: settings.apiKey.reveal(), baseURL: settings.baseURL, fetch });
@@ -92,18 +108,6 @@ function factoryFor(settings: ProviderSettings, deps: RegistryDeps): (modelId: s
               }),
       });
       return (id) => p.languageModel(id);
-    }
-    case 'openai-compatible': {
-      const p = createOpenAICompatible({
-        name: 'openai-compatible',
-        baseURL: settings.baseURL,
-        ...(settings.apiKey ? { apiKey: settings.apiKey.reveal() } : {}),
-        fetch,
-        includeUsage: true,
-        // Ollama, vLLM and LM Studio accept response_format json_schema.
-        supportsStructuredOutputs: true,
-      });
-      return (id) => p.chatModel(id);
     }
   }
 }

@@ -2,12 +2,8 @@
 import { streamText } from 'ai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
-import {
-  createLlmClient,
-  createModelRegistry,
-  loadLlmConfig,
-  type ProviderName,
-} from '../../src/llm/index.js';
+import { createLlmClient, createModelRegistry, loadLlmConfig } from '../../src/llm/index.js';
+import type { ProviderKind as ProviderName } from '../../src/llm/providers.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
 import { ASK, fakeEnv, KEYS, VERDICT } from './helpers.js';
 
