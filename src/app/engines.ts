@@ -1,10 +1,16 @@
-// Which engine a command runs: the LLM engine (with the built-in one as fallback) when a provider
-// is configured and the network is allowed, else the built-in engine. Bad settings are bad input.
+/**
+ * @module Which engine a command runs: the LLM engine (with the built-in one as fallback) when a
+ * provider is configured and the network is allowed, else the built-in engine. Bad settings are bad
+ * input. With metrics (the service: `wafgen serve`, the worker, the serverless handlers), every LLM
+ * call, attempt, token, dollar, latency, failover and breaker transition goes to the wafgen_llm_*
+ * series through `metrics.llmHooks()`.
+ */
 import type { Config } from '../config/index.js';
 import { decideEngine, EngineConfigError, type EngineMode } from '../generation/engine-choice.js';
 import type { EngineChoice } from '../generation/llm/index.js';
 import { LlmConfigError, loadLlmConfig } from '../llm/config.js';
-import { PROVIDER_NAMES, type ProviderName } from '../llm/providers.js';
+import { isProviderName, PROVIDER_NAMES, type ProviderName } from '../llm/providers.js';
+import type { Metrics } from '../observability/metrics.js';
 import { InputError } from '../core/errors.js';
 
 const loadBuiltin = () => import('../generation/builtin/index.js');
@@ -15,13 +21,18 @@ export async function chooseEngine(
   mode: EngineMode,
   providers?: string,
   env: NodeJS.ProcessEnv = process.env,
+  /** Where the LLM client reports (the service's registry); none for a one-off command. */
+  metrics?: Pick<Metrics, 'llmHooks'>,
 ): Promise<EngineChoice> {
   let chain: ProviderName[] | undefined;
   if (providers) {
-    chain = providers.split(',').map((p) => p.trim()) as ProviderName[];
-    const unknown = chain.filter((p) => !(PROVIDER_NAMES as readonly string[]).includes(p));
+    const names = providers.split(',').map((p) => p.trim());
+    const unknown = names.filter((p) => !isProviderName(p));
     if (unknown.length)
-      throw new InputError(`unknown provider ${unknown.join(', ')} (known: ${PROVIDER_NAMES.join(', ')})`);
+      throw new InputError(
+        `unknown provider ${unknown.join(', ')} (known: ${PROVIDER_NAMES.join(', ')}, and openai-compatible:<name> for each WAFGEN_OPENAI_COMPATIBLE_<NAME>_URL)`,
+      );
+    chain = names as ProviderName[];
   }
   try {
     // Offline, or built-in asked for: no need to read LLM settings at all.
@@ -39,6 +50,7 @@ export async function chooseEngine(
       ...(llmConfig ? { llmConfig } : {}),
       offline: config.WAFGEN_OFFLINE,
       ...(chain ? { engine: { providers: chain } } : {}),
+      ...(metrics ? { clientDeps: metrics.llmHooks(llmConfig?.providers.map((p) => p.name)) } : {}),
     });
   } catch (e) {
     if (e instanceof LlmConfigError || e instanceof EngineConfigError) throw new InputError(e.message);

@@ -78,7 +78,9 @@ export async function openGenerationParts(
   opts: GenerationPartsOptions = {},
 ): Promise<GenerationParts> {
   const env = opts.env ?? process.env;
-  const choice = opts.engine ?? (await chooseEngine(config, opts.engineMode ?? 'auto', opts.providers, env));
+  // With metrics (the service), the LLM client reports every call to the wafgen_llm_* series.
+  const choice =
+    opts.engine ?? (await chooseEngine(config, opts.engineMode ?? 'auto', opts.providers, env, opts.metrics));
   const lookup = {
     offline: config.WAFGEN_OFFLINE,
     // A CVE missing from the store is looked up live (NVD, KEV, nuclei) unless WAFGEN_OFFLINE.

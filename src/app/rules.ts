@@ -12,6 +12,7 @@ import { storedConfidence, storedSummary, storedVerdict } from '../generation/ve
 import { ruleCacheKey, SingleFlight, type JsonCache } from '../kv/index.js';
 import { observeGeneration, type Metrics } from '../observability/index.js';
 import type { Store, StoredRule } from '../store/index.js';
+import { DEGRADED_TTL_MS, degradedEngine, degradedKey, isDegraded } from './degraded.js';
 import { generateRule, parseCveId, type GenerateDeps } from './generate.js';
 import type { ServiceSettings } from './service-config.js';
 
@@ -25,6 +26,8 @@ export interface RuleView {
   engine: string;
   /** True only when the verdict is `proven`. */
   passed: boolean;
+  /** The fallback engine wrote it (every LLM provider failed): cached apart, briefly (degraded.ts). */
+  degraded?: boolean;
   /** proven, untested or failed (from the report; derived for reports older than verdicts). */
   verdict: Verdict;
   /** From what the checks proved. */
@@ -140,7 +143,12 @@ export class RuleService {
 
   private async remember(key: string, view: RuleView): Promise<void> {
     try {
-      await this.cache.set(key, view);
+      // A degraded rule never takes the engine's key; a rule of the engine replaces the degraded one.
+      if (view.degraded) await this.cache.set(degradedKey(key), view, DEGRADED_TTL_MS);
+      else {
+        await this.cache.set(key, view);
+        if (this.engine.name === 'llm') await this.cache.delete(degradedKey(key));
+      }
     } catch (e) {
       this.log.debug({ err: message(e) }, 'cache write failed');
     }
@@ -198,7 +206,7 @@ export class RuleService {
     const id = parseCveId(cveId);
     const key = this.key(id);
     if (!opts.force) {
-      const hit = await this.cached(key);
+      const hit = (await this.cached(key)) ?? (await this.cachedDegraded(key));
       this.metrics.recordCache(hit ? 'hit' : 'miss');
       if (hit) return { result: hit, cache: 'hit' };
     }
@@ -208,7 +216,7 @@ export class RuleService {
         lockTtlMs: this.settings.lockTtlMs,
         waitMs: this.settings.generateTimeoutMs,
         peek: async () => {
-          const v = await this.cached(key);
+          const v = (await this.cached(key)) ?? (await this.cachedDegraded(key));
           return v && (!opts.force || v.generatedAt >= started) ? v : undefined;
         },
       });
@@ -251,12 +259,14 @@ export class RuleService {
       this.settings.generateTimeoutMs,
       `generating a rule for ${cveId}`,
     );
+    const degraded = isDegraded(r.report);
     const view: RuleView = {
       cveId,
       ...(r.version !== undefined ? { version: r.version } : {}),
       rule: r.rule,
       report: r.report,
-      engine: this.engineVersion,
+      engine: degraded ? degradedEngine(r.report) : this.engineVersion,
+      ...(degraded ? { degraded } : {}),
       passed: r.report.passed,
       verdict: r.report.verdict,
       confidence: r.report.confidence,
@@ -266,6 +276,11 @@ export class RuleService {
     };
     await this.remember(key, view);
     return view;
+  }
+
+  /** The degraded rule standing in for the engine's (degraded.ts), while its short TTL lasts. */
+  private async cachedDegraded(key: string): Promise<RuleView | undefined> {
+    return this.engine.name === 'llm' ? this.cached(degradedKey(key)) : undefined;
   }
 
   /** The last good rule: the cached one, else the newest stored version that was proven (else the newest). */

@@ -159,8 +159,10 @@ export async function runGeneration(
       notTestedAgainst: notTestedAgainst(tests, input.benignSupplied === true),
       passed: verdict === 'proven',
       attempts,
-      engine: engine.name,
+      // A rule the fallback wrote is the fallback's, labelled degraded (not the engine asked for).
+      engine: best.engine === engine ? engine.name : best.engine.name,
       producedBy: best.engine.name,
+      ...(best.engine === engine ? {} : { degraded: true }),
       ...(proposal.provider ? { provider: proposal.provider } : {}),
       ...(proposal.model ? { model: proposal.model } : {}),
       ...(fallbackReason ? { fallback: fallbackReason } : {}),

@@ -135,7 +135,13 @@ export interface GenerationReport {
   producedBy: string;
   provider?: string;
   model?: string;
+  /** Why the engine asked for failed and the fallback answered. */
   fallback?: string;
+  /**
+   * The fallback wrote the rule (every LLM provider failed, or the budget said no): `engine` is then
+   * the fallback's, and the rule is cached apart, briefly, until a provider answers again.
+   */
+  degraded?: boolean;
   attackClass?: AttackClass;
   strategy?: string;
   /** From what the checks proved (`confidenceOf`). */

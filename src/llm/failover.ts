@@ -97,6 +97,11 @@ export interface LlmClientDeps extends RegistryDeps {
   /** Every attempt as it finishes: for logs and metrics. Never contains secrets. */
   onAttempt?: (attempt: AttemptRecord) => void;
   onBreakerStateChange?: (provider: ProviderName, state: BreakerState) => void;
+  /**
+   * Every call as it ends, with its attempts in order (failovers are the changes of provider):
+   * `ok`, `failed` (every provider failed) or `budget` (refused before any request was made).
+   */
+  onCall?: (attempts: readonly AttemptRecord[], outcome: 'ok' | 'failed' | 'budget') => void;
 }
 
 export interface LlmClient {
@@ -187,6 +192,19 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
   const newBudget = () => new Budget(config.budget);
 
   async function generateObject<T>(req: GenerateObjectRequest<T>): Promise<GenerateObjectResult<T>> {
+    if (!deps.onCall) return attemptChain(req);
+    try {
+      const r = await attemptChain(req);
+      deps.onCall(r.attempts, 'ok');
+      return r;
+    } catch (e) {
+      if (e instanceof BudgetExceeded) deps.onCall(e.attempts, 'budget');
+      else if (e instanceof AllProvidersFailed) deps.onCall(e.attempts, 'failed');
+      throw e;
+    }
+  }
+
+  async function attemptChain<T>(req: GenerateObjectRequest<T>): Promise<GenerateObjectResult<T>> {
     const budget = req.budget ?? newBudget();
     const order = req.providers ?? chain;
     for (const p of order)

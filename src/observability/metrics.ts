@@ -36,7 +36,15 @@ interface LlmAttemptLike {
   kind?: string;
   usage?: { inputTokens: number; outputTokens: number };
   costUsd?: number;
+  /** Wall time; 0 for an attempt skipped without a request (open breaker, budget). */
+  ms?: number;
 }
+
+/** How one LLM call (every attempt of it, across the chain) ended. */
+type LlmCallOutcome = 'ok' | 'failed' | 'budget';
+
+/** LLM seconds per request: a fast local model answers in well under a second, a slow one in a minute. */
+const LLM_LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120];
 
 interface GenerationErrorInfo {
   engine: string;
@@ -66,10 +74,15 @@ export interface Metrics {
   setQueueProbe(probe: (() => QueueSnapshot[] | Promise<QueueSnapshot[]>) | undefined): void;
   recordAuditDelivery(sink: string, outcome: 'delivered' | 'retry' | 'dead-lettered', events: number): void;
   setAuditProbe(probe: (() => SpoolSnapshot[]) | undefined): void;
-  /** Hooks for createLlmClient: attempts, tokens and cost per call, breaker state. */
-  llmHooks(): {
+  /**
+   * Hooks for createLlmClient: attempts (result, tokens, cost, latency), calls and their failovers,
+   * breaker transitions. `providers` (the chain) start with their breaker gauge at 0 (closed), so
+   * the series exists before the first transition.
+   */
+  llmHooks(providers?: readonly string[]): {
     onAttempt: (attempt: LlmAttemptLike) => void;
     onBreakerStateChange: (provider: string, state: BreakerStateName) => void;
+    onCall: (attempts: readonly Pick<LlmAttemptLike, 'provider'>[], outcome: LlmCallOutcome) => void;
   };
   /** The Prometheus text exposition. */
   scrape(): Promise<string>;
@@ -193,6 +206,25 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['provider', 'model'] as const,
     registers,
   });
+  const llmCalls = new Counter({
+    name: 'wafgen_llm_calls_total',
+    help: 'LLM calls (each with every attempt and failover it took) by outcome: ok, failed (every provider), budget (refused before any request).',
+    labelNames: ['outcome'] as const,
+    registers,
+  });
+  const llmLatency = new Histogram({
+    name: 'wafgen_llm_request_duration_seconds',
+    help: 'Wall time of one LLM request (an attempt that reached the provider), by provider and result.',
+    labelNames: ['provider', 'result'] as const,
+    buckets: LLM_LATENCY_BUCKETS,
+    registers,
+  });
+  const fallbacks = new Counter({
+    name: 'wafgen_llm_fallbacks_total',
+    help: 'Rules the fallback engine wrote because the LLM could not (reason: providers, budget, other); they are labelled engine=builtin and degraded.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
   const rateLimited = new Counter({
     name: 'wafgen_rate_limit_rejections_total',
     help: 'Requests refused by the rate limiter.',
@@ -220,7 +252,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   const providerLabel = (p: string | undefined) => p ?? 'none';
 
   const recordLlmAttempt = (a: LlmAttemptLike): void => {
-    llmAttempts.inc({ provider: a.provider, result: a.ok ? 'ok' : (a.kind ?? 'other') });
+    const result = a.ok ? 'ok' : (a.kind ?? 'other');
+    llmAttempts.inc({ provider: a.provider, result });
+    if (a.ms !== undefined && a.ms > 0 && a.kind !== 'circuit-open' && a.kind !== 'budget')
+      llmLatency.observe({ provider: a.provider, result }, a.ms / 1000);
     if (a.usage) {
       llmTokens.inc({ provider: a.provider, model: a.model, direction: 'input' }, a.usage.inputTokens);
       llmTokens.inc({ provider: a.provider, model: a.model, direction: 'output' }, a.usage.outputTokens);
@@ -228,7 +263,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     if (a.costUsd !== undefined && a.costUsd > 0)
       llmCost.inc({ provider: a.provider, model: a.model }, a.costUsd);
   };
+  const recordLlmCall = (list: readonly Pick<LlmAttemptLike, 'provider'>[]): void => {
+    for (let i = 1; i < list.length; i++) {
+      const from = list[i - 1]!.provider;
+      const to = list[i]!.provider;
+      if (from !== to) failovers.inc({ from, to });
+    }
+  };
+  const breakerSeen = new Set<string>();
   const setBreakerState = (provider: string, state: BreakerStateName): void => {
+    breakerSeen.add(provider);
     breaker.set({ provider }, BREAKER_STATE_VALUE[state]);
   };
 
@@ -246,6 +290,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       tokens.observe({ engine, direction: 'total' }, inputTokens + outputTokens);
       cost.observe({ engine }, report.costUsd);
       for (const reason of reasonCodes(report)) validationFailures.inc({ reason });
+      if (report.fallback !== undefined && report.producedBy !== undefined)
+        fallbacks.inc({
+          reason: /budget exceeded/.test(report.fallback)
+            ? 'budget'
+            : /LLM provider|no LLM provider/.test(report.fallback)
+              ? 'providers'
+              : 'other',
+        });
     },
     recordGenerationError(info) {
       generations.inc({ outcome: 'error', engine: info.engine, provider: providerLabel(info.provider) });
@@ -258,13 +310,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       failovers.inc({ from, to });
     },
     recordLlmAttempt,
-    recordLlmCall(list) {
-      for (let i = 1; i < list.length; i++) {
-        const from = list[i - 1]!.provider;
-        const to = list[i]!.provider;
-        if (from !== to) failovers.inc({ from, to });
-      }
-    },
+    recordLlmCall,
     setBreakerState,
     recordRateLimitRejection(scope = 'api') {
       rateLimited.inc({ scope });
@@ -279,8 +325,16 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     setAuditProbe(probe) {
       auditProbe = probe;
     },
-    llmHooks() {
-      return { onAttempt: recordLlmAttempt, onBreakerStateChange: setBreakerState };
+    llmHooks(providers = []) {
+      for (const p of providers) if (!breakerSeen.has(p)) setBreakerState(p, 'closed');
+      return {
+        onAttempt: recordLlmAttempt,
+        onBreakerStateChange: setBreakerState,
+        onCall(list, outcome) {
+          llmCalls.inc({ outcome });
+          recordLlmCall(list);
+        },
+      };
     },
     scrape: () => registry.metrics(),
   };

@@ -62,6 +62,8 @@ describe('wafgen generate with an LLM provider', () => {
     expect(r.code, r.stderr).toBe(0);
     const { report } = JSON.parse(r.stdout);
     expect(report.producedBy).toBe('builtin');
+    // Labelled as the built-in engine's rule, degraded (issue 15, item 6).
+    expect(report).toMatchObject({ engine: 'builtin', degraded: true });
     expect(report.fallback).toBeTruthy();
   }, 60_000);
 

@@ -175,7 +175,8 @@ describe('llm engine in the generation loop', () => {
   it('every provider answering 500: the built-in engine answers and the report says so', async () => {
     const { rule, report } = await generate(log4shellInput(), engine());
     expect(fake.requests.map((r) => r.provider)).toEqual(['openai', 'anthropic', 'google']);
-    expect(report).toMatchObject({ engine: 'llm', producedBy: 'builtin', passed: true });
+    // The built-in engine's rule, labelled as such and degraded (issue 15, item 6).
+    expect(report).toMatchObject({ engine: 'builtin', producedBy: 'builtin', degraded: true, passed: true });
     expect(report.fallback).toMatch(
       /every LLM provider failed: openai \(server 500\); anthropic \(server 500\); google \(server 500\)/,
     );
@@ -227,7 +228,7 @@ describe('llm engine in the generation loop', () => {
     const e = engine({ budget: { maxInputTokens: 500, maxOutputTokens: 32_000, maxCostUsd: 1 } });
     const { report } = await generate(log4shellInput(), e);
     expect(fake.requests).toHaveLength(0);
-    expect(report).toMatchObject({ engine: 'llm', producedBy: 'builtin' });
+    expect(report).toMatchObject({ engine: 'builtin', producedBy: 'builtin', degraded: true });
     expect(report.fallback).toMatch(/input budget exceeded/);
   });
 
