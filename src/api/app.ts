@@ -7,7 +7,8 @@
  */
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
 import { swaggerUI } from '@hono/swagger-ui';
-import type { Context, MiddlewareHandler } from 'hono';
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { bearerAuth } from 'hono/bearer-auth';
 import { LRUCache } from 'lru-cache';
 import { type Logger, pino } from 'pino';
 
@@ -75,6 +76,17 @@ async function libraryCall<T>(f: () => T | Promise<T>): Promise<T> {
     if (e instanceof WafgenInputError) throw new ApiError(400, 'invalid_request', e.message, e.issues);
     throw e;
   }
+}
+
+/** The words /readyz answers for a check that is down (the detail goes to the log). */
+const GENERIC_NAMES: Record<string, string> = { store: 'store', redis: 'cache', queue: 'queue' };
+
+/** The /metrics app of each API app whose metrics are served on a port of their own. */
+const separateMetrics = new WeakMap<ApiApp, Hono>();
+
+/** The app that serves /metrics apart from `app` (WAFGEN_METRICS_PORT), if any. */
+export function metricsAppOf(app: ApiApp): Hono | undefined {
+  return separateMetrics.get(app);
 }
 
 /**
@@ -220,14 +232,37 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
     }),
     async (c) => {
       const health = await service.health();
-      return c.json(health, health.status === 'down' ? 503 : 200);
+      // What failed is logged; the answer says which dependency in generic words (no driver text,
+      // host or port for anyone who can reach the port).
+      const checks: typeof health.checks = { ...health.checks };
+      for (const [name, check] of Object.entries(health.checks)) {
+        if (check.status !== 'down') continue;
+        log.warn({ check: name, backend: check.backend, detail: check.error }, 'readiness check failed');
+        checks[name as keyof typeof checks] = {
+          status: 'down',
+          backend: check.backend,
+          error: `${GENERIC_NAMES[name] ?? name} unavailable`,
+        };
+      }
+      if (health.status === 'down') c.header('Retry-After', '5');
+      return c.json({ status: health.status, checks }, health.status === 'down' ? 503 : 200);
     },
   );
 
-  app.get('/metrics', async (c) => {
+  // The scrape: on the API unless WAFGEN_METRICS_PORT moves it to a listener of its own (the Node
+  // server opens it, see metricsAppOf); behind a bearer token when WAFGEN_METRICS_TOKEN is set.
+  const metricsApp = new Hono();
+  metricsApp.onError((err, c) => sendError(c, toApiError(err)));
+  metricsApp.notFound((c) =>
+    c.json(errorBody(c, 'not_found', `no route for ${c.req.method} ${c.req.path}`), 404),
+  );
+  if (config.metrics.token) metricsApp.use('/metrics', bearerAuth({ token: config.metrics.token }));
+  metricsApp.get('/metrics', async (c) => {
     c.header('Content-Type', metrics.contentType);
     return c.body(await metrics.scrape());
   });
+  if (config.metrics.port === undefined) app.route('/', metricsApp);
+  else separateMetrics.set(app, metricsApp);
 
   // --- rules ---------------------------------------------------------------------------------------
   const validationKey = (c: Context, body: string): string =>

@@ -144,6 +144,14 @@ const ServiceConfigSchema = z.object({
   WAFGEN_WORKER_LOCK_MS: int(1_000, 3_600_000).default(30_000),
   WAFGEN_WORKER_STALLED_INTERVAL_MS: int(500, 3_600_000).default(30_000),
   WAFGEN_SHUTDOWN_GRACE_MS: int(0, 3_600_000).default(25_000),
+  WAFGEN_METRICS_TOKEN: z
+    .string()
+    .regex(
+      /^[A-Za-z0-9._~+/-]{16,512}=*$/,
+      'must be 16-512 characters a bearer token may hold (letters, digits, . _ ~ + / -)',
+    )
+    .optional(),
+  WAFGEN_METRICS_PORT: int(0, 65535).optional(),
   WAFGEN_REDIS_PREFIX: z
     .string()
     .regex(/^[A-Za-z0-9._:-]{0,64}$/, 'must be up to 64 letters, digits, dot, dash, underscore or colon')
@@ -167,6 +175,11 @@ export interface ServiceConfig {
   /** `maxBytes`: the webhook payload's byte limit (core/limits.ts `webhook-bytes`). */
   webhook: { secrets: string[]; toleranceS: number; maxBytes: number };
   maxBodyBytes: number;
+  /**
+   * /metrics: `token` makes it ask for `Authorization: Bearer <token>`; `port` moves it off the API
+   * onto a listener of its own (the Node server opens it), and the API answers 404 for it.
+   */
+  metrics: { token?: string; port?: number };
   worker: { concurrency: number; lockMs: number; stalledIntervalMs: number; shutdownGraceMs: number };
   /** What the composition root needs (src/app/root.ts). */
   settings: ServiceSettings;
@@ -222,6 +235,10 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       maxBytes: limitOf('webhook-bytes'),
     },
     maxBodyBytes: e.WAFGEN_MAX_BODY_BYTES,
+    metrics: {
+      ...(e.WAFGEN_METRICS_TOKEN ? { token: e.WAFGEN_METRICS_TOKEN } : {}),
+      ...(e.WAFGEN_METRICS_PORT !== undefined ? { port: e.WAFGEN_METRICS_PORT } : {}),
+    },
     worker: {
       concurrency: e.WAFGEN_WORKER_CONCURRENCY,
       lockMs: e.WAFGEN_WORKER_LOCK_MS,
