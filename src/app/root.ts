@@ -45,6 +45,7 @@ const serviceModules = () =>
     import('../queue/index.js'),
     import('./jobs.js'),
     import('./rules.js'),
+    import('./coverage.js'),
   ]);
 
 /** What a generation needs, built from configuration: the deps of {@link generateRule}. */
@@ -213,6 +214,7 @@ export async function buildService(
     { BullJobQueue, MemoryJobQueue },
     { JobService },
     { acceptRuleView, RuleService },
+    { coverageProbe },
   ] = await serviceModules();
   const log = deps.logger ?? pino({ level: 'silent' });
   const metrics = deps.metrics ?? defaultMetrics();
@@ -275,6 +277,8 @@ export async function buildService(
       metrics,
     );
     const jobs = new JobService(store, queue, engineVersion);
+    // Coverage by severity (the quality dashboard) comes from the store at scrape time.
+    metrics.setCoverageProbe(coverageProbe(store));
     let closed: Promise<void> | undefined;
     return {
       config,
@@ -307,6 +311,7 @@ export async function buildService(
       },
       close: () =>
         (closed ??= (async () => {
+          metrics.setCoverageProbe(undefined);
           await queue.close().catch(() => {});
           // The admissions the limiter counted locally go to Redis before its client closes.
           await limiter.close().catch(() => {});

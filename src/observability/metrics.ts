@@ -23,6 +23,14 @@ interface QueueSnapshot {
   oldestAgeSeconds: number;
 }
 
+interface CoverageSnapshot {
+  severity: string;
+  /** CVEs the store knows at this severity. */
+  cves: number;
+  /** Of them, those with a deployed rule that was proven. */
+  protected: number;
+}
+
 interface SpoolSnapshot {
   sink: string;
   pending: number;
@@ -74,6 +82,8 @@ export interface Metrics {
   setQueueProbe(probe: (() => QueueSnapshot[] | Promise<QueueSnapshot[]>) | undefined): void;
   recordAuditDelivery(sink: string, outcome: 'delivered' | 'retry' | 'dead-lettered', events: number): void;
   setAuditProbe(probe: (() => SpoolSnapshot[]) | undefined): void;
+  /** Polled at every scrape for coverage by severity (the probe may answer from its own cache). */
+  setCoverageProbe(probe: (() => CoverageSnapshot[] | Promise<CoverageSnapshot[]>) | undefined): void;
   /**
    * Hooks for createLlmClient: attempts (result, tokens, cost, latency), calls and their failovers,
    * breaker transitions. `providers` (the chain) start with their breaker gauge at 0 (closed), so
@@ -249,6 +259,42 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
   });
 
+  let coverageProbe: (() => CoverageSnapshot[] | Promise<CoverageSnapshot[]>) | undefined;
+  let coverageSnapshot: { at: number; value: Promise<CoverageSnapshot[]> } | undefined;
+  const snapshotCoverage = (): Promise<CoverageSnapshot[]> => {
+    // One probe call serves both gauges of a scrape; a failing probe leaves them empty.
+    const now = Date.now();
+    if (!coverageSnapshot || now - coverageSnapshot.at > 1000) {
+      const value = Promise.resolve()
+        .then(() => coverageProbe?.() ?? [])
+        .catch(() => []);
+      coverageSnapshot = { at: now, value };
+    }
+    return coverageSnapshot.value;
+  };
+  new Gauge({
+    name: 'wafgen_cves',
+    help: 'CVEs in the store, by severity.',
+    labelNames: ['severity'] as const,
+    registers,
+    async collect() {
+      const snaps = await snapshotCoverage();
+      this.reset();
+      for (const s of snaps) this.set({ severity: s.severity }, s.cves);
+    },
+  });
+  new Gauge({
+    name: 'wafgen_cves_protected',
+    help: 'CVEs with a deployed rule that was proven (its latest deployment left it in place), by severity.',
+    labelNames: ['severity'] as const,
+    registers,
+    async collect() {
+      const snaps = await snapshotCoverage();
+      this.reset();
+      for (const s of snaps) this.set({ severity: s.severity }, s.protected);
+    },
+  });
+
   const providerLabel = (p: string | undefined) => p ?? 'none';
 
   const recordLlmAttempt = (a: LlmAttemptLike): void => {
@@ -324,6 +370,10 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     setAuditProbe(probe) {
       auditProbe = probe;
+    },
+    setCoverageProbe(probe) {
+      coverageProbe = probe;
+      coverageSnapshot = undefined;
     },
     llmHooks(providers = []) {
       for (const p of providers) if (!breakerSeen.has(p)) setBreakerState(p, 'closed');

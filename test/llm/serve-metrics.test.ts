@@ -198,5 +198,8 @@ describe('wafgen serve with an LLM chain', () => {
     // The degraded rule: a fallback, counted with its reason.
     expect(total('wafgen_llm_fallbacks_total', { reason: 'providers' })).toBe(1);
     expect(total('wafgen_cache_requests_total', { result: 'hit' })).toBeGreaterThanOrEqual(2);
+    // Coverage by severity, from the store: the bundled critical CVEs, none deployed yet.
+    expect(total('wafgen_cves', { severity: 'critical' })).toBeGreaterThan(0);
+    expect(total('wafgen_cves_protected', { severity: 'critical' })).toBe(0);
   });
 });

@@ -190,6 +190,15 @@ async function scrapeAfterSamples(): Promise<Sample[]> {
       costUsd: 0,
     }),
   );
+  // The built-in engine's rule after every LLM provider failed (issue 15, item 6).
+  m.recordGeneration(
+    sampleReport({
+      engine: 'builtin',
+      producedBy: 'builtin',
+      provider: undefined,
+      fallback: 'every LLM provider failed: openai (server 500)',
+    }),
+  );
   m.recordGenerationError({ engine: 'llm', provider: 'anthropic', latencyMs: 900 });
   m.recordCache('hit');
   m.recordCache('miss');
@@ -201,7 +210,9 @@ async function scrapeAfterSamples(): Promise<Sample[]> {
     ok: true,
     usage: { inputTokens: 10, outputTokens: 5 },
     costUsd: 0.001,
+    ms: 1200,
   });
+  hooks.onCall([{ provider: 'openai' }, { provider: 'anthropic' }], 'ok');
   m.recordLlmCall([{ provider: 'openai' }, { provider: 'anthropic' }]);
   hooks.onBreakerStateChange('openai', 'open');
   m.recordRateLimitRejection('api-key');
@@ -210,6 +221,10 @@ async function scrapeAfterSamples(): Promise<Sample[]> {
   m.recordAuditDelivery('splunk', 'retry', 1);
   m.recordAuditDelivery('splunk', 'dead-lettered', 1);
   m.setAuditProbe(() => [{ sink: 'splunk', pending: 1 }]);
+  m.setCoverageProbe(() => [
+    { severity: 'critical', cves: 10, protected: 7 },
+    { severity: 'high', cves: 20, protected: 9 },
+  ]);
   return parseExposition(await m.scrape());
 }
 
