@@ -154,7 +154,7 @@ const HeaderOrderSchema: z.ZodType<HeaderOrder> = z.strictObject({
   OversizeHandling: OversizeHandlingSchema,
 });
 
-export const FallbackBehaviorValues = ['MATCH', 'NO_MATCH'] as const;
+const FallbackBehaviorValues = ['MATCH', 'NO_MATCH'] as const;
 type FallbackBehavior = (typeof FallbackBehaviorValues)[number];
 const FallbackBehaviorSchema = z.enum(FallbackBehaviorValues);
 
