@@ -167,14 +167,14 @@ function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob'])
   const { store } = service;
   return {
     async handler(job) {
-      const row = await store.jobs.get(job.id);
+      // Running with this attempt, unless it already succeeded: one statement.
+      const row = await store.jobs.claim(job.id, job.attempt);
       if (row?.status === 'succeeded') {
         // Delivered again after it finished (a producer re-added it, a stalled check raced): done.
         onJob?.({ id: job.id, outcome: 'skipped' });
         return row.result;
       }
-      const running = { status: 'running' as const, attempts: job.attempt };
-      if (!(await store.jobs.update(job.id, running))) {
+      if (!row) {
         // Queued while the store was away: the job record is made here.
         await store.jobs
           .create({

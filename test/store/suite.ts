@@ -538,6 +538,24 @@ export function defineStoreSuite(name: string, harness: StoreHarness | undefined
         expect(await store.jobs.list({ status: [] })).toEqual([]);
         await expect(store.jobs.create({ id: 'job-b', kind: 'import' })).rejects.toThrow();
       });
+
+      it('claims a job for a run unless it already succeeded', async () => {
+        const job = await store.jobs.create({ id: 'job-claim', kind: 'generate', payload: { n: 1 } });
+        const first = await store.jobs.claim(job.id, 1);
+        expect(first).toMatchObject({ id: job.id, status: 'running', attempts: 1, payload: { n: 1 } });
+        await store.jobs.update(job.id, { status: 'queued', error: 'boom' });
+        expect(await store.jobs.claim(job.id, 2)).toMatchObject({
+          status: 'running',
+          attempts: 2,
+          error: 'boom',
+        });
+        await store.jobs.update(job.id, { status: 'succeeded', result: { version: 3 } });
+        // Delivered again after it finished: the job as it was, not running again.
+        const again = await store.jobs.claim(job.id, 3);
+        expect(again).toMatchObject({ status: 'succeeded', attempts: 2, result: { version: 3 } });
+        expect(await store.jobs.get(job.id)).toEqual(again);
+        expect(await store.jobs.claim('missing', 1)).toBeUndefined();
+      });
     });
 
     describe('audit', () => {

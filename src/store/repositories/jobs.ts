@@ -107,6 +107,22 @@ export class JobRepository {
     return row === undefined ? undefined : toJob(row);
   }
 
+  /**
+   * Marks the job running with this attempt unless it already succeeded, in one statement (a
+   * worker's first write per job: a read and an update were two round trips). Returns the job as
+   * it now is; a job that had succeeded comes back unchanged; undefined when there is no such job.
+   */
+  async claim(id: string, attempts: number): Promise<Job | undefined> {
+    const row = await this.db
+      .updateTable('jobs')
+      .set({ status: 'running', attempts, updated_at: sql<Date>`now()` })
+      .where('id', '=', id)
+      .where('status', '<>', 'succeeded')
+      .returningAll()
+      .executeTakeFirst();
+    return row === undefined ? this.get(id) : toJob(row);
+  }
+
   /** Newest first. */
   async list(opts: JobListOptions = {}): Promise<Job[]> {
     const { limit, offset } = page(opts);

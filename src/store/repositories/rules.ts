@@ -1,12 +1,13 @@
 // Generated rules, versioned per CVE: version n+1 is written only when the rule or the inputs that
-// produced it differ from version n. Concurrent saves for one CVE are serialised by a transaction-level
-// advisory lock on that CVE (and, should two ever slip past it, the unique (cve_id, version) key turns
-// the second into a retry), so version numbers stay consecutive and unique across processes.
+// produced it differ from version n. A save reads the latest version and inserts the next; one that
+// races another save of the same CVE loses on the unique (cve_id, version) key and is done again
+// under a transaction-level advisory lock on that CVE (serialised, and retried should two ever slip
+// past it), so version numbers stay consecutive and unique across processes.
 import { createHash } from 'node:crypto';
 
 import { sql, type Kysely, type Selectable } from 'kysely';
 
-import { withRetry } from '../errors.js';
+import { isUniqueViolation, withRetry } from '../errors.js';
 import { canonicalJson, fromJson, toJsonText } from '../json.js';
 import type { Database, RulesTable } from '../schema.js';
 import { compact, iso, normalizeId, num } from './common.js';
@@ -73,38 +74,50 @@ export class RuleRepository {
     const id = normalizeId(cveId);
     if (id === '') throw new TypeError('saveVersion needs a CVE id');
     const ruleKey = canonicalJson(asStored(input.rule));
+    const latestOf = (db: Kysely<Database>) =>
+      db
+        .selectFrom('rules')
+        .selectAll()
+        .where('cve_id', '=', id)
+        .orderBy('version', 'desc')
+        .limit(1)
+        .executeTakeFirst();
+    const unchanged = (latest: Selectable<RulesTable> | undefined): latest is Selectable<RulesTable> =>
+      latest !== undefined &&
+      latest.inputs_hash === input.inputsHash &&
+      canonicalJson(fromJson(latest.rule)) === ruleKey;
+    const insert = (db: Kysely<Database>, latest: Selectable<RulesTable> | undefined) =>
+      db
+        .insertInto('rules')
+        .values({
+          cve_id: id,
+          version: (latest === undefined ? 0 : num(latest.version)) + 1,
+          rule: toJsonText(input.rule),
+          inputs_hash: input.inputsHash,
+          engine: input.engine,
+          provider: input.provider ?? null,
+          model: input.model ?? null,
+          report: toJsonText(input.report ?? {}),
+        })
+        .returningAll()
+        .executeTakeFirstOrThrow();
+    // Without a concurrent save for the CVE (the common case: generation is single-flight per
+    // CVE), a read and an insert: two round trips instead of the transaction's five (begin, lock,
+    // read, insert, commit), the largest part of a queue worker's statements per job. A save that
+    // raced another loses on the unique (cve_id, version) key and takes the serialised path.
+    try {
+      const latest = await latestOf(this.db);
+      if (unchanged(latest)) return { ...toStored(latest), created: false };
+      return { ...toStored(await insert(this.db, latest)), created: true };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+    }
     return withRetry(() =>
       this.db.transaction().execute(async (trx) => {
         await sql`select pg_advisory_xact_lock(${RULES_LOCK_NS}::int4, ${lockKey(id)}::int4)`.execute(trx);
-        const latest = await trx
-          .selectFrom('rules')
-          .selectAll()
-          .where('cve_id', '=', id)
-          .orderBy('version', 'desc')
-          .limit(1)
-          .executeTakeFirst();
-        if (
-          latest !== undefined &&
-          latest.inputs_hash === input.inputsHash &&
-          canonicalJson(fromJson(latest.rule)) === ruleKey
-        ) {
-          return { ...toStored(latest), created: false };
-        }
-        const row = await trx
-          .insertInto('rules')
-          .values({
-            cve_id: id,
-            version: (latest === undefined ? 0 : num(latest.version)) + 1,
-            rule: toJsonText(input.rule),
-            inputs_hash: input.inputsHash,
-            engine: input.engine,
-            provider: input.provider ?? null,
-            model: input.model ?? null,
-            report: toJsonText(input.report ?? {}),
-          })
-          .returningAll()
-          .executeTakeFirstOrThrow();
-        return { ...toStored(row), created: true };
+        const latest = await latestOf(trx);
+        if (unchanged(latest)) return { ...toStored(latest), created: false };
+        return { ...toStored(await insert(trx, latest)), created: true };
       }),
     );
   }
