@@ -101,6 +101,44 @@ describe('metrics', () => {
     expect(value(s, 'wafgen_llm_breaker_state', { provider: 'anthropic' })).toBe(0);
   });
 
+  it('counts calls by outcome, request latency, fallbacks, and starts the chain’s breakers closed', async () => {
+    const m = createMetrics();
+    m.setBreakerState('openai', 'open');
+    const hooks = m.llmHooks(['openai', 'openai-compatible:vllm']);
+    hooks.onAttempt({ provider: 'openai', model: 'gpt-4.1', ok: true, ms: 1500 });
+    // Skipped without a request: no latency.
+    hooks.onAttempt({ provider: 'openai', model: 'gpt-4.1', ok: false, kind: 'circuit-open', ms: 0 });
+    hooks.onCall([{ provider: 'openai-compatible:vllm' }, { provider: 'openai' }], 'ok');
+    hooks.onCall([], 'budget');
+    m.recordGeneration({
+      cveId: 'CVE-2021-44228',
+      passed: true,
+      attempts: 1,
+      engine: 'builtin',
+      producedBy: 'builtin',
+      fallback: 'every LLM provider failed: openai (server 500)',
+      usage: { inputTokens: 0, outputTokens: 0 },
+      costUsd: 0,
+      durationMs: 10,
+      reasons: [],
+    });
+    const s = parseExposition(await m.scrape());
+    expect(value(s, 'wafgen_llm_calls_total', { outcome: 'ok' })).toBe(1);
+    expect(value(s, 'wafgen_llm_calls_total', { outcome: 'budget' })).toBe(1);
+    expect(value(s, 'wafgen_llm_failovers_total', { from: 'openai-compatible:vllm', to: 'openai' })).toBe(1);
+    expect(value(s, 'wafgen_llm_request_duration_seconds_count', { provider: 'openai', result: 'ok' })).toBe(
+      1,
+    );
+    expect(value(s, 'wafgen_llm_request_duration_seconds_sum', { provider: 'openai', result: 'ok' })).toBe(
+      1.5,
+    );
+    expect(value(s, 'wafgen_llm_request_duration_seconds_count', { result: 'circuit-open' })).toBeUndefined();
+    expect(value(s, 'wafgen_llm_fallbacks_total', { reason: 'providers' })).toBe(1);
+    // A breaker already reported keeps its state; a new one starts at 0.
+    expect(value(s, 'wafgen_llm_breaker_state', { provider: 'openai' })).toBe(2);
+    expect(value(s, 'wafgen_llm_breaker_state', { provider: 'openai-compatible:vllm' })).toBe(0);
+  });
+
   it('asks the queue probe at scrape time, and survives a failing one', async () => {
     const m = createMetrics();
     let calls = 0;
