@@ -107,7 +107,11 @@ const LlmEnvSchema = z.object({
   WAFGEN_BEDROCK_MODEL: modelId.default(DEFAULT_MODELS.bedrock.main),
   WAFGEN_BEDROCK_MINI_MODEL: modelId.default(DEFAULT_MODELS.bedrock.mini),
 
-  /** An OpenAI-compatible server (Ollama, vLLM, LM Studio), e.g. http://127.0.0.1:11434/v1. */
+  /**
+   * An OpenAI-compatible server (Ollama, vLLM, LM Studio), e.g. http://127.0.0.1:11434/v1: the chain's
+   * `openai-compatible`. Any number more, each named: WAFGEN_OPENAI_COMPATIBLE_<NAME>_URL and the
+   * rest (see namedEndpoints), in the chain as `openai-compatible:<name>`.
+   */
   WAFGEN_OPENAI_COMPATIBLE_URL: httpUrl.optional(),
   WAFGEN_OPENAI_COMPATIBLE_MODEL: modelId.optional(),
   WAFGEN_OPENAI_COMPATIBLE_MINI_MODEL: modelId.optional(),
