@@ -19,7 +19,7 @@ import { ApiError, type BackendClassifier, errorBody, sendError, toApiError, zod
 import { attachHotPath, createHotPath } from './hot-path.js';
 import { ApiMetrics } from './metrics.js';
 import { bodyLimitMiddleware } from './middleware/body-limit.js';
-import { createGuard, createRateLimit } from './middleware/guard.js';
+import { createFailedAuth, createGuard, createRateLimit } from './middleware/guard.js';
 import { requestIdMiddleware } from './middleware/request-id.js';
 import { plainResponse, setResponseHeader, type ResponseHeaders } from './middleware/response-headers.js';
 import {
@@ -212,7 +212,8 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
 
   /** Authenticates, counts the request against the principal's rate limit, and checks the scope. */
   const rateLimit = createRateLimit(service.limiter, metrics);
-  const guard = createGuard(auth, rateLimit);
+  const failedAuth = createFailedAuth(rateLimit, config.trustProxy);
+  const guard = createGuard(auth, rateLimit, failedAuth);
 
   // --- operations ----------------------------------------------------------------------------------
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
@@ -574,17 +575,23 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
 
   app.post(WEBHOOK_PATH, async (c) => {
     const raw = await c.req.text();
-    const check = verifyWebhookSignature(
-      raw,
-      {
-        timestamp: c.req.header('x-wafgen-timestamp'),
-        signature: c.req.header('x-wafgen-signature'),
-        githubSignature: c.req.header('x-hub-signature-256'),
-        githubDelivery: c.req.header('x-github-delivery'),
-      },
-      config.webhook.secrets,
-      config.webhook.toleranceS,
-    );
+    let check: ReturnType<typeof verifyWebhookSignature>;
+    try {
+      check = verifyWebhookSignature(
+        raw,
+        {
+          timestamp: c.req.header('x-wafgen-timestamp'),
+          signature: c.req.header('x-wafgen-signature'),
+          githubSignature: c.req.header('x-hub-signature-256'),
+          githubDelivery: c.req.header('x-github-delivery'),
+        },
+        config.webhook.secrets,
+        config.webhook.toleranceS,
+      );
+    } catch (e) {
+      // Unsigned or badly signed: counted against the caller's IP (429 once its budget is spent).
+      return failedAuth(c, e);
+    }
     await rateLimit(c, 'default', `webhook:${check.scheme}`);
     let body: unknown;
     try {

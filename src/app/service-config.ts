@@ -30,6 +30,9 @@ export interface ServiceSettings {
   rateLimits: Record<string, RatePolicy>;
 }
 
+/** The rate-limit policy of unauthenticated and failed-auth traffic, counted per client IP. */
+export const UNAUTH_POLICY = 'unauth';
+
 export const SCOPES = ['rules:read', 'rules:generate', 'rules:deploy'] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -133,6 +136,8 @@ const ServiceConfigSchema = z.object({
   WAFGEN_RATE_LIMIT: int(1, 1_000_000_000).default(600),
   WAFGEN_RATE_LIMIT_GENERATE: int(1, 1_000_000_000).default(60),
   WAFGEN_RATE_LIMIT_WINDOW_S: int(1, 86_400).default(60),
+  WAFGEN_RATE_LIMIT_UNAUTH: int(1, 1_000_000_000).default(60),
+  WAFGEN_TRUST_PROXY: bool.default(false),
   WAFGEN_CACHE_TTL_S: int(1, 30 * 86_400).default(86_400),
   WAFGEN_CACHE_L1_MS: int(0, 60_000).default(1000),
   WAFGEN_MAX_BODY_BYTES: int(1024, 50 * 1024 * 1024).default(limitOf('body-bytes')),
@@ -175,6 +180,11 @@ export interface ServiceConfig {
   /** `maxBytes`: the webhook payload's byte limit (core/limits.ts `webhook-bytes`). */
   webhook: { secrets: string[]; toleranceS: number; maxBytes: number };
   maxBodyBytes: number;
+  /**
+   * Take the client's address from the right-most X-Forwarded-For entry (the one the proxy in
+   * front added) instead of the socket's, for the per-IP limit on failed authentication.
+   */
+  trustProxy: boolean;
   /**
    * /metrics: `token` makes it ask for `Authorization: Bearer <token>`; `port` moves it off the API
    * onto a listener of its own (the Node server opens it), and the API answers 404 for it.
@@ -235,6 +245,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       maxBytes: limitOf('webhook-bytes'),
     },
     maxBodyBytes: e.WAFGEN_MAX_BODY_BYTES,
+    trustProxy: e.WAFGEN_TRUST_PROXY,
     metrics: {
       ...(e.WAFGEN_METRICS_TOKEN ? { token: e.WAFGEN_METRICS_TOKEN } : {}),
       ...(e.WAFGEN_METRICS_PORT !== undefined ? { port: e.WAFGEN_METRICS_PORT } : {}),
@@ -255,6 +266,8 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       rateLimits: {
         default: { limit: e.WAFGEN_RATE_LIMIT, windowS: e.WAFGEN_RATE_LIMIT_WINDOW_S },
         generate: { limit: e.WAFGEN_RATE_LIMIT_GENERATE, windowS: e.WAFGEN_RATE_LIMIT_WINDOW_S },
+        // Per client IP: requests whose credentials or webhook signature failed (or were missing).
+        [UNAUTH_POLICY]: { limit: e.WAFGEN_RATE_LIMIT_UNAUTH, windowS: e.WAFGEN_RATE_LIMIT_WINDOW_S },
       },
     },
   };

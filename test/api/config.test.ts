@@ -30,8 +30,11 @@ describe('service configuration', () => {
     expect(c.settings.rateLimits).toEqual({
       default: { limit: 600, windowS: 60 },
       generate: { limit: 60, windowS: 60 },
+      unauth: { limit: 60, windowS: 60 },
     });
     expect(c.maxBodyBytes).toBe(1024 * 1024);
+    expect(c.trustProxy).toBe(false);
+    expect(c.metrics).toEqual({});
     expect(c.worker).toEqual({
       concurrency: 4,
       lockMs: 30_000,
