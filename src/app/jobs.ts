@@ -99,7 +99,11 @@ export class JobService {
     if (!row) throw new Error(`job ${id} vanished while enqueueing`);
     let rerun = false;
     if (!created) {
-      if (row.status === 'succeeded' && !req.force) return { jobId: id, cveId, status: row.status, created };
+      // A degraded rule (the built-in engine's, every provider down) is not this engine's answer:
+      // the same work enqueued again runs again, so an LLM rule replaces it once a provider answers.
+      const degraded = (row.result as { degraded?: unknown } | null | undefined)?.degraded === true;
+      if (row.status === 'succeeded' && !req.force && !degraded)
+        return { jobId: id, cveId, status: row.status, created };
       if (row.status === 'failed' || row.status === 'dead' || row.status === 'succeeded') {
         rerun = true;
         row = (await this.store.jobs.update(id, { status: 'queued', attempts: 0, error: null })) ?? row;
@@ -153,6 +157,8 @@ interface JobResult {
   engine: string;
   /** The rule came from the cache: this engine version had already produced it. */
   cached: boolean;
+  /** The fallback engine wrote it (every LLM provider failed): enqueueing the CVE again runs it again. */
+  degraded?: boolean;
 }
 
 export interface WorkerOptions extends ConsumerSettings {
@@ -217,6 +223,7 @@ function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob'])
         ...(typeof report.wcu === 'number' ? { wcu: report.wcu } : {}),
         engine: outcome.result.engine,
         cached: outcome.cache === 'hit',
+        ...(outcome.result.degraded ? { degraded: true } : {}),
       };
       await store.jobs.update(job.id, { status: 'succeeded', result, error: null, attempts: job.attempt });
       log.info({ jobId: job.id, cveId: result.cveId, version: result.version }, 'job succeeded');

@@ -142,6 +142,25 @@ describe('wafgen serve with an LLM chain', () => {
     expect(again.body).toMatchObject({ cache: 'hit', engine: api.runtime.service.engineVersion });
   }, 120_000);
 
+  it('queue mode: a job that ended with a degraded rule runs again when its CVE is enqueued again', async () => {
+    const { jobs, store } = api.runtime.service;
+    const enqueueAfter = async (cveId: string, result: Record<string, unknown>) => {
+      const id = jobs.jobId(cveId);
+      await store.jobs.create({ id, kind: 'generate', cveId, payload: { cveId, source: 'api' } });
+      await store.jobs.update(id, { status: 'succeeded', result });
+      return jobs.enqueue({ cveId, source: 'api' });
+    };
+    const base = { passed: true, verdict: 'proven', confidence: 'high', summary: 's', cached: false };
+    const degraded = await enqueueAfter('CVE-2017-5638', {
+      ...base,
+      engine: 'builtin@0.1.0',
+      degraded: true,
+    });
+    expect(degraded).toMatchObject({ created: true, status: 'queued' });
+    const llm = await enqueueAfter('CVE-2019-11510', { ...base, engine: api.runtime.service.engineVersion });
+    expect(llm).toMatchObject({ created: false, status: 'succeeded' });
+  });
+
   it('GET /metrics has every series ops/ names, and the LLM ones are non-zero', async () => {
     const res = await fetch(`${api.url}/metrics`);
     expect(res.status).toBe(200);
