@@ -213,10 +213,11 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
     const schema = asSchema(req.schema);
     const jsonSchema = await Promise.resolve(schema.jsonSchema);
     const schemaText = JSON.stringify(jsonSchema);
+    const recursive = isRecursive(jsonSchema);
     // What each provider is sent: the schema natively, or JSON mode with the digest (see the request).
     const digestFor = (provider: ProviderName): boolean =>
       req.schemaDigest !== undefined &&
-      (config.outputSchema === 'digest' || !takesSchema(provider, jsonSchema));
+      (config.outputSchema === 'digest' || !takesSchema(provider, recursive));
     const systemFor = (provider: ProviderName) =>
       digestFor(provider) ? `${req.system}\n\n${req.schemaDigest}` : req.system;
     const left = budget.remaining().outputTokens;
@@ -301,7 +302,12 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
                     maxOutputTokens,
                     // Exploit evidence has no business being kept on OpenAI's side (the
                     // Responses API stores responses unless told not to).
-                    providerOptions: { openai: { store: false } },
+                    providerOptions: {
+                      openai: { store: false },
+                      // Claude's native structured output (output_config) takes no recursive schema:
+                      // Bedrock asks through the `json` tool then, as the Anthropic package does itself.
+                      ...(recursive ? { bedrock: { structuredOutputMode: 'jsonTool' } } : {}),
+                    },
                     maxRetries: 0,
                     abortSignal: signal,
                   });
@@ -395,12 +401,12 @@ function isRecursive(jsonSchema: unknown): boolean {
 }
 
 /**
- * Whether the provider's structured output takes this schema natively. Gemini's responseSchema has
+ * Whether the provider's structured output takes the schema natively. Gemini's responseSchema has
  * no recursion (the AI SDK refuses to convert a recursive `$ref`); the others take it (Anthropic and
  * Bedrock as a tool's input schema, OpenAI and OpenAI-compatible servers as strict json_schema).
  */
-function takesSchema(provider: ProviderName, jsonSchema: unknown): boolean {
-  return provider !== 'google' || !isRecursive(jsonSchema);
+function takesSchema(provider: ProviderName, recursive: boolean): boolean {
+  return provider !== 'google' || !recursive;
 }
 
 function toBreakerState(s: CircuitState): BreakerState {

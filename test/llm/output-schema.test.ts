@@ -63,6 +63,17 @@ describe('the output schema on the wire', () => {
     expect(JSON.stringify(tools[0]!.input_schema)).toContain('#/definitions/Statement');
   });
 
+  it('Bedrock: the schema as the input schema of the `json` tool (Converse tool use)', async () => {
+    fake.script('bedrock', { json: ANSWER });
+    const r = await client('bedrock').generateObject(ASK_RULE);
+    expect(r.object).toEqual(ANSWER);
+    const body = fake.requestsFor('bedrock')[0]!.body as Body;
+    const tools = (body.toolConfig as { tools: { toolSpec: { name: string; inputSchema: unknown } }[] })
+      .tools;
+    expect(tools.map((t) => t.toolSpec.name)).toEqual(['json']);
+    expect(JSON.stringify(tools[0]!.toolSpec.inputSchema)).toContain('#/definitions/Statement');
+  });
+
   it('Google: no responseSchema (it cannot recurse) but JSON mode and the digest after the system prompt', async () => {
     fake.script('google', { json: ANSWER });
     const r = await client('google').generateObject(ASK_RULE);
