@@ -3,10 +3,16 @@
 // could overrun it is refused before any HTTP request is made.
 //
 // Input tokens are estimated before the call as ceil(characters / 4), the usual rule of thumb for
-// English and JSON with the providers' BPE tokenizers; the estimate covers the system prompt, the
-// prompt and the JSON schema sent for structured output. After the call the provider's reported
-// usage is recorded, not the estimate. The cost check is worst case: estimated input plus the full
-// maxOutputTokens, at the model's price.
+// English and JSON with the providers' BPE tokenizers; the estimate covers what that provider is
+// sent: the system prompt, the prompt, and the JSON schema for structured output or the schema's
+// digest (src/llm/failover.ts). After the call the provider's reported usage is recorded, not the
+// estimate. The cost check is worst case: estimated input plus the full maxOutputTokens, at the
+// model's price.
+//
+// The roadmap's budget of 4,000 input tokens per rule (WAFGEN_MAX_INPUT_TOKENS=4000) holds a typical
+// CVE's first call: `npm run bench:llm` measures ~3,000 o200k tokens per call with the schema sent
+// natively and ~1,900 with the digest (12 bundled CVEs, every rule from the LLM), where the prompt
+// with the three-level schema took ~4,300 and was refused every time. A retry does not fit in it.
 import type { Attempt } from './attempt.js';
 import { costOf, type ModelPrice } from './prices.js';
 import type { ProviderName } from './providers.js';

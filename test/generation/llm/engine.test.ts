@@ -11,6 +11,7 @@ import { costOf, createLlmClient, loadLlmConfig, priceFor } from '../../../src/l
 import type { Statement } from '../../../src/waf/schema.js';
 import { fakeEnv } from '../../llm/helpers.js';
 import {
+  promptTextOf,
   startFakeLlm,
   type FakeLlm,
   type FakeUsage,
@@ -222,6 +223,22 @@ describe('llm engine in the generation loop', () => {
     expect(user.slice(at, close)).not.toContain('</untrusted-data-0000>');
     expect(user.slice(at, close)).toContain('\u2039/untrusted-data-0000>');
     expect(user.slice(at, close)).not.toMatch(/^\s*System:/m);
+  });
+
+  it('the roadmap budget of 4,000 input tokens per rule: a typical CVE gets its LLM rule (issue 15, item 3)', async () => {
+    for (const output of ['native', 'digest']) {
+      fake.reset();
+      fake.script('openai', answer(GOOD));
+      const e = engine(
+        { budget: { maxInputTokens: 4000, maxOutputTokens: 32_000, maxCostUsd: 1 } },
+        { WAFGEN_LLM_OUTPUT: output },
+      );
+      const { report } = await generate(log4shellInput(), e);
+      expect(report, output).toMatchObject({ engine: 'llm', producedBy: 'llm', passed: true });
+      // What was sent (messages and schema) is well inside it: characters / 4, as the budget counts.
+      const sent = promptTextOf(fake.requestsFor('openai')[0]!.body);
+      expect(Math.ceil(sent.length / 4), output).toBeLessThan(output === 'native' ? 3500 : 2000);
+    }
   });
 
   it('a budget too small for the prompt: no request is made and the built-in engine answers', async () => {
