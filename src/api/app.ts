@@ -204,6 +204,8 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
         { requestId: c.get('requestId'), backend: down.backend, detail: down.detail },
         'backend unavailable',
       );
+    else if (apiError.code === 'generation_failed')
+      log.warn({ requestId: c.get('requestId'), err }, 'generation failed');
     else if (apiError.status >= 500 && apiError.code === 'internal')
       log.error({ requestId: c.get('requestId'), err }, 'unhandled error');
     return sendError(c, apiError);

@@ -133,8 +133,21 @@ export function toApiError(err: unknown, backends?: BackendClassifier): ApiError
       undefined,
       { limit: limit.limit, max: limit.max },
     );
+  const down = backends?.(err);
+  if (down) return backendDownError(down.backend);
+  if (err instanceof BackendUnavailableError)
+    return backendDownError(err.backend === 'PostgreSQL' ? 'store' : 'cache');
   if (err instanceof InputError) return new ApiError(400, 'invalid_request', err.message);
-  if (err instanceof GenerationFailedError) return new ApiError(503, 'generation_failed', err.message);
+  // Its message quotes whatever stopped the generation (a driver's text, an LLM's answer): logged
+  // by the app, not answered.
+  if (err instanceof GenerationFailedError)
+    return new ApiError(
+      503,
+      'generation_failed',
+      'generation failed and no earlier rule can stand in; try again shortly (the log has the reason under this request id)',
+      undefined,
+      { 'Retry-After': BACKEND_RETRY_AFTER_S },
+    );
   if (err instanceof NoRuleError)
     return new ApiError(422, 'no_rule', err.message, undefined, undefined, { ...err.facts });
   if (err instanceof QueueUnavailableError)
@@ -147,10 +160,6 @@ export function toApiError(err: unknown, backends?: BackendClassifier): ApiError
         'Retry-After': '5',
       },
     );
-  const down = backends?.(err);
-  if (down) return backendDownError(down.backend);
-  if (err instanceof BackendUnavailableError)
-    return backendDownError(err.backend === 'PostgreSQL' ? 'store' : 'cache');
   if (err instanceof HTTPException) {
     const status = err.status as ContentfulStatusCode;
     if (status === 415)

@@ -22,11 +22,15 @@ export async function createRuntime(
 ): Promise<Runtime> {
   const running = await openService(env, { ...opts, component: 'api' });
   const { DATABASE_URL, REDIS_URL } = running.config;
+  // The error itself or one in its cause chain (a failed generation wraps what stopped it).
   const backends: BackendClassifier = (err) => {
-    const down = backendUnavailable(err, { DATABASE_URL, REDIS_URL });
-    if (!down) return undefined;
-    const cache = down instanceof BackendUnavailableError && down.backend === 'Redis';
-    return { backend: cache ? 'cache' : 'store', detail: down.message };
+    for (let e = err, i = 0; e && i < 8; e = (e as { cause?: unknown }).cause, i++) {
+      const down = backendUnavailable(e, { DATABASE_URL, REDIS_URL });
+      if (!down) continue;
+      const cache = down instanceof BackendUnavailableError && down.backend === 'Redis';
+      return { backend: cache ? 'cache' : 'store', detail: down.message };
+    }
+    return undefined;
   };
   const app = createApp(running.service, running.serviceConfig, { logger: running.log, backends });
   return { ...running, app };

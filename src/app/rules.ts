@@ -227,7 +227,7 @@ export class RuleService {
       const reason = message(e);
       this.log.warn({ cveId: id, err: reason }, 'generation failed; looking for the last good rule');
       const fallback = await this.lastGood(id, key);
-      if (!fallback) throw new GenerationFailedError(`generation failed for ${id}: ${reason}`);
+      if (!fallback) throw new GenerationFailedError(`generation failed for ${id}: ${reason}`, { cause: e });
       return {
         result: fallback.view,
         cache: opts.force ? 'bypass' : 'miss',

@@ -64,7 +64,11 @@ function suite(name: string, backend: () => Promise<Backend | undefined>) {
       const statuses: number[] = [];
       // No credentials, a garbage token, a token signed with another secret.
       const bad = await token({}, { secret: 'another-secret-another-secret-0123456789' });
-      for (const headers of [{}, { authorization: 'Bearer nope' }, { authorization: `Bearer ${bad}` }])
+      for (const headers of [
+        {},
+        { authorization: 'Bearer nope' },
+        { authorization: `Bearer ${bad}` },
+      ] as Record<string, string>[])
         statuses.push((await call(url, from('198.51.100.1', headers))).status);
       expect(statuses).toEqual([401, 401, 401]);
       const limited = await call<Err>(url, from('198.51.100.1'));
