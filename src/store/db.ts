@@ -157,8 +157,12 @@ async function postgresKysely(
           : pg.types.getTypeParser(oid, format)) as typeof pg.types.getTypeParser,
     },
   });
-  // An idle connection dropped by the server must not crash the process; the next query reports it.
+  // A connection dropped by the server must not crash the process; the query on it (or the next one)
+  // reports it. The pool's 'error' covers idle connections only: one in use when PostgreSQL dies
+  // (a restart, a fail-over) emits on its client, which had no listener (an uncaught exception that
+  // stopped `wafgen serve`; test/security/attack.test.ts cuts PostgreSQL under a running server).
   pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }
 
