@@ -30,10 +30,10 @@ describe('wafgen serve and worker', () => {
     expect(p.output()).toContain('wafgen worker needs REDIS_URL');
   });
 
-  it('serves on the port it prints, runs jobs in-process without Redis, and stops on SIGTERM', async () => {
+  it('serves on the port it prints (metrics on their own), runs jobs in-process without Redis, and stops on SIGTERM', async () => {
     const p = spawnWafgen(
       ['serve', '--port', '0', '--host', '127.0.0.1'],
-      baseEnv({ WAFGEN_AUTH_DISABLED: '1' }),
+      baseEnv({ WAFGEN_AUTH_DISABLED: '1', WAFGEN_METRICS_PORT: '0' }),
     );
     const [, url] = await p.waitFor(
       /listening on (http:\/\/127\.0\.0\.1:\d+) \(store pglite, cache memory, queue memory/,
@@ -41,6 +41,14 @@ describe('wafgen serve and worker', () => {
     );
     const ready = await call<{ status: string }>(`${url}/readyz`);
     expect(ready.body.status).toBe('ok');
+    // WAFGEN_METRICS_PORT: the scrape is on the listener the line names, not on the API's.
+    const metricsUrl = /; metrics at (http:\/\/127\.0\.0\.1:\d+)\/metrics/.exec(p.output())?.[1];
+    expect(metricsUrl).toBeDefined();
+    expect(metricsUrl).not.toBe(url);
+    const scrape = await fetch(`${metricsUrl}/metrics`);
+    expect(scrape.status).toBe(200);
+    expect(await scrape.text()).toContain('wafgen_');
+    expect((await fetch(`${url}/metrics`)).status).toBe(404);
     const job = await call<{ jobs: { jobId: string }[] }>(`${url}/v1/jobs`, {
       body: { cveId: 'CVE-2021-44228' },
     });

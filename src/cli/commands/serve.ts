@@ -53,7 +53,7 @@ Examples:
       }
       const { service } = runtime;
       io.err(
-        `wafgen API listening on ${server.url} (store ${service.store.kind}, cache ${service.kv.kind}, queue ${service.queue.kind}, engine ${service.engineVersion}); docs at ${server.url}/docs\n`,
+        `wafgen API listening on ${server.url} (store ${service.store.kind}, cache ${service.kv.kind}, queue ${service.queue.kind}, engine ${service.engineVersion}); docs at ${server.url}/docs${server.metricsUrl ? `; metrics at ${server.metricsUrl}/metrics` : ''}\n`,
       );
       // Redis away at start: the API serves (it reconnects by itself, /readyz says degraded), and
       // the operator reads why in one line, as every command says it (no URL, no password).
