@@ -107,7 +107,7 @@ const BACKEND_RETRY_AFTER_S = '5';
 export type BackendClassifier = (err: unknown) => { backend: 'store' | 'cache'; detail: string } | undefined;
 
 /** The generic 503 for a backend that is down: no host, port, driver text or code in the answer. */
-export function backendDownError(backend: 'store' | 'cache'): ApiError {
+function backendDownError(backend: 'store' | 'cache'): ApiError {
   return new ApiError(
     503,
     backend === 'store' ? 'store_unavailable' : 'cache_unavailable',

@@ -16,7 +16,7 @@ import type { HttpRequest } from '../requests/model.js';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const BUILTIN_BENIGN_SAMPLE = resolve(ROOT, 'data/benign.jsonl');
 /** The parsed corpus, written by `npm run build` / `prepare` (scripts/benign-snapshot.mjs). */
-export const BENIGN_SNAPSHOT = resolve(ROOT, 'dist/benign-corpus.v8');
+const BENIGN_SNAPSHOT = resolve(ROOT, 'dist/benign-corpus.v8');
 /**
  * The snapshot stands in for the parser only in compiled code (dist/), which the build that wrote it
  * compiled: code run from src/ (tests, benches under tsx) may hold a parser being edited, so it

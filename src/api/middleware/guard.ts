@@ -85,7 +85,7 @@ interface PeerEnv {
  * right-most X-Forwarded-For entry (what the proxy in front of wafgen saw; entries further left
  * are the client's to write). `unknown` when neither says.
  */
-export function clientIp(c: Context, trustProxy: boolean): string {
+function clientIp(c: Context, trustProxy: boolean): string {
   if (trustProxy) {
     const forwarded = c.req.header('x-forwarded-for');
     const last = forwarded?.slice(forwarded.lastIndexOf(',') + 1).trim();
