@@ -5,7 +5,8 @@
 // mode and round, on the local PostgreSQL (a temporary database per mode, dropped afterwards) and
 // Redis (a temporary key prefix per mode). Modes are PROCESSESxTHREADS (`wafgen worker --threads T`):
 // 1x0 is one worker process generating on its main thread (the baseline of every ratio), 2x0 two of
-// them, 1x2 one process with two generation threads. Each worker runs C jobs at once (default 4).
+// them, 1x2 one process with two generation threads. Each worker runs the jobs at once it runs by
+// default (4 per generating thread), or C with --concurrency C.
 // The workers run from dist/, built first (--tsx: from the sources).
 //
 // The jobs are real work: the bundled records cloned under fresh IDs, each with its original CVE's
@@ -22,7 +23,10 @@
 //             main threads, their other threads (generation threads, V8's GC and compiler helpers,
 //             libuv), the workers' PostgreSQL backends, the Redis server (the machine's: shared with
 //             anything else using it), this process (polling).
-// The whole run (both phases) is printed beside it. Then checks over both phases: every CVE ended
+// The whole run (both phases) is printed beside it, and an estimate for an idle machine from the CPU
+// per job (at most every core busy, at most one core per generating thread): a shared machine's
+// load moves the measured ratio (a busy neighbour takes more from one process than from two), not
+// the CPU each job costs. Then checks over both phases: every CVE ended
 // with exactly one stored rule (none lost, none duplicated), no job ran more than once, and the
 // verdicts (each rule proven as in `wafgen generate`).
 // The machine may be shared: the header gives the load average, and --rounds R (alternating the
@@ -59,7 +63,8 @@ const flag = (name: string): string | undefined => {
 const positional = argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--'));
 const n = Number(positional ?? 600);
 const warmupPerThread = Number(flag('--warmup') ?? 200);
-const concurrency = Number(flag('--concurrency') ?? 4);
+const concurrencyFlag = flag('--concurrency');
+const concurrency = concurrencyFlag === undefined ? undefined : Number(concurrencyFlag);
 const profileDir = flag('--profile');
 const logDir = flag('--log');
 const fromSources = argv.includes('--tsx');
@@ -79,8 +84,8 @@ if (!Number.isInteger(n) || n < 1 || n > 100_000)
   throw new Error('N must be a whole number from 1 to 100000');
 if (!Number.isInteger(warmupPerThread) || warmupPerThread < 0 || warmupPerThread > 10_000)
   throw new Error('--warmup must be a whole number from 0 to 10000');
-if (!Number.isInteger(concurrency) || concurrency < 1)
-  throw new Error('--concurrency must be a whole number');
+if (concurrency !== undefined && (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 256))
+  throw new Error('--concurrency must be a whole number from 1 to 256');
 const LIMIT_MS = 15 * 60_000;
 
 // The workers run from dist/, as `wafgen worker` does in production (compiled: no TypeScript
@@ -267,7 +272,7 @@ async function runMode(processes: number, threads: number, round: number): Promi
     WAFGEN_REDIS_PREFIX: prefix,
     WAFGEN_DATA_DIR: dataDir,
     WAFGEN_OFFLINE: '1',
-    WAFGEN_WORKER_CONCURRENCY: String(concurrency),
+    ...(concurrency === undefined ? {} : { WAFGEN_WORKER_CONCURRENCY: String(concurrency) }),
     LOG_LEVEL: logDir ? 'info' : 'warn',
   };
   const workers: ChildProcess[] = [];
@@ -551,6 +556,19 @@ try {
       ),
     ] as [string, ...string[]];
   const totalCpu = (c: CpuSplit): number => c.main + c.other + c.postgres + c.redis + c.bench;
+  // What the mode would drain on this machine with nothing else running, from its CPU per job: at
+  // most every core busy (total CPU per job), and at most one core per generating thread (a
+  // process's main thread, or its generation threads with their GC and compiler helpers). An upper
+  // bound that a shared machine's load does not move, printed beside the measured figure.
+  const estimate = (r: ModeResult, i = all.findIndex((rs) => rs.includes(r))): number => {
+    if (!r.cpu) return 0;
+    const m = modes[i]!;
+    const lanes = m.processes * Math.max(1, m.threads);
+    const perLane = m.threads === 0 ? r.cpu.main : r.cpu.other;
+    return Math.min(availableParallelism() / totalCpu(r.cpu), lanes / perLane) * 60;
+  };
+  const estimateRatios = (i: number): number[] =>
+    all[i]!.map((r, round) => estimate(r, i) / estimate(all[base]![round]!, base));
   const rows: [string, ...string[]][] = [
     ['workers (processes × threads)', ...cols.map((i) => all[i]![0]!.label)],
     numbers('warm-up jobs', (r) => r.warmJobs, whole),
@@ -581,6 +599,8 @@ try {
           : '-',
       ),
     ],
+    numbers('idle-machine estimate, rules/min', (r) => estimate(r), whole),
+    ['ratio of the estimates', ...cols.map((i) => (base >= 0 ? cell(estimateRatios(i), ratio) : '-'))],
     ['jobs succeeded / dead', ...cols.map((i) => `${sum(i, (r) => r.succeeded)} / ${sum(i, (r) => r.dead)}`)],
     ...verdictNames.map((v): [string, ...string[]] => [
       `rules ${v}`,
@@ -597,7 +617,7 @@ try {
   console.log(
     `bench:queue — per mode, ${warmupPerThread} warm-up jobs per generating thread, then the same ${n} jobs measured ` +
       `(bundled records cloned, ${exploitCount} exploit requests as evidence in all), ` +
-      `concurrency ${concurrency} per worker process, ${rounds} round${rounds > 1 ? 's' : ''} (median, then each round), ` +
+      `${concurrency === undefined ? "the worker's default jobs at once (4 per generating thread)" : `concurrency ${concurrency} per worker process`}, ${rounds} round${rounds > 1 ? 's' : ''} (median, then each round), ` +
       `workers from ${fromSources ? 'the sources (tsx)' : 'dist/'}; PostgreSQL + Redis on loopback; ${availableParallelism()} cores, load average ${load1!.toFixed(1)} at the end\n`,
   );
   console.log(line(header));
@@ -608,7 +628,8 @@ try {
     if (base < 0 || i < 0) return;
     console.log(
       `ratio ${what} / 1 process: ${median(ratios(i, 'perMinute')).toFixed(2)} measured after warm-up ` +
-        `(${median(ratios(i, 'wholePerMinute')).toFixed(2)} over the whole run, warm-up included)`,
+        `(${median(ratios(i, 'wholePerMinute')).toFixed(2)} over the whole run, warm-up included; ` +
+        `${median(estimateRatios(i)).toFixed(2)} estimated for an idle machine from the CPU per job)`,
     );
   };
   console.log('');

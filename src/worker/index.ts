@@ -94,6 +94,21 @@ async function waitForRedis(
 /** Largest thread count accepted (as for concurrency). */
 const MAX_THREADS = 256;
 
+/** Jobs at once per generating thread (the main thread when there are none) unless given. */
+const JOBS_PER_THREAD = 4;
+
+/**
+ * Jobs at once when neither --concurrency nor WAFGEN_WORKER_CONCURRENCY says: 4 per generating
+ * thread. A job waits on PostgreSQL and Redis between its CPU work, and the main thread's own
+ * steps (job record, queue) come between a thread's jobs; with 4 jobs for 2 threads, each thread sat
+ * idle ~45% of the time (CPU profile) and one process with 2 threads drained the backlog at 0.53x
+ * one process generating on its main thread; with 8, 0.93x (`npm run bench:queue -- 400 --warmup
+ * 200 --modes 1x0,1x2 --concurrency 4|8`, shared 2-core machine at load average 7).
+ */
+function defaultConcurrency(threads: number): number {
+  return Math.min(256, JOBS_PER_THREAD * Math.max(1, threads));
+}
+
 /**
  * The generation threads: `requested` (the option, else WAFGEN_WORKER_THREADS), else one per core
  * but no more than the jobs run at once (a thread with no job to run would only hold memory).
@@ -128,8 +143,10 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
       'wafgen worker needs REDIS_URL (the BullMQ queue); without Redis, `wafgen serve` runs jobs in its own process',
     );
   const workerConfig = loadServiceConfig(env).worker;
-  const concurrency = opts.concurrency ?? workerConfig.concurrency;
-  let threads = resolveThreads(opts.threads, env, concurrency);
+  // Jobs at once as given (--concurrency, WAFGEN_WORKER_CONCURRENCY), else per generating thread below.
+  const given =
+    opts.concurrency ?? (env.WAFGEN_WORKER_CONCURRENCY?.trim() ? workerConfig.concurrency : undefined);
+  let threads = resolveThreads(opts.threads, env, given ?? MAX_THREADS);
   const log = createLogger({ level: config.LOG_LEVEL, base: { component: 'worker' } });
   // The process's audit log, opened here so the generation threads' events reach it too.
   const parts = await openGenerationParts(config, { env, store: false, logger: log });
@@ -159,6 +176,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
   }
   let pool: GenerationPool | undefined;
   let consumer: JobConsumer;
+  let concurrency = given ?? defaultConcurrency(threads);
   try {
     if (threads > 0 && service.store.kind !== 'postgres') {
       // The embedded store is one process's (one connection): its threads cannot open it again.
@@ -168,6 +186,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
       );
       threads = 0;
     }
+    concurrency = given ?? defaultConcurrency(threads);
     if (threads > 0)
       pool = await GenerationPool.start({
         threads,

@@ -12,10 +12,13 @@ export function registerWorker(
   program
     .command('worker')
     .description('run a queue worker: generate rules for queued jobs (BullMQ on REDIS_URL)')
-    .option('--concurrency <n>', 'jobs at once (default: WAFGEN_WORKER_CONCURRENCY, else 4)')
+    .option(
+      '--concurrency <n>',
+      'jobs at once (default: WAFGEN_WORKER_CONCURRENCY, else 4 per generation thread, 4 without threads)',
+    )
     .option(
       '--threads <n>',
-      'generation threads; 0 generates on the main thread (default: WAFGEN_WORKER_THREADS, else one per core, at most --concurrency)',
+      'generation threads; 0 generates on the main thread (default: WAFGEN_WORKER_THREADS, else one per core, at most --concurrency when given)',
     )
     .addHelpText(
       'after',
@@ -23,7 +26,10 @@ export function registerWorker(
 Needs REDIS_URL (the queue) and, to share the store with the API, DATABASE_URL. Run as many workers
 as the load needs; each job runs once, and a job whose worker dies is taken over by another after
 WAFGEN_WORKER_LOCK_MS. SIGTERM finishes the running jobs (for up to WAFGEN_SHUTDOWN_GRACE_MS, then
-hands them back to the queue) and exits. Logs are JSON lines on stdout.
+hands them back to the queue) and exits. Logs are JSON lines on stdout. While Redis does not answer
+the worker takes no job and says so in one line; a signal then stops it with "cannot reach Redis at
+host:port (code)" and exit 5, as it does when Redis is gone at shutdown (running jobs then return
+to the queue when their locks expire).
 
 Generation is CPU work: on the main thread one process uses one core however many jobs it runs at
 once. With threads (WAFGEN_WORKER_THREADS or --threads, default one per core), the jobs' rules are
