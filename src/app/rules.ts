@@ -231,7 +231,15 @@ export class RuleService {
       return {
         result: fallback.view,
         cache: opts.force ? 'bypass' : 'miss',
-        degraded: { reason, source: fallback.source },
+        // The caller learns that and when, not the cause's text (a driver's host:port, a provider's
+        // answer): that is in the log line above. A deadline is wafgen's own words.
+        degraded: {
+          reason:
+            e instanceof Error && e.name === 'TimeoutError'
+              ? e.message
+              : 'generation failed (the server log has the cause)',
+          source: fallback.source,
+        },
       };
     }
   }
