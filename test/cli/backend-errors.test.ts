@@ -1,8 +1,6 @@
 // Which errors mean "this backend cannot be reached": real errors from the real drivers (node-postgres,
 // ioredis) against a port where nothing listens, and errors from other connections that must not
 // be taken for PostgreSQL's or Redis's.
-import { connect, createServer } from 'node:net';
-
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -12,28 +10,10 @@ import { BackendUnavailableError, endpointOf } from '../../src/core/backend-erro
 import { probeRedis, redisUnavailable } from '../../src/kv/unavailable.js';
 import { StoreBusyError } from '../../src/store/db.js';
 import { postgresUnavailable } from '../../src/store/errors.js';
+import { REDIS_URL, redisAvailable } from '../service/support.js';
+import { deadPort } from '../support/net.js';
 
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
-/** The machine's Redis answers on 127.0.0.1:6379 (services.md). */
-async function localRedis(): Promise<boolean> {
-  const up = await new Promise<boolean>((done) => {
-    const socket = connect({ host: '127.0.0.1', port: 6379 });
-    socket.setTimeout(5000, () => (socket.destroy(), done(false)));
-    socket.once('connect', () => (socket.end(), done(true)));
-    socket.once('error', () => done(false));
-  });
-  if (!up) console.warn('no Redis on 127.0.0.1:6379: the live probe case is skipped');
-  return up;
-}
-
-const redisUp = await localRedis();
+const redisUp = await redisAvailable();
 
 async function errorOf(p: Promise<unknown>): Promise<unknown> {
   return p.then(
@@ -156,8 +136,8 @@ describe('probeRedis', () => {
     expect(down?.message).toBe(`cannot reach Redis at 127.0.0.1:${port} (ECONNREFUSED)`);
   });
 
-  it.skipIf(!process.env.CI && !redisUp)('answers nothing for the local Redis that answers', async () => {
-    expect(await probeRedis('redis://127.0.0.1:6379')).toBeUndefined();
+  it.skipIf(!redisUp)('answers nothing for the local Redis that answers', async () => {
+    expect(await probeRedis(REDIS_URL)).toBeUndefined();
   });
 });
 

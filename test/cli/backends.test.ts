@@ -3,36 +3,18 @@
 // host:port and the error code, exits 5, and never shows the URL's password.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
 import { beforeAll, describe, expect, it } from 'vitest';
 
+import { postgresAdminUrl } from '../store/support.js';
 import { fixture, runBin } from '../support/cli.js';
+import { deadPort } from '../support/net.js';
 import { REPO_ROOT } from '../support/shared.js';
 
-/** A loopback port nothing listens on: bound by the OS, then released. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((done) => server.close(() => done()));
-  return port;
-}
-
-/** The machine's PostgreSQL answers on 127.0.0.1:5432 (services.md: trust auth). */
-async function localPostgres(): Promise<boolean> {
-  const up = await new Promise<boolean>((done) => {
-    const socket = connect({ host: '127.0.0.1', port: 5432 });
-    socket.setTimeout(5000, () => (socket.destroy(), done(false)));
-    socket.once('connect', () => (socket.end(), done(true)));
-    socket.once('error', () => done(false));
-  });
-  if (!up) console.warn('no PostgreSQL on 127.0.0.1:5432: the missing-database case is skipped');
-  return up;
-}
-const postgresUp = await localPostgres();
+// The local server, for the one case that needs a PostgreSQL that answers (CI must have it).
+const adminUrl = await postgresAdminUrl();
 
 const PASSWORD = 'secret-pw-7d1c';
 let pgPort = 0;
@@ -99,15 +81,14 @@ describe('PostgreSQL that cannot be reached', () => {
     expect(unknown.stderr).not.toContain(PASSWORD);
   });
 
-  it.skipIf(!process.env.CI && !postgresUp)(
+  it.skipIf(!adminUrl)(
     'a database the server does not have is named with its SQLSTATE (the local PostgreSQL)',
     () => {
-      const r = runBin(['list'], {
-        ...env,
-        DATABASE_URL: 'postgres://root@127.0.0.1:5432/wafgen_no_such_db',
-      });
+      const url = new URL(adminUrl!);
+      url.pathname = '/wafgen_no_such_db';
+      const r = runBin(['list'], { ...env, DATABASE_URL: url.href });
       expect(r.stderr).toBe(
-        'wafgen: cannot reach PostgreSQL at 127.0.0.1:5432 (database does not exist, 3D000)\n',
+        `wafgen: cannot reach PostgreSQL at ${url.host} (database does not exist, 3D000)\n`,
       );
       expect(r.code).toBe(5);
     },

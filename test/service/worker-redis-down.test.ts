@@ -12,22 +12,13 @@ import { join, resolve } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { REPO_ROOT } from '../support/shared.js';
+import { REDIS_URL, redisAvailable } from './support.js';
 
 const PASSWORD = 'redis-pw-4e2a';
 const work = mkdtempSync(join(tmpdir(), 'wafgen-worker-redis-'));
 
-/** The machine's Redis answers on 127.0.0.1:6379 (services.md). */
-async function localRedis(): Promise<boolean> {
-  const up = await new Promise<boolean>((done) => {
-    const socket = connect({ host: '127.0.0.1', port: 6379 });
-    socket.setTimeout(5000, () => (socket.destroy(), done(false)));
-    socket.once('connect', () => (socket.end(), done(true)));
-    socket.once('error', () => done(false));
-  });
-  if (!up) console.warn('no Redis on 127.0.0.1:6379: the Redis-goes-away case is skipped');
-  return up;
-}
-const redisUp = await localRedis();
+const redisUp = await redisAvailable();
+const redisTarget = new URL(REDIS_URL);
 
 interface Worker {
   child: ChildProcess;
@@ -101,14 +92,14 @@ describe('wafgen worker with Redis away', () => {
     expect(w.stdout() + w.stderr()).not.toContain(PASSWORD);
   }, 60_000);
 
-  it.skipIf(!process.env.CI && !redisUp)(
+  it.skipIf(!redisUp)(
     'a Redis that goes away once the worker runs: the first SIGTERM stops it with one line and exit 5',
     async () => {
       // A TCP relay to the machine's Redis that can be taken away: closed, it refuses new
       // connections and drops the worker's.
       const sockets = new Set<Socket>();
       const relay: Server = createServer((client) => {
-        const upstream = connect({ host: '127.0.0.1', port: 6379 });
+        const upstream = connect({ host: redisTarget.hostname, port: Number(redisTarget.port || 6379) });
         for (const s of [client, upstream]) {
           sockets.add(s);
           s.on('error', () => {});
