@@ -18,10 +18,8 @@ try {
   );
   process.exit(0);
 }
-const { file, bytes } = built;
-console.log(
-  `pglite template: ${file} (${(bytes / 1e6).toFixed(1)} MB) in ${Math.round(performance.now() - started)} ms`,
-);
+const { dir, seeded } = built;
+console.log(`pglite templates: ${dir}, ${seeded} in ${Math.round(performance.now() - started)} ms`);
 
 if (process.argv.includes('--measure')) {
   const { openStore, seedIfEmpty } = await import('../dist/store/index.js');

@@ -19,7 +19,7 @@
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { constants } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -63,8 +63,8 @@ export function seededTemplate(dir = TEMPLATE_DIR): string {
   return `${dir}.seeded`;
 }
 
-/** Copies the folder `from` to `to` (which must not exist); the total size of its files, in bytes. */
-async function copyTree(from: string, to: string): Promise<number> {
+/** Copies the folder `from` to `to` (which must not exist). */
+async function copyTree(from: string, to: string): Promise<void> {
   const { default: pMap } = await import('p-map');
   const entries = await readdir(from, { recursive: true, withFileTypes: true });
   // Dirent.parentPath is Node >= 20.12; .path before it.
@@ -72,16 +72,12 @@ async function copyTree(from: string, to: string): Promise<number> {
     join((e as { parentPath?: string }).parentPath ?? e.path, e.name).slice(from.length);
   await mkdir(to, { recursive: true });
   for (const e of entries) if (e.isDirectory()) await mkdir(join(to, rel(e)), { recursive: true });
-  const sizes = await pMap(
+  await pMap(
     entries.filter((e) => e.isFile()),
-    async (e) => {
-      // A reflink where the file system has them (btrfs, XFS): no bytes copied at all.
-      await copyFile(join(from, rel(e)), join(to, rel(e)), constants.COPYFILE_FICLONE);
-      return (await stat(join(to, rel(e)))).size;
-    },
+    // A reflink where the file system has them (btrfs, XFS): no bytes copied at all.
+    (e) => copyFile(join(from, rel(e)), join(to, rel(e)), constants.COPYFILE_FICLONE),
     { concurrency: 8 },
   );
-  return sizes.reduce((a, b) => a + b, 0);
 }
 
 /**
@@ -90,33 +86,33 @@ async function copyTree(from: string, to: string): Promise<number> {
  * {@link seededTemplate} (what `wafgen`'s commands start from). Each is put in place by a rename,
  * with its key beside it.
  */
-export async function buildPgliteTemplate(dir = TEMPLATE_DIR): Promise<{ file: string; bytes: number }> {
+export async function buildPgliteTemplate(dir = TEMPLATE_DIR): Promise<{ dir: string; seeded: string }> {
   const [{ openStore }, { seedBundled }] = await Promise.all([import('./db.js'), import('./seed.js')]);
   const work = await mkdtemp(join(tmpdir(), 'wafgen-template-'));
   const key = await templateKey();
-  const keep = async (target: string): Promise<number> => {
+  const keep = async (target: string): Promise<void> => {
     const tmp = `${target}.${process.pid}.tmp`;
     await rm(tmp, { recursive: true, force: true });
-    const bytes = await copyTree(join(work, 'pglite'), tmp);
+    await copyTree(join(work, 'pglite'), tmp);
     await rm(`${target}.json`, { force: true });
     await rm(target, { recursive: true, force: true });
     await rename(tmp, target);
     await writeFile(`${target}.json`, key);
-    return bytes;
   };
   try {
     // The tarballs earlier versions wrote there.
     for (const old of [`${dir}.tar.gz`, `${dir}.seeded.tar.gz`])
       await Promise.all([rm(old, { force: true }), rm(`${old}.json`, { force: true })]);
     await (await openStore({ dataDir: work, pgliteTemplate: false })).close();
-    const bytes = await keep(dir);
+    await keep(dir);
     const store = await openStore({ dataDir: work, pgliteTemplate: false });
     try {
       await seedBundled(store);
     } finally {
       await store.close();
     }
-    return { file: dir, bytes: bytes + (await keep(seededTemplate(dir))) };
+    await keep(seededTemplate(dir));
+    return { dir, seeded: seededTemplate(dir) };
   } finally {
     await rm(work, { recursive: true, force: true });
   }
