@@ -213,6 +213,8 @@ export interface ValidateRulesOptions {
   cveId?: string;
   /** How ByteMatch SearchStrings are written: `auto` (default) reads base64 in `aws wafv2 get-*` output. */
   searchStringEncoding?: 'auto' | 'text' | 'base64';
+  /** The document's name in error messages (a file name; default `document`). */
+  documentName?: string;
 }
 
 /** What `wafgen validate --json` prints (without the file name). */
@@ -234,6 +236,7 @@ const ValidateOptionsSchema = z
   .object({
     cveId: CveIdSchema.optional(),
     searchStringEncoding: z.enum(['auto', 'text', 'base64']).optional(),
+    documentName: z.string().min(1).max(4096).optional(),
   })
   .strict();
 
@@ -249,7 +252,7 @@ export function validateRules(document: unknown, options: ValidateRulesOptions =
   let report: ReturnType<typeof validateRuleDocument>;
   try {
     report = validateRuleDocument(document, {
-      source: 'document',
+      source: opts.documentName ?? 'document',
       ...(opts.cveId ? { cveId: opts.cveId } : {}),
       ...(opts.searchStringEncoding ? { searchStringEncoding: opts.searchStringEncoding } : {}),
     });
@@ -286,6 +289,8 @@ export interface TestRulesOptions {
   maxEvaluations?: number;
   /** Largest request file read, in bytes (the `input-bytes` limit; default 10 MiB). */
   maxInputBytes?: number;
+  /** The document's name in error messages (a file name; default `document`). */
+  documentName?: string;
 }
 
 /**
@@ -318,6 +323,7 @@ const TestOptionsSchema = z
     regexPatternSets: z.record(z.string(), z.array(z.string())).optional(),
     maxEvaluations: z.number().int().positive().optional(),
     maxInputBytes: z.number().int().positive().optional(),
+    documentName: z.string().min(1).max(4096).optional(),
   })
   .strict();
 
@@ -335,7 +341,7 @@ export async function testRules(
   const opts = parseOptions(TestOptionsSchema, options, 'testRules');
   let report: ReturnType<typeof validateRuleDocument>;
   try {
-    report = validateRuleDocument(document, { source: 'document' });
+    report = validateRuleDocument(document, { source: opts.documentName ?? 'document' });
   } catch (e) {
     throw asInputError(e, 'invalid-document');
   }

@@ -147,13 +147,13 @@ Examples:
       const { testRules, WafgenInputError } = await import('../../app/library.js');
       const cfg = config();
       const document = await readJsonFile(opts.rule, cfg.WAFGEN_MAX_INPUT_BYTES);
-      const { checkDocumentLimits } = await import('../../waf/document-limits.js');
-      checkDocumentLimits(document, { source: opts.rule === '-' ? 'stdin' : opts.rule });
       let outcome: TestRulesResult;
       try {
         outcome = await testRules(document, opts.requests, {
           resource: opts.resource,
           maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
+          // An input limit's one-line error names the file.
+          documentName: opts.rule === '-' ? 'stdin' : opts.rule,
           ...(opts.format ? { format: opts.format } : {}),
           ...(opts.variants ? { variants: true } : {}),
           ...(opts.explain ? { explain: true } : {}),

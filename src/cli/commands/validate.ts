@@ -72,12 +72,11 @@ Examples:
         opts: { json?: boolean; cve?: string; searchStringEncoding: 'auto' | 'text' | 'base64' },
       ) => {
         const { readJsonFile } = await import('../../core/input.js');
-        const { checkDocumentLimits } = await import('../../waf/document-limits.js');
         const { validateRules } = await import('../../app/library.js');
         const input = await readJsonFile(file, config().WAFGEN_MAX_INPUT_BYTES);
-        // Input limits first, so the one-line error names the file (test does the same).
-        checkDocumentLimits(input, { source: file === '-' ? 'stdin' : file });
         const report = validateRules(input, {
+          // An input limit's one-line error names the file.
+          documentName: file === '-' ? 'stdin' : file,
           searchStringEncoding: opts.searchStringEncoding,
           ...(opts.cve ? { cveId: opts.cve } : {}),
         });
