@@ -28,6 +28,7 @@ import type { JobQueue, JobConsumer } from '../queue/index.js';
 import type { Store } from '../store/index.js';
 import { loadLiveConfig } from '../vulns/live/config.js';
 import { chooseEngine } from './engines.js';
+import { Deployments } from './deployments.js';
 import type { GenerateDeps } from './generate.js';
 import type { JobService } from './jobs.js';
 import type { RuleService, RuleView } from './rules.js';
@@ -171,6 +172,8 @@ export interface Service {
   readonly engineVersion: string;
   readonly rules: RuleService;
   readonly jobs: JobService;
+  /** Deployments into AWS WAF (plan, apply, promote, roll back), each step audited. */
+  readonly deployments: Deployments;
   readonly log: Logger;
   readonly metrics: Metrics;
   health(): Promise<Health>;
@@ -277,6 +280,7 @@ export async function buildService(
       metrics,
     );
     const jobs = new JobService(store, queue, engineVersion);
+    const deployments = new Deployments(store, parts.deps.audit ? { audit: parts.deps.audit } : {});
     // Coverage by severity (the quality dashboard) comes from the store at scrape time.
     metrics.setCoverageProbe(coverageProbe(store));
     let closed: Promise<void> | undefined;
@@ -291,6 +295,7 @@ export async function buildService(
       engineVersion,
       rules,
       jobs,
+      deployments,
       log,
       metrics,
       async health(): Promise<Health> {

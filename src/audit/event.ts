@@ -65,8 +65,8 @@ const DeploymentAuditEventSchema = z.strictObject({
     /** Rule group or web ACL, by name or ARN. */
     target: text(2048),
     scope: z.enum(['REGIONAL', 'CLOUDFRONT']),
-    /** The rule's action after this step. */
-    mode: z.enum(['count', 'block']),
+    /** The rule's action after this step (`removed`: a rollback took it out). */
+    mode: z.enum(['count', 'block', 'removed']),
     dryRun: z.boolean(),
     ok: z.boolean(),
     error: text(1000).optional(),

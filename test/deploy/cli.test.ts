@@ -1,6 +1,6 @@
 // `wafgen deploy` end to end in-process: rules from a fresh embedded store (or a file), the real SDK
 // pointed at the fake WAFv2 endpoint through AWS_ENDPOINT_URL_WAFV2, fake credentials in the env.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,12 +120,32 @@ describe('wafgen deploy', () => {
         'deploy',
       ]);
       expect(events[2]).toMatchObject({
-        principal: 'cli',
+        principal: expect.stringMatching(/^cli:/),
         data: { version: 2, action: 'Count', targetName: 'shop' },
       });
     } finally {
       await store.close();
     }
+    // And each step is an audit event (src/audit, the file sink by default), the failures included.
+    const audit = readFileSync(join(dataDir, 'audit', 'audit.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; cveId: string; deployment: Record<string, unknown> })
+      .filter((e) => e.type === 'deployment' && e.cveId === CVE);
+    const steps = audit.map((e) => [
+      e.deployment.action,
+      e.deployment.mode,
+      e.deployment.dryRun,
+      e.deployment.ok,
+    ]);
+    expect(steps).toContainEqual(['deploy', 'count', true, true]); // the plan (--dry-run)
+    expect(steps).toContainEqual(['deploy', 'count', false, true]);
+    // The promotion the soak check refused, with its reason.
+    expect(steps).toContainEqual(['promote', 'block', false, false]);
+    expect(audit.find((e) => e.deployment.ok === false)?.deployment.error).toMatch(/soak minutes/);
+    expect(steps).toContainEqual(['promote', 'block', false, true]);
+    expect(steps).toContainEqual(['rollback', 'count', false, true]);
+    expect(steps.at(-1)).toEqual(['rollback', 'count', false, true]);
   }, 60_000);
 
   it('deploys a rule file into a CLOUDFRONT rule group in us-east-1, with --endpoint', async () => {

@@ -3,7 +3,8 @@ import { type Command, Option } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
 import { fromSdkRule } from '../../deploy/convert.js';
-import type { DeployOptions, DeployResult, DeployTarget, Scope } from '../../deploy/index.js';
+import type { AuditLog } from '../../audit/index.js';
+import type { DeployResult, DeployTarget, Scope } from '../../deploy/index.js';
 // The light modules, not the folder's face: the face loads the AWS SDK, and `--help` must not.
 import { MAX_SOAK_MINUTES } from '../../deploy/limits.js';
 import type { Store } from '../../store/index.js';
@@ -123,20 +124,17 @@ Examples:
   wafgen deploy CVE-2021-44228 --web-acl prod-acl --region eu-west-1 --rollback`,
     )
     .action(async (cve: string | undefined, opts: DeployCliOptions) => {
-      const [{ parseCveId }, { openSeededStore }] = await Promise.all([
+      const [
+        { parseCveId },
+        { openSeededStore },
+        { Deployments },
+        { DeployError, formatDeployResult, summarizeDeployResult },
+      ] = await Promise.all([
         import('../../app/generate.js'),
         import('../../app/store.js'),
+        import('../../app/deployments.js'),
+        import('../../deploy/index.js'),
       ]);
-      const {
-        auditHistory,
-        deployRule,
-        DeployError,
-        formatDeployResult,
-        promoteRule,
-        rollbackRule,
-        summarizeDeployResult,
-      } = await import('../../deploy/index.js');
-      const { ruleName } = await import('../../waf/naming.js');
       const cfg = config();
       if (Boolean(opts.webAcl) === Boolean(opts.ruleGroup))
         throw new InputError('give exactly one target: --web-acl NAME|ARN or --rule-group NAME|ARN');
@@ -170,52 +168,47 @@ Examples:
         ...(opts.region ? { region: opts.region } : {}),
       };
       const store: Store = await openSeededStore(cfg);
+      // Every step is audited (WAFGEN_AUDIT_*: a JSON Lines spool by default), as generation is.
+      let audit: AuditLog | undefined;
       try {
-        const deployOptions: DeployOptions = {
-          history: auditHistory(store.audit, 'cli'),
+        const [{ openAuditLog, cliPrincipal }, { loadAuditConfig }] = await Promise.all([
+          import('../../audit/index.js'),
+          import('../../audit/config.js'),
+        ]);
+        audit = await openAuditLog(loadAuditConfig(process.env, { dataDir: cfg.dataDir }));
+        const ctx = { principal: cliPrincipal() };
+        const deployments = new Deployments(store, {
+          audit,
           ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+        });
+        const latest = cveId && !fileRule ? await store.rules.latest(cveId) : undefined;
+        const name = fileRule?.Name ?? (latest?.rule as Rule | undefined)?.Name;
+        const step = {
+          target,
+          ...(name ? { ruleName: name } : {}),
+          ...(cveId ? { cveId } : {}),
           ...(opts.dryRun ? { dryRun: true } : {}),
         };
-        const latest = cveId && !fileRule ? await store.rules.latest(cveId) : undefined;
-        const name = fileRule?.Name ?? (latest?.rule as Rule | undefined)?.Name ?? ruleName(cveId!);
         let result: DeployResult;
         try {
           if (opts.promote) {
-            result = await promoteRule(
-              target,
-              {
-                ruleName: name,
-                ...(cveId ? { cveId } : {}),
-                ...(soak !== undefined ? { soakMinutes: soak } : {}),
-              },
-              deployOptions,
+            result = await deployments.promote(
+              { ...step, ...(soak !== undefined ? { soakMinutes: soak } : {}) },
+              ctx,
             );
           } else if (opts.rollback) {
-            const versions = cveId ? await store.rules.versions(cveId) : [];
-            result = await rollbackRule(
-              target,
-              {
-                ruleName: name,
-                ...(cveId ? { cveId } : {}),
-                versions: versions.map((v) => ({ version: v.version, rule: v.rule })),
-              },
-              deployOptions,
-            );
+            result = await deployments.rollback(step, ctx);
           } else {
-            if (!fileRule && !latest)
-              throw new InputError(
-                `no rule for ${cveId} in the store; run \`wafgen generate ${cveId}\` first, or pass --rule FILE`,
-              );
-            result = await deployRule(
-              target,
+            result = await deployments.deploy(
               {
-                rule: fileRule ?? (latest!.rule as Rule),
+                target,
                 ...(cveId ? { cveId } : {}),
-                ...(latest ? { version: latest.version } : {}),
+                ...(fileRule ? { rule: fileRule } : {}),
                 ...(priority !== undefined ? { priority } : {}),
                 ...(create !== undefined ? { createCapacity: create } : {}),
+                ...(opts.dryRun ? { dryRun: true } : {}),
               },
-              deployOptions,
+              ctx,
             );
           }
         } catch (e) {
@@ -254,6 +247,7 @@ Examples:
         }
         setExit(EXIT.ok);
       } finally {
+        await audit?.close().catch(() => {});
         await store.close();
       }
     });
