@@ -5,20 +5,30 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 
 import { migrateToLatest } from './migrator.js';
 import { copyPgliteTemplate, seededTemplate } from './template.js';
-import { AuditRepository } from './repositories/audit.js';
-import { EvidenceRepository } from './repositories/evidence.js';
-import { JobRepository } from './repositories/jobs.js';
-import { RuleRepository } from './repositories/rules.js';
-import { VulnRepository } from './repositories/vulns.js';
+import { AuditRepository as SqlAuditRepository } from './repositories/audit.js';
+import { EvidenceRepository as SqlEvidenceRepository } from './repositories/evidence.js';
+import { JobRepository as SqlJobRepository } from './repositories/jobs.js';
+import { RuleRepository as SqlRuleRepository } from './repositories/rules.js';
+import { VulnRepository as SqlVulnRepository } from './repositories/vulns.js';
 import type { Database } from './schema.js';
+import type {
+  AuditRepository,
+  EvidenceRepository,
+  JobRepository,
+  RuleRepository,
+  VulnRepository,
+} from './types.js';
+import type { DynamoStoreOptions } from './dynamodb/settings.js';
 
 export interface StoreOptions {
   /** A postgres:// URL: use that PostgreSQL database. Without one, PGlite in `<dataDir>/pglite`. */
   databaseUrl?: string;
+  /** Use DynamoDB (the serverless stack's store) instead of SQL; databaseUrl and the PGlite options are then ignored. */
+  dynamodb?: DynamoStoreOptions;
   /** wafgen's data folder (config `dataDir`); created when missing. */
   dataDir: string;
   /** Apply pending migrations at open (default true). */
@@ -37,8 +47,11 @@ export interface StoreOptions {
 }
 
 export interface Store {
-  readonly kind: 'pglite' | 'postgres';
-  /** The typed query builder, for what the repositories do not cover. */
+  readonly kind: 'pglite' | 'postgres' | 'dynamodb';
+  /**
+   * The typed query builder, for what the repositories do not cover (stats, coverage, backup).
+   * SQL stores only: on a DynamoDB store reading it throws {@link StoreUnsupportedError}.
+   */
   readonly db: Kysely<Database>;
   readonly vulns: VulnRepository;
   readonly evidence: EvidenceRepository;
@@ -47,8 +60,18 @@ export interface Store {
   readonly audit: AuditRepository;
   /** Migrations this open applied (empty when the schema was current). */
   readonly migrated: readonly string[];
+  /** One cheap round trip to the backend (the readiness check); rejects when it cannot answer. */
+  ping(): Promise<void>;
   /** Closes the connections (and, for PGlite, the database). Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** A feature that needs SQL (Store.db) was used on a DynamoDB store. */
+export class StoreUnsupportedError extends Error {
+  override name = 'StoreUnsupportedError';
+  constructor(what: string) {
+    super(`${what} needs a SQL store (PGlite or PostgreSQL); the DynamoDB store does not offer it`);
+  }
 }
 
 /** The embedded store's folder is open in another process (PGlite is single-process). */
@@ -167,6 +190,10 @@ async function postgresKysely(
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
+  if (opts.dynamodb) {
+    const { openDynamoStore } = await import('./dynamodb/index.js');
+    return openDynamoStore(opts.dynamodb);
+  }
   const kind = opts.databaseUrl ? 'postgres' : 'pglite';
   let db: Kysely<Database>;
   let release = async (): Promise<void> => {};
@@ -189,12 +216,15 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
     return {
       kind,
       db,
-      vulns: new VulnRepository(db),
-      evidence: new EvidenceRepository(db),
-      rules: new RuleRepository(db),
-      jobs: new JobRepository(db),
-      audit: new AuditRepository(db),
+      vulns: new SqlVulnRepository(db) satisfies VulnRepository,
+      evidence: new SqlEvidenceRepository(db) satisfies EvidenceRepository,
+      rules: new SqlRuleRepository(db) satisfies RuleRepository,
+      jobs: new SqlJobRepository(db) satisfies JobRepository,
+      audit: new SqlAuditRepository(db) satisfies AuditRepository,
       migrated,
+      ping: async () => {
+        await sql`select 1`.execute(db);
+      },
       close,
     };
   } catch (error) {

@@ -9,7 +9,13 @@ function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
-export const isUniqueViolation = (error: unknown): boolean => sqlState(error) === '23505';
+/** A key that must be unique is taken (the DynamoDB store's conditional put lost); SQL's 23505 in kind. */
+export class DuplicateKeyError extends Error {
+  override name = 'DuplicateKeyError';
+}
+
+export const isUniqueViolation = (error: unknown): boolean =>
+  error instanceof DuplicateKeyError || sqlState(error) === '23505';
 
 /** Deadlock, serialization failure, unique violation: the transaction may simply be run again. */
 function isRetryable(error: unknown): boolean {

@@ -1,5 +1,5 @@
 // The store's public face: open it, use its repositories.
-export { openStore, StoreBusyError } from './db.js';
+export { openStore, StoreBusyError, StoreUnsupportedError } from './db.js';
 export { isUniqueViolation } from './errors.js';
 export { seedIfEmpty } from './seed.js';
 export type { Store } from './db.js';
@@ -9,4 +9,5 @@ export { mergeVulnRecords } from './repositories/vulns.js';
 export type { EvidenceInput } from './repositories/evidence.js';
 export type { StoredRule } from './repositories/rules.js';
 export type { Job } from './repositories/jobs.js';
-export { AuditRepository } from './repositories/audit.js';
+export type { AuditRepository } from './types.js';
+export { dynamoSettingsFromEnv } from './dynamodb/settings.js';

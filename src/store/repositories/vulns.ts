@@ -169,11 +169,16 @@ export function rowFields(row: Selectable<VulnerabilitiesTable>) {
 }
 
 function toRecord(row: Row): VulnRecord {
-  return compact(VulnRecordSchema.parse(rowFields(row)));
+  return vulnFromFields(rowFields(row));
+}
+
+/** A stored record's fields validated (shared with the DynamoDB store). */
+export function vulnFromFields(fields: unknown): VulnRecord {
+  return compact(VulnRecordSchema.parse(fields));
 }
 
 /** Parses an incoming record as it will read back (fetchedAt as ISO, no undefined keys). */
-function normalize(input: VulnRecordInput): VulnRecord {
+export function normalizeVulnInput(input: VulnRecordInput): VulnRecord {
   const r = VulnRecordSchema.parse(input);
   const t = instant(r.fetchedAt);
   if (t === undefined) throw new TypeError(`${r.id}: fetchedAt ${JSON.stringify(r.fetchedAt)} is not a date`);
@@ -188,7 +193,7 @@ export class VulnRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async upsert(input: VulnRecordInput): Promise<UpsertResult> {
-    const record = normalize(input);
+    const record = normalizeVulnInput(input);
     const [result] = await this.#upsertBatch([record]);
     if (result === undefined) throw new Error(`upsert of ${record.id} returned nothing`);
     return result;
@@ -198,7 +203,7 @@ export class VulnRepository {
   async upsertMany(inputs: readonly VulnRecordInput[]): Promise<UpsertCounts> {
     const byId = new Map<string, VulnRecord>();
     for (const input of inputs) {
-      const r = normalize(input);
+      const r = normalizeVulnInput(input);
       const prev = byId.get(r.id);
       byId.set(r.id, prev === undefined ? r : mergeVulnRecords(prev, r));
     }

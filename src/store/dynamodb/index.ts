@@ -1,0 +1,57 @@
+/**
+ * @module The DynamoDB store (WAFGEN_STORE=dynamodb): the serverless stack's store, one table (see
+ * docs/dynamodb.md) behind the same repository interfaces as PGlite and PostgreSQL.
+ */
+import { DescribeTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+
+import { StoreUnsupportedError, type Store } from '../db.js';
+import { DynamoAuditRepository } from './audit.js';
+import { DynamoEvidenceRepository } from './evidence.js';
+import { DynamoJobRepository } from './jobs.js';
+import { DynamoRuleRepository } from './rules.js';
+import type { DynamoStoreOptions } from './settings.js';
+import { ensureTable } from './table.js';
+import { DynamoVulnRepository } from './vulns.js';
+
+export async function openDynamoStore(opts: DynamoStoreOptions): Promise<Store> {
+  const client = new DynamoDBClient({
+    region: opts.region,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    ...(opts.credentials ? { credentials: opts.credentials } : {}),
+    maxAttempts: 3,
+  });
+  const doc = DynamoDBDocumentClient.from(client, {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const table = opts.tableName;
+  const ping = async (): Promise<void> => {
+    await client.send(new DescribeTableCommand({ TableName: table }));
+  };
+  try {
+    if (opts.createTable) await ensureTable(client, table);
+    else await ping();
+  } catch (error) {
+    client.destroy();
+    throw error;
+  }
+  let closed = false;
+  return {
+    kind: 'dynamodb',
+    get db(): never {
+      throw new StoreUnsupportedError('this feature (Store.db)');
+    },
+    vulns: new DynamoVulnRepository(doc, table),
+    evidence: new DynamoEvidenceRepository(doc, table),
+    rules: new DynamoRuleRepository(doc, table),
+    jobs: new DynamoJobRepository(doc, table, Math.round((opts.jobTtlDays ?? 30) * 86_400)),
+    audit: new DynamoAuditRepository(doc, table),
+    migrated: [],
+    ping,
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      client.destroy();
+    },
+  };
+}
