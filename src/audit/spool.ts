@@ -151,6 +151,9 @@ export class Spool {
   #writer: FileHandle | undefined;
   #pending: number;
   #closed = false;
+  /** The group of appends waiting for their turn to be written, which new appends join. */
+  #open: { lines: string[]; done: Promise<void> } | undefined;
+  #syncs = 0;
   /** Serialises appends, acknowledgements and segment changes. */
   #chain: Promise<unknown> = Promise.resolve();
 
@@ -229,14 +232,30 @@ export class Spool {
     this.#writeSize = (await this.#writer.stat()).size;
   }
 
-  /** Appends lines (each one JSON document, no newline inside) durably, in order. */
+  /**
+   * Appends lines (each one JSON document, no newline inside) durably, in order.
+   *
+   * Group commit: appends made while an earlier write or fsync is under way wait together and go to
+   * disk in one write and one fsync; each resolves once its lines are durable, and a failed write
+   * fails every append in it. Why: a worker running 8 jobs at once appended and fsynced each event
+   * on its own, one after the other (test/audit/spool.test.ts counts the syncs).
+   */
   append(lines: readonly string[]): Promise<void> {
     if (lines.length === 0) return Promise.resolve();
     for (const l of lines)
       if (l.includes('\n')) throw new TypeError('a spool line may not contain a newline');
-    return this.#serial(async () => {
+    const open = this.#open;
+    if (open) {
+      for (const l of lines) open.lines.push(l);
+      return open.done;
+    }
+    const group: { lines: string[]; done: Promise<void> } = { lines: [...lines], done: Promise.resolve() };
+    this.#open = group;
+    group.done = this.#serial(async () => {
+      // From here on, later appends start the next group (behind this one in the chain).
+      if (this.#open === group) this.#open = undefined;
       if (this.#closed) throw new Error(`the audit spool ${this.dir} is closed`);
-      const data = Buffer.from(lines.join('\n') + '\n', 'utf8');
+      const data = Buffer.from(group.lines.join('\n') + '\n', 'utf8');
       if (this.#writeSize > 0 && this.#writeSize + data.length > this.options.maxSegmentBytes) {
         await this.#writer?.close();
         this.#writeSegment++;
@@ -247,10 +266,19 @@ export class Spool {
         const { bytesWritten } = await w.write(data, off, data.length - off);
         off += bytesWritten;
       }
-      if (this.options.fsync) await w.datasync();
+      if (this.options.fsync) {
+        await w.datasync();
+        this.#syncs++;
+      }
       this.#writeSize += data.length;
-      this.#pending += lines.length;
+      this.#pending += group.lines.length;
     });
+    return group.done;
+  }
+
+  /** Segment fsyncs so far (each covers one group of appends). */
+  get syncs(): number {
+    return this.#syncs;
   }
 
   /** Up to `maxEvents` lines (and about `maxBytes`) from the acknowledged position, without consuming them. */

@@ -96,6 +96,36 @@ describe('Spool', () => {
     await t.close();
   });
 
+  it('writes appends made while a write is under way together, with one fsync, in order', async () => {
+    const dir = tempDir();
+    const s = await Spool.open(dir, { fsync: true });
+    await s.append(lines(1));
+    expect(s.syncs).toBe(1);
+    // Ten emitters at once (a worker's jobs): one group, one write, one fsync, each append resolved.
+    const appends = Array.from({ length: 10 }, (_, i) => s.append(lines(2, 1 + 2 * i)));
+    await Promise.all(appends);
+    expect(s.syncs).toBe(2);
+    expect(s.pending).toBe(21);
+    // A bad line is refused on its own and does not join (or spoil) the group under way.
+    const good = s.append(lines(1, 21));
+    expect(() => s.append(['a\nb'])).toThrow(/newline/);
+    await good;
+    expect(await drain(s)).toEqual(lines(22));
+    await s.close();
+    // Durable: a reopen reads exactly what was acknowledged as written.
+    const again = await Spool.open(dir, { fsync: false });
+    await again.append(lines(1, 22));
+    expect(await drain(again)).toEqual(lines(1, 22));
+    await again.close();
+  });
+
+  it('fails every append of a group written after close', async () => {
+    const s = await Spool.open(tempDir(), { fsync: false });
+    await s.close();
+    const results = await Promise.allSettled([s.append(lines(1)), s.append(lines(1, 1))]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+  });
+
   it('refuses a line with a newline in it', async () => {
     const s = await Spool.open(tempDir(), { fsync: false });
     expect(() => s.append(['a\nb'])).toThrow(/newline/);
