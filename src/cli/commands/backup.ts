@@ -1,4 +1,5 @@
-// `wafgen export` (the whole store as JSON Lines), `wafgen archive` (every rule version to S3).
+// `wafgen export` (the whole store as JSON Lines), `wafgen archive` (every rule version to S3),
+// `wafgen backup run|list|restore` (the scheduled backups in S3, src/store/backup/s3.ts).
 // `wafgen import --store` lives with the other import in vulns.ts and calls restoreStore here.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -10,6 +11,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
 import type { Store } from '../../store/index.js';
+import type { BackupConfig, BackupTarget } from '../../store/backup/index.js';
 import { EXIT, printable, printableJson, type Io } from '../io.js';
 
 async function withStore<T>(config: Config, f: (store: Store) => Promise<T>): Promise<T> {
@@ -184,4 +186,148 @@ export function registerBackup(
         }
       },
     );
+
+  registerScheduledBackup(program, io, config, setExit);
+}
+
+interface BackupCliOptions {
+  bucket?: string;
+  prefix?: string;
+  region?: string;
+  endpoint?: string;
+  retentionDays?: string;
+  json?: boolean;
+}
+
+/** `wafgen backup run|list|restore`: options over the WAFGEN_BACKUP_* variables, checked as they are. */
+function registerScheduledBackup(
+  program: Command,
+  io: Io,
+  config: () => Config,
+  setExit: (code: number) => void,
+): void {
+  const backup = program
+    .command('backup')
+    .description(
+      'the daily store backups in S3 (gzipped exports; `wafgen worker` takes one on WAFGEN_BACKUP_SCHEDULE when WAFGEN_BACKUP_BUCKET is set)',
+    );
+  const common = (c: Command): Command =>
+    c
+      .option('--bucket <name>', 'S3 bucket (default: WAFGEN_BACKUP_BUCKET)')
+      .option('--prefix <prefix>', 'key prefix (default: WAFGEN_BACKUP_PREFIX, else backups/)')
+      .option('--region <region>', 'AWS region (default: WAFGEN_BACKUP_REGION, else AWS_REGION)')
+      .option(
+        '--endpoint <url>',
+        'S3-compatible endpoint, path-style (default: WAFGEN_BACKUP_ENDPOINT), e.g. http://127.0.0.1:9000',
+      )
+      .option('--json', 'print the result as JSON');
+
+  const run = async (
+    opts: BackupCliOptions,
+    f: (target: BackupTarget, cfg: BackupConfig) => Promise<void>,
+  ) => {
+    const { BackupError, backupS3Client, loadBackupConfig } = await import('../../store/backup/index.js');
+    let cfg: BackupConfig;
+    try {
+      cfg = loadBackupConfig({
+        ...process.env,
+        ...(opts.bucket !== undefined ? { WAFGEN_BACKUP_BUCKET: opts.bucket } : {}),
+        ...(opts.prefix !== undefined ? { WAFGEN_BACKUP_PREFIX: opts.prefix } : {}),
+        ...(opts.region !== undefined ? { WAFGEN_BACKUP_REGION: opts.region } : {}),
+        ...(opts.endpoint !== undefined ? { WAFGEN_BACKUP_ENDPOINT: opts.endpoint } : {}),
+        ...(opts.retentionDays !== undefined ? { WAFGEN_BACKUP_RETENTION_DAYS: opts.retentionDays } : {}),
+      });
+    } catch (e) {
+      if (e instanceof BackupError) throw new InputError(e.message);
+      throw e;
+    }
+    if (!cfg.WAFGEN_BACKUP_BUCKET)
+      throw new InputError('no bucket: pass --bucket or set WAFGEN_BACKUP_BUCKET');
+    const s3Client = await backupS3Client({
+      ...(cfg.WAFGEN_BACKUP_REGION ? { region: cfg.WAFGEN_BACKUP_REGION } : {}),
+      ...(cfg.WAFGEN_BACKUP_ENDPOINT ? { endpoint: cfg.WAFGEN_BACKUP_ENDPOINT } : {}),
+    });
+    try {
+      await f({ bucket: cfg.WAFGEN_BACKUP_BUCKET, prefix: cfg.WAFGEN_BACKUP_PREFIX, s3Client }, cfg);
+    } catch (e) {
+      if (e instanceof BackupError) {
+        io.err(`wafgen: ${printable(e.message)}\n`);
+        setExit(EXIT.failed);
+        return;
+      }
+      if (e instanceof Error && /region is missing/i.test(e.message))
+        throw new InputError('no AWS region: pass --region or set WAFGEN_BACKUP_REGION or AWS_REGION');
+      throw e;
+    } finally {
+      s3Client.destroy();
+    }
+  };
+
+  common(backup.command('run'))
+    .description('export the store to S3 now, then delete the backups past the retention')
+    .option(
+      '--retention-days <n>',
+      'keep backups this many days (default: WAFGEN_BACKUP_RETENTION_DAYS, else 30)',
+    )
+    .action(async (opts: BackupCliOptions) => {
+      const { runBackup } = await import('../../store/backup/index.js');
+      const cfg = config();
+      await run(opts, async (target, bcfg) => {
+        const r = await withStore(cfg, (store) =>
+          runBackup(store, target, { retentionDays: bcfg.WAFGEN_BACKUP_RETENTION_DAYS }),
+        );
+        if (opts.json) io.out(printableJson(r) + '\n');
+        else
+          io.out(
+            `s3://${target.bucket}/${printable(r.key)}: ${r.bytes} bytes (${r.counts.vulnerability} record(s), ${r.counts.rule} rule version(s), ${r.counts.audit} audit event(s)); ${r.pruned.length} backup(s) past ${bcfg.WAFGEN_BACKUP_RETENTION_DAYS} days deleted\n`,
+          );
+        setExit(EXIT.ok);
+      });
+    });
+
+  common(backup.command('list'))
+    .description('list the backups, newest first')
+    .action(async (opts: BackupCliOptions) => {
+      const { listBackups } = await import('../../store/backup/index.js');
+      config();
+      await run(opts, async (target) => {
+        const found = await listBackups(target);
+        if (opts.json)
+          io.out(
+            printableJson(found.map((b) => ({ key: b.key, at: b.at.toISOString(), size: b.size }))) + '\n',
+          );
+        else
+          for (const b of found)
+            io.out(`${b.at.toISOString()}  ${String(b.size).padStart(12)}  ${printable(b.key)}\n`);
+        if (!opts.json && found.length === 0)
+          io.err(`no backup under s3://${target.bucket}/${printable(target.prefix ?? '')}\n`);
+        setExit(EXIT.ok);
+      });
+    });
+
+  common(backup.command('restore'))
+    .description('load a backup into the store (idempotent: rows already there are left alone)')
+    .argument('<key>', 'a key from `wafgen backup list`, or `latest`')
+    .action(async (key: string, opts: BackupCliOptions) => {
+      const { restoreBackup } = await import('../../store/backup/index.js');
+      const cfg = config();
+      await run(opts, async (target) => {
+        const { key: restored, summary } = await withStore(cfg, (store) => restoreBackup(store, target, key));
+        for (const e of summary.errors.slice(0, 50))
+          io.err(`${printable(restored)}: line ${e.line}: ${printable(e.message)}\n`);
+        if (opts.json)
+          io.out(
+            printableJson({ key: restored, counts: summary.counts, errors: summary.errors.length }) + '\n',
+          );
+        else {
+          const parts = Object.entries(summary.counts).map(
+            ([type, c]) => `${type} ${c.inserted} new, ${c.updated} updated, ${c.unchanged} unchanged`,
+          );
+          io.out(
+            `s3://${target.bucket}/${printable(restored)}: ${parts.join('; ')}; ${summary.errors.length} bad line(s) skipped\n`,
+          );
+        }
+        setExit(summary.errors.length > 0 ? EXIT.failed : EXIT.ok);
+      });
+    });
 }

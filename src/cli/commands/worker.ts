@@ -39,7 +39,15 @@ threads. Threads need PostgreSQL (DATABASE_URL): on the embedded store the worke
 main thread.`,
     )
     .action(async (opts: { concurrency?: string; threads?: string }) => {
-      config(); // every variable checked up front, as for every command
+      const cfg = config(); // every variable checked up front, as for every command
+      const backupSettings = await import('../../store/backup/index.js');
+      const backupConfig = (() => {
+        try {
+          return backupSettings.loadBackupConfig(process.env);
+        } catch (e) {
+          throw new InputError(e instanceof Error ? e.message : String(e));
+        }
+      })();
       let concurrency: number | undefined;
       if (opts.concurrency !== undefined) {
         concurrency = Number(opts.concurrency);
@@ -83,8 +91,16 @@ main thread.`,
         throw e;
       }
       const { service, log } = worker.running;
+      // The daily store backup (a repeatable BullMQ job) when WAFGEN_BACKUP_BUCKET is set.
+      const backups = await backupSettings.startBackupSchedule({
+        redisUrl: cfg.REDIS_URL ?? '',
+        store: service.store,
+        config: backupConfig,
+        log,
+      });
       let stopped: Awaited<ReturnType<typeof worker.stop>> | undefined;
       const stop = async (): Promise<void> => {
+        await backups?.close();
         stopped = await worker.stop();
       };
       const code = await new Promise<number>((resolve) => {
