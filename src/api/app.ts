@@ -6,7 +6,6 @@
  * Vercel adapters (./adapters) all serve this same app.
  */
 import { createRoute, OpenAPIHono, type z } from '@hono/zod-openapi';
-import { swaggerUI } from '@hono/swagger-ui';
 import { Hono, type Context, type MiddlewareHandler } from 'hono';
 import { bearerAuth } from 'hono/bearer-auth';
 import { LRUCache } from 'lru-cache';
@@ -17,6 +16,8 @@ import { testRules, validateRules, WafgenInputError } from '../app/library.js';
 import { Authenticator, type Principal } from './auth.js';
 import { ApiError, type BackendClassifier, errorBody, sendError, toApiError, zodFields } from './errors.js';
 import { attachHotPath, createHotPath } from './hot-path.js';
+import { registerDeploymentRoutes } from './deployments.js';
+import { registerDocs } from './docs.js';
 import { ApiMetrics } from './metrics.js';
 import { bodyLimitMiddleware } from './middleware/body-limit.js';
 import { createFailedAuth, createGuard, createRateLimit } from './middleware/guard.js';
@@ -544,6 +545,9 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
     },
   );
 
+  // --- deployments (./deployments.ts) -------------------------------------------------------------
+  registerDeploymentRoutes(app, service, guard);
+
   // --- webhook -------------------------------------------------------------------------------------
   // Declared for the document only: the handler must read the raw body to check its signature
   // before parsing it, so it validates with the same schemas itself.
@@ -664,11 +668,16 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
     tags: [
       { name: 'rules', description: 'Generated rules, validation and testing' },
       { name: 'jobs', description: 'Asynchronous generation' },
+      {
+        name: 'deployments',
+        description: 'Deployments into AWS WAF: plan, apply in Count, promote, roll back',
+      },
       { name: 'webhook', description: 'Scanner findings' },
       { name: 'operations', description: 'Health and readiness' },
     ],
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'wafgen API' }));
+  // The reference page, its assets bundled and served from here (./docs.ts).
+  registerDocs(app);
 
   return app;
 }

@@ -29,6 +29,8 @@ export const ERROR_CODES = [
   'no_rule',
   'queue_unavailable',
   'not_configured',
+  'deploy_refused',
+  'deploy_failed',
   'replay_guard_unavailable',
   'store_unavailable',
   'cache_unavailable',

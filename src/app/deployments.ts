@@ -77,6 +77,28 @@ export interface DeploymentsOptions extends ClientOptions {
   now?: () => Date;
 }
 
+/** A step's result as JSON: no SDK objects (SearchStrings are bytes there), the plan as text. */
+export interface DeploymentView {
+  operation: string;
+  outcome: 'updated' | 'unchanged' | 'dry-run';
+  target: DeployResult['target'];
+  ruleName: string;
+  cveId?: string;
+  version?: number;
+  action?: string;
+  priority?: number;
+  removed?: boolean;
+  attempts: number;
+  changes: DeployResult['changes'];
+  capacity: DeployResult['capacity'];
+  soak?: DeployResult['soak'];
+  notes: string[];
+  /** One line: what is where now (as the CLI prints it). */
+  summary: string;
+  /** The plan or change as the CLI prints it: rules added, changed (with a line diff), removed, capacity. */
+  plan: string;
+}
+
 /** A deployment with the ids of all its records (any of them names it). */
 interface Tracked extends Deployment {
   recordIds: number[];
@@ -269,6 +291,13 @@ export class Deployments {
         );
       },
     );
+  }
+
+  /** The JSON view of a step's result. */
+  async present(result: DeployResult): Promise<DeploymentView> {
+    const { formatDeployResult, summarizeDeployResult } = await import('../deploy/format.js');
+    const { before: _b, after: _a, lockToken: _l, ...rest } = result;
+    return { ...rest, summary: summarizeDeployResult(result), plan: formatDeployResult(result) };
   }
 
   /** Every deployment the records know, the most recently changed first. */

@@ -20,7 +20,9 @@ export {
 } from './service-config.js';
 export { GenerationFailedError, type RuleView } from './rules.js';
 export { QueueUnavailableError, startWorker } from './jobs.js';
-export { DeploymentNotFoundError, type Deployment } from './deployments.js';
+export { DeploymentNotFoundError, type Deployment, type DeploymentView } from './deployments.js';
+export { DeployError } from '../deploy/errors.js';
+export { readDocsAsset } from './docs-assets.js';
 export type { JobConsumer } from '../queue/index.js';
 export { findRecord, generateRule } from './generate.js';
 export { NoRuleError } from '../generation/no-rule.js';
