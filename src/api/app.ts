@@ -61,6 +61,11 @@ export interface AppOptions {
   metrics?: ApiMetrics;
   /** Recognises errors that mean PostgreSQL or Redis is down (answered 503); see runtime.ts. */
   backends?: BackendClassifier;
+  /**
+   * Something runs queued jobs: a queue with workers elsewhere (BullMQ, SQS) or this process's own
+   * worker (default true). False (a serverless API with neither Redis nor SQS): async work is refused.
+   */
+  asyncJobs?: boolean;
 }
 
 const BODY_METHODS = ['POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
@@ -68,6 +73,15 @@ const WEBHOOK_PATH = '/webhook/vulnerability';
 const SECURITY: Record<string, string[]>[] = [{ bearerAuth: [] }, { apiKeyAuth: [] }];
 /** Most evaluations one /v1/rules/test request may ask for (requests plus their variants). */
 const MAX_TEST_EVALUATIONS = 5000;
+
+/** The answer to async work where nothing would ever run it (runtime.ts says when). */
+function noQueueError(): ApiError {
+  return new ApiError(
+    503,
+    'queue_unavailable',
+    'no job queue that can run jobs is configured for this deployment: set WAFGEN_QUEUE=sqs and WAFGEN_SQS_QUEUE_URL (with the worker Lambda), or REDIS_URL (with wafgen worker processes); POST /v1/rules/generate works without one',
+  );
+}
 
 /** Runs a call into the programmatic API: its bad-input error is this API's 400, naming each field. */
 async function libraryCall<T>(f: () => T | Promise<T>): Promise<T> {
@@ -502,6 +516,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       },
     }),
     async (c) => {
+      if (opts.asyncJobs === false) throw noQueueError();
       const body = c.req.valid('json');
       const ids = [...new Set((body.cveIds ?? [body.cveId!]).map((s) => s.toUpperCase()))];
       const principal = c.get('principal');
@@ -606,6 +621,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       throw new ApiError(400, 'malformed_json', 'the request body is not valid JSON');
     }
     const parsed = parseWebhook(body, c.req.header('x-github-event'));
+    if (parsed.actionable.length > 0 && opts.asyncJobs === false) throw noQueueError();
     // Replays: the first delivery of a signed payload claims it (webhook-replay.ts).
     const claim = await claimDelivery(service.kv, check, { metrics, log });
     if (!claim) return c.json(duplicateDelivery(parsed.format, check), 200);

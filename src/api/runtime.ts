@@ -32,7 +32,12 @@ export async function createRuntime(
     }
     return undefined;
   };
-  const app = createApp(running.service, running.serviceConfig, { logger: running.log, backends });
+  const app = createApp(running.service, running.serviceConfig, {
+    logger: running.log,
+    backends,
+    // An in-process queue runs jobs only with this process's worker (not in a serverless handler).
+    asyncJobs: running.service.queue.kind !== 'memory' || running.consumer !== undefined,
+  });
   return { ...running, app };
 }
 

@@ -19,7 +19,7 @@ export {
   type ServiceConfig,
 } from './service-config.js';
 export { GenerationFailedError, type RuleView } from './rules.js';
-export { QueueUnavailableError, startWorker } from './jobs.js';
+export { jobHooks, QueueUnavailableError, startWorker } from './jobs.js';
 export { DeploymentNotFoundError, type Deployment, type DeploymentView } from './deployments.js';
 export { DeployError } from '../deploy/errors.js';
 export { readDocsAsset } from './docs-assets.js';

@@ -14,6 +14,7 @@ import {
   BullJobConsumer,
   MemoryJobQueue,
   PermanentJobError,
+  SqsJobQueue,
   type ConsumerHooks,
   type ConsumerSettings,
   type GenerateJobData,
@@ -169,7 +170,8 @@ export interface WorkerOptions extends ConsumerSettings {
     error?: string;
   }) => void;
 }
-function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob']): ConsumerHooks {
+/** The job lifecycle as queue hooks (the consumers below, and the SQS worker Lambda). */
+export function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob']): ConsumerHooks {
   const { store } = service;
   return {
     async handler(job) {
@@ -243,10 +245,12 @@ function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob'])
   };
 }
 
-/** Starts consuming the service's queue: BullMQ when it is one, else the in-process queue. */
+/** Starts consuming the service's queue: BullMQ or SQS when it is one, else the in-process queue. */
 export function startWorker(service: JobHost, opts: WorkerOptions): JobConsumer {
   const hooks = jobHooks(service, service.log, opts.onJob);
   if (service.queue instanceof MemoryJobQueue) return service.queue.process(hooks, opts.concurrency);
+  if (service.queue instanceof SqsJobQueue)
+    return service.queue.consume(hooks, { concurrency: opts.concurrency, log: service.log });
   if (!service.config.REDIS_URL) throw new Error('a BullMQ worker needs REDIS_URL');
   return new BullJobConsumer(
     service.config.REDIS_URL,

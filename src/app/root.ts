@@ -214,7 +214,7 @@ export async function buildService(
     { pino },
     { connectRedis, JsonCache, MemoryKeyValueStore, RedisKeyValueStore, SlidingWindowLimiter },
     { defaultMetrics },
-    { BullJobQueue, MemoryJobQueue },
+    { BullJobQueue, MemoryJobQueue, SqsJobQueue },
     { JobService },
     { acceptRuleView, RuleService },
     { coverageProbe },
@@ -248,17 +248,23 @@ export async function buildService(
       });
       kv = new RedisKeyValueStore(client);
       limiter = new SlidingWindowLimiter({ redis: client, keyPrefix: 'rl', policies: settings.rateLimits });
-      const bull = new BullJobQueue(config.REDIS_URL, {
-        ...settings.queue,
-        prefix: `${settings.redisPrefix}bull`,
-      });
-      // Redis answered the cache's connection: give the queue's a moment too, so /readyz starts green.
-      await bull.connected(client.status === 'ready' ? 2000 : 0);
-      queue = bull;
+      if (settings.sqs) queue = new SqsJobQueue(settings.sqs, settings.queue);
+      else {
+        const bull = new BullJobQueue(config.REDIS_URL, {
+          ...settings.queue,
+          prefix: `${settings.redisPrefix}bull`,
+        });
+        // Redis answered the cache's connection: give the queue's a moment too, so /readyz starts green.
+        await bull.connected(client.status === 'ready' ? 2000 : 0);
+        queue = bull;
+      }
     } else {
       kv = new MemoryKeyValueStore();
       limiter = new SlidingWindowLimiter({ policies: settings.rateLimits });
-      queue = new MemoryJobQueue(settings.queue);
+      // WAFGEN_QUEUE=sqs: jobs go to SQS, for the worker Lambda or `wafgen worker` processes.
+      queue = settings.sqs
+        ? new SqsJobQueue(settings.sqs, settings.queue)
+        : new MemoryJobQueue(settings.queue);
     }
     const cache = new JsonCache<RuleView>(kv, settings.cacheTtlS * 1000, {
       accept: acceptRuleView,
@@ -360,11 +366,20 @@ export async function openService(
   env: NodeJS.ProcessEnv = process.env,
   opts: OpenServiceOptions = {},
 ): Promise<RunningService> {
-  const [{ loadServiceConfig, assertAuthConfigured }, { createLogger }, { startWorker }] = await Promise.all([
+  const [
+    { loadServiceConfig, assertAuthConfigured },
+    { createLogger },
+    { startWorker },
+    { applySecretsToEnv },
+  ] = await Promise.all([
     import('./service-config.js'),
     import('../observability/index.js'),
     import('./jobs.js'),
+    import('../secrets/index.js'),
   ]);
+  // Keys from Secrets Manager (WAFGEN_SECRETS_ARN) fill the unset variables before anything reads
+  // them: once per process start (a serverless cold start), then from its cache for the TTL.
+  await applySecretsToEnv(env);
   const config = loadConfig(env);
   const serviceConfig = loadServiceConfig(env);
   if (opts.requireAuth !== false) assertAuthConfigured(serviceConfig);

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 
 import type { RatePolicy } from '../kv/index.js';
-import type { QueueSettings } from '../queue/index.js';
+import type { QueueSettings, SqsQueueSettings } from '../queue/index.js';
 import { ConfigError } from '../config/index.js';
 import { limitOf } from '../core/limits.js';
 
@@ -27,6 +27,8 @@ export interface ServiceSettings {
   /** Prefix for every Redis key wafgen writes ('' for none). */
   redisPrefix: string;
   queue: Omit<QueueSettings, 'prefix'>;
+  /** The SQS queue (WAFGEN_QUEUE=sqs); undefined: BullMQ with REDIS_URL, else in process. */
+  sqs?: SqsQueueSettings;
   rateLimits: Record<string, RatePolicy>;
 }
 
@@ -114,7 +116,29 @@ const apiKeys = z.string().transform((text, ctx): ApiKeyEntry[] => {
   return out;
 });
 
+const region = z.string().regex(/^[a-z]{2,5}(-[a-z]+)+-\d+$/, 'must be an AWS region like us-east-1');
+
+/** An SQS FIFO queue URL (the queue's semantics rest on FIFO message groups, src/queue/sqs.ts). */
+const fifoQueueUrl = httpUrl.refine((v) => new URL(v).pathname.endsWith('.fifo'), {
+  message: 'must be the URL of a FIFO queue (its name ends in .fifo)',
+});
+
+/** `https://sqs.<region>.amazonaws.com/...` → region. */
+function regionOfQueueUrl(url: string): string | undefined {
+  return /^sqs[.-]([a-z]{2,5}(?:-[a-z]+)+-\d+)\.amazonaws\.com/.exec(new URL(url).hostname)?.[1];
+}
+
 const ServiceConfigSchema = z.object({
+  /** Which job queue: `sqs`; unset, BullMQ when REDIS_URL is set, else in process. */
+  WAFGEN_QUEUE: z.enum(['sqs']).optional(),
+  WAFGEN_SQS_QUEUE_URL: fifoQueueUrl.optional(),
+  WAFGEN_SQS_DLQ_URL: fifoQueueUrl.optional(),
+  WAFGEN_SQS_REGION: region.optional(),
+  AWS_ENDPOINT_URL_SQS: httpUrl.optional(),
+  WAFGEN_SQS_VISIBILITY_TIMEOUT_S: int(1, 43_200).default(300),
+  WAFGEN_SQS_WAIT_S: int(0, 20).default(20),
+  AWS_REGION: region.optional(),
+  AWS_DEFAULT_REGION: region.optional(),
   WAFGEN_JWT_SECRET: z.string().min(32, 'must be at least 32 characters (256 bits for HS256)').optional(),
   WAFGEN_JWT_JWKS_URL: httpUrl.optional(),
   WAFGEN_JWT_ISSUER: z.string().min(1).optional(),
@@ -236,6 +260,35 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       'WAFGEN_JWT_ISSUER/AUDIENCE/ALGORITHMS are set but neither WAFGEN_JWT_SECRET nor WAFGEN_JWT_JWKS_URL',
     );
   }
+  let sqs: SqsQueueSettings | undefined;
+  if (e.WAFGEN_QUEUE === 'sqs') {
+    const url = e.WAFGEN_SQS_QUEUE_URL;
+    const sqsRegion =
+      e.WAFGEN_SQS_REGION ??
+      (url ? regionOfQueueUrl(url) : undefined) ??
+      e.AWS_REGION ??
+      e.AWS_DEFAULT_REGION;
+    if (!url) problems.push('WAFGEN_SQS_QUEUE_URL is required when WAFGEN_QUEUE=sqs');
+    if (!sqsRegion)
+      problems.push('WAFGEN_SQS_REGION (or AWS_REGION) is required: the queue URL does not name a region');
+    // A generation still running when its message's lease runs out would be delivered to a second
+    // worker if a renewal were missed: the lease outlasts the slowest generation.
+    if (e.WAFGEN_SQS_VISIBILITY_TIMEOUT_S * 1000 <= e.WAFGEN_GENERATE_TIMEOUT_MS)
+      problems.push(
+        'WAFGEN_SQS_VISIBILITY_TIMEOUT_S must be longer than WAFGEN_GENERATE_TIMEOUT_MS (the slowest generation)',
+      );
+    if (url && sqsRegion)
+      sqs = {
+        queueUrl: url,
+        ...(e.WAFGEN_SQS_DLQ_URL ? { dlqUrl: e.WAFGEN_SQS_DLQ_URL } : {}),
+        region: sqsRegion,
+        ...(e.AWS_ENDPOINT_URL_SQS ? { endpoint: e.AWS_ENDPOINT_URL_SQS } : {}),
+        visibilityTimeoutS: e.WAFGEN_SQS_VISIBILITY_TIMEOUT_S,
+        waitTimeS: e.WAFGEN_SQS_WAIT_S,
+      };
+  } else if (e.WAFGEN_SQS_QUEUE_URL || e.WAFGEN_SQS_DLQ_URL) {
+    problems.push('WAFGEN_SQS_QUEUE_URL is set but WAFGEN_QUEUE is not sqs');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     auth: { ...(jwt ? { jwt } : {}), apiKeys: e.WAFGEN_API_KEYS ?? [], disabled: e.WAFGEN_AUTH_DISABLED },
@@ -263,6 +316,7 @@ export function loadServiceConfig(env: NodeJS.ProcessEnv = process.env): Service
       lockTtlMs: e.WAFGEN_SINGLE_FLIGHT_LOCK_MS,
       redisPrefix: e.WAFGEN_REDIS_PREFIX,
       queue: { attempts: e.WAFGEN_JOB_ATTEMPTS, backoffMs: e.WAFGEN_JOB_BACKOFF_MS },
+      ...(sqs ? { sqs } : {}),
       rateLimits: {
         default: { limit: e.WAFGEN_RATE_LIMIT, windowS: e.WAFGEN_RATE_LIMIT_WINDOW_S },
         generate: { limit: e.WAFGEN_RATE_LIMIT_GENERATE, windowS: e.WAFGEN_RATE_LIMIT_WINDOW_S },

@@ -1,6 +1,6 @@
 // The queue's interface: a producer side (add, look up, count) and a consumer side (run a handler
-// with retries, backoff, a dead-letter state and graceful shutdown). BullMQ on Redis in production,
-// an in-process queue when REDIS_URL is unset; both behave the same to their callers.
+// with retries, backoff, a dead-letter state and graceful shutdown). BullMQ on Redis or Amazon SQS in
+// production, an in-process queue when neither is configured; all behave the same to their callers.
 
 export interface GenerateJobData {
   cveId: string;
@@ -37,7 +37,7 @@ export interface QueueSnapshot {
 }
 
 export interface JobQueue {
-  readonly kind: 'bullmq' | 'memory';
+  readonly kind: 'bullmq' | 'memory' | 'sqs';
   readonly name: string;
   /**
    * Adds the job under `id`. Idempotent: while a job with this id is waiting, delayed or running,
@@ -100,7 +100,7 @@ export interface CloseResult {
 }
 
 export interface JobConsumer {
-  readonly kind: 'bullmq' | 'memory';
+  readonly kind: 'bullmq' | 'memory' | 'sqs';
   /** Jobs running now. */
   readonly running: number;
   /**

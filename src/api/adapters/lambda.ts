@@ -1,8 +1,11 @@
 // AWS Lambda entry point: API Gateway REST (v1) and HTTP API (v2) events, and ALB, through Hono's
-// adapter. The runtime is built on the first invocation and reused while the container lives.
+// adapter. The runtime is built on the first invocation and reused while the container lives; keys
+// in Secrets Manager (WAFGEN_SECRETS_ARN) are read then, once per cold start (src/secrets).
 // Configure with the same environment variables as `wafgen serve`; use DATABASE_URL (the embedded
-// store needs a writable, lasting data directory, which Lambda does not have) and REDIS_URL (jobs go
-// to `wafgen worker` processes; Lambda freezes between invocations).
+// store needs a writable, lasting data directory, which Lambda does not have). Jobs (POST /v1/jobs,
+// the webhook) go to SQS with WAFGEN_QUEUE=sqs (run by the worker Lambda, src/worker/lambda.ts) or
+// to BullMQ with REDIS_URL (`wafgen worker` processes); with neither they are refused with 503, as
+// Lambda freezes between invocations and nothing would run them.
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 
 import { createRuntime, lazyRuntime, type Runtime } from '../runtime.js';

@@ -1,0 +1,69 @@
+/**
+ * @module The worker Lambda: an SQS event source mapping on the FIFO job queue calls `handler` with
+ * a batch of messages; each job runs through the same lifecycle as `wafgen worker` (app/jobs.ts:
+ * the store's job record, retries with backoff, dead letters), and the answer is a partial batch
+ * response: the messages whose jobs failed with a retry to follow are `batchItemFailures` (their
+ * backoff is already set on them), the others are deleted by the mapping. Turn on
+ * `ReportBatchItemFailures` in the mapping. The service is opened on the first invocation (secrets
+ * from Secrets Manager applied then) and reused while the container lives.
+ *
+ * Configure with the service's variables: WAFGEN_QUEUE=sqs, WAFGEN_SQS_QUEUE_URL, WAFGEN_SQS_DLQ_URL,
+ * DATABASE_URL (or a DynamoDB store), and WAFGEN_WORKER_CONCURRENCY for jobs at once per batch.
+ */
+import { z } from 'zod';
+
+import { jobHooks, openService, type RunningService } from '../app/index.js';
+import { processSqsRecords, SqsJobQueue, type SqsBatchResult } from '../queue/index.js';
+
+/** Lambda sends at most 10,000 records per batch (standard queues; FIFO at most 10). */
+const SqsEvent = z.object({
+  Records: z
+    .array(
+      z.object({
+        messageId: z.string().min(1).max(256),
+        receiptHandle: z.string().min(1).max(8192),
+        body: z.string().optional(),
+        attributes: z
+          .object({
+            ApproximateReceiveCount: z.string().max(16).optional(),
+            MessageGroupId: z.string().max(128).optional(),
+          })
+          .optional(),
+      }),
+    )
+    .max(10_000),
+});
+
+/** Opens on first use and keeps it; a failed open is tried again on the next invocation. */
+function once<T>(open: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () =>
+    (pending ??= open().catch((e: unknown) => {
+      pending = undefined;
+      throw e;
+    }));
+}
+
+export function createSqsHandler(
+  open: () => Promise<RunningService>,
+): (event: unknown) => Promise<SqsBatchResult> {
+  let hooks: ReturnType<typeof jobHooks> | undefined;
+  return async (event) => {
+    const parsed = SqsEvent.safeParse(event);
+    // Not an SQS event: a wiring mistake; throwing leaves any messages to come back.
+    if (!parsed.success) throw new Error('the worker Lambda takes SQS events (Records of SQS messages)');
+    const running = await open();
+    const { service, serviceConfig, log } = running;
+    if (!(service.queue instanceof SqsJobQueue))
+      throw new Error('the worker Lambda needs WAFGEN_QUEUE=sqs and WAFGEN_SQS_QUEUE_URL');
+    hooks ??= jobHooks(service, log);
+    return processSqsRecords(service.queue, hooks, parsed.data.Records, {
+      concurrency: serviceConfig.worker.concurrency,
+      log,
+    });
+  };
+}
+
+export const handler = createSqsHandler(
+  once(() => openService(process.env, { component: 'worker', inProcessWorker: false, requireAuth: false })),
+);
