@@ -1,11 +1,14 @@
-// Opening the store for a command: PGlite in the data directory, or PostgreSQL with DATABASE_URL;
-// on first use the bundled vulnerability records are loaded, with their exploit facts as evidence,
-// so `wafgen list` and `wafgen info` work offline on a fresh clone.
+// Opening the store for a command: PGlite in the data directory, PostgreSQL with DATABASE_URL, or
+// DynamoDB with WAFGEN_STORE=dynamodb (the serverless stack; see docs/dynamodb.md); on first use the
+// bundled vulnerability records are loaded, with their exploit facts as evidence, so `wafgen list`
+// and `wafgen info` work offline on a fresh clone.
 import type { Config } from '../config/index.js';
-import { openStore, seedIfEmpty, type Store } from '../store/index.js';
+import { dynamoSettingsFromEnv, openStore, seedIfEmpty, type Store } from '../store/index.js';
 
-export async function openSeededStore(config: Config): Promise<Store> {
+export async function openSeededStore(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
+  const dynamodb = dynamoSettingsFromEnv(env);
   const store = await openStore({
+    ...(dynamodb ? { dynamodb } : {}),
     ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
     dataDir: config.dataDir,
     // A new embedded store starts with the bundled records (the seeded template): no seeding then.

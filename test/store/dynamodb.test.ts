@@ -57,9 +57,7 @@ describe('DynamoDB store', () => {
 
   it('is chosen by WAFGEN_STORE=dynamodb, with the table prefix, endpoint and region from the environment', () => {
     expect(dynamoSettingsFromEnv({})).toBeUndefined();
-    expect(
-      dynamoSettingsFromEnv({ WAFGEN_STORE: 'postgres', DATABASE_URL: 'postgres://x/y' }),
-    ).toBeUndefined();
+    expect(dynamoSettingsFromEnv({ WAFGEN_STORE: '', DATABASE_URL: 'postgres://x/y' })).toBeUndefined();
     expect(
       dynamoSettingsFromEnv({
         WAFGEN_STORE: 'dynamodb',
@@ -85,7 +83,7 @@ describe('DynamoDB store', () => {
     ).toMatchObject({ tableName: 'wafgen', region: 'us-west-2', jobTtlDays: 30 });
     expect(() => dynamoSettingsFromEnv({ WAFGEN_STORE: 'dynamodb' })).toThrow(/AWS_REGION/);
     for (const bad of [
-      { WAFGEN_STORE: 'mongo' },
+      { WAFGEN_STORE: 'postgres' },
       { WAFGEN_STORE: 'dynamodb', AWS_REGION: 'x', WAFGEN_DYNAMODB_TABLE_PREFIX: 'a b' },
       { WAFGEN_STORE: 'dynamodb', AWS_REGION: 'x', WAFGEN_DYNAMODB_ENDPOINT: 'ftp://secret@host' },
     ]) {

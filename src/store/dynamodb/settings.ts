@@ -30,7 +30,10 @@ const bool = z
   .transform((v) => v === '1' || v === 'true' || v === 'yes');
 
 const EnvSchema = z.object({
-  WAFGEN_STORE: z.enum(['embedded', 'postgres', 'dynamodb']).optional(),
+  // Unset: PostgreSQL with DATABASE_URL, else the embedded PGlite.
+  WAFGEN_STORE: z
+    .literal('dynamodb', { message: 'must be dynamodb, or unset for PostgreSQL/PGlite' })
+    .optional(),
   // DynamoDB table names: 3-255 of [A-Za-z0-9_.-]; the prefix leaves room for the base name.
   WAFGEN_DYNAMODB_TABLE_PREFIX: z
     .string()
