@@ -99,8 +99,9 @@ describe.each(backends)('webhook replays on the $name backend', ({ redis }) => {
         WAFGEN_RATE_LIMIT: '100000',
         ...(redis ? { REDIS_URL, WAFGEN_REDIS_PREFIX: keys.prefix } : {}),
       }),
-      // Jobs only need to be queued here, not run.
-      { store, inProcessWorker: false },
+      // Jobs only need to be queued here, not run; in process they need a worker to be taken at all
+      // (a queue nobody runs answers 503), so the embedded backend keeps its in-process worker.
+      { store, ...(redis ? { inProcessWorker: false } : {}) },
     );
   }, 60_000);
 
