@@ -133,7 +133,7 @@ describe('endless and oversized input (the real binary)', () => {
   it('test with requests from /dev/zero, in every format: exit 2', () => {
     const ruleFile = file('rule.json', nested(1));
     for (const format of ['jsonl', 'raw', 'har', 'waf-log']) {
-      const r = runBin(['test', '--rule', ruleFile, '--requests', '/dev/zero', '--format', format], {
+      const r = runBin(['test', '--rule', ruleFile, '--requests', '/dev/zero', '--requests-format', format], {
         WAFGEN_MAX_INPUT_BYTES: '65536',
       });
       expect(r.code, format).toBe(2);

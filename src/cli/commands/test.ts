@@ -8,7 +8,8 @@ import { byteStringToUtf8 } from '../../core/bytes.js';
 // Constants from their own light modules: the folders' faces load the parsers and RE2.
 import { BODY_LIMITS, type ResourceType } from '../../evaluator/options.js';
 import { REQUEST_FORMATS, type RequestFormat } from '../../requests/formats.js';
-import { colors, EXIT, printable, printableJson, type Io } from '../io.js';
+import { OUTPUT_FORMATS, outputFormat, type OutputFormat } from '../formats/index.js';
+import { colors, EXIT, printable, printableJson, printableJsonText, type Io } from '../io.js';
 
 interface TestOptions {
   rule: string;
@@ -17,7 +18,8 @@ interface TestOptions {
   explain?: boolean;
   json?: boolean;
   resource: ResourceType;
-  format?: RequestFormat;
+  format?: string;
+  requestsFormat?: RequestFormat;
   ipSet: string[];
   patternSet: string[];
   onlyMismatches?: boolean;
@@ -103,7 +105,8 @@ export function registerTest(
     )
     .option('--variants', 'add evasion variants of every request expected to be blocked')
     .option('--explain', 'print the trace of every decision: statement, field, transformed value, offset')
-    .option('--json', 'print {"results":[...],"summary":{...}}')
+    .option('--json', 'print {"results":[...],"summary":{...}} (the same as --format json)')
+    .option('--format <format>', `output: ${OUTPUT_FORMATS.join(', ')} (SARIF 2.1.0, JUnit XML)`)
     .option('--only-mismatches', 'list only requests whose expectation was not met')
     .option(
       '--skip-invalid',
@@ -115,7 +118,9 @@ export function registerTest(
         .default('ALB'),
     )
     .addOption(
-      new Option('--format <format>', 'read every request file as this format').choices([...REQUEST_FORMATS]),
+      new Option('--requests-format <format>', 'read every request file as this format').choices([
+        ...REQUEST_FORMATS,
+      ]),
     )
     .option(
       '--ip-set <arn=file>',
@@ -139,9 +144,21 @@ line, and the others are still tested; with --skip-invalid they are only reporte
 Examples:
   wafgen test --rule rule.json --requests ../shared/corpus/exploits.dev.jsonl ../shared/corpus/benign.dev.jsonl
   wafgen test --rule rule.json --requests exploit.http --variants --explain
-  wafgen test --rule acl.json --requests waf-logs.json --json --only-mismatches`,
+  wafgen test --rule acl.json --requests waf-logs.json --json --only-mismatches
+  wafgen test --rule rule.json --requests cases.jsonl --format sarif > wafgen.sarif
+  wafgen test --rule rule.json --requests cases.jsonl --format junit > wafgen-junit.xml`,
     )
     .action(async (opts: TestOptions) => {
+      // `--format jsonl|har|nuclei|waf-log|raw` named the request files' format before --format named
+      // the output: still read that way.
+      const legacy = REQUEST_FORMATS.find(
+        (f) => f === opts.format && !(OUTPUT_FORMATS as readonly string[]).includes(f),
+      );
+      const requestsFormat = opts.requestsFormat ?? legacy;
+      const format: OutputFormat = outputFormat({
+        ...(opts.json ? { json: true } : {}),
+        ...(opts.format && !legacy ? { format: opts.format } : {}),
+      });
       const { readJsonFile } = await import('../../core/input.js');
       // The library module itself, not the app layer's face: that loads the composition root.
       const { testRules, WafgenInputError } = await import('../../app/library.js');
@@ -154,7 +171,7 @@ Examples:
           maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
           // An input limit's one-line error names the file.
           documentName: opts.rule === '-' ? 'stdin' : opts.rule,
-          ...(opts.format ? { format: opts.format } : {}),
+          ...(requestsFormat ? { format: requestsFormat } : {}),
           ...(opts.variants ? { variants: true } : {}),
           ...(opts.explain ? { explain: true } : {}),
           ipSets: await namedLists(opts.ipSet, cfg.WAFGEN_MAX_INPUT_BYTES, 'ip-set'),
@@ -168,9 +185,15 @@ Examples:
       const { results, summary, parseErrors } = outcome;
       for (const e of parseErrors) io.err(`${printable(e.file)}:${e.line}: ${printable(e.message)}\n`);
       const unreadable = parseErrors.length;
-      if (opts.json) {
+      if (format === 'json') {
         // The library's result as it is (parseErrors lists the unreadable entries): CLI and API agree.
         io.out(printableJson({ results, summary, parseErrors }) + '\n');
+      } else if (format === 'sarif') {
+        const { testSarif } = await import('../formats/sarif.js');
+        io.out(printableJsonText(JSON.stringify(testSarif(opts.rule, outcome), null, 2)) + '\n');
+      } else if (format === 'junit') {
+        const { testJunit } = await import('../formats/junit.js');
+        io.out(testJunit(opts.rule, outcome));
       } else {
         io.out(formatResults(results, opts, io));
         const c = colors(io);

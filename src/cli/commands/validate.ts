@@ -2,7 +2,11 @@ import { type Command, Option } from 'commander';
 
 import type { ValidationResult } from '../../app/library.js';
 import type { Config } from '../../config/index.js';
-import { colors, EXIT, printable, printableJson, type Io } from '../io.js';
+import { OUTPUT_FORMATS, outputFormat } from '../formats/index.js';
+import { colors, EXIT, printable, printableJson, printableJsonText, type Io } from '../io.js';
+
+/** The result with what the file was recognised as (formats/documents.ts). */
+type Report = ValidationResult & { format?: string; recognised?: string; records?: string };
 
 const KIND_NAMES = {
   rule: 'Rule',
@@ -11,11 +15,14 @@ const KIND_NAMES = {
   'web-acl': 'WebACL',
 } as const;
 
-function formatValidation(file: string, report: ValidationResult, io: Io): string {
+function formatValidation(file: string, report: Report, io: Io): string {
   const c = colors(io);
   const lines: string[] = [];
   const what = report.kind ? KIND_NAMES[report.kind] : 'document';
-  const verdict = report.valid ? c.green('valid') : c.red('invalid');
+  const isReport = report.records !== undefined;
+  const verdict = report.valid
+    ? c.green(isReport ? 'well-formed' : 'valid')
+    : c.red(isReport ? 'malformed' : 'invalid');
   const wcu = report.wcu === undefined ? '' : `, ${report.wcu} WCU`;
   // The WCU total is there when the document could be read as one.
   const rules =
@@ -23,7 +30,10 @@ function formatValidation(file: string, report: ValidationResult, io: Io): strin
       ? `, ${report.rules} rule${report.rules === 1 ? '' : 's'}`
       : '';
   // File names, paths and messages quote the document: shown escaped (io.ts, printable).
-  lines.push(`${c.bold(printable(file))}: ${what} ${verdict}${rules}${wcu}`);
+  const records = isReport ? ` (it records ${printable(report.records ?? '')})` : '';
+  lines.push(`${c.bold(printable(file))}: ${isReport ? 'report' : what} ${verdict}${rules}${wcu}${records}`);
+  if (report.recognised && report.format !== 'wafv2-json')
+    lines.push(c.dim(`  recognised: ${report.recognised}`));
   for (const f of report.findings) {
     const sev = f.severity === 'error' ? c.red('error  ') : c.yellow('warning');
     lines.push(`  ${sev} ${c.cyan(f.code)} ${c.dim(printable(f.path))}`);
@@ -47,9 +57,13 @@ export function registerValidate(
     .description('check a WAFv2 rule document against the AWS API model, service limits and lint; print WCU')
     .argument(
       '<file>',
-      'a Rule, an array of Rules, a RuleGroup, a WebACL, or `aws wafv2 get-web-acl`/`get-rule-group` output (JSON); - for stdin',
+      'a Rule, an array of Rules, a RuleGroup, a WebACL, `aws wafv2 get-web-acl`/`get-rule-group` output, or anything wafgen writes (generate --json, Terraform, CloudFormation, --json reports, SARIF, JUnit); - for stdin',
     )
-    .option('--json', 'print one JSON object: {valid, kind, wcu, findings, summary}')
+    .option(
+      '--json',
+      'print one JSON object: {file, format, valid, kind, wcu, findings, summary} (= --format json)',
+    )
+    .option('--format <format>', `output: ${OUTPUT_FORMATS.join(', ')} (SARIF 2.1.0, JUnit XML)`)
     .option('--cve <id>', 'the CVE the rules patch; names and metric names are checked against it')
     .addOption(
       new Option('--search-string-encoding <enc>', 'how ByteMatch SearchStrings are written')
@@ -61,27 +75,55 @@ export function registerValidate(
       `
 Exit status: 0 valid (warnings allowed), 1 invalid, 2 unreadable input.
 SearchString: text in hand-written documents, base64 in get-* output ("auto" tells them apart).
+Recognised: WAFv2 JSON; what wafgen writes: generate --json (its rules are validated, against
+its CVE unless --cve), --format terraform (each aws_wafv2_rule_group's rule_json), --format
+cloudformation (each AWS::WAFv2 resource's Properties); the --json reports of test and validate,
+SARIF and JUnit XML (checked for shape and consistent counts; they hold no rules). The first line
+after the verdict says which.
 
 Examples:
   wafgen validate rule.json
-  aws wafv2 get-web-acl --name prod --scope REGIONAL --id ... > acl.json && wafgen validate acl.json --json`,
+  aws wafv2 get-web-acl --name prod --scope REGIONAL --id ... > acl.json && wafgen validate acl.json --json
+  wafgen generate CVE-2021-44228 --format terraform | wafgen validate -
+  wafgen validate rule.json --format sarif > wafgen.sarif`,
     )
     .action(
       async (
         file: string,
-        opts: { json?: boolean; cve?: string; searchStringEncoding: 'auto' | 'text' | 'base64' },
+        opts: {
+          json?: boolean;
+          format?: string;
+          cve?: string;
+          searchStringEncoding: 'auto' | 'text' | 'base64';
+        },
       ) => {
-        const { readJsonFile } = await import('../../core/input.js');
-        const { validateRules } = await import('../../app/library.js');
-        const input = await readJsonFile(file, config().WAFGEN_MAX_INPUT_BYTES);
-        const report = validateRules(input, {
-          // An input limit's one-line error names the file.
-          documentName: file === '-' ? 'stdin' : file,
-          searchStringEncoding: opts.searchStringEncoding,
-          ...(opts.cve ? { cveId: opts.cve } : {}),
+        const format = outputFormat(opts);
+        const [{ readTextFile, parseJson }, { validateRules }, { recognise, validateRecognised }] =
+          await Promise.all([
+            import('../../core/input.js'),
+            import('../../app/library.js'),
+            import('../formats/documents.js'),
+          ]);
+        const name = file === '-' ? 'stdin' : file;
+        const text = await readTextFile(file, config().WAFGEN_MAX_INPUT_BYTES);
+        const found = recognise(text, (t) => parseJson(t, name));
+        const report: Report = validateRecognised(found, (part) => {
+          const cveId = opts.cve ?? part.cveId;
+          return validateRules(part.document, {
+            // An input limit's one-line error names the file.
+            documentName: name,
+            searchStringEncoding: opts.searchStringEncoding,
+            ...(cveId ? { cveId } : {}),
+          });
         });
-        if (opts.json) {
+        if (format === 'json') {
           io.out(printableJson({ file, ...report }) + '\n');
+        } else if (format === 'sarif') {
+          const { validationSarif } = await import('../formats/sarif.js');
+          io.out(printableJsonText(JSON.stringify(validationSarif(file, report), null, 2)) + '\n');
+        } else if (format === 'junit') {
+          const { validationJunit } = await import('../formats/junit.js');
+          io.out(validationJunit(file, report));
         } else {
           io.out(formatValidation(file === '-' ? 'stdin' : file, report, io));
         }
