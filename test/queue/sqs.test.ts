@@ -203,7 +203,7 @@ describe('SQS job queue', () => {
 
   it('keeps renewing a running job past its visibility timeout: no second worker takes it', async () => {
     const { queue } = queues({ visibilityTimeoutS: 1 });
-    const hooks = recorder(() => sleep(3000));
+    const hooks = recorder(async () => void (await sleep(3000)));
     await queue.add('long', { cveId: 'CVE-2021-44228' });
     const a = queue.consume(hooks, { concurrency: 1 });
     const b = queue.consume(hooks, { concurrency: 1 });
@@ -263,7 +263,7 @@ describe('SQS job queue', () => {
 
   it('hands a job still running at the end of the grace period back to the queue', async () => {
     const { queue, sqs } = queues();
-    const hooks = recorder(() => sleep(2000));
+    const hooks = recorder(async () => void (await sleep(2000)));
     await queue.add('slow', { cveId: 'CVE-2021-44228' });
     const consumer = queue.consume(hooks, { concurrency: 1 });
     await until('the job to start', () => hooks.runs.length === 1);

@@ -1,0 +1,294 @@
+// The serverless stack end to end, on a real PostgreSQL database, the real SDK v3 clients and
+// loopback servers speaking SQS's and Secrets Manager's protocols: the API Lambda queues jobs to
+// SQS, the worker Lambda runs them from SQS events (partial batch responses), the jobs route reads
+// their state from the store; every entry point reads its keys from Secrets Manager once; a
+// serverless API with no queue refuses async work with 503; and `wafgen worker`-style processes on
+// SQS, one killed with SIGKILL mid-job, lose no job and run none twice to completion.
+import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createLambdaHandler } from '../../src/api/adapters/lambda.js';
+import { createFetchHandler } from '../../src/api/adapters/vercel.js';
+import { createRuntime, lazyRuntime } from '../../src/api/runtime.js';
+import { openService, type RunningService } from '../../src/app/index.js';
+import type { SqsEventRecord } from '../../src/queue/index.js';
+import type { Store } from '../../src/store/index.js';
+import { createSqsHandler } from '../../src/worker/lambda.js';
+import { startFakeSecretsManager, type FakeSecretsManager } from '../support/fake-aws/secrets-manager.js';
+import { startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
+import {
+  baseEnv,
+  createTestDatabase,
+  openPostgresStore,
+  postgresAdminUrl,
+  spawnTs,
+  token,
+  waitFor,
+  type Child,
+  type TestDatabase,
+} from './support.js';
+
+const JWT_SECRET = 'jwt-secret-from-secrets-manager-0123456789abcdef';
+const credentials = { AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST', AWS_SECRET_ACCESS_KEY: 'local-test-secret-key' };
+const saved = { ...process.env };
+
+const adminUrl = await postgresAdminUrl();
+let db: TestDatabase;
+let store: Store;
+let sqs: FakeSqs;
+let secrets: FakeSecretsManager;
+let queueUrl: string;
+let dlqUrl: string;
+let secretArn: string;
+const closers: (() => Promise<unknown>)[] = [];
+const children: Child[] = [];
+
+beforeAll(async () => {
+  if (!adminUrl) return;
+  db = await createTestDatabase(adminUrl);
+  store = await openPostgresStore(db.url);
+  sqs = await startFakeSqs();
+  secrets = await startFakeSecretsManager();
+  dlqUrl = sqs.createQueue('wafgen-dlq.fifo');
+  queueUrl = sqs.createQueue('wafgen-jobs.fifo', {
+    visibilityTimeoutS: 4,
+    deadLetter: { url: dlqUrl, maxReceiveCount: 4 },
+  });
+  // DATABASE_URL and the JWT key come only from the secret: an entry point that did not read it
+  // would open the embedded store and reject every token.
+  secretArn = secrets.put({
+    name: 'wafgen/serverless',
+    secretString: JSON.stringify({ DATABASE_URL: db.url, WAFGEN_JWT_SECRET: JWT_SECRET }),
+  });
+  Object.assign(process.env, credentials, { AWS_EC2_METADATA_DISABLED: 'true' });
+}, 60_000);
+
+afterAll(async () => {
+  for (const c of children) c.kill('SIGKILL');
+  await Promise.all(children.map((c) => c.exited));
+  for (const close of closers.reverse()) await close().catch(() => {});
+  await store?.close();
+  await sqs?.close();
+  await secrets?.close();
+  await db?.drop();
+  for (const k of [...Object.keys(credentials), 'AWS_EC2_METADATA_DISABLED']) {
+    if (saved[k] === undefined) delete process.env[k];
+    else process.env[k] = saved[k];
+  }
+});
+
+/** The serverless environment: SQS queue, keys in Secrets Manager (never in the environment). */
+function serverlessEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return baseEnv({
+    ...credentials,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    WAFGEN_JWT_SECRET: undefined,
+    WAFGEN_SECRETS_ARN: secretArn,
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: secrets.url,
+    WAFGEN_QUEUE: 'sqs',
+    WAFGEN_SQS_QUEUE_URL: queueUrl,
+    WAFGEN_SQS_DLQ_URL: dlqUrl,
+    WAFGEN_SQS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_SQS: sqs.url,
+    WAFGEN_SQS_VISIBILITY_TIMEOUT_S: '4',
+    WAFGEN_SQS_WAIT_S: '1',
+    WAFGEN_GENERATE_TIMEOUT_MS: '3500',
+    WAFGEN_JOB_BACKOFF_MS: '0',
+    ...extra,
+  });
+}
+
+function httpEvent(method: string, rawPath: string, headers: Record<string, string>, body?: string) {
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath,
+    rawQueryString: '',
+    headers: { host: 'api.example', 'x-forwarded-for': '203.0.113.10', ...headers },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'def456',
+      domainName: 'api.example',
+      domainPrefix: 'api',
+      http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '203.0.113.10', userAgent: 'test' },
+      requestId: 'req-1',
+      routeKey: '$default',
+      stage: '$default',
+      time: '05/Dec/2026:00:00:00 +0000',
+      timeEpoch: 1_796_428_800_000,
+    },
+    isBase64Encoded: false,
+    ...(body !== undefined ? { body } : {}),
+  };
+}
+
+/** What the event source mapping does: receive a batch, shaped as Lambda's SQS event records. */
+async function receiveBatch(client: SQSClient, max = 10): Promise<SqsEventRecord[]> {
+  const out = await client.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: max,
+      WaitTimeSeconds: 1,
+      MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
+    }),
+  );
+  return (out.Messages ?? []).map((m) => ({
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body!,
+    attributes: {
+      ApproximateReceiveCount: m.Attributes!.ApproximateReceiveCount!,
+      MessageGroupId: m.Attributes!.MessageGroupId!,
+    },
+  }));
+}
+
+describe.skipIf(!adminUrl)('serverless on SQS', () => {
+  it('API Lambda queues, worker Lambda runs, the jobs route reads the result; one secret read', async () => {
+    const apiEnv = serverlessEnv();
+    const api = lazyRuntime(() => createRuntime(apiEnv, { inProcessWorker: false }));
+    closers.push(async () => (await api()).close());
+    const apiHandler = createLambdaHandler(api);
+    const workerEnv = serverlessEnv();
+    let worker: Promise<RunningService> | undefined;
+    const workerHandler = createSqsHandler(
+      () =>
+        (worker ??= openService(workerEnv, {
+          component: 'worker',
+          inProcessWorker: false,
+          requireAuth: false,
+        })),
+    );
+    closers.push(async () => (await worker)?.close());
+    const fetchesBefore = secrets.calls.length;
+    const auth = { authorization: `Bearer ${await token({}, { secret: JWT_SECRET })}` };
+
+    const posted = await apiHandler(
+      httpEvent(
+        'POST',
+        '/v1/jobs',
+        { ...auth, 'content-type': 'application/json' },
+        JSON.stringify({ cveIds: ['CVE-2021-44228', 'CVE-2022-22965', 'CVE-2000-0001'] }),
+      ) as never,
+    );
+    expect(posted.statusCode).toBe(202);
+    const jobs = (JSON.parse(posted.body) as { jobs: { jobId: string; cveId: string }[] }).jobs;
+    expect(jobs).toHaveLength(3);
+    expect((await api()).service.queue.kind).toBe('sqs');
+    // The API reads DATABASE_URL from the secret: its job records are in PostgreSQL.
+    expect(await store.jobs.get(jobs[0]!.jobId)).toMatchObject({ status: 'queued' });
+    expect(sqs.bodies(queueUrl)).toHaveLength(3);
+
+    const client = new SQSClient({ region: 'us-east-1', endpoint: sqs.url });
+    const records = await receiveBatch(client);
+    expect(records).toHaveLength(3);
+    const result = await workerHandler({ Records: records });
+    // CVE-2000-0001 is in no store and the look-up is offline: a permanent failure, dead-lettered,
+    // not a batch item failure; the others succeed. The mapping deletes what is not reported.
+    expect(result).toEqual({ batchItemFailures: [] });
+    for (const r of records)
+      await client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle }));
+    expect(sqs.bodies(dlqUrl)).toHaveLength(1);
+
+    for (const job of jobs) {
+      const res = await apiHandler(httpEvent('GET', `/v1/jobs/${job.jobId}`, auth) as never);
+      expect(res.statusCode).toBe(200);
+      const body = JSON.parse(res.body) as {
+        status: string;
+        attempts: number;
+        result?: { version?: number };
+      };
+      if (job.cveId === 'CVE-2000-0001') expect(body.status).toBe('dead');
+      else expect(body).toMatchObject({ status: 'succeeded', attempts: 1, result: { version: 1 } });
+    }
+    // Two entry points in this process, one cache: the secret was read once.
+    expect(secrets.calls.length - fetchesBefore).toBe(1);
+    expect(workerEnv.DATABASE_URL).toBe(db.url);
+    expect((await worker)!.service.store.kind).toBe('postgres');
+    client.destroy();
+  }, 60_000);
+
+  it('a serverless API with no queue refuses async work with 503 (Vercel), and still serves reads', async () => {
+    const env = serverlessEnv({
+      WAFGEN_QUEUE: undefined,
+      WAFGEN_SQS_QUEUE_URL: undefined,
+      WAFGEN_SQS_DLQ_URL: undefined,
+    });
+    const runtime = lazyRuntime(() => createRuntime(env, { inProcessWorker: false }));
+    closers.push(async () => (await runtime()).close());
+    const handler = createFetchHandler(runtime);
+    const auth = `Bearer ${await token({}, { secret: JWT_SECRET })}`;
+    const res = await handler(
+      new Request('https://wafgen.vercel.app/v1/jobs', {
+        method: 'POST',
+        headers: { authorization: auth, 'content-type': 'application/json' },
+        body: JSON.stringify({ cveId: 'CVE-2023-27350' }),
+      }),
+    );
+    expect(res.status).toBe(503);
+    const error = ((await res.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('queue_unavailable');
+    expect(error.message).toMatch(/WAFGEN_QUEUE=sqs/);
+    // Nothing was recorded as queued that nothing would run.
+    expect(await store.jobs.list({ cveId: 'CVE-2023-27350' })).toEqual([]);
+    const read = await handler(
+      new Request('https://wafgen.vercel.app/v1/jobs/gen-none', { headers: { authorization: auth } }),
+    );
+    // The token was accepted (the JWT key came from Secrets Manager): a 404, not a 401.
+    expect(read.status).toBe(404);
+  }, 60_000);
+
+  it('loses no job and runs none twice when a worker process is killed with SIGKILL mid-job', async () => {
+    const producer = await openService(serverlessEnv(), {
+      component: 'test',
+      inProcessWorker: false,
+      requireAuth: false,
+    });
+    closers.push(() => producer.close());
+    const cves = ['CVE-2023-27350', 'CVE-2019-11510', 'CVE-2021-26084', 'CVE-2022-1388'];
+    const ids: string[] = [];
+    for (const cveId of cves)
+      ids.push((await producer.service.jobs.enqueue({ cveId, source: 'test' })).jobId);
+    const workerEnv = (delayMs: number) =>
+      // slow-worker.ts builds the service itself (no openService): its keys are given directly.
+      serverlessEnv({
+        DATABASE_URL: db.url,
+        WAFGEN_JWT_SECRET: JWT_SECRET,
+        WAFGEN_TEST_ENGINE_DELAY_MS: String(delayMs),
+        WAFGEN_WORKER_CONCURRENCY: '2',
+      });
+    const a = spawnTs('test/service/slow-worker.ts', [], workerEnv(3000));
+    children.push(a);
+    await a.waitFor(/generating CVE-/, 30_000);
+    a.kill('SIGKILL');
+    expect(await a.exited).toBeNull();
+    const b = spawnTs('test/service/slow-worker.ts', [], workerEnv(50));
+    children.push(b);
+    await waitFor(
+      'every job to succeed',
+      async () => {
+        const rows = await Promise.all(ids.map((id) => store.jobs.get(id)));
+        return rows.every((r) => r?.status === 'succeeded');
+      },
+      40_000,
+      200,
+    );
+    const output = a.output() + b.output();
+    for (const id of ids) {
+      // Completed exactly once, across both processes.
+      expect(output.split('\n').filter((l) => l === `job ${id} succeeded`)).toHaveLength(1);
+    }
+    // The killed worker's jobs (those it was generating, and any it had received) were delivered
+    // again, and each delivery was an attempt; the job it was generating is among them.
+    const killed = /generating (CVE-[\d-]+)/.exec(a.output())![1]!;
+    for (const [i, cve] of cves.entries()) {
+      const deliveries = sqs.deliveries.filter((d) => d.body.includes(`"id":"${ids[i]}"`)).length;
+      expect((await store.jobs.get(ids[i]!))!.attempts).toBe(deliveries);
+      if (cve === killed) expect(deliveries).toBe(2);
+    }
+    expect(sqs.bodies(queueUrl)).toEqual([]);
+    b.kill('SIGTERM');
+    expect(await b.exited).toBe(0);
+  }, 90_000);
+});
