@@ -404,6 +404,8 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       const body = c.req.valid('json');
       const outcome = await service.rules.generate(body.cveId, {
         ...(body.options?.maxAttempts ? { maxAttempts: body.options.maxAttempts } : {}),
+        ...(body.options?.candidates ? { candidates: body.options.candidates } : {}),
+        ...(body.options?.judge ? { judge: body.options.judge } : {}),
         ...(body.options?.force ? { force: true } : {}),
         requestId: c.get('requestId'),
         principal: c.get('principal').id,
@@ -529,6 +531,8 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
             principal: principal.id,
             requestId: c.get('requestId'),
             ...(body.options?.maxAttempts ? { maxAttempts: body.options.maxAttempts } : {}),
+            ...(body.options?.candidates ? { candidates: body.options.candidates } : {}),
+            ...(body.options?.judge ? { judge: body.options.judge } : {}),
             ...(body.options?.force ? { force: true } : {}),
           }),
         );

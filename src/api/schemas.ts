@@ -175,6 +175,20 @@ const GenerateOptions = z
       .optional()
       .openapi({ description: 'Generation attempts with feedback.' }),
     force: z.boolean().optional().openapi({ description: 'Generate again even when a cached rule exists.' }),
+    candidates: z.number().int().min(1).max(8).optional().openapi({
+      description:
+        'LLM candidates per attempt, asked in parallel across providers and temperatures; each is checked and the best kept (default WAFGEN_CANDIDATES, else 1). A cached rule answers unless `force`.',
+    }),
+    judge: z
+      .string()
+      .max(240)
+      .regex(/^[a-z][a-z0-9-]*(?::[\w.:/@-]{1,200})?$/)
+      .optional()
+      .openapi({
+        description:
+          'A second model, `provider[:model]` of the configured chain, that attacks the chosen rule; its bypasses and legitimate requests become tests (default WAFGEN_JUDGE).',
+        example: 'anthropic:claude-haiku-4-5',
+      }),
   })
   .strict();
 

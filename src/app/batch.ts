@@ -40,6 +40,10 @@ export interface BatchOptions {
   lookup?: GenerateDeps['lookup'];
   audit?: GenerateDeps['audit'];
   principal?: string;
+  /** Candidates per attempt, and the judge (see GenerateRequest / GenerateDeps). */
+  candidates?: number;
+  judge?: string;
+  judgeFor?: GenerateDeps['judgeFor'];
   onItem?: (result: BatchItemResult, done: number, total: number) => void;
 }
 
@@ -87,6 +91,7 @@ export async function runBatch(
               cveId,
               maxInputBytes: options.maxInputBytes,
               ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
+              ...(options.candidates ? { candidates: options.candidates } : {}),
             },
             {
               store,
@@ -95,6 +100,8 @@ export async function runBatch(
               ...(options.lookup ? { lookup: options.lookup } : {}),
               ...(options.audit ? { audit: options.audit } : {}),
               ...(options.principal ? { principal: options.principal } : {}),
+              ...(options.judge ? { judge: options.judge } : {}),
+              ...(options.judgeFor ? { judgeFor: options.judgeFor } : {}),
             },
           );
           result = {

@@ -57,3 +57,29 @@ export async function chooseEngine(
     throw e;
   }
 }
+
+/** Most candidates per attempt (generation/loop.ts MAX_CANDIDATES). */
+const MAX_CANDIDATES = 8;
+
+/** A candidate count from a flag, a body or WAFGEN_CANDIDATES: a whole number from 1 to 8. */
+export function parseCandidates(value: string | number, what: string): number {
+  const n = typeof value === 'number' ? value : Number(value.trim());
+  if (
+    !Number.isInteger(n) ||
+    n < 1 ||
+    n > MAX_CANDIDATES ||
+    (typeof value === 'string' && !/^\s*\d+\s*$/.test(value))
+  )
+    throw new InputError(`${what} must be a whole number from 1 to ${MAX_CANDIDATES}`);
+  return n;
+}
+
+/** WAFGEN_CANDIDATES and WAFGEN_JUDGE: the defaults of every generation in this process. */
+export function generationDefaults(env: NodeJS.ProcessEnv): { candidates?: number; judge?: string } {
+  const candidates = env.WAFGEN_CANDIDATES?.trim();
+  const judge = env.WAFGEN_JUDGE?.trim();
+  return {
+    ...(candidates ? { candidates: parseCandidates(candidates, 'WAFGEN_CANDIDATES') } : {}),
+    ...(judge ? { judge } : {}),
+  };
+}

@@ -13,7 +13,7 @@ import type { Evidence } from '../vulns/evidence.js';
 import { loadBenignSample } from '../generation/benign.js';
 import { mergeFacts } from '../generation/facts.js';
 import { runGeneration, type LoopOptions } from '../generation/loop.js';
-import type { Engine, GenerationResult } from '../generation/types.js';
+import type { Engine, GenerationResult, Judge } from '../generation/types.js';
 import type { Store } from '../store/index.js';
 import type { LiveConfig } from '../vulns/live/config.js';
 import { bundledExploits } from '../vulns/bundled.js';
@@ -45,6 +45,10 @@ export interface GenerateRequest {
   save?: boolean;
   /** Fetch the record's reference URLs (through the safe fetcher) for evidence. */
   fetch?: boolean;
+  /** Candidates asked for per attempt, in parallel (1-8; default: the deps' WAFGEN_CANDIDATES, else 1). */
+  candidates?: number;
+  /** A judge model, `provider[:model]`, that attacks the chosen rule (default: the deps' WAFGEN_JUDGE). */
+  judge?: string;
   /**
    * Leave-one-out: use nothing wafgen bundles about this CVE (its hand-written exploit facts and its
    * bundled exploit requests), as if it had never seen it. The record's public fields stay.
@@ -67,6 +71,12 @@ export interface GenerateDeps {
   principal?: string;
   /** How reference URLs are fetched (default: the safe fetcher); tests inject a local one. */
   fetcher?: Fetcher;
+  /** Candidates per attempt when the request does not say (WAFGEN_CANDIDATES). */
+  candidates?: number;
+  /** The judge when the request does not name one (WAFGEN_JUDGE); ignored without the llm engine. */
+  judge?: string;
+  /** Builds a judge on `provider[:model]`: present with the llm engine only (EngineChoice.judgeFor). */
+  judgeFor?: (spec: string) => Judge;
 }
 
 export function parseCveId(value: string): string {
@@ -171,6 +181,24 @@ async function fetchEvidence(record: VulnRecord, deps: GenerateDeps): Promise<Ev
   return evidence;
 }
 
+/**
+ * The judge asked for: the request's, else the configured default. One named in the request with no
+ * llm engine to ask is bad input; the configured default then just does not apply (an offline run).
+ */
+function judgeOf(request: GenerateRequest, deps: GenerateDeps): Judge | undefined {
+  const spec = request.judge ?? deps.judge;
+  if (!spec) return undefined;
+  if (!deps.judgeFor) {
+    if (request.judge) throw new InputError('a judge needs the llm engine (a configured LLM provider)');
+    return undefined;
+  }
+  try {
+    return deps.judgeFor(spec);
+  } catch (e) {
+    throw new InputError(e instanceof Error ? e.message : String(e));
+  }
+}
+
 const sha256 = (value: unknown): string => createHash('sha256').update(JSON.stringify(value)).digest('hex');
 
 async function generateAndSave(
@@ -212,10 +240,21 @@ async function generateAndSave(
     ]),
   ];
   const benignSupplied = (request.benignFiles?.length ?? 0) > 0 || ownBenign.length > 0;
-  const input = { record, exploits, facts, benign, benignSupplied, evidenceSources };
+  const candidates = request.candidates ?? deps.candidates;
+  const input = {
+    record,
+    exploits,
+    facts,
+    benign,
+    benignSupplied,
+    evidenceSources,
+    ...(candidates ? { candidates } : {}),
+  };
+  const judge = judgeOf(request, deps);
   const result = await runGeneration(input, deps.engine, {
     ...(request.maxAttempts ? { maxAttempts: request.maxAttempts } : {}),
     ...(deps.fallback ? { fallback: deps.fallback } : {}),
+    ...(judge ? { judge } : {}),
     ...(deps.onStep ? { onStep: deps.onStep } : {}),
   });
   if (!deps.store || request.save === false) return result;

@@ -46,6 +46,8 @@ export class QueueUnavailableError extends Error {
 export interface EnqueueRequest {
   cveId: string;
   maxAttempts?: number;
+  candidates?: number;
+  judge?: string;
   force?: boolean;
   source: string;
   principal?: string;
@@ -84,6 +86,8 @@ export class JobService {
       cveId,
       source: req.source,
       ...(req.maxAttempts ? { maxAttempts: req.maxAttempts } : {}),
+      ...(req.candidates ? { candidates: req.candidates } : {}),
+      ...(req.judge ? { judge: req.judge } : {}),
       ...(req.force ? { force: true } : {}),
       ...(req.principal ? { principal: req.principal } : {}),
       ...(req.requestId ? { requestId: req.requestId } : {}),
@@ -199,6 +203,8 @@ export function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['o
       try {
         outcome = await service.rules.generate(job.data.cveId, {
           ...(job.data.maxAttempts ? { maxAttempts: job.data.maxAttempts } : {}),
+          ...(job.data.candidates ? { candidates: job.data.candidates } : {}),
+          ...(job.data.judge ? { judge: job.data.judge } : {}),
           ...(job.data.force ? { force: true } : {}),
           requestId: job.data.requestId ?? job.id,
           ...(job.data.principal ? { principal: job.data.principal } : {}),

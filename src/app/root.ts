@@ -27,7 +27,8 @@ import type { Metrics } from '../observability/index.js';
 import type { JobQueue, JobConsumer } from '../queue/index.js';
 import type { Store } from '../store/index.js';
 import { loadLiveConfig } from '../vulns/live/config.js';
-import { chooseEngine } from './engines.js';
+import { chooseEngine, generationDefaults } from './engines.js';
+import type { EngineChoice } from '../generation/llm/index.js';
 import { Deployments } from './deployments.js';
 import type { GenerateDeps } from './generate.js';
 import type { JobService } from './jobs.js';
@@ -117,6 +118,9 @@ export async function openGenerationParts(
       ...(store ? { store } : {}),
       engine: choice.engine,
       ...(choice.fallback ? { fallback: choice.fallback } : {}),
+      // Candidates and judge (issue 15): WAFGEN_CANDIDATES, WAFGEN_JUDGE; requests may override.
+      ...generationDefaults(env),
+      ...((choice as EngineChoice).judgeFor ? { judgeFor: (choice as EngineChoice).judgeFor! } : {}),
       lookup,
       ...(audit ? { audit } : {}),
       ...(opts.principal ? { principal: opts.principal } : {}),

@@ -51,6 +51,9 @@ export interface GenerateOutcome {
 
 export interface GenerateOptions {
   maxAttempts?: number;
+  /** LLM candidates per attempt, and the judge `provider[:model]` (GenerateRequest). */
+  candidates?: number;
+  judge?: string;
   force?: boolean;
   /** On failure, answer with the last good rule instead of throwing (default true). */
   degrade?: boolean;
@@ -254,6 +257,8 @@ export class RuleService {
           save: true,
           fetch: this.settings.fetch,
           ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
+          ...(opts.candidates ? { candidates: opts.candidates } : {}),
+          ...(opts.judge ? { judge: opts.judge } : {}),
         },
         {
           ...this.generationDeps,

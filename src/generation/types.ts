@@ -17,6 +17,8 @@ export interface GenerationInput {
   benignSupplied?: boolean;
   /** Where each piece of evidence came from, for the report. */
   evidenceSources: string[];
+  /** Candidates asked for per attempt, in parallel (engines that cannot vary ignore it; default 1). */
+  candidates?: number;
 }
 
 export interface Candidate {
@@ -24,6 +26,70 @@ export interface Candidate {
   /** How it was built, for the report: e.g. "signature", "endpoint+signature". */
   strategy: string;
   attackClass?: AttackClass;
+  /** Who wrote it, when an LLM did (a candidate of several may come from another provider). */
+  provider?: string;
+  model?: string;
+  temperature?: number;
+}
+
+/** One candidate the checks ran on, as the report keeps it (every one, chosen or not). */
+export interface CandidateRecord {
+  attempt: number;
+  /** `judge` for the correction round the judge's findings asked for. */
+  round?: 'judge';
+  strategy: string;
+  provider?: string;
+  model?: string;
+  temperature?: number;
+  verdict: Verdict;
+  exploitsBlocked: number;
+  exploits: number;
+  variantsBlocked: number;
+  variants: number;
+  benignBlocked: number;
+  wcu: number;
+  errors: number;
+  chosen: boolean;
+}
+
+/** What a judge model proposed against the best candidate: requests, already validated and bounded. */
+export interface JudgeFindings {
+  /** Requests the judge says bypass the rule: each must be blocked. */
+  bypasses: HttpRequest[];
+  /** Legitimate requests the judge says the rule would block: each must be allowed. */
+  benign: HttpRequest[];
+  provider?: string;
+  model?: string;
+  usage?: Usage;
+  costUsd?: number;
+}
+
+/** A second model that attacks the chosen rule (generation/llm/judge.ts). */
+export interface Judge {
+  readonly name: string;
+  review(input: GenerationInput, rule: Rule): Promise<JudgeFindings>;
+}
+
+/** The judge's verdict, as the report keeps it. */
+export interface JudgeRecord {
+  /** `provider:model` as asked for. */
+  judge: string;
+  provider?: string;
+  model?: string;
+  /**
+   * upheld: the rule blocks every proposed bypass and lets every proposed benign request through;
+   * corrected: it did not, and a correction round wrote one that does; vetoed: no rule that does
+   * was found (the verdict is then failed); unavailable: the judge did not answer.
+   */
+  outcome: 'upheld' | 'corrected' | 'vetoed' | 'unavailable';
+  bypassesProposed: number;
+  benignProposed: number;
+  /** Ids of the proposed bypasses the first reviewed rule missed. */
+  bypassesMissed: string[];
+  /** Ids of the proposed benign requests the first reviewed rule blocked. */
+  benignBlocked: string[];
+  /** Why the judge was unavailable (its failure kind, never a provider's text). */
+  error?: string;
 }
 
 export interface Usage {
@@ -62,6 +128,8 @@ export interface Feedback {
   attempt: number;
   /** The best candidate so far and why it failed. */
   previous: { rule: Rule; checks: CheckResult };
+  /** The judge's requests, when its findings asked for this round (their ids are in the checks). */
+  judged?: Pick<JudgeFindings, 'bypasses' | 'benign'>;
 }
 
 export interface Engine {
@@ -161,6 +229,9 @@ export interface GenerationReport {
   evidenceUsed: string[];
   durationMs: number;
   notes: string[];
+  /** Every candidate checked, when more than one was asked for per attempt or a judge reviewed. */
+  candidates?: CandidateRecord[];
+  judge?: JudgeRecord;
 }
 
 export interface GenerationResult {

@@ -71,6 +71,10 @@ export interface GenerateObjectRequest<T> {
   schemaDigest?: string;
   /** A subset or reordering of the configured chain (the CLI's --provider). */
   providers?: readonly ProviderName[];
+  /** Sampling temperature (candidates ask at different ones); default: the provider's. */
+  temperature?: number;
+  /** A model of the provider to use instead of the role's (the judge's `provider:model`). */
+  modelId?: string;
   abortSignal?: AbortSignal;
 }
 
@@ -260,7 +264,7 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
 
     let budgetRefusal: BudgetExceeded | undefined;
     for (const provider of order) {
-      const model = registry.modelId(provider, req.role);
+      const model = req.modelId ?? registry.modelId(provider, req.role);
       const price = priceFor(config.prices, provider, model);
       const breaker = breakers.get(provider)!;
       const estimate = estimateFor(provider);
@@ -295,7 +299,10 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
                     ...(req.schemaDescription ? { description: req.schemaDescription } : {}),
                   };
                   const result = await generateText({
-                    model: registry.model(provider, req.role),
+                    model: req.modelId
+                      ? registry.modelById(provider, req.modelId)
+                      : registry.model(provider, req.role),
+                    ...(req.temperature !== undefined ? { temperature: req.temperature } : {}),
                     system: systemFor(provider),
                     prompt: req.prompt,
                     output: digest ? Output.json(named) : Output.object({ schema: req.schema, ...named }),

@@ -35,6 +35,8 @@ export interface ModelRegistry {
   readonly providers: readonly ProviderName[];
   modelId(provider: ProviderName, role: ModelRole): string;
   model(provider: ProviderName, role: ModelRole): Model;
+  /** A named model of a configured provider (the judge's `--judge provider:model`). */
+  modelById(provider: ProviderName, id: string): Model;
 }
 
 export class NoAwsCredentialsError extends Error {
@@ -123,23 +125,25 @@ export function createModelRegistry(config: LlmConfig, deps: RegistryDeps = {}):
     return s;
   };
 
+  const modelById = (provider: ProviderName, id: string): Model => {
+    const key = `${provider}\u0000${id}`;
+    let m = models.get(key);
+    if (!m) {
+      let make = factories.get(provider);
+      if (!make) {
+        make = factoryFor(get(provider), deps);
+        factories.set(provider, make);
+      }
+      m = make(id);
+      models.set(key, m);
+    }
+    return m;
+  };
+
   return {
     providers: config.providers.map((p) => p.name),
     modelId: (provider, role) => get(provider).models[role],
-    model(provider, role) {
-      const id = get(provider).models[role];
-      const key = `${provider}\u0000${id}`;
-      let m = models.get(key);
-      if (!m) {
-        let make = factories.get(provider);
-        if (!make) {
-          make = factoryFor(get(provider), deps);
-          factories.set(provider, make);
-        }
-        m = make(id);
-        models.set(key, m);
-      }
-      return m;
-    },
+    model: (provider, role) => modelById(provider, get(provider).models[role]),
+    modelById,
   };
 }

@@ -5,6 +5,9 @@
 export interface GenerateJobData {
   cveId: string;
   maxAttempts?: number;
+  /** LLM candidates per attempt (1-8) and the judge `provider[:model]` (issue 15). */
+  candidates?: number;
+  judge?: string;
   /** Regenerate even when a rule for this CVE and engine version is already cached. */
   force?: boolean;
   /** Where the job came from: `api`, `webhook:github`, `webhook:generic`... */

@@ -47,6 +47,14 @@ export function registerBatch(
     .option('--force', 'regenerate CVEs that already have a rule')
     .option('--max-attempts <n>', 'generation attempts with feedback', '3')
     .option('--json', 'print the results as JSON')
+    .option(
+      '--candidates <n>',
+      'LLM candidates per attempt, in parallel across providers and temperatures (1-8; default WAFGEN_CANDIDATES, else 1)',
+    )
+    .option(
+      '--judge <provider[:model]>',
+      'a second model attacks each chosen rule; its findings become tests (default WAFGEN_JUDGE)',
+    )
     .addHelpText(
       'after',
       `
@@ -62,6 +70,8 @@ ${GENERATION_EXIT_HELP}`,
         force?: boolean;
         maxAttempts: string;
         json?: boolean;
+        candidates?: string;
+        judge?: string;
       }) => {
         const [{ openGenerationParts }, { readBatchInput, runBatch }] = await Promise.all([
           import('../../app/root.js'),
@@ -74,10 +84,15 @@ ${GENERATION_EXIT_HELP}`,
         const maxAttempts = Number(opts.maxAttempts);
         if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
           throw new InputError('--max-attempts must be a whole number from 1 to 10');
+        const { parseCandidates } = await import('../../app/engines.js');
+        const candidates =
+          opts.candidates !== undefined ? parseCandidates(opts.candidates, '--candidates') : undefined;
         const cfg = config();
         const parts = await openGenerationParts(cfg, { principal: cliPrincipal() });
         const store = parts.deps.store!;
         try {
+          if (opts.judge && !parts.deps.judgeFor)
+            throw new InputError('--judge needs the llm engine (a configured LLM provider)');
           const ids = await readBatchInput(opts.from, store, cfg.WAFGEN_MAX_INPUT_BYTES);
           const c = colors(io);
           const { store: _store, engine, ...deps } = parts.deps;
@@ -87,6 +102,8 @@ ${GENERATION_EXIT_HELP}`,
             force: Boolean(opts.force),
             maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
             maxAttempts,
+            ...(candidates ? { candidates } : {}),
+            ...(opts.judge ? { judge: opts.judge } : {}),
             onItem: (r, done, total) => {
               if (io.color) io.err(`\r${progressBar(done, total)} ${r.cveId.padEnd(18)}`);
               else if (r.status === 'error') io.err(`${r.cveId}: ${printable(r.error ?? '')}\n`);

@@ -36,6 +36,8 @@ interface GenerateOptions {
   json?: boolean;
   benign: string[];
   save: boolean;
+  candidates?: string;
+  judge?: string;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -64,11 +66,34 @@ function formatReport(report: GenerationReport & { version?: number }, io: Io): 
   }
   if (report.fallback)
     lines.push(c.yellow(`  LLM failed (${p(report.fallback)}); the built-in engine answered`));
+  lines.push(...candidateLines(report, io));
   for (const n of report.notes) lines.push(c.dim(`  ${p(n)}`));
   if (report.verdict === 'failed') for (const r of report.reasons) lines.push(c.red(`  ✗ ${p(r)}`));
   for (const w of report.warnings) lines.push(c.yellow(`  warning ${w.code} ${p(w.path)}: ${p(w.message)}`));
   if (report.evidenceUsed.length > 0) lines.push(c.dim(`  evidence: ${p(report.evidenceUsed.join(', '))}`));
   return lines.join('\n') + '\n';
+}
+
+/** Every candidate checked and the judge's verdict, one line each (also `wafgen info`). */
+export function candidateLines(report: Pick<GenerationReport, 'candidates' | 'judge'>, io: Io): string[] {
+  const c = colors(io);
+  const lines: string[] = [];
+  for (const k of report.candidates ?? [])
+    lines.push(
+      (k.chosen ? (s: string) => s : c.dim)(
+        `  ${k.chosen ? '*' : ' '} candidate (attempt ${k.attempt}${k.round ? `, ${k.round} round` : ''}) ${p(k.provider ? `${k.provider}/${k.model ?? '?'}` : k.strategy)}${k.temperature !== undefined ? ` t=${k.temperature}` : ''}: ${k.verdict}, exploits ${k.exploitsBlocked}/${k.exploits}, variants ${k.variantsBlocked}/${k.variants}, benign blocked ${k.benignBlocked}, ${k.wcu} WCU${k.errors ? `, ${k.errors} error(s)` : ''}`,
+      ),
+    );
+  const j = report.judge;
+  if (j) {
+    const tint = j.outcome === 'upheld' || j.outcome === 'corrected' ? c.green : c.yellow;
+    lines.push(
+      tint(
+        `  judge ${p(j.judge)}: ${j.outcome}${j.error ? ` (${p(j.error)})` : ''}; proposed ${j.bypassesProposed} bypass(es), ${j.benignProposed} legitimate request(s); first rule missed ${j.bypassesMissed.length}, blocked ${j.benignBlocked.length}`,
+      ),
+    );
+  }
+  return lines;
 }
 
 /** The no-rule outcome, as a normal message: what the engine recognised and what it needs. */
@@ -134,6 +159,14 @@ export function registerGenerate(
       [],
     )
     .option('--no-save', 'do not store the rule as a new version')
+    .option(
+      '--candidates <n>',
+      'LLM candidates per attempt, asked in parallel across providers and temperatures, each checked, the best kept (1-8; default WAFGEN_CANDIDATES, else 1)',
+    )
+    .option(
+      '--judge <provider[:model]>',
+      'a second model attacks the chosen rule; its bypasses and legitimate requests become tests (default WAFGEN_JUDGE)',
+    )
     .addHelpText(
       'after',
       `
@@ -164,6 +197,9 @@ Examples:
       const maxAttempts = Number(opts.maxAttempts);
       if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
         throw new InputError('--max-attempts must be a whole number from 1 to 10');
+      const { parseCandidates } = await import('../../app/engines.js');
+      const candidates =
+        opts.candidates !== undefined ? parseCandidates(opts.candidates, '--candidates') : undefined;
       const c = colors(io);
       const step = io.color ? (m: string) => io.err(c.dim(`  … ${m}\n`)) : undefined;
       // A record given on the command line and nothing to save: no need to open the store. The
@@ -197,6 +233,8 @@ Examples:
                 maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
                 save: opts.save,
                 fetch: opts.fetch,
+                ...(candidates ? { candidates } : {}),
+                ...(opts.judge ? { judge: opts.judge } : {}),
               },
               { ...parts.deps, ...(step ? { onStep: step } : {}) },
             );

@@ -123,6 +123,13 @@ export function registerVulnCommands(
         lines.push(
           `  rules: ${rules.length ? rules.map((r) => `v${r.version} (${r.verdict}, confidence ${r.confidence}, ${p(r.engine)}, ${r.createdAt})`).join(', ') : 'none yet (wafgen generate ' + cveId + ')'}`,
         );
+        // The newest version's candidates and judge verdict (issue 15), when it has them.
+        const newest = rules[rules.length - 1];
+        if (newest && newest.report && typeof newest.report === 'object') {
+          const { candidateLines } = await import('./generate.js');
+          const more = candidateLines(newest.report as Parameters<typeof candidateLines>[0], io);
+          if (more.length > 0) lines.push(`  v${newest.version} candidates and judge:`, ...more);
+        }
         for (const ref of record.references.slice(0, 8)) lines.push(c.dim(`  ${p(ref)}`));
         io.out(lines.join('\n') + '\n');
       } finally {

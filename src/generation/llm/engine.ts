@@ -22,7 +22,7 @@ import { lintDocument } from '../../lint/index.js';
 import type { Rule, Statement } from '../../waf/model/shapes.generated.js';
 import { validateDocument } from '../../waf/schema.js';
 import { classify } from '../builtin/classify.js';
-import { buildRule } from '../loop.js';
+import { buildRule, MAX_CANDIDATES } from '../loop.js';
 import type {
   Candidate,
   CheckResult,
@@ -38,13 +38,15 @@ import { LlmRuleOutput, STATEMENT_DIGEST } from './schema.js';
 
 /** What the engine needs of the LLM client (`createLlmClient` gives all of it). */
 export interface LlmEngineClient {
+  /** The configured chain: parallel candidates start at different links of it. */
+  readonly providers?: readonly ProviderName[];
   generateObject<T>(request: GenerateObjectRequest<T>): Promise<GenerateObjectResult<T>>;
   /** A budget with the configured per-rule limits. */
   newBudget?(): Budget;
 }
 
 export interface LlmEngineOptions {
-  /** Candidates asked for per attempt, as parallel calls (default 1). */
+  /** Candidates asked for per attempt, as parallel calls (default 1; the input's own count wins). */
   candidates?: number;
   /** Per-rule budget; default: the client's configured limits. */
   budget?: BudgetLimits;
@@ -63,6 +65,9 @@ export interface LlmEngineOptions {
   abortSignal?: AbortSignal;
 }
 
+/** Temperatures of parallel candidates, in turn: the first at the provider's default. */
+const CANDIDATE_TEMPERATURES = [undefined, 0.7, 1, 0.4] as const;
+
 interface RuleState {
   budget: Budget | undefined;
   /** The last answer, kept back because the evaluator could not compile it. */
@@ -71,6 +76,7 @@ interface RuleState {
 
 interface Answer {
   result: GenerateObjectResult<LlmRuleOutput>;
+  temperature?: number;
   /** Tokens and USD of every call made for it, billed failures included. */
   usage: Usage;
   costUsd: number;
@@ -173,12 +179,21 @@ export class LlmEngine implements Engine {
     }
     const previous: PreviousAnswer | undefined =
       state.rejected ??
-      (feedback ? { rule: feedback.previous.rule, checks: feedback.previous.checks } : undefined);
+      (feedback
+        ? {
+            rule: feedback.previous.rule,
+            checks: feedback.previous.checks,
+            ...(feedback.judged ? { judged: feedback.judged } : {}),
+          }
+        : undefined);
     state.rejected = undefined;
 
     const attackClass = input.facts.attackClass ?? classify(input.record, input.exploits).attackClass;
     const prompt = this.#prompts.build(input, attackClass, previous);
-    const n = Math.max(1, Math.floor(this.#options.candidates ?? 1));
+    const n = Math.min(
+      MAX_CANDIDATES,
+      Math.max(1, Math.floor(input.candidates ?? this.#options.candidates ?? 1)),
+    );
     const variation = (i: number) =>
       n === 1
         ? ''
@@ -189,9 +204,20 @@ export class LlmEngine implements Engine {
                 ? 'prefer the broadest statement that still blocks no ordinary request.'
                 : 'take a different approach from the obvious one.'
           }`;
+    // Parallel candidates start at different links of the chain (each keeps the rest as its
+    // failover) and at different temperatures, so they differ by more than the prompt's line.
+    const chain = this.#options.providers ?? this.#client.providers ?? [];
+    const spread = (i: number) =>
+      n === 1 || chain.length < 2
+        ? this.#options.providers
+        : [...chain.slice(i % chain.length), ...chain.slice(0, i % chain.length)];
+    const temperatureOf = (i: number) =>
+      n === 1 ? undefined : CANDIDATE_TEMPERATURES[i % CANDIDATE_TEMPERATURES.length];
 
     const settled = await Promise.allSettled(
-      Array.from({ length: n }, (_, i) => this.#ask(prompt + variation(i), state.budget)),
+      Array.from({ length: n }, (_, i) =>
+        this.#ask(prompt + variation(i), state.budget, spread(i), temperatureOf(i)),
+      ),
     );
     const answers = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     if (answers.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
@@ -209,6 +235,9 @@ export class LlmEngine implements Engine {
         statement: v.statement,
         strategy: 'llm',
         ...(attackClass ? { attackClass } : {}),
+        provider: a.result.provider,
+        model: a.result.model,
+        ...(a.temperature !== undefined ? { temperature: a.temperature } : {}),
       });
     }
     // Rejected answers only matter when nothing usable came back.
@@ -230,7 +259,12 @@ export class LlmEngine implements Engine {
   }
 
   /** One structured-output call, asked again (bounded) when no provider's answer fit the schema. */
-  async #ask(prompt: string, budget: Budget | undefined): Promise<Answer> {
+  async #ask(
+    prompt: string,
+    budget: Budget | undefined,
+    providers: readonly ProviderName[] | undefined,
+    temperature: number | undefined,
+  ): Promise<Answer> {
     const usage: Usage = { inputTokens: 0, outputTokens: 0 };
     let costUsd = 0;
     const bill = (attempts: readonly { usage?: Usage; costUsd?: number }[]) => {
@@ -253,12 +287,13 @@ export class LlmEngine implements Engine {
           system: SYSTEM_PROMPT,
           prompt: prompt + note,
           ...(budget ? { budget } : {}),
-          ...(this.#options.providers ? { providers: this.#options.providers } : {}),
+          ...(providers ? { providers } : {}),
+          ...(temperature !== undefined ? { temperature } : {}),
           ...(this.#options.maxOutputTokens ? { maxOutputTokens: this.#options.maxOutputTokens } : {}),
           ...(this.#options.abortSignal ? { abortSignal: this.#options.abortSignal } : {}),
         });
         bill(result.attempts);
-        return { result, usage, costUsd };
+        return { result, usage, costUsd, ...(temperature !== undefined ? { temperature } : {}) };
       } catch (e) {
         const invalid =
           e instanceof AllProvidersFailed && e.attempts.some((a) => a.kind === 'invalid-output');

@@ -3,9 +3,10 @@
 // the budget says no.
 import { createLlmClient, type LlmClientDeps, type LlmConfig } from '../../llm/index.js';
 import { BuiltinEngine } from '../builtin/index.js';
-import { decideEngine, type EngineMode } from '../engine-choice.js';
-import type { Engine } from '../types.js';
+import { decideEngine, EngineConfigError, type EngineMode } from '../engine-choice.js';
+import type { Engine, Judge } from '../types.js';
 import { LlmEngine, type LlmEngineClient, type LlmEngineOptions } from './engine.js';
+import { LlmJudge, parseJudgeSpec } from './judge.js';
 
 export { LlmEngine, type LlmEngineOptions } from './engine.js';
 export { LlmRuleOutput, OUTPUT_STATEMENT_TYPES } from './schema.js';
@@ -32,6 +33,11 @@ export interface EngineChoice {
   mode: 'llm' | 'builtin';
   /** Why this engine, for the report and logs. */
   reason: string;
+  /**
+   * A judge on `provider[:model]` (a provider of the configured chain), for runGeneration's `judge`;
+   * only with the llm engine. Throws EngineConfigError for a spec it cannot honour.
+   */
+  judgeFor?: (spec: string) => Judge;
 }
 
 export function createEngine(options: CreateEngineOptions): EngineChoice {
@@ -46,5 +52,24 @@ export function createEngine(options: CreateEngineOptions): EngineChoice {
   );
   if (mode === 'builtin') return { engine: new BuiltinEngine(), mode, reason };
   const client = options.client ?? createLlmClient(options.llmConfig!, options.clientDeps);
-  return { engine: new LlmEngine(client, options.engine), fallback: new BuiltinEngine(), mode, reason };
+  const judgeFor = (spec: string): Judge => {
+    let parsed;
+    try {
+      parsed = parseJudgeSpec(spec);
+    } catch (e) {
+      throw new EngineConfigError(`--judge ${JSON.stringify(spec)}: ${(e as Error).message}`);
+    }
+    if (client.providers && !client.providers.includes(parsed.provider))
+      throw new EngineConfigError(
+        `the judge's provider ${parsed.provider} is not in the configured chain (${client.providers.join(', ')})`,
+      );
+    return new LlmJudge(client, parsed);
+  };
+  return {
+    engine: new LlmEngine(client, options.engine),
+    fallback: new BuiltinEngine(),
+    mode,
+    reason,
+    judgeFor,
+  };
 }

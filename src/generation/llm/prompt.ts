@@ -46,6 +46,8 @@ const shortBoundary = (): string => randomBytes(6).toString('hex');
 export interface PreviousAnswer {
   rule: Rule;
   checks: CheckResult;
+  /** The judge's requests: its bypasses the rule missed are shown as missed exploit requests. */
+  judged?: { bypasses: readonly HttpRequest[]; benign: readonly HttpRequest[] };
 }
 
 export const SYSTEM_PROMPT = `You write one AWS WAFv2 rule statement that virtually patches a CVE. wafgen wraps it in a rule with action Block and tests it locally: it must match every exploit request and encoded, re-cased and relocated variants of them, and no ordinary request. Answer with JSON: "rationale" (two or three sentences: what the exploit sends and where, and what you match) and "statement".
@@ -231,7 +233,9 @@ export class PromptBuilder {
 
     // Exploit and variant outcomes are told apart by id (a variant's id is its request's id plus
     // `~technique`), not by which list they arrived in.
-    const exploitIds = new Map(input.exploits.map((r) => [r.id, r]));
+    const exploitIds = new Map(
+      [...input.exploits, ...(previous.judged?.bypasses ?? [])].map((r) => [r.id, r]),
+    );
     const { evidence, benign } = checks;
     const missedExploits = unique(
       [...evidence.missed, ...checks.variants.missed].filter((m) => exploitIds.has(m.id)),
@@ -283,7 +287,7 @@ export class PromptBuilder {
     }
 
     if (benign.falsePositives.length > 0) {
-      const byId = new Map(input.benign.map((r) => [r.id, r]));
+      const byId = new Map([...input.benign, ...(previous.judged?.benign ?? [])].map((r) => [r.id, r]));
       out.push(
         '',
         `Ordinary requests blocked by mistake (${benign.blocked} of ${benign.total}), each with the statement that matched it:`,

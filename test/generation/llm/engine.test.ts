@@ -313,7 +313,10 @@ describe('llm engine: providers, repairs, candidates', () => {
       answer(NO_DECODE, { inputTokens: 1000, outputTokens: 100 }),
       answer(GOOD, { inputTokens: 1000, outputTokens: 100 }),
     );
-    const { rule, report } = await generate(log4shellInput(), engine({ candidates: 2 }));
+    const { rule, report } = await generate(
+      log4shellInput(),
+      engine({ candidates: 2, providers: ['openai'] }),
+    );
     expect(fake.requests).toHaveLength(2);
     expect(report).toMatchObject({
       passed: true,
