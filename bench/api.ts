@@ -10,8 +10,12 @@
 // The machine may be shared: bare is measured first and last, and the ratio is to the mean of the
 // two (both printed, so a drift shows); beside it, the server's own CPU time per request (from
 // /proc/<pid>/stat) and bare's over it, which the other processes move far less (Redis's CPU is not
-// in it: the limiter's and cache's round trips count only their client side). Peak RSS is the server's VmHWM (the lifetime peak, start-up
-// included) and the highest VmRSS sampled every 50 ms while the load ran.
+// in it: the limiter's and cache's round trips count only their client side). Peak RSS is the
+// server's VmHWM (the lifetime peak, start-up included) and the highest VmRSS sampled every 50 ms
+// while the load ran (per target in the table). The server runs under what `wafgen serve` gives
+// its server (src/cli/commands/serve.ts: V8 heap flags and MALLOC_ARENA_MAX; `wafgen serve` starts
+// it from a small launcher process, ~8 MB of private memory, that this bench does not start), or
+// under BENCH_SERVER_NODE_ARGS.
 //
 // --profile takes a V8 CPU profile of the server (what `node --cpu-prof` records) during each
 // measured run, start-up and warm-up left out, and prints its self time by function per target
@@ -29,6 +33,8 @@ import { fileURLToPath } from 'node:url';
 
 import { Redis } from 'ioredis';
 import { SignJWT } from 'jose';
+
+import { serveChildEnv, serveNodeArgs } from '../src/cli/commands/serve.js';
 
 interface Histogram {
   p50: number;
@@ -163,18 +169,22 @@ const env: NodeJS.ProcessEnv = {
   WAFGEN_RATE_LIMIT_GENERATE: '1000000000',
   WAFGEN_REDIS_PREFIX: prefix,
   WAFGEN_AUDIT_SPOOL_DIR: join(dataDir, 'spool'),
+  // What `wafgen serve` sets for its server (MALLOC_ARENA_MAX=2 unless given).
+  ...serveChildEnv(process.env),
   ...(redis ? { REDIS_URL: redis } : {}),
   ...(process.env.DATABASE_URL ? { DATABASE_URL: process.env.DATABASE_URL } : {}),
 };
 
+const serverNodeArgs =
+  process.env.BENCH_SERVER_NODE_ARGS !== undefined
+    ? process.env.BENCH_SERVER_NODE_ARGS.split(' ').filter(Boolean)
+    : serveNodeArgs(process.env);
 const profileDir = profile ? mkdtempSync(join(tmpdir(), 'wafgen-bench-api-prof-')) : undefined;
 const server = spawn(
   process.execPath,
-  // BENCH_SERVER_NODE_ARGS: flags for the server's node only (e.g. V8 heap sizes), to measure what they trade.
-  [
-    ...(process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean),
-    resolve(root, 'bench/api-server.mjs'),
-  ],
+  // The node flags `wafgen serve` starts its server with (WAFGEN_SERVE_NODE_ARGS when set), or
+  // BENCH_SERVER_NODE_ARGS (empty: none) to measure what other values trade.
+  [...serverNodeArgs, resolve(root, 'bench/api-server.mjs')],
   {
     cwd: root,
     env: { ...env, ...(profileDir ? { BENCH_PROFILE_DIR: profileDir } : {}) },
@@ -267,18 +277,21 @@ try {
     { ...bare, name: 'bare Hono GET /bare (again)' },
   ];
   console.log(
-    `bench:api — ${connections} connections, ${duration} s per target, loopback; store ${ready.store}, cache ${ready.cache}, engine ${ready.engine}\n`,
+    `bench:api — ${connections} connections, ${duration} s per target, loopback; store ${ready.store}, cache ${ready.cache}, engine ${ready.engine}; server node flags: ${serverNodeArgs.join(' ') || 'none'}, MALLOC_ARENA_MAX=${env.MALLOC_ARENA_MAX}\n`,
   );
   const atReady = memoryOf(server.pid!);
+  /** Highest VmRSS sampled during the current target's measured run, and over all of them. */
   let loadPeakMb = 0;
+  let peakUnderLoadMb = 0;
   const sampler = setInterval(() => {
     const m = memoryOf(server.pid!);
     if (m) loadPeakMb = Math.max(loadPeakMb, m.rssMb);
   }, 50);
-  const results: { name: string; r: AutocannonResult; cpuUs: number | undefined }[] = [];
+  const results: { name: string; r: AutocannonResult; cpuUs: number | undefined; rssMb: number }[] = [];
   for (const t of targets) {
     if (only && !t.name.startsWith('bare') && !only.some((o) => t.name.toLowerCase().includes(o))) continue;
     // A short warm-up per target, then the measured run.
+    loadPeakMb = 0;
     await autocannon({ ...t, connections, duration: 1 });
     if (profileDir) await fetch(`${ready.bare}/profile/start`, { method: 'POST' });
     const cpuBefore = cpuMsOf(server.pid!);
@@ -288,7 +301,8 @@ try {
       cpuBefore !== undefined && cpuAfter !== undefined && r.requests.total > 0
         ? ((cpuAfter - cpuBefore) * 1000) / r.requests.total
         : undefined;
-    results.push({ name: t.name, r, cpuUs });
+    results.push({ name: t.name, r, cpuUs, rssMb: loadPeakMb });
+    peakUnderLoadMb = Math.max(peakUnderLoadMb, loadPeakMb);
     if (profileDir) {
       await fetch(`${ready.bare}/profile/stop?name=${results.length}`, { method: 'POST' });
       profiles.push({ name: t.name, file: join(profileDir, `${results.length}.cpuprofile`) });
@@ -300,7 +314,7 @@ try {
   const bareRps = bares.reduce((a, b) => a + b, 0) / bares.length;
   const bareCpu = results.filter((x) => x.name.startsWith('bare') && x.cpuUs !== undefined);
   const bareCpuUs = bareCpu.reduce((a, x) => a + x.cpuUs!, 0) / (bareCpu.length || 1);
-  const rows = results.map(({ name, r, cpuUs }) => [
+  const rows = results.map(({ name, r, cpuUs, rssMb }) => [
     name,
     r.requests.average.toFixed(0),
     `${r.latency.p50.toFixed(1)} ms`,
@@ -309,6 +323,7 @@ try {
     cpuUs !== undefined ? `${cpuUs.toFixed(0)} µs` : '-',
     cpuUs !== undefined && bareCpu.length > 0 ? (bareCpuUs / cpuUs).toFixed(2) : '-',
     String(r.non2xx + r.errors + r.timeouts),
+    `${rssMb.toFixed(0)} MB`,
   ]);
   const header = [
     'target',
@@ -319,6 +334,7 @@ try {
     'server CPU/req',
     'CPU ratio',
     'non-2xx/errors',
+    'server RSS max',
   ];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
@@ -331,7 +347,7 @@ try {
   );
   if (started && atReady && after)
     console.log(
-      `server RSS: peak ${after.peakMb.toFixed(0)} MB (VmHWM, start-up included; target <= 200 MB), ${loadPeakMb.toFixed(0)} MB highest under load, ${started.rssMb.toFixed(0)} MB when it started listening, ${atReady.rssMb.toFixed(0)} MB after the warm-up generation`,
+      `server RSS: peak ${after.peakMb.toFixed(0)} MB (VmHWM, start-up included; target <= 200 MB), ${peakUnderLoadMb.toFixed(0)} MB highest under load, ${started.rssMb.toFixed(0)} MB when it started listening, ${atReady.rssMb.toFixed(0)} MB after the warm-up generation`,
     );
 } finally {
   server.kill('SIGTERM');
