@@ -11,3 +11,4 @@ export type { StoredRule } from './repositories/rules.js';
 export type { Job } from './repositories/jobs.js';
 export type { AuditRepository } from './types.js';
 export { dynamoSettingsFromEnv } from './dynamodb/settings.js';
+export { StoreLimitError } from './dynamodb/table.js';

@@ -1,14 +1,11 @@
 // dynalite (an implementation of the DynamoDB API on an in-memory LevelDB) on a loopback port, for
 // the DynamoDB store tests: one server per test file, the table created once by the first store.
 import { randomBytes } from 'node:crypto';
-import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createRequire } from 'node:module';
+
+import dynalite from 'dynalite';
 
 import type { DynamoStoreOptions } from '../../src/store/dynamodb/settings.js';
-
-type Dynalite = (opts: { createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
-const dynalite = createRequire(import.meta.url)('dynalite') as Dynalite;
 
 export interface LocalDynamo {
   endpoint: string;

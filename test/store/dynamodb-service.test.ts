@@ -3,6 +3,7 @@
 // generation and versioned rules, an idempotent job run to completion, readiness and audit.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
+import { loadBundled } from '../../src/vulns/bundled.js';
 import { baseEnv, call, startApi, token, waitFor, type TestApi } from '../service/support.js';
 import { startDynalite, type LocalDynamo } from './dynalite.js';
 
@@ -44,6 +45,10 @@ describe('the API on the DynamoDB store', () => {
     expect(ready.status).toBe(200);
     expect(ready.body.checks.store).toMatchObject({ status: 'ok', backend: 'dynamodb' });
     expect(await api.runtime.service.store.vulns.get('CVE-2021-44228')).toMatchObject({ kev: true });
+    expect(await api.runtime.service.store.vulns.count()).toBe(loadBundled().length);
+    expect(
+      (await api.runtime.service.store.evidence.forCve('CVE-2021-44228')).map((e) => e.extractor),
+    ).toEqual(['bundled']);
   });
 
   it('generates, stores a version, and reads it back', async () => {

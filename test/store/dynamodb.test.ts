@@ -1,6 +1,8 @@
 // The repository suite on DynamoDB (dynalite on a loopback port, the table created once by the first
 // store), then what only the DynamoDB store does: settings from the environment, the TTL of
 // finished jobs, large payloads, the SQL-only parts refusing clearly, an unreachable endpoint.
+import { randomBytes } from 'node:crypto';
+
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,11 +12,11 @@ import {
   dynamoSettingsFromEnv,
   isUniqueViolation,
   openStore,
-  seedIfEmpty,
+  StoreLimitError,
   StoreUnsupportedError,
   type Store,
 } from '../../src/store/index.js';
-import { loadBundled } from '../../src/vulns/bundled.js';
+import { vuln } from './fixtures.js';
 import { deadPort } from '../support/net.js';
 import { startDynalite, type LocalDynamo } from './dynalite.js';
 import { defineStoreSuite } from './suite.js';
@@ -131,19 +133,32 @@ describe('DynamoDB store', () => {
     expect(item?.z).toBeInstanceOf(Uint8Array);
   });
 
-  it('seeds the bundled records into an empty table once', async () => {
-    const fresh = await openStore({ dataDir: '/nonexistent', dynamodb: local.options() });
+  it('bounds what one list reads, and refuses an item DynamoDB cannot hold', async () => {
+    const bounded = await openStore({
+      dataDir: '/nonexistent',
+      dynamodb: { ...local.options(), maxExamined: 100 },
+    });
     try {
-      await seedIfEmpty(fresh);
-      const n = loadBundled().length;
-      expect(await fresh.vulns.count()).toBe(n);
-      expect((await fresh.evidence.forCve('CVE-2021-44228')).map((e) => e.extractor)).toEqual(['bundled']);
-      await seedIfEmpty(fresh);
-      expect(await fresh.vulns.count()).toBe(n);
+      await bounded.vulns.upsertMany(Array.from({ length: 150 }, (_, i) => vuln(`CVE-2018-${10000 + i}`)));
+      // Newest first without a filter reads one page; a search that matches nothing would read all.
+      expect((await bounded.vulns.list({ limit: 3 })).map((r) => r.id)).toEqual([
+        'CVE-2018-10149',
+        'CVE-2018-10148',
+        'CVE-2018-10147',
+      ]);
+      expect(await bounded.vulns.count()).toBe(150);
+      await expect(bounded.vulns.list({ search: 'no such text' })).rejects.toThrow(StoreLimitError);
+      await expect(bounded.vulns.count({ kev: true })).rejects.toThrow(StoreLimitError);
+      // ~670 KB of base64 noise: gzip cannot bring it under the 400 KB item limit.
+      const report = { blob: randomBytes(500_000).toString('base64') };
+      await expect(
+        bounded.rules.saveVersion('CVE-2018-10000', { rule: {}, inputsHash: 'h', engine: 'llm', report }),
+      ).rejects.toThrow(StoreLimitError);
+      expect(await bounded.rules.versions('CVE-2018-10000')).toEqual([]);
     } finally {
-      await fresh.close();
+      await bounded.close();
     }
-  }, 60_000);
+  }, 30_000);
 
   it('answers ping, and refuses the SQL-only query builder with a clear error', async () => {
     expect(store.kind).toBe('dynamodb');

@@ -23,6 +23,8 @@ export class DynamoAuditRepository implements AuditRepository {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
+    /** Most items one list or filtered count reads (see queryBounded). */
+    private readonly maxExamined: number,
   ) {}
 
   async record(input: AuditEventInput): Promise<AuditEvent> {
@@ -105,6 +107,7 @@ export class DynamoAuditRepository implements AuditRepository {
         ScanIndexForward: false,
       },
       offset + limit,
+      { maxExamined: this.maxExamined },
     );
     return items.slice(offset).map((item) => compact(decodePayload(item) as AuditEvent));
   }

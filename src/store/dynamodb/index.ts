@@ -11,7 +11,7 @@ import { DynamoEvidenceRepository } from './evidence.js';
 import { DynamoJobRepository } from './jobs.js';
 import { DynamoRuleRepository } from './rules.js';
 import type { DynamoStoreOptions } from './settings.js';
-import { ensureTable } from './table.js';
+import { ensureTable, MAX_EXAMINED } from './table.js';
 import { DynamoVulnRepository } from './vulns.js';
 
 export async function openDynamoStore(opts: DynamoStoreOptions): Promise<Store> {
@@ -35,17 +35,18 @@ export async function openDynamoStore(opts: DynamoStoreOptions): Promise<Store> 
     client.destroy();
     throw error;
   }
+  const maxExamined = opts.maxExamined ?? MAX_EXAMINED;
   let closed = false;
   return {
     kind: 'dynamodb',
     get db(): never {
       throw new StoreUnsupportedError('this feature (Store.db)');
     },
-    vulns: new DynamoVulnRepository(doc, table),
+    vulns: new DynamoVulnRepository(doc, table, maxExamined),
     evidence: new DynamoEvidenceRepository(doc, table),
     rules: new DynamoRuleRepository(doc, table),
-    jobs: new DynamoJobRepository(doc, table, Math.round((opts.jobTtlDays ?? 30) * 86_400)),
-    audit: new DynamoAuditRepository(doc, table),
+    jobs: new DynamoJobRepository(doc, table, Math.round((opts.jobTtlDays ?? 30) * 86_400), maxExamined),
+    audit: new DynamoAuditRepository(doc, table, maxExamined),
     migrated: [],
     ping,
     close: async () => {

@@ -49,6 +49,8 @@ export class DynamoJobRepository implements JobRepository {
     private readonly table: string,
     /** Seconds a finished job is kept (0: for ever). */
     private readonly ttlS: number,
+    /** Most items one list reads (see queryBounded). */
+    private readonly maxExamined: number,
   ) {}
 
   #expiresAt(status: JobStatus): number | undefined {
@@ -219,6 +221,7 @@ export class DynamoJobRepository implements JobRepository {
           ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
         },
         want,
+        { maxExamined: this.maxExamined },
       );
     } else {
       const per = await Promise.all(
@@ -233,6 +236,7 @@ export class DynamoJobRepository implements JobRepository {
               ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
             },
             want,
+            { maxExamined: this.maxExamined },
           ),
         ),
       );

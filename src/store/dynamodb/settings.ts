@@ -20,10 +20,12 @@ export interface DynamoStoreOptions {
   createTable?: boolean;
   /** Days a finished job (succeeded, failed, dead) is kept before DynamoDB's TTL removes it; 0 keeps it. Default 30. */
   jobTtlDays?: number;
+  /** Most items one list or filtered count may read before it fails with StoreLimitError (default 50,000). */
+  maxExamined?: number;
 }
 
 /** The table's name without a prefix. */
-export const TABLE_BASE_NAME = 'wafgen';
+const TABLE_BASE_NAME = 'wafgen';
 
 const bool = z
   .enum(['1', '0', 'true', 'false', 'yes', 'no'])

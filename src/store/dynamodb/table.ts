@@ -13,7 +13,9 @@ import {
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 
 /** Items read per Query page. */
-export const PAGE_SIZE = 200;
+const PAGE_SIZE = 200;
+/** Items examined per COUNT page (a count carries no item data back). */
+const COUNT_PAGE_SIZE = 1000;
 /** Most items one list or count may examine (read and filter) before it fails rather than run on. */
 export const MAX_EXAMINED = 50_000;
 /** Most items a count without a filter may examine (COUNT pages carry no item data). */
@@ -25,8 +27,7 @@ const GZIP_ABOVE = 32 * 1024;
 /** DynamoDB's item limit is 400 KB; a payload is refused above this, leaving room for the keys. */
 const MAX_PAYLOAD_BYTES = 380 * 1024;
 
-export const INDEXES = ['gsi1', 'gsi2', 'gsi3'] as const;
-export type IndexName = (typeof INDEXES)[number];
+const INDEXES = ['gsi1', 'gsi2', 'gsi3'] as const;
 
 /** A read or write the DynamoDB store bounds refused (too many items, an item too large). */
 export class StoreLimitError extends Error {
@@ -88,7 +89,7 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
   throw new Error(`DynamoDB table ${tableName} did not become active`);
 }
 
-export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A JSON value as item attributes: `d` (JSON text), or `z` (gzipped JSON) when large. */
 export function encodePayload(value: unknown, what: string): { d: string } | { z: Uint8Array } {
@@ -131,18 +132,22 @@ export async function queryBounded(
   doc: DynamoDBDocumentClient,
   input: QueryCommandInput,
   want: number,
-  opts: { maxExamined?: number; keep?: (item: Record<string, unknown>) => boolean } = {},
+  opts: { maxExamined?: number } = {},
 ): Promise<Record<string, unknown>[]> {
-  const maxExamined = opts.maxExamined ?? MAX_EXAMINED;
+  const maxExamined = opts.maxExamined ?? MAX_PER_CVE;
   const out: Record<string, unknown>[] = [];
   let examined = 0;
   let start: Record<string, unknown> | undefined;
   while (out.length < want) {
     const page = await doc.send(
-      new QueryCommand({ ...input, Limit: PAGE_SIZE, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      new QueryCommand({
+        ...input,
+        Limit: Math.min(PAGE_SIZE, maxExamined),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
     );
     examined += page.ScannedCount ?? page.Items?.length ?? 0;
-    for (const item of page.Items ?? []) if (!opts.keep || opts.keep(item)) out.push(item);
+    out.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
     if (start === undefined) break;
     if (examined >= maxExamined && out.length < want)
@@ -157,14 +162,19 @@ export async function queryBounded(
 export async function queryCount(
   doc: DynamoDBDocumentClient,
   input: QueryCommandInput,
-  maxExamined = MAX_EXAMINED,
+  maxExamined: number,
 ): Promise<number> {
   let n = 0;
   let examined = 0;
   let start: Record<string, unknown> | undefined;
   do {
     const page = await doc.send(
-      new QueryCommand({ ...input, Select: 'COUNT', ...(start ? { ExclusiveStartKey: start } : {}) }),
+      new QueryCommand({
+        ...input,
+        Select: 'COUNT',
+        Limit: Math.min(COUNT_PAGE_SIZE, maxExamined),
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
     );
     n += page.Count ?? 0;
     examined += page.ScannedCount ?? 0;

@@ -73,6 +73,8 @@ export class DynamoVulnRepository implements VulnRepository {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
+    /** Most items one list or filtered count reads (see queryBounded). */
+    private readonly maxExamined: number,
   ) {}
 
   async upsert(input: VulnRecordInput): Promise<UpsertResult> {
@@ -180,14 +182,16 @@ export class DynamoVulnRepository implements VulnRepository {
     const { limit, offset } = page(opts);
     const q = this.#query(opts);
     if (q === undefined) return [];
-    const items = await queryBounded(this.doc, { ...q, ScanIndexForward: false }, offset + limit);
+    const items = await queryBounded(this.doc, { ...q, ScanIndexForward: false }, offset + limit, {
+      maxExamined: this.maxExamined,
+    });
     return items.slice(offset).map(fromItem);
   }
 
   async count(filter: VulnFilter = {}): Promise<number> {
     const q = this.#query(filter);
     if (q === undefined) return 0;
-    return queryCount(this.doc, q, q.FilterExpression === undefined ? MAX_COUNTED : undefined);
+    return queryCount(this.doc, q, q.FilterExpression === undefined ? MAX_COUNTED : this.maxExamined);
   }
 
   async markKev(ids: readonly string[], dateAdded: string): Promise<MarkKevResult> {
