@@ -138,9 +138,10 @@ export function resolveThreads(
 export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions = {}): Promise<RunningWorker> {
   const config = loadConfig(env);
   const redisUrl = config.REDIS_URL;
-  if (!redisUrl)
+  // WAFGEN_QUEUE=sqs: jobs come from SQS (REDIS_URL, when also set, is only the cache).
+  if (!redisUrl && env.WAFGEN_QUEUE !== 'sqs')
     throw new InputError(
-      'wafgen worker needs REDIS_URL (the BullMQ queue); without Redis, `wafgen serve` runs jobs in its own process',
+      'wafgen worker needs REDIS_URL (the BullMQ queue) or WAFGEN_QUEUE=sqs; without either, `wafgen serve` runs jobs in its own process',
     );
   const workerConfig = loadServiceConfig(env).worker;
   // Jobs at once as given (--concurrency, WAFGEN_WORKER_CONCURRENCY), else per generating thread below.
@@ -167,7 +168,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
   const { service, serviceConfig } = running;
   const name = `wafgen-worker@${hostname()}:${process.pid}`;
   if (service.queue instanceof BullJobQueue) {
-    const away = await waitForRedis(service.queue, redisUrl, opts);
+    const away = await waitForRedis(service.queue, redisUrl!, opts);
     if (away) {
       await running.close().catch(() => {});
       await parts.close().catch(() => {});
@@ -231,7 +232,9 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
       await parts.close();
       return {
         abandoned,
-        ...(r.unavailable ? { unavailable: redisAway(r.unavailable, redisUrl) } : {}),
+        ...(r.unavailable
+          ? { unavailable: redisUrl ? redisAway(r.unavailable, redisUrl) : r.unavailable }
+          : {}),
       };
     },
   };

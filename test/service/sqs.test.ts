@@ -13,6 +13,7 @@ import { createRuntime, lazyRuntime } from '../../src/api/runtime.js';
 import { openService, type RunningService } from '../../src/app/index.js';
 import type { SqsEventRecord } from '../../src/queue/index.js';
 import type { Store } from '../../src/store/index.js';
+import { runWorker } from '../../src/worker/index.js';
 import { createSqsHandler } from '../../src/worker/lambda.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/fake-aws/secrets-manager.js';
 import { startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
@@ -91,9 +92,10 @@ function serverlessEnv(extra: Record<string, string | undefined> = {}): NodeJS.P
     WAFGEN_SQS_DLQ_URL: dlqUrl,
     WAFGEN_SQS_REGION: 'us-east-1',
     AWS_ENDPOINT_URL_SQS: sqs.url,
-    WAFGEN_SQS_VISIBILITY_TIMEOUT_S: '4',
+    // Generous on a loaded machine; the SIGKILL test shortens the lease to see redelivery soon.
+    WAFGEN_SQS_VISIBILITY_TIMEOUT_S: '60',
     WAFGEN_SQS_WAIT_S: '1',
-    WAFGEN_GENERATE_TIMEOUT_MS: '3500',
+    WAFGEN_GENERATE_TIMEOUT_MS: '30000',
     WAFGEN_JOB_BACKOFF_MS: '0',
     ...extra,
   });
@@ -256,6 +258,8 @@ describe.skipIf(!adminUrl)('serverless on SQS', () => {
         DATABASE_URL: db.url,
         WAFGEN_JWT_SECRET: JWT_SECRET,
         WAFGEN_TEST_ENGINE_DELAY_MS: String(delayMs),
+        WAFGEN_SQS_VISIBILITY_TIMEOUT_S: '4',
+        WAFGEN_GENERATE_TIMEOUT_MS: '3500',
         WAFGEN_WORKER_CONCURRENCY: '2',
       });
     const a = spawnTs('test/service/slow-worker.ts', [], workerEnv(3000));
@@ -291,4 +295,17 @@ describe.skipIf(!adminUrl)('serverless on SQS', () => {
     b.kill('SIGTERM');
     expect(await b.exited).toBe(0);
   }, 90_000);
+
+  it('wafgen worker consumes SQS (no Redis), and stops cleanly', async () => {
+    const env = serverlessEnv({ DATABASE_URL: db.url, WAFGEN_JWT_SECRET: JWT_SECRET });
+    const worker = await runWorker(env, { threads: 0, concurrency: 2 });
+    closers.push(() => worker.stop());
+    expect(worker.running.service.queue.kind).toBe('sqs');
+    const { jobId } = await worker.running.service.jobs.enqueue({ cveId: 'CVE-2021-26084', source: 'test' });
+    await waitFor('the job', async () => (await store.jobs.get(jobId))?.status === 'succeeded', 30_000);
+    expect(await worker.stop()).toEqual({ abandoned: [] });
+    await expect(runWorker(baseEnv({ DATABASE_URL: db.url }))).rejects.toThrow(
+      /needs REDIS_URL \(the BullMQ queue\) or WAFGEN_QUEUE=sqs/,
+    );
+  }, 60_000);
 });

@@ -46,7 +46,7 @@ interface FakeQueue {
   dedup: Map<string, { id: string; at: number }>;
 }
 
-export interface QueueOptions {
+interface QueueOptions {
   /** Default 30 s, as SQS's. */
   visibilityTimeoutS?: number;
   /** The dead-letter queue (made first) and the receives after which a message moves there. */
