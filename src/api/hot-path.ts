@@ -29,7 +29,8 @@ interface HotRequest {
 
 /** What it writes (Node's ServerResponse has it). */
 interface HotResponse {
-  writeHead(status: number, headers: Record<string, string>): unknown;
+  /** Headers as Node's flat form [name, value, name, value, ...]. */
+  writeHead(status: number, headers: string[]): unknown;
   end(body: Uint8Array): unknown;
 }
 
@@ -62,18 +63,61 @@ const ROUTE = '/v1/rules/:cveId';
 const SCOPE: Scope = 'rules:read';
 const POLICY = 'default';
 
+/** Distinct request paths remembered with their CVE ID (a bound: beyond, the memo starts again). */
+const MAX_PATHS = 1000;
+/** Longer paths are not a rule read ('/v1/rules/' and a CVE ID of at most 40 characters, isCveId). */
+const MAX_PATH_LENGTH = 64;
+
 export function createHotPath<View extends object>(deps: HotPathDeps<View>): HotPath {
   let figures: { limit: string; policy: string } | undefined;
+  // The CVE ID of each request path seen (upper-cased), or '' for a path that is not a rule read:
+  // a repeated path costs one Map lookup instead of two regular expressions and a copy. With the
+  // reused header array below, the handler's own code went from ~0.78 to ~0.40 µs a call (the
+  // compiled handler called 300,000 times with stand-in auth, limiter and cache, on a loaded machine).
+  const ids = new Map<string, string>();
+  let plainHost = '';
+  // The response headers, in the app's order, in the flat [name, value, ...] form Node's writeHead
+  // takes: built once, the four values that change set per request (writeHead copies them out).
+  const head: string[] = [
+    'X-Request-Id',
+    '',
+    'RateLimit-Limit',
+    '',
+    'RateLimit-Remaining',
+    '',
+    'RateLimit-Reset',
+    '',
+    'RateLimit-Policy',
+    '',
+    'Content-Type',
+    'application/json',
+    'X-Cache',
+    'hit',
+    ...Object.entries(SECURITY_HEADERS).flat(),
+    'Content-Length',
+    '',
+  ];
+  const LENGTH = head.length - 1;
   return (req, res) => {
     const started = performance.now();
-    if (req.method !== 'GET' || req.url === undefined) return false;
-    const m = PATH.exec(req.url);
-    if (!m || !isCveId(m[1]!)) return false;
+    const url = req.url;
+    if (req.method !== 'GET' || url === undefined || url.length > MAX_PATH_LENGTH) return false;
+    let id = ids.get(url);
+    if (id === undefined) {
+      const m = PATH.exec(url);
+      id = m && isCveId(m[1]!) ? m[1]!.toUpperCase() : '';
+      if (ids.size >= MAX_PATHS) ids.clear();
+      ids.set(url, id);
+    }
+    if (id === '') return false;
     const { host, authorization } = req.headers;
-    if (typeof host !== 'string' || !PLAIN_HOST.test(host) || typeof authorization !== 'string') return false;
+    if (typeof host !== 'string' || typeof authorization !== 'string') return false;
+    if (host !== plainHost) {
+      if (!PLAIN_HOST.test(host)) return false;
+      plainHost = host;
+    }
     const principal = deps.auth.cachedBearer(authorization);
     if (!principal || !principal.scopes.has(SCOPE)) return false;
-    const id = m[1]!.toUpperCase();
     const view = deps.peek(id);
     if (!view) return false;
     // Last, the one step with an effect: an admission is counted; a refusal or "ask Redis" is not.
@@ -82,19 +126,17 @@ export function createHotPath<View extends object>(deps: HotPathDeps<View>): Hot
     deps.hit();
     const given = req.headers['x-request-id'];
     const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : crypto.randomUUID();
-    figures ??= { limit: String(d.limit), policy: `${d.limit};w=${d.windowS}` };
+    if (figures === undefined) {
+      figures = { limit: String(d.limit), policy: `${d.limit};w=${d.windowS}` };
+      head[3] = figures.limit;
+      head[9] = figures.policy;
+    }
     const bytes = deps.body(view);
-    res.writeHead(200, {
-      'X-Request-Id': requestId,
-      'RateLimit-Limit': figures.limit,
-      'RateLimit-Remaining': String(d.remaining),
-      'RateLimit-Reset': String(d.resetS),
-      'RateLimit-Policy': figures.policy,
-      'Content-Type': 'application/json',
-      'X-Cache': 'hit',
-      ...SECURITY_HEADERS,
-      'Content-Length': String(bytes.byteLength),
-    });
+    head[1] = requestId;
+    head[5] = String(d.remaining);
+    head[7] = String(d.resetS);
+    head[LENGTH] = String(bytes.byteLength);
+    res.writeHead(200, head);
     res.end(bytes);
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.requests.record('GET', ROUTE, 200, seconds);
