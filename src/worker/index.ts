@@ -21,6 +21,7 @@ import { InputError } from '../core/errors.js';
 import { loadConfig } from '../config/index.js';
 import { createLogger } from '../observability/index.js';
 import { BullJobQueue } from '../queue/index.js';
+import { serveWorkerMetrics, workerMetricsAddress, type WorkerMetricsServer } from './metrics.js';
 import { GenerationPool } from './pool.js';
 
 export interface RunningWorker {
@@ -30,6 +31,8 @@ export interface RunningWorker {
   threads: number;
   running: RunningService;
   consumer: JobConsumer;
+  /** Where /metrics is served (WAFGEN_WORKER_METRICS_PORT), with every generation thread's series. */
+  metricsUrl?: string;
   /** Finishes the running jobs (for up to the grace period, then hands them back) and closes. */
   stop(): Promise<WorkerStopped>;
 }
@@ -148,6 +151,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
   const given =
     opts.concurrency ?? (env.WAFGEN_WORKER_CONCURRENCY?.trim() ? workerConfig.concurrency : undefined);
   let threads = resolveThreads(opts.threads, env, given ?? MAX_THREADS);
+  const metricsAddress = workerMetricsAddress(env);
   const log = createLogger({ level: config.LOG_LEVEL, base: { component: 'worker' } });
   // The process's audit log, opened here so the generation threads' events reach it too.
   const parts = await openGenerationParts(config, { env, store: false, logger: log });
@@ -177,6 +181,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
   }
   let pool: GenerationPool | undefined;
   let consumer: JobConsumer;
+  let metricsServer: WorkerMetricsServer | undefined;
   let concurrency = given ?? defaultConcurrency(threads);
   try {
     if (threads > 0 && service.store.kind !== 'postgres') {
@@ -206,7 +211,15 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
         }
       : service;
     consumer = startWorker(host, { ...serviceConfig.worker, concurrency, name });
+    if (metricsAddress)
+      metricsServer = await serveWorkerMetrics({
+        ...metricsAddress,
+        metrics: service.metrics,
+        threads,
+        ...(serviceConfig.metrics.token ? { token: serviceConfig.metrics.token } : {}),
+      });
   } catch (e) {
+    await metricsServer?.close().catch(() => {});
     await pool?.close().catch(() => {});
     await running.close().catch(() => {});
     await parts.close().catch(() => {});
@@ -218,6 +231,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
     threads,
     running,
     consumer,
+    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
     async stop() {
       const r = await consumer.close(serviceConfig.worker.shutdownGraceMs);
       if (r.returned.length > 0) log.warn({ jobs: r.returned }, 'handed unfinished jobs back to the queue');
@@ -227,6 +241,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
           { jobs: abandoned },
           'could not hand running jobs back; they return when their locks expire',
         );
+      await metricsServer?.close();
       await pool?.close();
       await running.close();
       await parts.close();

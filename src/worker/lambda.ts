@@ -14,6 +14,8 @@ import { z } from 'zod';
 
 import { jobHooks, openService, type RunningService } from '../app/index.js';
 import { processSqsRecords, SqsJobQueue, type SqsBatchResult } from '../queue/index.js';
+import { defaultMetrics } from '../observability/index.js';
+import { withEmbeddedMetrics } from './emf.js';
 
 /** Lambda sends at most 10,000 records per batch (standard queues; FIFO at most 10). */
 const SqsEvent = z.object({
@@ -65,5 +67,13 @@ export function createSqsHandler(
 }
 
 export const handler = createSqsHandler(
-  once(() => openService(process.env, { component: 'worker', inProcessWorker: false, requireAuth: false })),
+  once(() =>
+    openService(process.env, {
+      component: 'worker',
+      inProcessWorker: false,
+      requireAuth: false,
+      // No port to scrape in Lambda: one EMF log line per generation becomes CloudWatch metrics.
+      metrics: withEmbeddedMetrics(defaultMetrics()),
+    }),
+  ),
 );

@@ -4,6 +4,8 @@ import type { MessagePort } from 'node:worker_threads';
 
 import { NoRuleError, type OpenServiceOptions, type Service } from '../app/index.js';
 import { InputError } from '../core/errors.js';
+import { defaultMetrics } from '../observability/index.js';
+import { answerMetricsScrapes } from './metrics.js';
 
 type Generate = Service['rules']['generate'];
 export type GenerateResult = Awaited<ReturnType<Generate>>;
@@ -92,6 +94,8 @@ export async function serveThread(
     send({ type: 'init-failed', error: toWire(e) });
     return;
   }
+  // The worker's /metrics sums this thread's series (its service records to defaultMetrics()).
+  answerMetricsScrapes(defaultMetrics());
   port.on('message', (m: MainMessage) => {
     if (m.type === 'generate')
       service.generate(m.cveId, m.options).then(

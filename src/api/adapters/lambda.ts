@@ -8,6 +8,8 @@
 // Lambda freezes between invocations and nothing would run them.
 import { handle, type LambdaContext, type LambdaEvent } from 'hono/aws-lambda';
 
+import { defaultMetrics } from '../../observability/index.js';
+import { withEmbeddedMetrics } from '../../worker/emf.js';
 import { createRuntime, lazyRuntime, type Runtime } from '../runtime.js';
 
 export function createLambdaHandler(runtime: () => Promise<Runtime>) {
@@ -18,5 +20,8 @@ export function createLambdaHandler(runtime: () => Promise<Runtime>) {
 }
 
 export const handler = createLambdaHandler(
-  lazyRuntime(() => createRuntime(process.env, { inProcessWorker: false })),
+  // No port to scrape in Lambda: one EMF log line per generation becomes CloudWatch metrics.
+  lazyRuntime(() =>
+    createRuntime(process.env, { inProcessWorker: false, metrics: withEmbeddedMetrics(defaultMetrics()) }),
+  ),
 );

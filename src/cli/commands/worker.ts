@@ -36,7 +36,11 @@ once. With threads (WAFGEN_WORKER_THREADS or --threads, default one per core), t
 generated on a pool of worker threads, each with its own store connection, while the main thread
 keeps the queue, the job records and the audit spool; the process then uses as many cores as it has
 threads. Threads need PostgreSQL (DATABASE_URL): on the embedded store the worker generates on the
-main thread.`,
+main thread.
+
+WAFGEN_WORKER_METRICS_PORT serves GET /metrics on a listener of its own (127.0.0.1 unless
+WAFGEN_WORKER_METRICS_HOST says otherwise; WAFGEN_METRICS_TOKEN asks for a bearer token): the
+process's series and every generation thread's, summed (wafgen_llm_*, wafgen_generations_*...).`,
     )
     .action(async (opts: { concurrency?: string; threads?: string }) => {
       const cfg = config(); // every variable checked up front, as for every command
@@ -109,7 +113,7 @@ main thread.`,
         onShutdownSignals(stop, log, resolve);
         stopEarly();
         io.err(
-          `wafgen worker ready: ${worker.name}, concurrency ${worker.concurrency}, ${worker.threads === 0 ? 'generating on the main thread' : `${worker.threads} generation thread${worker.threads === 1 ? '' : 's'}`}, store ${service.store.kind}, engine ${service.engineVersion}\n`,
+          `wafgen worker ready: ${worker.name}, concurrency ${worker.concurrency}, ${worker.threads === 0 ? 'generating on the main thread' : `${worker.threads} generation thread${worker.threads === 1 ? '' : 's'}`}, store ${service.store.kind}, engine ${service.engineVersion}${worker.metricsUrl ? `, metrics ${worker.metricsUrl}/metrics` : ''}\n`,
         );
         // A signal that came while it started (after the wait for Redis): stop now.
         if (early) process.emit('SIGTERM', early);

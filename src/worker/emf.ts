@@ -1,0 +1,81 @@
+/**
+ * @module CloudWatch embedded metric format (EMF) for the serverless handlers (issue 15 item 5):
+ * Lambda has no port to scrape, so each generation also writes one JSON log line that CloudWatch
+ * Logs turns into metrics in the `wafgen` namespace (by engine): generations, duration, attempts,
+ * LLM tokens and cost. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ */
+import type { Metrics } from '../observability/index.js';
+
+type ReportLike = Parameters<Metrics['recordGeneration']>[0];
+
+/** Label values go into the line as they are: a bounded, printable word (never a provider's text). */
+const word = (v: unknown, fallback = 'unknown'): string =>
+  typeof v === 'string' && /^[\w.:@/-]{1,100}$/.test(v) ? v : fallback;
+
+/** One EMF line for one generation (a report, or an error with no rule). */
+export function emfLine(
+  o: { report?: ReportLike; engine?: string; latencyMs?: number },
+  now = Date.now(),
+): string {
+  const r = o.report as
+    | (ReportLike & {
+        engine?: string;
+        provider?: string;
+        verdict?: string;
+        attempts?: number;
+        usage?: { inputTokens: number; outputTokens: number };
+        costUsd?: number;
+      })
+    | undefined;
+  const metrics = [
+    { Name: 'Generations', Unit: 'Count' },
+    { Name: 'GenerationErrors', Unit: 'Count' },
+    { Name: 'DurationMs', Unit: 'Milliseconds' },
+    { Name: 'Attempts', Unit: 'Count' },
+    { Name: 'LlmInputTokens', Unit: 'Count' },
+    { Name: 'LlmOutputTokens', Unit: 'Count' },
+    { Name: 'LlmCostUsd', Unit: 'None' },
+  ];
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now,
+      CloudWatchMetrics: [{ Namespace: 'wafgen', Dimensions: [['engine']], Metrics: metrics }],
+    },
+    engine: word(r?.engine ?? o.engine),
+    provider: word(r?.provider, 'none'),
+    verdict: word(r?.verdict, 'error'),
+    Generations: r ? 1 : 0,
+    GenerationErrors: r ? 0 : 1,
+    DurationMs: Math.max(0, Math.round(o.latencyMs ?? 0)),
+    Attempts: r?.attempts ?? 0,
+    LlmInputTokens: r?.usage?.inputTokens ?? 0,
+    LlmOutputTokens: r?.usage?.outputTokens ?? 0,
+    LlmCostUsd: r?.costUsd ?? 0,
+  });
+}
+
+/**
+ * The same metrics, and an EMF line written for each generation they record. For the serverless
+ * handlers: `openService(env, { metrics: withEmbeddedMetrics(defaultMetrics()) })`.
+ */
+export function withEmbeddedMetrics(
+  metrics: Metrics,
+  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
+): Metrics {
+  return {
+    ...metrics,
+    recordGeneration(report, opts) {
+      metrics.recordGeneration(report, opts);
+      write(emfLine({ report, ...(opts?.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}) }));
+    },
+    recordGenerationError(info) {
+      metrics.recordGenerationError(info);
+      write(
+        emfLine({
+          engine: info.engine,
+          ...(info.latencyMs !== undefined ? { latencyMs: info.latencyMs } : {}),
+        }),
+      );
+    },
+  };
+}
