@@ -34,7 +34,7 @@
 // --profile DIR writes each worker process's CPU profile (node --cpu-prof) into DIR; --log DIR its
 // log lines (LOG_LEVEL=info); --node-args passes flags to the worker processes' node.
 // Bounded: each phase gives up after 15 minutes, saying how far it got.
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
@@ -90,11 +90,21 @@ const LIMIT_MS = 15 * 60_000;
 
 // The workers run from dist/, as `wafgen worker` does in production (compiled: no TypeScript
 // loader in the way of start-up): build it from the current sources first.
-if (!fromSources)
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], {
-    cwd: resolve(fileURLToPath(import.meta.url), '../..'),
-    stdio: 'inherit',
-  });
+// tsc exits 2 on type errors yet still writes dist/ (a tree with others' work under way): the
+// bench goes on after saying so; any other failure stops it.
+if (!fromSources) {
+  const build = spawnSync(
+    process.execPath,
+    ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'],
+    {
+      cwd: resolve(fileURLToPath(import.meta.url), '../..'),
+      stdio: 'inherit',
+    },
+  );
+  if (build.status === 2)
+    console.error('bench:queue: tsc reported type errors (above); dist/ was written, going on');
+  else if (build.status !== 0) throw new Error(`tsc failed (${build.status ?? build.signal})`);
+}
 
 const adminUrl = process.env.WAFGEN_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
