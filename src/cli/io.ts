@@ -4,15 +4,32 @@ import pc from 'picocolors';
 export interface Io {
   out(text: string): void;
   err(text: string): void;
-  /** Colours and progress only when stderr is a terminal and NO_COLOR is unset. */
+  /** Colours only when stderr is a terminal and NO_COLOR is unset. */
   color: boolean;
+  /** Progress lines only when stderr is a terminal (absent: as `color`); never with --quiet. */
+  progress?: boolean;
+  /** --quiet: stderr carries errors and nothing else (no reports, notes or progress). */
+  quiet?: boolean;
+  /** --verbose: also where the configuration came from, each step, and an internal error's stack. */
+  verbose?: boolean;
 }
 
 export const processIo: Io = {
   out: (t) => process.stdout.write(t),
   err: (t) => process.stderr.write(t),
   color: Boolean(process.stderr.isTTY) && !process.env.NO_COLOR,
+  progress: Boolean(process.stderr.isTTY),
 };
+
+/** A line for people on stderr that is not an error (a report, a note): silent with --quiet. */
+export function note(io: Io, text: string): void {
+  if (!io.quiet) io.err(text);
+}
+
+/** Whether to draw progress on stderr: a terminal, and not --quiet. */
+export function showsProgress(io: Io): boolean {
+  return !io.quiet && (io.progress ?? io.color);
+}
 
 export function colors(io: Io) {
   return pc.createColors(io.color);

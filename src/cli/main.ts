@@ -8,8 +8,11 @@ import { Command, CommanderError } from 'commander';
 import { InputError } from '../core/errors.js';
 import type { Config } from '../config/index.js';
 import { ConfigError } from '../config/errors.js';
+import type { GlobalOptions, Resolution } from './config.js';
 import { registerBackup } from './commands/backup.js';
 import { registerBatch } from './commands/batch.js';
+import { registerCompletion } from './commands/completion.js';
+import { registerConfig } from './commands/config.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerGenerate } from './commands/generate.js';
 import { registerStats } from './commands/stats.js';
@@ -24,9 +27,19 @@ import { VERSION } from '../core/version.js';
 /** The configuration, once a command has read it (the error handler names the backends it sets). */
 interface Loaded {
   config?: Config;
+  /** Where each setting came from (`wafgen config show`). */
+  resolution?: Resolution;
 }
 
-export function buildProgram(io: Io, setExit: (code: number) => void, loaded: Loaded = {}): Command {
+/** Commands that run without the configuration: the completion script and its candidates. */
+const WITHOUT_CONFIG = new Set(['completion', 'complete']);
+
+export function buildProgram(
+  io: Io,
+  setExit: (code: number) => void,
+  loaded: Loaded = {},
+  opts: { completion?: boolean } = {},
+): Command {
   // Commands import what they need when they run, so `--help`, `--version` and a small `validate`
   // load no database, queue or LLM SDK; the environment check is loaded before any command runs.
   let loadEnvironment: ((env?: NodeJS.ProcessEnv) => Config) | undefined;
@@ -43,9 +56,36 @@ export function buildProgram(io: Io, setExit: (code: number) => void, loaded: Lo
       writeOut: (s) => io.out(printable(s, { lines: true })),
       writeErr: (s) => io.err(printable(s, { lines: true })),
     })
-    .exitOverride();
-  // API keys from Secrets Manager (WAFGEN_SECRETS_ARN) fill unset variables before any command reads them.
-  program.hook('preAction', async () => {
+    .exitOverride()
+    .option(
+      '--config <file>',
+      'read this config file instead of searching for wafgen.config.* (see: wafgen config show --help)',
+    )
+    .option('--data-dir <dir>', 'where the embedded store, audit log and caches live (WAFGEN_DATA_DIR)')
+    .option('--offline', 'never touch the network (WAFGEN_OFFLINE=1)')
+    .option('-q, --quiet', 'print only the result and errors: no reports, notes or progress on stderr')
+    .option(
+      '--verbose',
+      "also print where the configuration came from, each step, and an internal error's stack",
+    );
+  // Before a command runs: --quiet/--verbose; the config file and the flags fill the environment
+  // (flag > env > file > default) and give the command's options their file defaults; then API keys
+  // from Secrets Manager (WAFGEN_SECRETS_ARN) fill unset variables before any command reads them.
+  program.hook('preAction', async (_program, command) => {
+    if (WITHOUT_CONFIG.has(command.name()) && command.parent === program) return;
+    const global = program.opts<GlobalOptions>();
+    if (global.quiet && global.verbose)
+      throw new InputError('--quiet and --verbose disagree; pass one of them');
+    io.quiet = Boolean(global.quiet);
+    io.verbose = Boolean(global.verbose);
+    const [{ loadConfigFile }, { resolveSettings, applyCommandDefaults }] = await Promise.all([
+      import('../config/file.js'),
+      import('./config.js'),
+    ]);
+    const file = await loadConfigFile(process.cwd(), global.config);
+    loaded.resolution = resolveSettings(global, file, process.env);
+    loaded.resolution.settings.push(...applyCommandDefaults(command, file));
+    if (io.verbose) io.err(`wafgen: config file: ${file ? printable(file.path) : 'none'}\n`);
     const secrets = await import('../secrets/index.js');
     await secrets.applySecretsToEnv().catch((e: unknown) => {
       throw new InputError(`secrets: ${e instanceof Error ? e.message : String(e)}`);
@@ -56,6 +96,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void, loaded: Lo
     'after',
     `
 Environment: WAFGEN_DATA_DIR, WAFGEN_OFFLINE=1, DATABASE_URL, REDIS_URL, PORT (see README).
+Config file: wafgen.config.{json,yaml,js} or a "wafgen" key in package.json; \`wafgen config show\`
+prints every setting and where it came from (flag > env > config file > default).
+Shell completion: source <(wafgen completion bash)   (zsh, fish, powershell too)
+A file argument of - reads standard input.
 
 ${EXIT_HELP}`,
   );
@@ -69,6 +113,9 @@ ${EXIT_HELP}`,
   registerWorker(program, io, getConfig, setExit);
   registerDeploy(program, io, getConfig, setExit);
   registerBackup(program, io, getConfig, setExit);
+  registerConfig(program, io, getConfig, () => loaded.resolution, setExit);
+  if (opts.completion !== false)
+    registerCompletion(program, io, () => buildProgram(io, setExit, {}, { completion: false }));
   return program;
 }
 
@@ -83,8 +130,10 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   }
   let exit: number = EXIT.ok;
   const loaded: Loaded = {};
+  // The commands' own view of the streams: --quiet and --verbose are set on it before they run.
+  const cliIo: Io = { ...io };
   const program = buildProgram(
-    io,
+    cliIo,
     (code) => {
       exit = code;
     },
@@ -100,8 +149,11 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     }
     // One line for stderr: input shown escaped, secret-shaped parts (a URL's password) redacted.
     // Loaded on this path only (--help ends above without it), like the backend errors below.
-    const { redactText } = await import('../observability/redact.js');
-    const oneLine = (text: string): string => printable(redactText(text));
+    const [{ redactText }, { unmaskStdin }] = await Promise.all([
+      import('../observability/redact.js'),
+      import('./stdin.js'),
+    ]);
+    const oneLine = (text: string): string => printable(redactText(unmaskStdin(text)));
     if (e instanceof InputError || e instanceof ConfigError) {
       io.err(`wafgen: ${oneLine(e.message)}\n`);
       return EXIT.badInput;
@@ -119,8 +171,14 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
       io.err(`wafgen: ${oneLine(unavailable.message)}\n`);
       return EXIT.unavailable;
     }
-    io.err(`wafgen: internal error: ${oneLine(e instanceof Error ? e.message : String(e))}\n`);
-    if (process.env.WAFGEN_DEBUG) io.err(`${e instanceof Error ? redactText(e.stack ?? '') : ''}\n`);
+    // Still one line with its cause and what to do: never a bare "Error" (an error without a
+    // message names its class).
+    const cause = e instanceof Error ? e.message.trim() || `${e.name} without a message` : String(e);
+    io.err(
+      `wafgen: internal error: ${oneLine(cause)}; ${cliIo.verbose ? 'the stack follows' : 'rerun with --verbose for the stack'} and report it\n`,
+    );
+    if (process.env.WAFGEN_DEBUG || cliIo.verbose)
+      io.err(`${e instanceof Error ? redactText(e.stack ?? '') : ''}\n`);
     return EXIT.failed;
   }
 }

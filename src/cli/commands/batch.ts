@@ -11,6 +11,7 @@ import {
   type Io,
   printable,
   printableJson,
+  showsProgress,
 } from '../io.js';
 
 /** What each item status counts as for the exit code (an unprocessable CVE counts as a failure). */
@@ -105,11 +106,12 @@ ${GENERATION_EXIT_HELP}`,
             ...(candidates ? { candidates } : {}),
             ...(opts.judge ? { judge: opts.judge } : {}),
             onItem: (r, done, total) => {
-              if (io.color) io.err(`\r${progressBar(done, total)} ${r.cveId.padEnd(18)}`);
+              if (showsProgress(io)) io.err(`\r${progressBar(done, total)} ${r.cveId.padEnd(18)}`);
               else if (r.status === 'error') io.err(`${r.cveId}: ${printable(r.error ?? '')}\n`);
             },
           });
-          if (io.color) io.err('\n');
+          // The bar vanishes when done (a terminal only: redirected stderr never had it).
+          if (showsProgress(io)) io.err('\r\x1b[K');
           if (opts.json) {
             io.out(
               printableJson(

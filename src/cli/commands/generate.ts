@@ -14,6 +14,7 @@ import {
   GENERATION_EXIT_HELP,
   type GenerationOutcome,
   type Io,
+  note,
   printable,
   printableJsonText,
 } from '../io.js';
@@ -201,7 +202,13 @@ Examples:
       const candidates =
         opts.candidates !== undefined ? parseCandidates(opts.candidates, '--candidates') : undefined;
       const c = colors(io);
-      const step = io.color ? (m: string) => io.err(c.dim(`  … ${m}\n`)) : undefined;
+      const step =
+        (io.color && !io.quiet) || io.verbose ? (m: string) => io.err(c.dim(`  … ${m}\n`)) : undefined;
+      // `-` in --evidence, --benign or --vuln reads stdin (once).
+      const { withStdin, unmaskStdin } = await import('../stdin.js');
+      const evidenceFiles = await withStdin(opts.evidence, cfg.WAFGEN_MAX_INPUT_BYTES);
+      const benignFiles = await withStdin(opts.benign, cfg.WAFGEN_MAX_INPUT_BYTES);
+      const [vulnFile] = opts.vuln ? await withStdin([opts.vuln], cfg.WAFGEN_MAX_INPUT_BYTES) : [];
       // A record given on the command line and nothing to save: no need to open the store. The
       // store opens (PGlite compiles and starts) while the built-in benign corpus is read: the two
       // overlap instead of queueing (see bench:cli).
@@ -226,9 +233,9 @@ Examples:
             r = await generateRule(
               {
                 cveId,
-                ...(opts.vuln ? { vulnFile: opts.vuln } : {}),
-                evidenceFiles: opts.evidence,
-                benignFiles: opts.benign,
+                ...(vulnFile ? { vulnFile } : {}),
+                evidenceFiles,
+                benignFiles,
                 maxAttempts,
                 maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
                 save: opts.save,
@@ -243,14 +250,14 @@ Examples:
             if (!(e instanceof NoRuleError)) throw e;
             outcomes.push('no-rule');
             json.push({ cveId, outcome: 'no-rule', message: e.message, noRule: e.facts });
-            if (!opts.json) io.err(formatNoRule(e.facts, io));
+            if (!opts.json) note(io, unmaskStdin(formatNoRule(e.facts, io)));
             continue;
           }
           const report = { ...r.report, ...(r.version ? { version: r.version } : {}) };
           results.push({ rule: r.rule, report });
           json.push({ rule: r.rule, report });
           outcomes.push(report.verdict);
-          if (!opts.json) io.err(formatReport(report, io));
+          if (!opts.json) note(io, unmaskStdin(formatReport(report, io)));
         }
         // JSON either way; strings from exploit requests keep their C1 and bidi characters as
         // \u escapes (the same document, safe on a terminal).
@@ -266,7 +273,7 @@ Examples:
         );
         if (opts.output && out) {
           await writeFile(opts.output, out);
-          io.err(`wrote ${opts.output}\n`);
+          note(io, `wrote ${opts.output}\n`);
         } else io.out(out);
         setExit(exitOf(outcomes));
       } finally {

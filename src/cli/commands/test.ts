@@ -166,7 +166,10 @@ Examples:
       const document = await readJsonFile(opts.rule, cfg.WAFGEN_MAX_INPUT_BYTES);
       let outcome: TestRulesResult;
       try {
-        outcome = await testRules(document, opts.requests, {
+        // `-` in --requests reads stdin (once); --rule - reads it directly.
+        const { withStdin } = await import('../stdin.js');
+        const requestFiles = await withStdin(opts.requests, cfg.WAFGEN_MAX_INPUT_BYTES);
+        outcome = await testRules(document, requestFiles, {
           resource: opts.resource,
           maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
           // An input limit's one-line error names the file.
@@ -182,6 +185,8 @@ Examples:
           throw new InputError(`${opts.rule}: ${e.message}; run wafgen validate ${opts.rule}`);
         throw e;
       }
+      const { unmaskStdin } = await import('../stdin.js');
+      outcome.parseErrors = outcome.parseErrors.map((e) => ({ ...e, file: unmaskStdin(e.file) }));
       const { results, summary, parseErrors } = outcome;
       for (const e of parseErrors) io.err(`${printable(e.file)}:${e.line}: ${printable(e.message)}\n`);
       const unreadable = parseErrors.length;

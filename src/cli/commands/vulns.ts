@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { InputError } from '../../core/errors.js';
 import type { Config } from '../../config/index.js';
 import { SEVERITIES, type Severity } from '../../vulns/severity.js';
-import { colors, EXIT, printable, printableJson, type Io } from '../io.js';
+import { colors, EXIT, printable, printableJson, showsProgress, type Io } from '../io.js';
 
 /** Store text came from imported files: shown escaped (io.ts, printable). */
 const p = (text: string): string => printable(text);
@@ -142,7 +142,7 @@ export function registerVulnCommands(
     .description(
       'import vulnerability data: NVD API 2.0 responses, CVE JSON 5 records or trees, the CISA KEV catalog, nuclei templates, JSON Lines',
     )
-    .argument('<path...>', 'files or directories')
+    .argument('<path...>', 'files or directories; - for stdin')
     .option('--json', 'print the summary as JSON')
     .option('--store', 'the files are store exports (wafgen export) to restore')
     .addHelpText(
@@ -158,14 +158,17 @@ nothing could be imported; 5 the store cannot be reached.`,
         import('../../app/store.js'),
       ]);
       const { restoreStore } = await import('./backup.js');
+      // `-` reads stdin (a record file, or a store export with --store).
+      const { withStdin } = await import('../stdin.js');
+      paths = await withStdin(paths, config().WAFGEN_MAX_INPUT_BYTES);
       if (opts.store) return restoreStore(io, config(), paths, opts, setExit);
       const store = await openSeededStore(config());
       try {
-        const progress = io.color
+        const progress = showsProgress(io)
           ? (done: number, total: number) => io.err(`\r  importing ${done}/${total} file(s)`)
           : undefined;
         const summary = await importPaths(store, paths, progress);
-        if (progress) io.err('\n');
+        if (progress) io.err('\r\x1b[K'); // the progress line vanishes when done
         for (const e of summary.errors.slice(0, 50))
           io.err(`${p(e.file)}: ${p(e.position)}: ${p(e.message)}\n`);
         if (summary.errors.length > 50) io.err(`… and ${summary.errors.length - 50} more errors\n`);

@@ -35,7 +35,7 @@ export type Recognised =
   | { format: DocumentFormat; label: string; report: { problems: Finding[]; records: string } };
 
 /** What the text output says it recognised. */
-export const FORMAT_LABELS: Record<DocumentFormat, string> = {
+const FORMAT_LABELS: Record<DocumentFormat, string> = {
   'wafv2-json': 'WAFv2 JSON',
   'generate-report': 'wafgen generate --json report',
   terraform: 'Terraform JSON (wafgen generate --format terraform)',
