@@ -3,20 +3,12 @@
  * the backup tests: ListObjectsV2 with pagination, DeleteObject and GetObject as S3 answers them.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { backupS3Client } from '../../src/store/backup/index.js';
-
-// s3rver ships no types: the part used here.
-interface S3rverInstance {
-  run(): Promise<AddressInfo>;
-  close(): Promise<void>;
-}
-type S3rverClass = new (options: Record<string, unknown>) => S3rverInstance;
 
 export interface LocalS3 {
   url: string;
@@ -26,7 +18,7 @@ export interface LocalS3 {
 
 export async function startS3rver(buckets: string[]): Promise<LocalS3> {
   const directory = mkdtempSync(join(tmpdir(), 'wafgen-s3rver-'));
-  const { default: S3rver } = (await import('s3rver' as string)) as { default: S3rverClass };
+  const { default: S3rver } = await import('s3rver');
   const server = new S3rver({
     address: '127.0.0.1',
     port: 0,

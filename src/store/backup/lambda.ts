@@ -1,10 +1,12 @@
 /**
  * @module AWS Lambda entry for the scheduled backup (the CDK app's EventBridge rule invokes it
- * daily): the same runBackup as `wafgen backup run` and the worker's repeatable job, configured by
- * DATABASE_URL and the WAFGEN_BACKUP_* variables. The event's content is not used.
+ * daily): the same runBackup as `wafgen backup run` and the worker's repeatable job, on the store
+ * the service uses (WAFGEN_STORE=dynamodb, or DATABASE_URL), to the bucket the WAFGEN_BACKUP_*
+ * variables name. The event's content is not used.
  */
 import { loadConfig } from '../../config/index.js';
 import { openStore } from '../db.js';
+import { dynamoSettingsFromEnv } from '../dynamodb/settings.js';
 import { backupS3Client, loadBackupConfig, runBackup, type BackupRun } from './s3.js';
 
 export async function handler(): Promise<Pick<BackupRun, 'key' | 'bytes' | 'counts'> & { pruned: number }> {
@@ -15,7 +17,9 @@ export async function handler(): Promise<Pick<BackupRun, 'key' | 'bytes' | 'coun
     ...(backup.WAFGEN_BACKUP_REGION ? { region: backup.WAFGEN_BACKUP_REGION } : {}),
     ...(backup.WAFGEN_BACKUP_ENDPOINT ? { endpoint: backup.WAFGEN_BACKUP_ENDPOINT } : {}),
   });
+  const dynamodb = dynamoSettingsFromEnv(process.env);
   const store = await openStore({
+    ...(dynamodb ? { dynamodb } : {}),
     ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
     dataDir: config.dataDir,
   });

@@ -154,7 +154,7 @@ export interface BackupRun {
 
 /** Exports the store to S3, then prunes the backups past the retention. */
 export async function runBackup(
-  store: Pick<Store, 'db'>,
+  store: Store,
   target: BackupTarget,
   opts: PruneOptions = {},
 ): Promise<BackupRun> {

@@ -27,7 +27,7 @@ export interface BackupScheduleOptions {
   redisUrl: string;
   /** BullMQ key prefix (the job queue's, `bull` by default). */
   prefix?: string;
-  store: Pick<Store, 'db'>;
+  store: Store;
   config: BackupConfig;
   log: Log;
   /** Called after each backup (tests). */
