@@ -9,11 +9,12 @@ import type { GenerationObservation } from '../observability/index.js';
 import { testCaseToRequest } from '../requests/jsonl.js';
 import type { HttpRequest } from '../requests/model.js';
 import type { Fetcher } from '../evidence/collect.js';
+import type { ExtractAsk } from '../evidence/model-extract.js';
 import type { Evidence } from '../vulns/evidence.js';
 import { loadBenignSample } from '../generation/benign.js';
 import { mergeFacts } from '../generation/facts.js';
 import { runGeneration, type LoopOptions } from '../generation/loop.js';
-import type { Engine, GenerationResult, Judge } from '../generation/types.js';
+import type { Engine, GenerationReport, GenerationResult, Judge } from '../generation/types.js';
 import type { Store } from '../store/index.js';
 import type { LiveConfig } from '../vulns/live/config.js';
 import { bundledExploits } from '../vulns/bundled.js';
@@ -77,6 +78,8 @@ export interface GenerateDeps {
   judge?: string;
   /** Builds a judge on `provider[:model]`: present with the llm engine only (EngineChoice.judgeFor). */
   judgeFor?: (spec: string) => Judge;
+  /** The small model for exploit facts from long fetched text (EngineChoice.extract); else heuristic only. */
+  extract?: ExtractAsk;
 }
 
 export function parseCveId(value: string): string {
@@ -159,8 +162,75 @@ async function evidenceFromFiles(files: readonly string[], cveId: string): Promi
   }
 }
 
+type Extraction = NonNullable<GenerationReport['extraction']>;
+
+/**
+ * Exploit facts from each long article by the small model, cross-checked against the text, as one
+ * more signature beside the heuristic's (the offline path, which stays). A failed call leaves the
+ * heuristic's facts alone.
+ */
+async function modelSignatures(
+  record: VulnRecord,
+  articles: readonly Evidence[],
+  ask: ExtractAsk,
+  deps: GenerateDeps,
+): Promise<{ evidence: Evidence[]; extraction?: Extraction }> {
+  const [{ extractWithModel }, { hasFacts }, { EvidenceSchema }] = await Promise.all([
+    import('../evidence/model-extract.js'),
+    import('../evidence/extract.js'),
+    import('../vulns/evidence.js'),
+  ]);
+  const out: Evidence[] = [];
+  const x: Extraction = {
+    calls: 0,
+    usage: { inputTokens: 0, outputTokens: 0 },
+    costUsd: 0,
+    dropped: 0,
+    failed: 0,
+  };
+  for (const a of articles) {
+    if (!a.text) continue;
+    let r;
+    try {
+      r = await extractWithModel(a.text, a.source, ask);
+    } catch (e) {
+      x.calls++;
+      x.failed++;
+      deps.onStep?.(
+        `model extraction failed for ${a.source} (${e instanceof Error ? e.name : 'error'}); heuristic facts only`,
+      );
+      continue;
+    }
+    if (!r) continue;
+    x.calls++;
+    x.provider = r.provider;
+    x.model = r.model;
+    x.usage.inputTokens += r.usage.inputTokens;
+    x.usage.outputTokens += r.usage.outputTokens;
+    x.costUsd += r.costUsd;
+    x.dropped += r.dropped;
+    if (!hasFacts(r.facts)) continue;
+    out.push(
+      EvidenceSchema.parse({
+        cveId: record.id,
+        kind: 'signature',
+        source: a.source,
+        ...(a.title ? { title: a.title } : {}),
+        signature: r.facts,
+        extractor: `llm:${r.model}`.slice(0, 100),
+        fetchedAt: a.fetchedAt,
+        contentHash: sha256({ source: a.source, extractor: r.model, signature: r.facts }),
+      }),
+    );
+  }
+  return { evidence: out, ...(x.calls > 0 ? { extraction: x } : {}) };
+}
+
 /** Articles and extracted signatures from the record's references; kept in the store when there is one. */
-async function fetchEvidence(record: VulnRecord, deps: GenerateDeps): Promise<Evidence[]> {
+async function fetchEvidence(
+  record: VulnRecord,
+  deps: GenerateDeps,
+): Promise<{ evidence: Evidence[]; extraction?: Extraction }> {
   let skipped = 0;
   const { collectEvidence } = await import('../evidence/collect.js');
   const evidence = await collectEvidence(record, {
@@ -177,8 +247,17 @@ async function fetchEvidence(record: VulnRecord, deps: GenerateDeps): Promise<Ev
     deps.onStep?.(
       `fetched evidence from ${evidence.filter((e) => e.kind === 'article').length} reference(s), ${skipped} skipped`,
     );
+  const byModel = deps.extract
+    ? await modelSignatures(
+        record,
+        evidence.filter((e) => e.kind === 'article'),
+        deps.extract,
+        deps,
+      )
+    : { evidence: [] };
+  evidence.push(...byModel.evidence);
   for (const e of evidence) await deps.store?.evidence.add(e);
-  return evidence;
+  return { evidence, ...(byModel.extraction ? { extraction: byModel.extraction } : {}) };
 }
 
 /**
@@ -214,7 +293,9 @@ async function generateAndSave(
   const withhold = request.withholdBundled === true;
   const record = withhold && found.source === 'bundled' ? { ...found, exploit: undefined } : found;
   const bundled = withhold ? [] : await bundledExploits(cveId);
-  const fetched = request.fetch && !deps.lookup?.offline ? await fetchEvidence(record, deps) : [];
+  const fetchedAll =
+    request.fetch && !deps.lookup?.offline ? await fetchEvidence(record, deps) : { evidence: [] };
+  const fetched = fetchedAll.evidence;
   const stored = [...((await deps.store?.evidence.forCve(cveId)) ?? []), ...(deps.store ? [] : fetched)];
   const exploits = [
     ...bundled,
@@ -257,6 +338,8 @@ async function generateAndSave(
     ...(judge ? { judge } : {}),
     ...(deps.onStep ? { onStep: deps.onStep } : {}),
   });
+  // The extraction's calls are reported apart from the generation's (a stage of their own).
+  if ('extraction' in fetchedAll && fetchedAll.extraction) result.report.extraction = fetchedAll.extraction;
   if (!deps.store || request.save === false) return result;
   const saved = await deps.store.rules.saveVersion(cveId, {
     rule: result.rule,

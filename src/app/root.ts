@@ -121,6 +121,7 @@ export async function openGenerationParts(
       // Candidates and judge (issue 15): WAFGEN_CANDIDATES, WAFGEN_JUDGE; requests may override.
       ...generationDefaults(env),
       ...((choice as EngineChoice).judgeFor ? { judgeFor: (choice as EngineChoice).judgeFor! } : {}),
+      ...((choice as EngineChoice).extract ? { extract: (choice as EngineChoice).extract! } : {}),
       lookup,
       ...(audit ? { audit } : {}),
       ...(opts.principal ? { principal: opts.principal } : {}),

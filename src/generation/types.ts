@@ -232,6 +232,21 @@ export interface GenerationReport {
   /** Every candidate checked, when more than one was asked for per attempt or a judge reviewed. */
   candidates?: CandidateRecord[];
   judge?: JudgeRecord;
+  /**
+   * The small model's extraction of exploit facts from long fetched text, counted apart from the
+   * generation's `usage` and `costUsd` (which cover the rule-writing calls and the judge).
+   */
+  extraction?: {
+    calls: number;
+    provider?: string;
+    model?: string;
+    usage: Usage;
+    costUsd: number;
+    /** Values the model claimed that the text does not contain, dropped. */
+    dropped: number;
+    /** Calls that failed (the heuristic's facts stood alone). */
+    failed: number;
+  };
 }
 
 export interface GenerationResult {

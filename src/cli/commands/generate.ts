@@ -65,6 +65,11 @@ function formatReport(report: GenerationReport & { version?: number }, io: Io): 
       `  tokens ${report.usage.inputTokens} in / ${report.usage.outputTokens} out, cost $${report.costUsd.toFixed(4)}`,
     );
   }
+  const x = report.extraction;
+  if (x)
+    lines.push(
+      `  extraction ${x.calls} call(s)${x.model ? ` (${p(`${x.provider}/${x.model}`)})` : ''}: tokens ${x.usage.inputTokens} in / ${x.usage.outputTokens} out, cost $${x.costUsd.toFixed(4)}, ${x.dropped} claim(s) not in the text dropped${x.failed ? `, ${x.failed} failed` : ''}`,
+    );
   if (report.fallback)
     lines.push(c.yellow(`  LLM failed (${p(report.fallback)}); the built-in engine answered`));
   lines.push(...candidateLines(report, io));

@@ -7,6 +7,7 @@ import { decideEngine, EngineConfigError, type EngineMode } from '../engine-choi
 import type { Engine, Judge } from '../types.js';
 import { LlmEngine, type LlmEngineClient, type LlmEngineOptions } from './engine.js';
 import { LlmJudge, parseJudgeSpec } from './judge.js';
+import type { ExtractAsk } from '../../evidence/model-extract.js';
 
 export { LlmEngine, type LlmEngineOptions } from './engine.js';
 export { LlmRuleOutput, OUTPUT_STATEMENT_TYPES } from './schema.js';
@@ -38,6 +39,8 @@ export interface EngineChoice {
    * only with the llm engine. Throws EngineConfigError for a spec it cannot honour.
    */
   judgeFor?: (spec: string) => Judge;
+  /** The provider chain's small (`mini`) model, for exploit facts from long fetched text. */
+  extract?: ExtractAsk;
 }
 
 export function createEngine(options: CreateEngineOptions): EngineChoice {
@@ -71,5 +74,32 @@ export function createEngine(options: CreateEngineOptions): EngineChoice {
     mode,
     reason,
     judgeFor,
+    extract: async (r) => {
+      const res = await client.generateObject({
+        role: 'mini',
+        schema: r.schema,
+        schemaName: 'exploit_facts',
+        schemaDigest: r.schemaDigest,
+        system: r.system,
+        prompt: r.prompt,
+        maxOutputTokens: 1024,
+      });
+      // Every attempt's tokens, billed failures included.
+      let inputTokens = 0;
+      let outputTokens = 0;
+      let costUsd = 0;
+      for (const a of res.attempts) {
+        inputTokens += a.usage?.inputTokens ?? 0;
+        outputTokens += a.usage?.outputTokens ?? 0;
+        costUsd += a.costUsd ?? 0;
+      }
+      return {
+        object: res.object,
+        provider: res.provider,
+        model: res.model,
+        usage: { inputTokens, outputTokens },
+        costUsd,
+      };
+    },
   };
 }
