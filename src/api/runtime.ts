@@ -41,10 +41,24 @@ export async function createRuntime(
   return { ...running, app };
 }
 
-/** Builds the runtime on first use and keeps it (serverless handlers); a failed build is retried next time. */
-export function lazyRuntime(build: () => Promise<Runtime>): () => Promise<Runtime> {
+/**
+ * Builds the runtime on first use and keeps it (serverless handlers); a failed build is retried next
+ * time. With `refresh` (rotated secrets: app's refreshSecretsInEnv), a call that finds it true
+ * builds a new runtime on the new values; the old one closes once the requests it may still be
+ * serving have had the longest a generation may take.
+ */
+export function lazyRuntime(
+  build: () => Promise<Runtime>,
+  refresh?: () => Promise<boolean>,
+): () => Promise<Runtime> {
   let pending: Promise<Runtime> | undefined;
-  return () => {
+  return async () => {
+    const current = pending && refresh ? await pending.catch(() => undefined) : undefined;
+    if (current && pending && (await refresh!())) {
+      pending = undefined;
+      const graceMs = current.serviceConfig.settings.generateTimeoutMs + 5000;
+      setTimeout(() => void current.close().catch(() => {}), graceMs).unref();
+    }
     pending ??= build().catch((e: unknown) => {
       pending = undefined;
       throw e;

@@ -27,6 +27,9 @@ export interface ApplySecretsResult {
 
 const caches = new Map<string, SecretCache>();
 
+/** Per environment object: the variables the secret supplied at the last apply or refresh. */
+const appliedTo = new WeakMap<NodeJS.ProcessEnv, Set<SecretVariable>>();
+
 /** The cache for a configuration (one per secret, endpoint and region in this process). */
 function secretCacheFor(config: SecretsConfig, opts: ApplySecretsOptions = {}): SecretCache | undefined {
   if (!config.secretId || !config.region) return undefined;
@@ -72,5 +75,42 @@ export async function applySecretsToEnv(
       applied.push(name);
     }
   }
+  const supplied = appliedTo.get(env) ?? new Set<SecretVariable>();
+  for (const name of applied) supplied.add(name);
+  appliedTo.set(env, supplied);
   return { source: 'secrets-manager', applied, keptFromEnvironment: kept, ignored: [...bundle.ignored] };
+}
+
+/**
+ * For a process that outlives the secret's TTL (a warm serverless container): reads the secret
+ * again once the TTL has passed (from the cache before), and when a value it supplied to `env` was
+ * rotated, or it now holds a variable `env` lacks, updates `env` and answers true, so the caller
+ * rebuilds what read the old values. Values the environment set itself are never replaced. A
+ * failed read answers false: the values in use stay until a read succeeds.
+ */
+export async function refreshSecretsInEnv(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: ApplySecretsOptions = {},
+): Promise<boolean> {
+  let cache: SecretCache | undefined;
+  let bundle;
+  try {
+    cache = secretCacheFor(loadSecretsConfig(env), opts);
+    if (!cache) return false;
+    bundle = await cache.get();
+  } catch {
+    return false;
+  }
+  const supplied = appliedTo.get(env) ?? new Set<SecretVariable>();
+  let changed = false;
+  for (const [name, secret] of bundle.values) {
+    const current = env[name];
+    const ours = supplied.has(name);
+    if (ours ? current === secret.reveal() : current !== undefined && current !== '') continue;
+    env[name] = secret.reveal();
+    supplied.add(name);
+    changed = true;
+  }
+  appliedTo.set(env, supplied);
+  return changed;
 }

@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 
-import { jobHooks, openService, type RunningService } from '../app/index.js';
+import { jobHooks, openService, refreshSecretsInEnv, type RunningService } from '../app/index.js';
 import { processSqsRecords, SqsJobQueue, type SqsBatchResult } from '../queue/index.js';
 import { defaultMetrics } from '../observability/index.js';
 import { withEmbeddedMetrics } from './emf.js';
@@ -36,14 +36,28 @@ const SqsEvent = z.object({
     .max(10_000),
 });
 
-/** Opens on first use and keeps it; a failed open is tried again on the next invocation. */
-function once<T>(open: () => Promise<T>): () => Promise<T> {
-  let pending: Promise<T> | undefined;
-  return () =>
-    (pending ??= open().catch((e: unknown) => {
+/**
+ * Opens on first use and keeps it; a failed open is tried again on the next invocation. When
+ * `refresh` says the secret's values were rotated (checked once its TTL has passed), the service
+ * is closed and opened again on the new values: Lambda runs one batch at a time per container, so
+ * nothing runs on it between invocations.
+ */
+export function reusedService(
+  open: () => Promise<RunningService>,
+  refresh?: () => Promise<boolean>,
+): () => Promise<RunningService> {
+  let pending: Promise<RunningService> | undefined;
+  return async () => {
+    const current = pending && refresh ? await pending.catch(() => undefined) : undefined;
+    if (current && (await refresh!())) {
+      pending = undefined;
+      await current.close().catch(() => {});
+    }
+    return (pending ??= open().catch((e: unknown) => {
       pending = undefined;
       throw e;
     }));
+  };
 }
 
 export function createSqsHandler(
@@ -67,13 +81,16 @@ export function createSqsHandler(
 }
 
 export const handler = createSqsHandler(
-  once(() =>
-    openService(process.env, {
-      component: 'worker',
-      inProcessWorker: false,
-      requireAuth: false,
-      // No port to scrape in Lambda: one EMF log line per generation becomes CloudWatch metrics.
-      metrics: withEmbeddedMetrics(defaultMetrics()),
-    }),
+  reusedService(
+    () =>
+      openService(process.env, {
+        component: 'worker',
+        inProcessWorker: false,
+        requireAuth: false,
+        // No port to scrape in Lambda: one EMF log line per generation becomes CloudWatch metrics.
+        metrics: withEmbeddedMetrics(defaultMetrics()),
+      }),
+    // Past the secret's TTL (WAFGEN_SECRETS_TTL_SECONDS) a warm container reads it again.
+    () => refreshSecretsInEnv(process.env),
   ),
 );
