@@ -87,7 +87,10 @@ function problemsOf(error: z.ZodError, file: string): string[] {
         return `${file}: ${secret} looks like a credential; keep credentials out of config files (set the environment variable or WAFGEN_SECRETS_ARN)`;
       return `${file}: unknown key${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')} at ${i.path.length ? i.path.join('.') : 'the top level'}; allowed: ${[...Object.keys(FILE_SETTINGS), 'commands'].join(', ')}`;
     }
-    return `${file}: ${i.path.join('.') || 'the file'} ${i.message}`;
+    const where = i.path.join('.') || 'the file';
+    if (i.code === 'invalid_type')
+      return `${file}: ${where} must be ${i.expected === 'object' ? 'an object' : `a ${i.expected}`}`;
+    return `${file}: ${where} ${i.message}`;
   });
 }
 
