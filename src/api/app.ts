@@ -16,6 +16,7 @@ import { testRules, validateRules, WafgenInputError } from '../app/library.js';
 import { Authenticator, type Principal } from './auth.js';
 import { ApiError, type BackendClassifier, errorBody, sendError, toApiError, zodFields } from './errors.js';
 import { attachHotPath, createHotPath } from './hot-path.js';
+import { registerConsole } from './console/index.js';
 import { registerDeploymentRoutes } from './deployments.js';
 import { registerDocs } from './docs.js';
 import { ApiMetrics } from './metrics.js';
@@ -566,6 +567,8 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
 
   // --- deployments (./deployments.ts) -------------------------------------------------------------
   registerDeploymentRoutes(app, service, guard);
+  // --- the review console (./console) ------------------------------------------------------------
+  registerConsole(app, { service, auth, rateLimit, failedAuth, trustProxy: config.trustProxy });
 
   // --- webhook -------------------------------------------------------------------------------------
   // Declared for the document only: the handler must read the raw body to check its signature
