@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import type { Kysely, Selectable } from 'kysely';
 
 import { VERSION } from '../../core/version.js';
+import { dynamoTables } from '../dynamodb/registry.js';
 import type { Database, Store } from '../index.js';
 import { decodeNullableText, fromJson } from '../json.js';
 import { compact, iso, num } from '../repositories/common.js';
@@ -83,6 +84,20 @@ export async function exportStore(
   out: NodeJS.WritableStream,
   opts: ExportOptions = {},
 ): Promise<ExportSummary> {
+  const header = (counts: HeaderLine['counts']): HeaderLine => ({
+    type: 'header',
+    format: FORMAT,
+    formatVersion: FORMAT_VERSION,
+    wafgenVersion: VERSION,
+    exportedAt: (opts.now?.() ?? new Date()).toISOString(),
+    counts,
+  });
+  // A DynamoDB store has no SQL: its export is a scan of its table (src/store/dynamodb/backup.ts).
+  const dynamo = dynamoTables.get(store);
+  if (dynamo) {
+    const { exportDynamo } = await import('../dynamodb/backup.js');
+    return { counts: await exportDynamo(dynamo, out, header) };
+  }
   let buffer = '';
   const flush = async () => {
     if (buffer === '') return;
@@ -105,15 +120,7 @@ export async function exportStore(
         rule: await count(trx, 'rules'),
         audit: await count(trx, 'audit_events'),
       };
-      const header: HeaderLine = {
-        type: 'header',
-        format: FORMAT,
-        formatVersion: FORMAT_VERSION,
-        wafgenVersion: VERSION,
-        exportedAt: (opts.now?.() ?? new Date()).toISOString(),
-        counts,
-      };
-      await emit(header);
+      await emit(header(counts));
       for (let offset = 0; ; offset += PAGE) {
         const rows = await trx
           .selectFrom('vulnerabilities')

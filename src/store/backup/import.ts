@@ -7,6 +7,7 @@ import { createInterface } from 'node:readline';
 
 import { sql } from 'kysely';
 
+import { dynamoTables } from '../dynamodb/registry.js';
 import type { Store } from '../index.js';
 import {
   canonicalJson,
@@ -198,6 +199,19 @@ async function importAudit(store: Store, line: AuditLine): Promise<Outcome> {
 }
 
 async function importRow(store: Store, line: RowLine): Promise<Outcome> {
+  // A DynamoDB store has no SQL: its rows are written as items (src/store/dynamodb/backup.ts).
+  const dynamo = dynamoTables.get(store);
+  if (dynamo) {
+    const [{ DynamoLineProblem, importDynamoRow }, { StoreLimitError }] = await Promise.all([
+      import('../dynamodb/backup.js'),
+      import('../dynamodb/table.js'),
+    ]);
+    try {
+      return await importDynamoRow(store, dynamo, line);
+    } catch (e) {
+      throw e instanceof DynamoLineProblem || e instanceof StoreLimitError ? new LineProblem(e.message) : e;
+    }
+  }
   switch (line.type) {
     case 'vulnerability':
       return importVulnerability(store, line);

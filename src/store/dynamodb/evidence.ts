@@ -24,7 +24,7 @@ export async function nextId(doc: DynamoDBDocumentClient, table: string, name: s
   return Number(res.Attributes?.n);
 }
 
-const key = (cveId: string, hash: string) => ({ pk: `EVID#${cveId}`, sk: `H#${hash}` });
+export const evidenceKey = (cveId: string, hash: string) => ({ pk: `EVID#${cveId}`, sk: `H#${hash}` });
 
 export class DynamoEvidenceRepository implements EvidenceRepository {
   constructor(
@@ -41,7 +41,7 @@ export class DynamoEvidenceRepository implements EvidenceRepository {
       cveId: normalizeId(parsed.cveId),
       fetchedAt: new Date(t).toISOString(),
     });
-    const k = key(e.cveId, e.contentHash);
+    const k = evidenceKey(e.cveId, e.contentHash);
     const existing = await this.doc.send(
       new GetCommand({ TableName: this.table, Key: k, ConsistentRead: true }),
     );

@@ -10,6 +10,7 @@ import { DynamoAuditRepository } from './audit.js';
 import { DynamoEvidenceRepository } from './evidence.js';
 import { DynamoJobRepository } from './jobs.js';
 import { DynamoRuleRepository } from './rules.js';
+import { dynamoTables } from './registry.js';
 import type { DynamoStoreOptions } from './settings.js';
 import { ensureTable, MAX_EXAMINED } from './table.js';
 import { DynamoVulnRepository } from './vulns.js';
@@ -37,7 +38,7 @@ export async function openDynamoStore(opts: DynamoStoreOptions): Promise<Store> 
   }
   const maxExamined = opts.maxExamined ?? MAX_EXAMINED;
   let closed = false;
-  return {
+  const store: Store = {
     kind: 'dynamodb',
     get db(): never {
       throw new StoreUnsupportedError('this feature (Store.db)');
@@ -55,4 +56,6 @@ export async function openDynamoStore(opts: DynamoStoreOptions): Promise<Store> 
       client.destroy();
     },
   };
+  dynamoTables.set(store, { doc, table });
+  return store;
 }

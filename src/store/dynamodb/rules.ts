@@ -24,7 +24,7 @@ import {
 
 const VERSION_WIDTH = 10;
 const partition = (cveId: string) => `RULE#${cveId}`;
-const key = (cveId: string, version: number) => ({
+export const ruleKey = (cveId: string, version: number) => ({
   pk: partition(cveId),
   sk: `V#${pad(version, VERSION_WIDTH)}`,
 });
@@ -44,13 +44,13 @@ export class DynamoRuleRepository implements RuleRepository {
     const id = normalizeId(cveId);
     if (id === '') throw new TypeError('saveVersion needs a CVE id');
     const rule = asStored(input.rule);
-    const ruleKey = canonicalJson(rule);
+    const ruleText = canonicalJson(rule);
     return optimistic(`saveVersion of ${id}`, async () => {
       const latest = await this.#latest(id);
       if (
         latest !== undefined &&
         latest.inputsHash === input.inputsHash &&
-        canonicalJson(latest.rule) === ruleKey
+        canonicalJson(latest.rule) === ruleText
       )
         return { ...latest, created: false };
       const version = (latest?.version ?? 0) + 1;
@@ -70,7 +70,7 @@ export class DynamoRuleRepository implements RuleRepository {
           new PutCommand({
             TableName: this.table,
             Item: {
-              ...key(id, version),
+              ...ruleKey(id, version),
               version,
               createdAt: stored.createdAt,
               ...encodePayload(stored, `${id} rule`),
@@ -108,7 +108,11 @@ export class DynamoRuleRepository implements RuleRepository {
   async get(cveId: string, version: number): Promise<StoredRule | undefined> {
     if (!Number.isSafeInteger(version) || version < 1 || version >= 10 ** VERSION_WIDTH) return undefined;
     const res = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: key(normalizeId(cveId), version), ConsistentRead: true }),
+      new GetCommand({
+        TableName: this.table,
+        Key: ruleKey(normalizeId(cveId), version),
+        ConsistentRead: true,
+      }),
     );
     return res.Item === undefined ? undefined : fromItem(res.Item);
   }

@@ -35,7 +35,7 @@ import {
 /** Writes in flight per upsertMany / markKev. */
 const CONCURRENCY = 8;
 
-const key = (id: string) => ({ pk: `VULN#${id}`, sk: '#' });
+export const vulnKey = (id: string) => ({ pk: `VULN#${id}`, sk: '#' });
 
 /** Everything but fetchedAt, for "did the content change". */
 const contentKey = (r: VulnRecord): string => canonicalJson({ ...r, fetchedAt: undefined });
@@ -49,10 +49,10 @@ function searchText(r: VulnRecord): string {
     .toLowerCase();
 }
 
-function toItem(r: VulnRecord, ver: number, createdAt: string, updatedAt: string): Item {
+export function toVulnItem(r: VulnRecord, ver: number, createdAt: string, updatedAt: string): Item {
   const [, year = '0', seq = '0'] = r.id.split('-');
   return {
-    ...key(r.id),
+    ...vulnKey(r.id),
     g1pk: 'VULN',
     // Newest CVE first: by year, then sequence number (CVE-2021-44228 after CVE-2021-9999).
     g1sk: `${pad(Number(year), 4)}#${pad(Number(seq), 12)}#${r.id}`,
@@ -111,7 +111,7 @@ export class DynamoVulnRepository implements VulnRepository {
           await this.doc.send(
             new PutCommand({
               TableName: this.table,
-              Item: toItem(record, 1, now, now),
+              Item: toVulnItem(record, 1, now, now),
               ConditionExpression: 'attribute_not_exists(pk)',
             }),
           );
@@ -133,7 +133,7 @@ export class DynamoVulnRepository implements VulnRepository {
           new PutCommand({
             TableName: this.table,
             // A change of fetched_at alone leaves updatedAt alone.
-            Item: toItem(merged, ver + 1, String(item.createdAt), changed ? now : String(item.updatedAt)),
+            Item: toVulnItem(merged, ver + 1, String(item.createdAt), changed ? now : String(item.updatedAt)),
             ConditionExpression: 'ver = :v',
             ExpressionAttributeValues: { ':v': ver },
           }),
@@ -152,14 +152,14 @@ export class DynamoVulnRepository implements VulnRepository {
 
   async #read(id: string): Promise<Item | null> {
     const got = await this.doc.send(
-      new GetCommand({ TableName: this.table, Key: key(id), ConsistentRead: true }),
+      new GetCommand({ TableName: this.table, Key: vulnKey(id), ConsistentRead: true }),
     );
     return got.Item ?? null;
   }
 
   async #batchGet(ids: readonly string[]): Promise<Map<string, Item>> {
     const out = new Map<string, Item>();
-    let keys: Record<string, unknown>[] = ids.map(key);
+    let keys: Record<string, unknown>[] = ids.map(vulnKey);
     for (let round = 0; keys.length > 0; round++) {
       if (round > 20) throw new Error('DynamoDB left keys unprocessed 20 times in a row');
       const res = await this.doc.send(
@@ -216,7 +216,7 @@ export class DynamoVulnRepository implements VulnRepository {
           await this.doc.send(
             new PutCommand({
               TableName: this.table,
-              Item: toItem(next, ver + 1, String(item.createdAt), new Date().toISOString()),
+              Item: toVulnItem(next, ver + 1, String(item.createdAt), new Date().toISOString()),
               ConditionExpression: 'ver = :v',
               ExpressionAttributeValues: { ':v': ver },
             }),
