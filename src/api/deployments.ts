@@ -25,7 +25,7 @@ const TargetName = z
     'must be a name (letters, digits, - and _) or a WAFv2 ARN',
   );
 
-export const DeploymentBody = z
+const DeploymentBody = z
   .strictObject({
     cveId: z
       .string()

@@ -45,7 +45,7 @@ const PAGE = `<!doctype html>
 <script src="/docs/assets/init.js" defer></script>
 </head>
 <body>
-<main id="swagger-ui"></main>
+<main id="swagger-ui"><noscript><p>This reference needs JavaScript. The OpenAPI document itself is at <a href="/openapi.json">/openapi.json</a>.</p></noscript></main>
 </body>
 </html>
 `;

@@ -123,7 +123,7 @@ export async function listRuleRows(
 }
 
 /** One exploit request or evasion variant, as the evaluator judged it. */
-export interface MatrixRow {
+interface MatrixRow {
   id: string;
   variantOf?: string;
   technique?: string;

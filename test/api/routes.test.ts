@@ -384,6 +384,9 @@ describe('operations', () => {
     expect(Object.keys(doc.body.paths).sort()).toEqual(
       [
         '/readyz',
+        '/v1/deployments',
+        '/v1/deployments/{id}/promote',
+        '/v1/deployments/{id}/rollback',
         '/v1/jobs',
         '/v1/jobs/{id}',
         '/v1/rules/generate',

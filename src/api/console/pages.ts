@@ -25,7 +25,7 @@ export interface Viewer {
 
 type Section = 'rules' | 'deployments' | 'jobs';
 
-export function layout(
+function layout(
   title: string,
   section: Section | undefined,
   viewer: Viewer | undefined,
