@@ -241,6 +241,38 @@ describe('SQS job queue', () => {
     await queue.close();
   }, 15_000);
 
+  it('the queue itself moves a message received maxReceiveCount times to the dead-letter queue', async () => {
+    // The backstop behind the consumer's own dead-lettering (the fake's redrive, checked here).
+    const dlq = fake.createQueue(`redrive-dlq-${++n}.fifo`);
+    const url = fake.createQueue(`redrive-${n}.fifo`, {
+      visibilityTimeoutS: 1,
+      deadLetter: { url: dlq, maxReceiveCount: 2 },
+    });
+    const queue = new SqsJobQueue(
+      {
+        queueUrl: url,
+        dlqUrl: dlq,
+        region: 'us-east-1',
+        endpoint: fake.url,
+        visibilityTimeoutS: 1,
+        waitTimeS: 1,
+      },
+      { attempts: 5, backoffMs: 0 },
+    );
+    await queue.add('abandoned', { cveId: 'CVE-2021-44228' });
+    const client = new SQSClient({ region: 'us-east-1', endpoint: fake.url, credentials });
+    const receive = async () =>
+      (await client.send(new ReceiveMessageCommand({ QueueUrl: url, WaitTimeSeconds: 2 }))).Messages ?? [];
+    expect(await receive()).toHaveLength(1);
+    expect(await receive()).toHaveLength(1);
+    expect(await receive()).toHaveLength(0);
+    expect(fake.bodies(url)).toEqual([]);
+    expect(fake.bodies(dlq)).toHaveLength(1);
+    expect(await queue.counts()).toMatchObject({ waiting: 0, failed: 1 });
+    client.destroy();
+    await queue.close();
+  }, 15_000);
+
   it('dead-letters a message that is not a job without running anything', async () => {
     const { queue, sqs } = queues();
     const client = new SQSClient({ region: 'us-east-1', endpoint: fake.url, credentials });
