@@ -25,12 +25,7 @@ export interface Viewer {
 
 type Section = 'rules' | 'deployments' | 'jobs';
 
-function layout(
-  title: string,
-  section: Section | undefined,
-  viewer: Viewer | undefined,
-  body: Html,
-): Html {
+function layout(title: string, section: Section | undefined, viewer: Viewer | undefined, body: Html): Html {
   const link = (href: string, name: Section, label: string) =>
     html`<li><a href="${href}" ${section === name ? raw('aria-current="page"') : ''}>${label}</a></li>`;
   return html`<!doctype html>
