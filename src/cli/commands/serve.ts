@@ -108,6 +108,8 @@ Authentication: WAFGEN_JWT_SECRET or WAFGEN_JWT_JWKS_URL (with WAFGEN_JWT_ISSUER
 and/or WAFGEN_API_KEYS; WAFGEN_AUTH_DISABLED=1 for local use only. With REDIS_URL the cache, rate
 limits and job queue are shared by every replica and jobs run in \`wafgen worker\` processes; without
 it, everything runs in this process. Logs are JSON lines on stdout; SIGTERM shuts down gracefully.
+Memory: the server runs in a node started with ${SERVE_NODE_ARGS.join(' ')} and
+MALLOC_ARENA_MAX=2 (WAFGEN_SERVE_NODE_ARGS replaces the flags; empty runs it in this process).
 
 Examples:
   WAFGEN_AUTH_DISABLED=1 wafgen serve --port 8080
