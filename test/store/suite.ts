@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
   appliedMigrations,
+  isUniqueViolation,
   KNOWN_MIGRATIONS,
   migrateToLatest,
   type EvidenceInput,
@@ -543,6 +544,19 @@ export function defineStoreSuite(name: string, harness: StoreHarness | undefined
         expect((await store.jobs.list({ cveId: 'CVE-2021-44228' })).map((j) => j.id)).toEqual([a.id]);
         expect(await store.jobs.list({ status: [] })).toEqual([]);
         await expect(store.jobs.create({ id: 'job-b', kind: 'import' })).rejects.toThrow();
+      });
+
+      it('concurrent creates of one job id from two stores: exactly one wins, the rest are unique violations', async () => {
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 6 }, (_, i) =>
+            (i % 2 ? peer : store).jobs.create({ id: 'job-race', kind: 'generate', payload: { n: i } }),
+          ),
+        );
+        const won = outcomes.filter((o) => o.status === 'fulfilled');
+        expect(won).toHaveLength(1);
+        for (const o of outcomes) if (o.status === 'rejected') expect(isUniqueViolation(o.reason)).toBe(true);
+        // The stored job is the winner's, untouched by the losers.
+        expect(await store.jobs.get('job-race')).toEqual(won[0]!.value);
       });
 
       it('claims a job for a run unless it already succeeded', async () => {
