@@ -221,6 +221,13 @@ describe.skipIf(!run)('the review console in chromium', () => {
     expect(ruleInAcl()!.Action).toEqual({ Count: {} });
   });
 
+  it('shows the queue and the jobs', async () => {
+    await page.goto(`${url}/console/jobs`);
+    const facts = await page.locator('dl.facts').first().textContent();
+    expect(facts).toContain('memory (answering)');
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
   it('serves /docs from its own assets: the reference renders and no request leaves loopback', async () => {
     await page.goto(`${url}/docs`);
     await page
