@@ -124,7 +124,7 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     endQuietlyOnClosedPipes();
     // The AWS SDK prints a multi-line notice on Node 20 (its releases after January 2027 will need
     // Node 22) before the first AWS call of archive, deploy or Secrets Manager: nothing a wafgen user
-    // can act on in that command (package.json says Node >= 20.11, the lockfile pins the SDK). The
+    // can act on in that command (package.json says Node ^20.19 || >=22, the lockfile pins the SDK). The
     // SDK's own switch; a user who sets it keeps their value.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   }
