@@ -534,6 +534,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
             ...(body.options?.maxAttempts ? { maxAttempts: body.options.maxAttempts } : {}),
             ...(body.options?.candidates ? { candidates: body.options.candidates } : {}),
             ...(body.options?.judge ? { judge: body.options.judge } : {}),
+            ...(body.options?.llmBatch ? { llmBatch: body.options.llmBatch } : {}),
             ...(body.options?.force ? { force: true } : {}),
           }),
         );

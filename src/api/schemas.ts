@@ -189,6 +189,10 @@ const GenerateOptions = z
           'A second model, `provider[:model]` of the configured chain, that attacks the chosen rule; its bypasses and legitimate requests become tests (default WAFGEN_JUDGE).',
         example: 'anthropic:claude-haiku-4-5',
       }),
+    llmBatch: z.number().int().min(1).max(8).optional().openapi({
+      description:
+        'Jobs: first attempts of up to this many jobs running at once on a worker share one LLM call; each rule is still checked on its own and retried singly (default WAFGEN_LLM_BATCH, else 1).',
+    }),
   })
   .strict();
 

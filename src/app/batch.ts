@@ -44,6 +44,8 @@ export interface BatchOptions {
   candidates?: number;
   judge?: string;
   judgeFor?: GenerateDeps['judgeFor'];
+  /** First attempts of up to this many CVEs share one LLM call (the llm engine; see GenerateRequest). */
+  llmBatch?: number;
   onItem?: (result: BatchItemResult, done: number, total: number) => void;
 }
 
@@ -92,6 +94,7 @@ export async function runBatch(
               maxInputBytes: options.maxInputBytes,
               ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
               ...(options.candidates ? { candidates: options.candidates } : {}),
+              ...(options.llmBatch ? { llmBatch: options.llmBatch } : {}),
             },
             {
               store,

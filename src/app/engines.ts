@@ -75,11 +75,25 @@ export function parseCandidates(value: string | number, what: string): number {
 }
 
 /** WAFGEN_CANDIDATES and WAFGEN_JUDGE: the defaults of every generation in this process. */
-export function generationDefaults(env: NodeJS.ProcessEnv): { candidates?: number; judge?: string } {
+export function generationDefaults(env: NodeJS.ProcessEnv): {
+  candidates?: number;
+  judge?: string;
+  llmBatch?: number;
+} {
   const candidates = env.WAFGEN_CANDIDATES?.trim();
   const judge = env.WAFGEN_JUDGE?.trim();
+  const batch = env.WAFGEN_LLM_BATCH?.trim();
   return {
     ...(candidates ? { candidates: parseCandidates(candidates, 'WAFGEN_CANDIDATES') } : {}),
     ...(judge ? { judge } : {}),
+    ...(batch ? { llmBatch: parseLlmBatch(batch, 'WAFGEN_LLM_BATCH') } : {}),
   };
+}
+
+/** An LLM batch size from --llm-batch, a job or WAFGEN_LLM_BATCH: a whole number from 1 to 8. */
+export function parseLlmBatch(value: string | number, what: string): number {
+  const n = typeof value === 'number' ? value : Number(value.trim());
+  if (!Number.isInteger(n) || n < 1 || n > 8 || (typeof value === 'string' && !/^\s*\d+\s*$/.test(value)))
+    throw new InputError(`${what} must be a whole number from 1 to 8`);
+  return n;
 }

@@ -50,6 +50,8 @@ export interface GenerateRequest {
   candidates?: number;
   /** A judge model, `provider[:model]`, that attacks the chosen rule (default: the deps' WAFGEN_JUDGE). */
   judge?: string;
+  /** First attempts of up to this many concurrent generations share one LLM call (default: the deps' WAFGEN_LLM_BATCH, else 1). */
+  llmBatch?: number;
   /**
    * Leave-one-out: use nothing wafgen bundles about this CVE (its hand-written exploit facts and its
    * bundled exploit requests), as if it had never seen it. The record's public fields stay.
@@ -74,6 +76,8 @@ export interface GenerateDeps {
   fetcher?: Fetcher;
   /** Candidates per attempt when the request does not say (WAFGEN_CANDIDATES). */
   candidates?: number;
+  /** The LLM batch size when the request does not say (WAFGEN_LLM_BATCH). */
+  llmBatch?: number;
   /** The judge when the request does not name one (WAFGEN_JUDGE); ignored without the llm engine. */
   judge?: string;
   /** Builds a judge on `provider[:model]`: present with the llm engine only (EngineChoice.judgeFor). */
@@ -322,6 +326,7 @@ async function generateAndSave(
   ];
   const benignSupplied = (request.benignFiles?.length ?? 0) > 0 || ownBenign.length > 0;
   const candidates = request.candidates ?? deps.candidates;
+  const batch = request.llmBatch ?? deps.llmBatch;
   const input = {
     record,
     exploits,
@@ -330,6 +335,7 @@ async function generateAndSave(
     benignSupplied,
     evidenceSources,
     ...(candidates ? { candidates } : {}),
+    ...(batch && batch > 1 ? { batch } : {}),
   };
   const judge = judgeOf(request, deps);
   const result = await runGeneration(input, deps.engine, {

@@ -48,6 +48,7 @@ export interface EnqueueRequest {
   maxAttempts?: number;
   candidates?: number;
   judge?: string;
+  llmBatch?: number;
   force?: boolean;
   source: string;
   principal?: string;
@@ -88,6 +89,7 @@ export class JobService {
       ...(req.maxAttempts ? { maxAttempts: req.maxAttempts } : {}),
       ...(req.candidates ? { candidates: req.candidates } : {}),
       ...(req.judge ? { judge: req.judge } : {}),
+      ...(req.llmBatch ? { llmBatch: req.llmBatch } : {}),
       ...(req.force ? { force: true } : {}),
       ...(req.principal ? { principal: req.principal } : {}),
       ...(req.requestId ? { requestId: req.requestId } : {}),
@@ -205,6 +207,7 @@ export function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['o
           ...(job.data.maxAttempts ? { maxAttempts: job.data.maxAttempts } : {}),
           ...(job.data.candidates ? { candidates: job.data.candidates } : {}),
           ...(job.data.judge ? { judge: job.data.judge } : {}),
+          ...(job.data.llmBatch ? { llmBatch: job.data.llmBatch } : {}),
           ...(job.data.force ? { force: true } : {}),
           requestId: job.data.requestId ?? job.id,
           ...(job.data.principal ? { principal: job.data.principal } : {}),

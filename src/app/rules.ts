@@ -54,6 +54,8 @@ export interface GenerateOptions {
   /** LLM candidates per attempt, and the judge `provider[:model]` (GenerateRequest). */
   candidates?: number;
   judge?: string;
+  /** First attempts of up to this many generations at once share one LLM call. */
+  llmBatch?: number;
   force?: boolean;
   /** On failure, answer with the last good rule instead of throwing (default true). */
   degrade?: boolean;
@@ -259,6 +261,7 @@ export class RuleService {
           ...(opts.maxAttempts ? { maxAttempts: opts.maxAttempts } : {}),
           ...(opts.candidates ? { candidates: opts.candidates } : {}),
           ...(opts.judge ? { judge: opts.judge } : {}),
+          ...(opts.llmBatch ? { llmBatch: opts.llmBatch } : {}),
         },
         {
           ...this.generationDeps,

@@ -19,6 +19,8 @@ export interface GenerationInput {
   evidenceSources: string[];
   /** Candidates asked for per attempt, in parallel (engines that cannot vary ignore it; default 1). */
   candidates?: number;
+  /** First attempts of up to this many rules may share one LLM call (`--llm-batch`; default 1). */
+  batch?: number;
 }
 
 export interface Candidate {

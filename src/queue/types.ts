@@ -8,6 +8,8 @@ export interface GenerateJobData {
   /** LLM candidates per attempt (1-8) and the judge `provider[:model]` (issue 15). */
   candidates?: number;
   judge?: string;
+  /** First attempts of up to this many jobs running at once share one LLM call (1-8). */
+  llmBatch?: number;
   /** Regenerate even when a rule for this CVE and engine version is already cached. */
   force?: boolean;
   /** Where the job came from: `api`, `webhook:github`, `webhook:generic`... */

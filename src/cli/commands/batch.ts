@@ -53,6 +53,10 @@ export function registerBatch(
       'LLM candidates per attempt, in parallel across providers and temperatures (1-8; default WAFGEN_CANDIDATES, else 1)',
     )
     .option(
+      '--llm-batch <n>',
+      'with the llm engine, first attempts of up to n CVEs share one generation call; each rule is then checked on its own and retried singly (1-8; default WAFGEN_LLM_BATCH, else 1)',
+    )
+    .option(
       '--judge <provider[:model]>',
       'a second model attacks each chosen rule; its findings become tests (default WAFGEN_JUDGE)',
     )
@@ -73,6 +77,7 @@ ${GENERATION_EXIT_HELP}`,
         json?: boolean;
         candidates?: string;
         judge?: string;
+        llmBatch?: string;
       }) => {
         const [{ openGenerationParts }, { readBatchInput, runBatch }] = await Promise.all([
           import('../../app/root.js'),
@@ -85,7 +90,9 @@ ${GENERATION_EXIT_HELP}`,
         const maxAttempts = Number(opts.maxAttempts);
         if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
           throw new InputError('--max-attempts must be a whole number from 1 to 10');
-        const { parseCandidates } = await import('../../app/engines.js');
+        const { parseCandidates, parseLlmBatch } = await import('../../app/engines.js');
+        const llmBatch =
+          opts.llmBatch !== undefined ? parseLlmBatch(opts.llmBatch, '--llm-batch') : undefined;
         const candidates =
           opts.candidates !== undefined ? parseCandidates(opts.candidates, '--candidates') : undefined;
         const cfg = config();
@@ -99,12 +106,14 @@ ${GENERATION_EXIT_HELP}`,
           const { store: _store, engine, ...deps } = parts.deps;
           const results = await runBatch(ids, store, engine, {
             ...deps,
-            concurrency,
+            // Rules share a call only when they run at once: at least as many at once as the batch.
+            concurrency: Math.max(concurrency, llmBatch ?? deps.llmBatch ?? 1),
             force: Boolean(opts.force),
             maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
             maxAttempts,
             ...(candidates ? { candidates } : {}),
             ...(opts.judge ? { judge: opts.judge } : {}),
+            ...(llmBatch ? { llmBatch } : {}),
             onItem: (r, done, total) => {
               if (showsProgress(io)) io.err(`\r${progressBar(done, total)} ${r.cveId.padEnd(18)}`);
               else if (r.status === 'error') io.err(`${r.cveId}: ${printable(r.error ?? '')}\n`);

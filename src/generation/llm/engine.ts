@@ -34,7 +34,7 @@ import type {
   Usage,
 } from '../types.js';
 import { DEFAULT_PROMPT_OPTIONS, PromptBuilder, SYSTEM_PROMPT, type PreviousAnswer } from './prompt.js';
-import { LlmRuleOutput, STATEMENT_DIGEST } from './schema.js';
+import { BATCH_DIGEST, LlmBatchOutput, LlmRuleOutput, MAX_LLM_BATCH, STATEMENT_DIGEST } from './schema.js';
 
 /** What the engine needs of the LLM client (`createLlmClient` gives all of it). */
 export interface LlmEngineClient {
@@ -58,6 +58,14 @@ export interface LlmEngineOptions {
   maxRequestChars?: number;
   /** Output tokens per call (default: the client's default, capped by the budget). */
   maxOutputTokens?: number;
+  /**
+   * First attempts of up to this many rules asked at once go into one call (default 1: none; the
+   * input's own `batch` wins). Retries, and rules the batched answer left out or got wrong, are
+   * asked singly.
+   */
+  batch?: number;
+  /** How long a first attempt waits for others to share its call (default 150 ms). */
+  batchWindowMs?: number;
   /** Re-asks within one attempt when no provider's answer fit the output schema (default 1). */
   repairs?: number;
   /** Fence boundary generator (tests). */
@@ -67,6 +75,14 @@ export interface LlmEngineOptions {
 
 /** Temperatures of parallel candidates, in turn: the first at the provider's default. */
 const CANDIDATE_TEMPERATURES = [undefined, 0.7, 1, 0.4] as const;
+
+/** A first attempt waiting for a batched call; `share` is its part of what the call cost. */
+interface Pending {
+  input: GenerationInput;
+  prompt: string;
+  size: number;
+  done(outcome: { proposal?: Proposal; share: Usage & { costUsd: number } }): void;
+}
 
 interface RuleState {
   budget: Budget | undefined;
@@ -149,6 +165,8 @@ export class LlmEngine implements Engine {
   readonly #options: LlmEngineOptions;
   readonly #prompts: PromptBuilder;
   readonly #state = new WeakMap<GenerationInput, RuleState>();
+  #queue: Pending[] = [];
+  #timer: NodeJS.Timeout | undefined;
 
   constructor(client: LlmEngineClient, options: LlmEngineOptions = {}) {
     this.#client = client;
@@ -190,6 +208,15 @@ export class LlmEngine implements Engine {
 
     const attackClass = input.facts.attackClass ?? classify(input.record, input.exploits).attackClass;
     const prompt = this.#prompts.build(input, attackClass, previous);
+    // A first attempt may share one call with other rules' (--llm-batch); what the batch could
+    // not answer well is asked singly below, its share of the batch's cost carried over.
+    const batch = Math.min(MAX_LLM_BATCH, Math.max(1, Math.floor(input.batch ?? this.#options.batch ?? 1)));
+    let carried: (Usage & { costUsd: number }) | undefined;
+    if (batch > 1 && !previous && (input.candidates ?? this.#options.candidates ?? 1) <= 1) {
+      const outcome = await this.#batched(input, prompt, batch);
+      if (outcome.proposal) return outcome.proposal;
+      carried = outcome.share;
+    }
     const n = Math.min(
       MAX_CANDIDATES,
       Math.max(1, Math.floor(input.candidates ?? this.#options.candidates ?? 1)),
@@ -249,13 +276,134 @@ export class LlmEngine implements Engine {
       provider: last.provider,
       model: last.model,
       usage: {
-        inputTokens: answers.reduce((s, a) => s + a.usage.inputTokens, 0),
-        outputTokens: answers.reduce((s, a) => s + a.usage.outputTokens, 0),
+        inputTokens: answers.reduce((s, a) => s + a.usage.inputTokens, carried?.inputTokens ?? 0),
+        outputTokens: answers.reduce((s, a) => s + a.usage.outputTokens, carried?.outputTokens ?? 0),
       },
-      costUsd: answers.reduce((s, a) => s + a.costUsd, 0),
+      costUsd: answers.reduce((s, a) => s + a.costUsd, carried?.costUsd ?? 0),
       confidence: input.exploits.length > 0 ? 'high' : 'medium',
       notes,
     };
+  }
+
+  /** Queues a first attempt for a batched call: sent when `size` wait, or when the window closes. */
+  #batched(
+    input: GenerationInput,
+    prompt: string,
+    size: number,
+  ): Promise<{ proposal?: Proposal; share: Usage & { costUsd: number } }> {
+    return new Promise((done) => {
+      this.#queue.push({ input, prompt, size, done });
+      const full = this.#queue.length >= Math.min(...this.#queue.map((p) => p.size));
+      if (full) this.#flush();
+      else this.#timer ??= setTimeout(() => this.#flush(), this.#options.batchWindowMs ?? 150);
+    });
+  }
+
+  #flush(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const size = Math.min(...this.#queue.map((p) => p.size));
+    const items = this.#queue.splice(0, size);
+    if (this.#queue.length > 0) this.#timer = setTimeout(() => this.#flush(), 0);
+    void this.#sendBatch(items);
+  }
+
+  async #sendBatch(items: Pending[]): Promise<void> {
+    const zero = { inputTokens: 0, outputTokens: 0, costUsd: 0 };
+    // One rule waiting alone is asked as it would be without batching.
+    if (items.length === 1) return items[0]!.done({ share: zero });
+    // Each rule's prompt without its closing line (the batch has its own).
+    const body = items.map((p) => {
+      const cut = p.prompt.lastIndexOf('\n\n');
+      return `## ${p.input.record.id}\n\n${cut > 0 ? p.prompt.slice(0, cut) : p.prompt}`;
+    });
+    const prompt = [
+      `Write one rule statement for each of these ${items.length} CVEs, each on its own (a rule blocks only its own CVE's exploit). Answer with {"rules": [...]}, one entry per CVE with its "cveId".`,
+      ...body,
+      `Answer with the JSON object: rules (${items.map((p) => p.input.record.id).join(', ')}).`,
+    ].join('\n\n');
+    const base = this.#newBudget()?.limits;
+    const budget = base
+      ? new Budget({
+          maxInputTokens: base.maxInputTokens * items.length,
+          maxOutputTokens: base.maxOutputTokens * items.length,
+          maxCostUsd: base.maxCostUsd * items.length,
+        })
+      : undefined;
+    const billed = { ...zero };
+    let rules: LlmBatchOutput['rules'] = [];
+    let provider: string | undefined;
+    let model: string | undefined;
+    try {
+      const result = await this.#client.generateObject({
+        role: 'main',
+        schema: LlmBatchOutput,
+        schemaName: 'waf_rule_statements',
+        schemaDescription: 'One AWS WAFv2 Statement per CVE, each blocking that CVE’s exploit.',
+        schemaDigest: BATCH_DIGEST,
+        system: SYSTEM_PROMPT,
+        prompt,
+        ...(budget ? { budget } : {}),
+        ...(this.#options.providers ? { providers: this.#options.providers } : {}),
+        maxOutputTokens: Math.min(16_384, 3072 * items.length),
+        ...(this.#options.abortSignal ? { abortSignal: this.#options.abortSignal } : {}),
+      });
+      for (const a of result.attempts) {
+        billed.inputTokens += a.usage?.inputTokens ?? 0;
+        billed.outputTokens += a.usage?.outputTokens ?? 0;
+        billed.costUsd += a.costUsd ?? 0;
+      }
+      rules = result.object.rules;
+      provider = result.provider;
+      model = result.model;
+    } catch (e) {
+      // Every rule is asked singly; what the failed call billed is shared all the same.
+      if (e instanceof AllProvidersFailed)
+        for (const a of e.attempts as readonly { usage?: Usage; costUsd?: number }[]) {
+          billed.inputTokens += a.usage?.inputTokens ?? 0;
+          billed.outputTokens += a.usage?.outputTokens ?? 0;
+          billed.costUsd += a.costUsd ?? 0;
+        }
+    }
+    const k = items.length;
+    const share = {
+      inputTokens: Math.round(billed.inputTokens / k),
+      outputTokens: Math.round(billed.outputTokens / k),
+      costUsd: billed.costUsd / k,
+    };
+    for (const p of items) {
+      const id = p.input.record.id.toUpperCase();
+      const mine = rules.find((r) => r.cveId.trim().toUpperCase() === id);
+      const v = mine ? vet(p.input.record.id, mine.statement) : undefined;
+      if (!mine || !v || v.rejected) {
+        p.done({ share });
+        continue;
+      }
+      const attackClass = p.input.facts.attackClass ?? classify(p.input.record, p.input.exploits).attackClass;
+      // The rule's own budget starts with its share of the batch.
+      const state = this.#state.get(p.input);
+      state?.budget?.record({ inputTokens: share.inputTokens, outputTokens: share.outputTokens }, undefined);
+      p.done({
+        share,
+        proposal: {
+          candidates: [
+            {
+              statement: v.statement,
+              strategy: 'llm',
+              ...(attackClass ? { attackClass } : {}),
+              ...(provider ? { provider } : {}),
+              ...(model ? { model } : {}),
+            },
+          ],
+          ...(provider ? { provider } : {}),
+          ...(model ? { model } : {}),
+          usage: { inputTokens: share.inputTokens, outputTokens: share.outputTokens },
+          costUsd: share.costUsd,
+          confidence: p.input.exploits.length > 0 ? 'high' : 'medium',
+          notes: [`llm: written in one call with ${k - 1} other CVE(s)`],
+        },
+      });
+    }
   }
 
   /** One structured-output call, asked again (bounded) when no provider's answer fit the schema. */

@@ -198,3 +198,23 @@ export const STATEMENT_DIGEST = [
   'TextTransformations: [{"Priority": 0, "Type": T}, ...] with T one of ' +
     `${TextTransformationTypeValues.join(', ')}.`,
 ].join('\n');
+
+/** Most CVEs written in one batched call (`--llm-batch`). */
+export const MAX_LLM_BATCH = 8;
+
+/** What the model returns for a batch: one statement per CVE, named by its ID. */
+export interface LlmBatchOutput {
+  rules: (LlmRuleOutput & { cveId: string })[];
+}
+
+export const LlmBatchOutput = z.object({
+  rules: z
+    .array(z.object({ cveId: z.string().max(40), rationale: z.string(), statement: StatementOutput }))
+    .max(MAX_LLM_BATCH),
+}) as unknown as z.ZodType<LlmBatchOutput>;
+
+/** The digest for a batch: the statement digest with its first line for a list of rules. */
+export const BATCH_DIGEST = [
+  'Answer with one JSON object {"rules": [{"cveId": "CVE-…", "rationale": string, "statement": Statement}, …]}, one entry per CVE asked for, where Statement is an object with exactly one key:',
+  ...STATEMENT_DIGEST.split('\n').slice(1),
+].join('\n');
