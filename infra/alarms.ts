@@ -50,8 +50,9 @@ export function readAlertRules(file: string): PromAlert[] {
   return doc.groups.flatMap((g) =>
     g.rules.flatMap((r) => {
       if (!r.alert) return [];
-      const cmp = /(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)/.exec(r.expr);
-      if (!cmp) throw new Error(`alert ${r.alert}: no comparison with a number in its expression`);
+      const cmp = /(>=|<=|==|>|<)\s*(-?[\d.]+)/.exec(r.expr);
+      if (!cmp || !Number.isFinite(Number(cmp[2])))
+        throw new Error(`alert ${r.alert}: no comparison with a number in its expression`);
       return [
         {
           name: r.alert,

@@ -31,7 +31,7 @@ export interface AppSettings {
   };
 }
 
-const REGION = /^[a-z]{2,5}(-[a-z]+)+-\d+$/;
+const REGION = /^[a-z]{2,5}-[a-z-]{1,30}-\d{1,3}$/;
 
 /** The settings from the environment; throws naming the variable that is wrong. */
 export function settingsFromEnv(env: NodeJS.ProcessEnv): AppSettings {

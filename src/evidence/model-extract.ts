@@ -88,6 +88,7 @@ export function crossCheck(text: string, answer: ModelFacts): { facts: ExploitFa
   };
   const contains = (v: string) => hay.some((h) => h.includes(v.toLowerCase()));
   const asWord = (v: string) =>
+    // eslint-disable-next-line security/detect-non-literal-regexp -- v is a method the answer schema allows only as /^[A-Z]{3,10}$/: no regex syntax
     hay.some((h) => new RegExp(`(?:^|[^a-z])${v.toLowerCase()}(?:[^a-z]|$)`).test(h));
   // An endpoint with a query (`/a?b=c`) is kept by its path.
   const endpoint = (v: string) => v.startsWith('/') && contains(v.split('?')[0]!);

@@ -92,7 +92,11 @@ describe('workflow files', () => {
   it.each(files)('%s pins every action to a release or a commit, never a branch', (file) => {
     for (const job of Object.values(raw(file).jobs))
       for (const step of job.steps)
-        if (step.uses) expect(step.uses, file).toMatch(/^[\w.-]+\/[\w./-]+@(v\d+(\.\d+){0,2}|[0-9a-f]{40})$/);
+        if (step.uses) {
+          const [action, ref] = step.uses.split('@');
+          expect(action, file).toMatch(/^[\w.-]+\/[\w./-]+$/);
+          expect(ref, step.uses).toMatch(/^(v\d[\d.]*|[0-9a-f]{40})$/);
+        }
   });
 
   it.each(files)('%s gives the token read-only contents by default', (file) => {

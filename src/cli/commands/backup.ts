@@ -146,7 +146,7 @@ export function registerBackup(
           throw new InputError(
             '--bucket must be an S3 bucket name (3-63 lower-case letters, digits, dots, hyphens)',
           );
-        if (opts.region !== undefined && !/^[a-z]{2,5}(-[a-z]+)+-\d+$/.test(opts.region))
+        if (opts.region !== undefined && !/^[a-z]{2,5}-[a-z-]{1,30}-\d{1,3}$/.test(opts.region))
           throw new InputError('--region must be an AWS region like us-east-1');
         if (opts.endpoint !== undefined) {
           let ok = false;

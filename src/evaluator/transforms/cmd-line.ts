@@ -22,6 +22,7 @@ export function makeCmdLine(options: CmdLineOptions): (input: string) => string 
   for (let k = 0; k < SPACE_LIKE.length; k++) spaceLike.add(SPACE_LIKE.charCodeAt(k));
   // The input is already normal when it has nothing to delete, replace or lowercase, no double space and
   // no space before / or (.
+  // eslint-disable-next-line security/detect-non-literal-regexp -- a character class of the transform's own constant characters, escaped
   const needsWork = new RegExp(`[${escapeForClass(options.deleted)},;\\t\\r\\nA-Z]| [ /(]`);
 
   return function cmdLineVariant(input: string): string {

@@ -38,6 +38,7 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const keywordRes = new Map(
   Object.values(KNOWLEDGE).map((k) => [
     k.attackClass,
+    // eslint-disable-next-line security/detect-non-literal-regexp -- keywords of the built-in knowledge, escaped (escapeRe)
     k.keywords.map((w) => ({ re: new RegExp(`\\b${escapeRe(w)}\\b`, 'g'), weight: w.split(' ').length })),
   ]),
 );

@@ -275,12 +275,16 @@ const BackupEnvSchema = z.object({
   WAFGEN_BACKUP_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
   WAFGEN_BACKUP_SCHEDULE: z
     .string()
-    .regex(/^\S+( \S+){4,5}$/, 'must be a cron pattern (5 or 6 fields)')
+    .max(100)
+    .refine((v) => {
+      const fields = v.split(' ');
+      return fields.length >= 5 && fields.length <= 6 && fields.every(Boolean);
+    }, 'must be a cron pattern (5 or 6 fields)')
     .default(DEFAULT_BACKUP_SCHEDULE),
   WAFGEN_BACKUP_ENDPOINT: httpUrl.optional(),
   WAFGEN_BACKUP_REGION: z
     .string()
-    .regex(/^[a-z]{2,5}(-[a-z]+)+-\d+$/, 'must be an AWS region like us-east-1')
+    .regex(/^[a-z]{2,5}-[a-z-]{1,30}-\d{1,3}$/, 'must be an AWS region like us-east-1')
     .optional(),
 });
 
