@@ -2,7 +2,7 @@
 // secret is read once per cold start, served from its cache within the TTL, read again after it;
 // a rotated value gets a new runtime (the Vercel handler here, on PostgreSQL), a value the
 // environment set itself is never replaced, and a failed read keeps the values in use.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { createFetchHandler } from '../../src/api/adapters/vercel.js';
 import { createRuntime, lazyRuntime, type Runtime } from '../../src/api/runtime.js';
@@ -10,7 +10,7 @@ import type { RunningService } from '../../src/app/index.js';
 import { applySecretsToEnv, refreshSecretsInEnv, secretsManagerFetcher } from '../../src/secrets/index.js';
 import { reusedService } from '../../src/worker/lambda.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/fake-aws/secrets-manager.js';
-import { baseEnv, createTestDatabase, postgresAdminUrl, sleep, token, type TestDatabase } from './support.js';
+import { baseEnv, createTestDatabase, postgresAdminUrl, token, type TestDatabase } from './support.js';
 
 const K1 = 'first-jwt-secret-from-secrets-manager-0123456789';
 const K2 = 'rotated-jwt-secret-from-secrets-manager-9876543210';
@@ -33,11 +33,20 @@ afterAll(async () => {
   }
 });
 
+// The TTL is crossed by moving the clock (Date only), not by waiting: a loaded machine would cross it
+// early while a runtime is being built. Caches are made after the clock is faked, so they read it.
+const fakeClock = () => vi.useFakeTimers({ toFake: ['Date'] });
+const pastTtl = () => vi.setSystemTime(Date.now() + 61_000);
+afterEach(() => {
+  vi.useRealTimers();
+});
+
 const reads = (name: string) =>
   fake.calls.filter((c) => (c.body as { SecretId?: string }).SecretId?.includes(name)).length;
 
 describe('refreshSecretsInEnv', () => {
   it('re-reads after the TTL, replaces rotated values it supplied, never what the environment set', async () => {
+    fakeClock();
     const arn = fake.put({
       name: 'wafgen/refresh-unit',
       secretString: JSON.stringify({ OPENAI_API_KEY: 'sk-one', ANTHROPIC_API_KEY: 'sk-ant-one' }),
@@ -45,7 +54,7 @@ describe('refreshSecretsInEnv', () => {
     const env: NodeJS.ProcessEnv = {
       WAFGEN_SECRETS_ARN: arn,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: fake.url,
-      WAFGEN_SECRETS_TTL_SECONDS: '1',
+      WAFGEN_SECRETS_TTL_SECONDS: '60',
       ANTHROPIC_API_KEY: 'from-the-environment',
       ...credentials,
     };
@@ -63,7 +72,7 @@ describe('refreshSecretsInEnv', () => {
       }),
     });
     expect(await refreshSecretsInEnv(env)).toBe(false);
-    await sleep(1100);
+    pastTtl();
     expect(await refreshSecretsInEnv(env)).toBe(true);
     expect(reads('refresh-unit')).toBe(2);
     expect(env).toMatchObject({
@@ -72,7 +81,7 @@ describe('refreshSecretsInEnv', () => {
       ANTHROPIC_API_KEY: 'from-the-environment',
     });
     // Secrets Manager failing: the values in use stay.
-    await sleep(1100);
+    pastTtl();
     fake.failNext('InternalServiceError', 500, 10);
     expect(await refreshSecretsInEnv(env)).toBe(false);
     expect(env.OPENAI_API_KEY).toBe('sk-two');
@@ -132,6 +141,7 @@ describe.skipIf(!adminUrl)('a warm Vercel handler', () => {
   });
 
   it('takes the rotated JWT key once the TTL has passed, from one read per TTL', async () => {
+    fakeClock();
     const secret = (key: string) => JSON.stringify({ DATABASE_URL: db.url, WAFGEN_JWT_SECRET: key });
     const arn = fake.put({ name: 'wafgen/vercel', secretString: secret(K1) });
     const env = baseEnv({
@@ -139,7 +149,7 @@ describe.skipIf(!adminUrl)('a warm Vercel handler', () => {
       WAFGEN_JWT_SECRET: undefined,
       WAFGEN_SECRETS_ARN: arn,
       AWS_ENDPOINT_URL_SECRETS_MANAGER: fake.url,
-      WAFGEN_SECRETS_TTL_SECONDS: '2',
+      WAFGEN_SECRETS_TTL_SECONDS: '60',
       WAFGEN_GENERATE_TIMEOUT_MS: '1000',
     });
     const handler = createFetchHandler(
@@ -166,7 +176,7 @@ describe.skipIf(!adminUrl)('a warm Vercel handler', () => {
     fake.put({ name: 'wafgen/vercel', secretString: secret(K2) });
     expect(await status(K2)).toBe(401);
     expect(reads('vercel')).toBe(1);
-    await sleep(2100);
+    pastTtl();
     expect(await status(K2)).toBe(404);
     expect(await status(K1)).toBe(401);
     expect(reads('vercel')).toBe(2);

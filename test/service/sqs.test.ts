@@ -289,7 +289,8 @@ describe.skipIf(!adminUrl)('serverless on SQS', () => {
     for (const [i, cve] of cves.entries()) {
       const deliveries = sqs.deliveries.filter((d) => d.body.includes(`"id":"${ids[i]}"`)).length;
       expect((await store.jobs.get(ids[i]!))!.attempts).toBe(deliveries);
-      if (cve === killed) expect(deliveries).toBe(2);
+      // Redelivered at least once (more when a loaded machine timed its generation out: a retry).
+      if (cve === killed) expect(deliveries).toBeGreaterThanOrEqual(2);
     }
     expect(sqs.bodies(queueUrl)).toEqual([]);
     b.kill('SIGTERM');
