@@ -202,13 +202,13 @@ describe('SQS job queue', () => {
   }, 20_000);
 
   it('keeps renewing a running job past its visibility timeout: no second worker takes it', async () => {
-    const { queue } = queues({ visibilityTimeoutS: 1 });
-    const hooks = recorder(async () => void (await sleep(3000)));
+    const { queue } = queues({ visibilityTimeoutS: 2 });
+    const hooks = recorder(async () => void (await sleep(4500)));
     await queue.add('long', { cveId: 'CVE-2021-44228' });
     const a = queue.consume(hooks, { concurrency: 1 });
     const b = queue.consume(hooks, { concurrency: 1 });
     await until('the long job', () => hooks.done.length === 1);
-    await sleep(1500);
+    await sleep(200);
     expect(hooks.runs).toHaveLength(1);
     expect(fake.deliveries.filter((d) => d.body.includes('"id":"long"'))).toHaveLength(1);
     expect(fake.calls.some((c) => c.target === 'AmazonSQS.ChangeMessageVisibility')).toBe(true);
