@@ -12,3 +12,4 @@ export type { Job } from './repositories/jobs.js';
 export type { AuditRepository } from './types.js';
 export { dynamoSettingsFromEnv } from './dynamodb/settings.js';
 export { StoreLimitError } from './dynamodb/table.js';
+export { DynamoUnavailableError } from './dynamodb/unavailable.js';

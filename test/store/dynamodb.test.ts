@@ -7,8 +7,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { backendUnavailable } from '../../src/app/backends.js';
 import { ConfigError } from '../../src/config/index.js';
 import {
+  DynamoUnavailableError,
   dynamoSettingsFromEnv,
   isUniqueViolation,
   openStore,
@@ -166,19 +168,38 @@ describe('DynamoDB store', () => {
     expect(() => store.db).toThrow(StoreUnsupportedError);
   });
 
-  it('fails to open when the table is missing and creation is off, or the endpoint does not answer', async () => {
-    await expect(
-      openStore({
-        dataDir: '/nonexistent',
-        dynamodb: { ...local.options('missing-wafgen'), createTable: false },
-      }),
-    ).rejects.toThrow(/ResourceNotFound|not found|non-existent/i);
+  it('reports DynamoDB that cannot be used as unavailable (exit 5, 503): unreachable, table missing, gone mid-way', async () => {
+    const missing = await openStore({
+      dataDir: '/nonexistent',
+      dynamodb: { ...local.options('missing-wafgen'), createTable: false },
+    }).catch((e: unknown) => e);
+    expect(missing).toBeInstanceOf(DynamoUnavailableError);
+    expect((missing as Error).message).toBe(
+      `cannot reach DynamoDB at 127.0.0.1:${new URL(local.endpoint).port} (table not found, ResourceNotFoundException)`,
+    );
+    expect(backendUnavailable(missing, {})).toBe(missing);
+
     const port = await deadPort();
-    await expect(
-      openStore({
-        dataDir: '/nonexistent',
-        dynamodb: { ...local.options(), endpoint: `http://127.0.0.1:${port}` },
-      }),
-    ).rejects.toThrow();
-  });
+    const refused = await openStore({
+      dataDir: '/nonexistent',
+      dynamodb: { ...local.options(), endpoint: `http://127.0.0.1:${port}` },
+    }).catch((e: unknown) => e);
+    expect((refused as Error).message).toBe(`cannot reach DynamoDB at 127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(backendUnavailable(refused, {})).toBe(refused);
+
+    // A store whose DynamoDB goes away: its next call says so; a lost condition is not "unavailable".
+    const other = await startDynalite();
+    const s = await openStore({ dataDir: '/nonexistent', dynamodb: other.options() });
+    try {
+      await s.jobs.create({ id: 'j', kind: 'k' });
+      const duplicate = await s.jobs.create({ id: 'j', kind: 'k' }).catch((e: unknown) => e);
+      expect(backendUnavailable(duplicate, {})).toBeUndefined();
+      await other.close();
+      const gone = await s.vulns.get('CVE-2021-44228').catch((e: unknown) => e);
+      expect(gone).toBeInstanceOf(DynamoUnavailableError);
+      expect((gone as Error).message).not.toContain('local'); // no credentials in it
+    } finally {
+      await s.close();
+    }
+  }, 30_000);
 });

@@ -85,7 +85,6 @@ export class DynamoAuditRepository implements AuditRepository {
       values[':until'] = until;
     }
     const filters: string[] = [];
-    const names: Record<string, string> = {};
     if (opts.type !== undefined && index !== 'gsi2') {
       filters.push('g2pk = :type');
       values[':type'] = `AUDITTYPE#${opts.type}`;
@@ -102,7 +101,6 @@ export class DynamoAuditRepository implements AuditRepository {
         IndexName: index,
         KeyConditionExpression: `${g}pk = :p${range}`,
         ExpressionAttributeValues: values,
-        ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
         ...(filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
         ScanIndexForward: false,
       },

@@ -13,6 +13,7 @@ import { DynamoRuleRepository } from './rules.js';
 import { dynamoTables } from './registry.js';
 import type { DynamoStoreOptions } from './settings.js';
 import { ensureTable, MAX_EXAMINED } from './table.js';
+import { reportUnavailable } from './unavailable.js';
 import { DynamoVulnRepository } from './vulns.js';
 
 export async function openDynamoStore(opts: DynamoStoreOptions): Promise<Store> {
@@ -22,6 +23,7 @@ export async function openDynamoStore(opts: DynamoStoreOptions): Promise<Store> 
     ...(opts.credentials ? { credentials: opts.credentials } : {}),
     maxAttempts: 3,
   });
+  reportUnavailable(client, opts.endpoint ?? `https://dynamodb.${opts.region}.amazonaws.com`);
   const doc = DynamoDBDocumentClient.from(client, {
     marshallOptions: { removeUndefinedValues: true },
   });

@@ -12,6 +12,8 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 
+import { DynamoUnavailableError } from './unavailable.js';
+
 /** Items read per Query page. */
 const PAGE_SIZE = 200;
 /** Items examined per COUNT page (a count carries no item data back). */
@@ -40,9 +42,11 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
     const d = await client.send(new DescribeTableCommand({ TableName: tableName }));
     if (d.Table?.TableStatus === 'ACTIVE') return;
   } catch (error) {
+    // Classified as unavailable by the client (unavailable.ts): the cause says the table is missing.
+    const cause = error instanceof DynamoUnavailableError ? error.cause : error;
     if (
-      !(error instanceof ResourceNotFoundException) &&
-      (error as Error).name !== 'ResourceNotFoundException'
+      !(cause instanceof ResourceNotFoundException) &&
+      (cause as Error | undefined)?.name !== 'ResourceNotFoundException'
     )
       throw error;
     const keys = INDEXES.flatMap((i) => [`${i.replace('gsi', 'g')}pk`, `${i.replace('gsi', 'g')}sk`]);
