@@ -302,7 +302,12 @@ describe.skipIf(!adminUrl)('serverless on SQS', () => {
     const worker = await runWorker(env, { threads: 0, concurrency: 2 });
     closers.push(() => worker.stop());
     expect(worker.running.service.queue.kind).toBe('sqs');
-    const { jobId } = await worker.running.service.jobs.enqueue({ cveId: 'CVE-2021-26084', source: 'test' });
+    // A CVE no other test here queued: a new job, run by this worker.
+    const { jobId, created } = await worker.running.service.jobs.enqueue({
+      cveId: 'CVE-2021-41773',
+      source: 'test',
+    });
+    expect(created).toBe(true);
     await waitFor('the job', async () => (await store.jobs.get(jobId))?.status === 'succeeded', 30_000);
     expect(await worker.stop()).toEqual({ abandoned: [] });
     await expect(runWorker(baseEnv({ DATABASE_URL: db.url }))).rejects.toThrow(
