@@ -16,6 +16,7 @@ import {
   type SqsEventRecord,
   type SqsQueueSettings,
 } from '../../src/queue/index.js';
+import { handler } from '../../src/worker/lambda.js';
 import { startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
 
 const credentials = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret-key' };
@@ -310,6 +311,11 @@ describe('SQS job queue', () => {
 });
 
 describe('worker Lambda batches', () => {
+  it('the exported handler refuses what is not an SQS event, before opening anything', async () => {
+    await expect(handler({ httpMethod: 'GET', path: '/' })).rejects.toThrow(/takes SQS events/);
+    await expect(handler({ Records: [{ messageId: 'x' }] })).rejects.toThrow(/takes SQS events/);
+  });
+
   /** Receives up to `max` messages as the event source mapping would, shaped as Lambda's records. */
   async function receive(url: string, max: number): Promise<SqsEventRecord[]> {
     const client = new SQSClient({ region: 'us-east-1', endpoint: fake.url, credentials });
