@@ -11,7 +11,9 @@ export function registerWorker(
 ): void {
   program
     .command('worker')
-    .description('run a queue worker: generate rules for queued jobs (BullMQ on REDIS_URL)')
+    .description(
+      'run a queue worker: generate rules for queued jobs (BullMQ on REDIS_URL, or SQS with WAFGEN_QUEUE=sqs)',
+    )
     .option(
       '--concurrency <n>',
       'jobs at once (default: WAFGEN_WORKER_CONCURRENCY, else 4 per generation thread, 4 without threads)',
@@ -23,9 +25,10 @@ export function registerWorker(
     .addHelpText(
       'after',
       `
-Needs REDIS_URL (the queue) and, to share the store with the API, DATABASE_URL. Run as many workers
-as the load needs; each job runs once, and a job whose worker dies is taken over by another after
-WAFGEN_WORKER_LOCK_MS. SIGTERM finishes the running jobs (for up to WAFGEN_SHUTDOWN_GRACE_MS, then
+Needs REDIS_URL (the queue), or WAFGEN_QUEUE=sqs with WAFGEN_SQS_QUEUE_URL (a FIFO queue; a job
+whose worker dies returns after WAFGEN_SQS_VISIBILITY_TIMEOUT_S), and, to share the store with the
+API, DATABASE_URL. Run as many workers as the load needs; each job runs once, and a job whose
+worker dies is taken over by another after WAFGEN_WORKER_LOCK_MS (BullMQ). SIGTERM finishes the running jobs (for up to WAFGEN_SHUTDOWN_GRACE_MS, then
 hands them back to the queue) and exits. Logs are JSON lines on stdout. While Redis does not answer
 the worker takes no job and says so in one line; a signal then stops it with "cannot reach Redis at
 host:port (code)" and exit 5, as it does when Redis is gone at shutdown (running jobs then return
