@@ -106,7 +106,7 @@ Examples:
           ]);
         const name = file === '-' ? 'stdin' : file;
         const text = await readTextFile(file, config().WAFGEN_MAX_INPUT_BYTES);
-        const found = recognise(text, (t) => parseJson(t, name));
+        const found = await recognise(text, (t) => parseJson(t, name));
         const report: Report = validateRecognised(found, (part) => {
           const cveId = opts.cve ?? part.cveId;
           return validateRules(part.document, {

@@ -5,7 +5,6 @@
  * file as written; reports that hold no rules (test's and validate's `--json`, SARIF, JUnit XML) are
  * checked for shape and consistency (their counts agree with their entries) and summarised.
  */
-import { XMLParser } from 'fast-xml-parser';
 import { z } from 'zod';
 
 import type { ValidationResult } from '../../app/library.js';
@@ -386,7 +385,9 @@ function fromSarif(value: Record<string, unknown>): Recognised | undefined {
 }
 
 /** Test suites of a JUnit document, as fast-xml-parser reads them (attributes prefixed `@_`). */
-function fromJunit(text: string): Recognised {
+async function fromJunit(text: string): Promise<Recognised> {
+  // The XML library loads only for XML: every other validate runs without it.
+  const { XMLParser } = await import('fast-xml-parser');
   const parser = new XMLParser({
     ignoreAttributes: false,
     attributeNamePrefix: '@_',
@@ -459,7 +460,7 @@ function fromJunit(text: string): Recognised {
  * What the file is. `text` is the file as read; `parse` reads it as JSON (with wafgen's limits and
  * one-line errors). XML is read only when the text starts with `<`.
  */
-export function recognise(text: string, parse: (text: string) => unknown): Recognised {
+export async function recognise(text: string, parse: (text: string) => unknown): Promise<Recognised> {
   if (text.trimStart().startsWith('<')) return fromJunit(text);
   const value = parse(text);
   const found =
