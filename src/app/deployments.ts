@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { deploymentEvent } from '../audit/event.js';
 import type { AuditLog } from '../audit/index.js';
 import { InputError } from '../core/errors.js';
-import type { DeployResult, DeployTarget } from '../deploy/index.js';
+import type { DeployResult, DeployTarget, SampleCount } from '../deploy/index.js';
 import type { ClientOptions } from '../deploy/client.js';
 import type { DeploymentEvent } from '../deploy/history.js';
 import type { Store } from '../store/index.js';
@@ -76,6 +76,9 @@ export interface DeploymentsOptions extends ClientOptions {
   retry?: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number };
   now?: () => Date;
 }
+
+/** Sampled matches of a rule in Count (deploy/soak.ts), or why they could not be read. */
+export type SoakStatus = SampleCount | { error: string };
 
 /** A step's result as JSON: no SDK objects (SearchStrings are bytes there), the plan as text. */
 export interface DeploymentView {
@@ -298,6 +301,26 @@ export class Deployments {
     const { formatDeployResult, summarizeDeployResult } = await import('../deploy/format.js');
     const { before: _b, after: _a, lockToken: _l, ...rest } = result;
     return { ...rest, summary: summarizeDeployResult(result), plan: formatDeployResult(result) };
+  }
+
+  /**
+   * The soak status of a rule in Count in a web ACL: how many of AWS's sampled requests it matched
+   * since it went into Count (what it would have blocked); undefined for other deployments, and
+   * the error's message when AWS could not be asked.
+   */
+  async soakStatus(d: Deployment): Promise<SoakStatus | undefined> {
+    if (d.removed || d.action !== 'Count' || d.target.kind !== 'web-acl' || !d.countSince) return undefined;
+    const { countSampledMatches } = await import('../deploy/index.js');
+    try {
+      return await countSampledMatches(Deployments.targetOf(d), d.ruleName, new Date(d.countSince), {
+        ...(this.options.client ? { client: this.options.client } : {}),
+        ...(this.options.endpoint ? { endpoint: this.options.endpoint } : {}),
+        ...(this.options.credentials ? { credentials: this.options.credentials } : {}),
+        ...(this.options.now ? { now: this.options.now() } : {}),
+      });
+    } catch (e) {
+      return { error: e instanceof Error ? e.message : String(e) };
+    }
   }
 
   /** Every deployment the records know, the most recently changed first. */

@@ -3,6 +3,7 @@
 export { deployRule, promoteRule, rollbackRule, type DeployOptions, type DeployResult } from './deploy.js';
 export { parseWafArn, resolveTarget, type DeployTarget, type Scope } from './client.js';
 export { DeployError } from './errors.js';
+export { countSampledMatches, type SampleCount } from './soak.js';
 export { auditHistory, memoryHistory } from './history.js';
 export { actionName, diffRules, nextFreePriority, placeRule } from './plan.js';
 export { fromSdkRule, toSdkRule } from './convert.js';

@@ -12,9 +12,11 @@ import {
   type WAFV2Client,
 } from '@aws-sdk/client-wafv2';
 
+import { InputError } from '../core/errors.js';
+import { createClient, resolveTarget, type ClientOptions, type DeployTarget } from './client.js';
 import { DeployError, describeAwsError } from './errors.js';
 import type { DeploymentHistory } from './history.js';
-import type { LoadedTarget } from './target.js';
+import { loadTarget, type LoadedTarget } from './target.js';
 
 import { MAX_SOAK_MINUTES } from './limits.js';
 
@@ -107,4 +109,62 @@ export async function checkSoak(
     );
   }
   return report;
+}
+
+export interface SampleCount {
+  /** Sampled requests that matched the rule in the window (what it would have blocked in Block). */
+  matches: number;
+  /** AWS's estimate of how many requests the sample stands for. */
+  population: number;
+  window: { start: string; end: string };
+  /** The rule has SampledRequestsEnabled off: AWS keeps no sample to count. */
+  sampling: boolean;
+}
+
+/**
+ * How many sampled requests matched a rule of a web ACL since `since` (at most the last three hours):
+ * the soak status the review console shows beside a rule in Count. Read-only.
+ */
+export async function countSampledMatches(
+  target: DeployTarget,
+  ruleName: string,
+  since: Date,
+  options: ClientOptions & { now?: Date } = {},
+): Promise<SampleCount> {
+  const resolved = resolveTarget(target);
+  if (resolved.kind !== 'web-acl' || !resolved.id)
+    throw new InputError('sampled requests are read per web ACL, given by ARN');
+  const client = createClient(resolved.region, options);
+  const now = options.now ?? new Date();
+  const start = new Date(Math.max(since.getTime(), now.getTime() - MAX_SOAK_MINUTES * 60_000 + 60_000));
+  const window = { start: start.toISOString(), end: now.toISOString() };
+  try {
+    const loaded = await loadTarget(client, {
+      kind: 'web-acl',
+      scope: resolved.scope,
+      name: resolved.name,
+      id: resolved.id,
+    });
+    const rule = loaded.rules.find((r) => r.Name === ruleName);
+    if (!rule) throw new DeployError(`${ruleName} is not in web ACL ${resolved.name}`, 'not-found');
+    if (!rule.VisibilityConfig?.SampledRequestsEnabled)
+      return { matches: 0, population: 0, window, sampling: false };
+    const r = await client.send(
+      new GetSampledRequestsCommand({
+        WebAclArn: loaded.arn,
+        RuleMetricName: rule.VisibilityConfig.MetricName,
+        Scope: loaded.scope,
+        TimeWindow: { StartTime: start, EndTime: now },
+        MaxItems: SAMPLE_MAX_ITEMS,
+      }),
+    );
+    return {
+      matches: r.SampledRequests?.length ?? 0,
+      population: r.PopulationSize ?? 0,
+      window,
+      sampling: true,
+    };
+  } catch (e) {
+    throw describeAwsError(e, `reading sampled requests of ${ruleName}`);
+  }
 }

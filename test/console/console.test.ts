@@ -168,7 +168,21 @@ describe.skipIf(!run)('the review console in chromium', () => {
   });
 
   it('promotes Count → Block and rolls back, each confirmed first and audited under the signed-in key', async () => {
+    // While in Count, AWS sampled two requests the rule matched: the soak status counts them.
+    const at = new Date(Date.now() - 200);
+    fake.addSamples(
+      'shop',
+      `wafgen-${CVE}`,
+      [
+        { at, uri: '/search?q=${jndi:ldap://x}', action: 'COUNT' },
+        { at, uri: '/login', headers: { 'user-agent': '${jndi:dns://y}' }, action: 'COUNT' },
+      ],
+      { region: 'eu-west-1' },
+    );
     await page.goto(`${url}/console/deployments`);
+    await expect(page.getByRole('row', { name: new RegExp(`wafgen-${CVE}`) }).textContent()).resolves.toMatch(
+      /in Count for \d+ min;\s+2\s+sampled requests\s+matched/,
+    );
     expect(await seriousViolations(page)).toEqual([]);
     await page.getByRole('button', { name: new RegExp(`Promote wafgen-${CVE}`) }).click();
     // Nothing happens before the confirmation.

@@ -49,6 +49,8 @@ export interface ConsoleDeps {
   trustProxy: boolean;
 }
 
+/** Most rules in Count whose sampled requests one deployments page reads. */
+const MAX_SOAK_LOOKUPS = 20;
 const CVE = /^CVE-\d{4}-\d{4,7}$/i;
 const DEPLOYMENT_ID = /^\d{1,18}$/;
 const SEVERITIES = new Set(['critical', 'high', 'medium', 'low', 'unknown']);
@@ -197,7 +199,13 @@ export function registerConsole<E extends Env>(app: Hono<E>, deps: ConsoleDeps):
   app.get('/console/deployments', async (c) => {
     const who = await viewerOf(c);
     if (who instanceof Response) return who;
-    return c.html(deploymentsPage(await service.deployments.list(), who.viewer));
+    const list = await service.deployments.list();
+    // Soak status from AWS's sampled requests, for the first rules in Count (one GetWebACL and one
+    // GetSampledRequests each).
+    const counted = list.filter((d) => d.action === 'Count' && !d.removed).slice(0, MAX_SOAK_LOOKUPS);
+    const statuses = await Promise.all(counted.map((d) => service.deployments.soakStatus(d)));
+    const soaks = new Map(counted.map((d, i) => [d.id, statuses[i]]));
+    return c.html(deploymentsPage(list, who.viewer, soaks));
   });
 
   for (const kind of ['promote', 'rollback'] as const) {

@@ -9,6 +9,7 @@ import { html, raw } from 'hono/html';
 import type { HtmlEscapedString } from 'hono/utils/html';
 
 import type { Deployment, DeploymentView } from '../../app/index.js';
+import type { SoakStatus } from '../../app/deployments.js';
 import type { JobsOverview, RulePage, RuleRow } from '../../app/review.js';
 
 hljs.registerLanguage('json', json);
@@ -436,7 +437,25 @@ function minutesSince(iso: string | undefined, now: Date): number | undefined {
   return Math.max(0, Math.floor((now.getTime() - new Date(iso).getTime()) / 60_000));
 }
 
-export function deploymentsPage(list: Deployment[], viewer: Viewer, now = new Date()): Html {
+function soakCell(d: Deployment, status: SoakStatus | undefined, now: Date): Html | string {
+  if (d.action === 'Block') return 'blocking';
+  if (d.action !== 'Count') return '';
+  const minutes = minutesSince(d.countSince, now);
+  const since = minutes !== undefined ? html`in Count for ${minutes} min` : html`in Count`;
+  if (!status) return since;
+  if ('error' in status)
+    return html`${since}; <span class="muted">sampled requests unavailable: ${status.error}</span>`;
+  if (!status.sampling) return html`${since}; sampling is off, so AWS keeps no sample to count`;
+  return html`${since}; <strong>${status.matches}</strong> sampled request${status.matches === 1 ? '' : 's'}
+    matched (would have been blocked) of ~${status.population} sampled since ${status.window.start}`;
+}
+
+export function deploymentsPage(
+  list: Deployment[],
+  viewer: Viewer,
+  soaks: ReadonlyMap<string, SoakStatus | undefined> = new Map(),
+  now = new Date(),
+): Html {
   return layout(
     'Deployments',
     'deployments',
@@ -470,7 +489,6 @@ export function deploymentsPage(list: Deployment[], viewer: Viewer, now = new Da
               </thead>
               <tbody>
                 ${list.map((d) => {
-                  const soak = minutesSince(d.countSince, now);
                   return html`<tr>
                     <th scope="row">
                       ${d.cveId ? html`<a href="/console/rules/${d.cveId}">${d.ruleName}</a>` : d.ruleName}
@@ -485,9 +503,7 @@ export function deploymentsPage(list: Deployment[], viewer: Viewer, now = new Da
                       ${d.removed ? badge('state', 'removed') : badge('state', d.action === 'Block' ? 'block' : 'count')}
                     </td>
                     <td class="num">${d.version ?? ''}</td>
-                    <td>
-                      ${d.action === 'Count' && soak !== undefined ? html`in Count for ${soak} min (since ${d.countSince})` : d.action === 'Block' ? 'blocking' : ''}
-                    </td>
+                    <td>${soakCell(d, soaks.get(d.id), now)}</td>
                     <td>
                       ${d.operation} by ${d.principal ?? '?'}
                       <div class="muted">${d.at}</div>
