@@ -20,7 +20,12 @@
  * own pre-call estimate (characters / 4 of the same text). Cost per rule at list prices from
  * src/llm/prices.ts for a few models (a self-hosted OpenAI-compatible server itself costs $0).
  *
- * Usage: npm run bench:llm [-- --cves N] [--cve CVE-…] [--verbose]
+ * Then the modes of issue 15 (WAFGEN_LLM_OUTPUT=digest, so the schema is counted in the prompt):
+ * per rule, the calls, prompt and output tokens and the cost at gpt-4.1's list price, for single
+ * generation, batched (--llm-batch 2, 4, 8: every rule generating at once), three candidates, a
+ * judge, and the mini model's extraction from a long article (gpt-4.1-mini's price).
+ *
+ * Usage: npm run bench:llm [-- --cves N] [--cve CVE-…] [--verbose] [--modes-only]
  */
 import { parseArgs } from 'node:util';
 
@@ -33,6 +38,7 @@ const { values: opts } = parseArgs({
     cves: { type: 'string', default: '12' },
     cve: { type: 'string', multiple: true },
     verbose: { type: 'boolean', default: false },
+    'modes-only': { type: 'boolean', default: false },
   },
 });
 
@@ -160,12 +166,14 @@ async function main(): Promise<void> {
   console.log(
     `bench:llm — ${records.length} bundled CVEs, OpenAI-compatible test server; tokens: o200k_base (gpt-tokenizer); estimate: the budget's characters/4\n`,
   );
-  for (const [scenario, output] of [
-    ['one-shot', 'native'],
-    ['one-shot', 'digest'],
-    ['one retry', 'native'],
-    ['one retry', 'digest'],
-  ] as const) {
+  for (const [scenario, output] of opts['modes-only']
+    ? []
+    : ([
+        ['one-shot', 'native'],
+        ['one-shot', 'digest'],
+        ['one retry', 'native'],
+        ['one retry', 'digest'],
+      ] as const)) {
     const measured = await run(scenario, output);
     const capped = await run(scenario, output, ROADMAP_BUDGET);
     console.log(`## ${scenario}, WAFGEN_LLM_OUTPUT=${output}`);
@@ -212,7 +220,124 @@ async function main(): Promise<void> {
         `verdicts ${measured.filter((r) => r.verdict === 'proven').length}/${measured.length} proven\n`,
     );
   }
+  await modes(fake, records, good, answer);
   await fake.close();
+}
+
+/** Issue 15's modes: per rule, calls, tokens and cost, single against batched, candidates, judge, extraction. */
+async function modes(
+  fake: Awaited<ReturnType<typeof startFakeLlm>>,
+  records: readonly { id: string; description: string }[],
+  good: ReadonlyMap<string, unknown>,
+  answer: (statement: unknown) => unknown,
+): Promise<void> {
+  process.env.WAFGEN_LLM_OUTPUT = 'digest';
+  delete process.env.WAFGEN_MAX_INPUT_TOKENS;
+  const { generateRule } = await import('../src/app/generate.js');
+  const { createEngine } = await import('../src/generation/llm/index.js');
+  const { loadLlmConfig } = await import('../src/llm/config.js');
+  const { BUILTIN_PRICES, priceFor } = await import('../src/llm/prices.js');
+  const { extractWithModel } = await import('../src/evidence/model-extract.js');
+  const { loadBundled } = await import('../src/vulns/bundled.js');
+  const bundled = new Map(loadBundled().map((r) => [r.id, r]));
+  const price = priceFor(BUILTIN_PRICES, 'openai', 'gpt-4.1')!;
+  const mini = priceFor(BUILTIN_PRICES, 'openai', 'gpt-4.1-mini')!;
+  const costOf = (i: number, o: number, p = price) => (i * p.input + o * p.output) / 1_000_000;
+  const ids = records.map((r) => r.id);
+
+  // The scripted model: every rule asked for in the prompt (a batch names them in `## CVE-…`
+  // headings; a single prompt names its one CVE first), the judge and the extractor answer empty.
+  const respond = (prompt: string): unknown => {
+    if (prompt.includes('red-team reviewer') || prompt.includes('How would you bypass it'))
+      return { bypasses: [], legitimate: [] };
+    if (prompt.includes('Extract the exploit facts'))
+      return {
+        attackClass: null,
+        endpoints: [],
+        parameters: [],
+        methods: [],
+        headers: [],
+        payloadTokens: [],
+      };
+    const batch = [...prompt.matchAll(/^## (CVE-\d{4}-\d+)$/gm)].map((m) => m[1]!);
+    if (batch.length > 0)
+      return { rules: batch.map((cveId) => ({ cveId, ...(answer(good.get(cveId)) as object) })) };
+    const first = ids
+      .map((id) => ({ id, at: prompt.indexOf(id) }))
+      .filter((x) => x.at >= 0)
+      .sort((a, b) => a.at - b.at)[0];
+    return answer(good.get(first?.id ?? ids[0]!));
+  };
+
+  const choice = createEngine({ mode: 'llm', llmConfig: loadLlmConfig(process.env) });
+  async function mode(name: string, extra: { llmBatch?: number; candidates?: number; judge?: string }) {
+    fake.reset();
+    // Enough scripted answers for every call any mode makes.
+    for (let i = 0; i < ids.length * 6; i++) fake.script('openai-compatible', { respond });
+    const reports = await Promise.all(
+      ids.map((cveId) =>
+        generateRule(
+          {
+            cveId,
+            record: bundled.get(cveId)!,
+            maxInputBytes: 1 << 20,
+            save: false,
+            maxAttempts: 1,
+            ...extra,
+          },
+          {
+            engine: choice.engine,
+            ...(choice.fallback ? { fallback: choice.fallback } : {}),
+            judgeFor: choice.judgeFor!,
+            lookup: { offline: true },
+          },
+        ).then((r) => r.report),
+      ),
+    );
+    const calls = fake.requestsFor('openai-compatible').length;
+    const input = sum(reports.map((r) => r.usage.inputTokens));
+    const output = sum(reports.map((r) => r.usage.outputTokens));
+    const k = reports.length;
+    console.log(
+      [
+        name,
+        (calls / k).toFixed(2),
+        fmt(input / k),
+        fmt(output / k),
+        usd(costOf(input, output) / k),
+        `${reports.filter((r) => r.verdict === 'proven').length}/${k}`,
+        `${reports.filter((r) => r.producedBy === 'llm').length}/${k}`,
+      ].join(' | '),
+    );
+  }
+
+  console.log(
+    `## modes (issue 15), ${ids.length} CVEs generated at once, WAFGEN_LLM_OUTPUT=digest, one attempt; cost at gpt-4.1 list price`,
+  );
+  console.log('mode | calls/rule | prompt tok/rule | output tok/rule | $/rule | proven | from the LLM');
+  await mode('single', {});
+  for (const n of [2, 4, 8]) await mode(`batched --llm-batch ${n}`, { llmBatch: n });
+  await mode('--candidates 3', { candidates: 3 });
+  await mode('--judge openai-compatible', { judge: 'openai-compatible' });
+
+  // Extraction: one call per long article, on the mini model.
+  fake.reset();
+  let xi = 0;
+  let xo = 0;
+  let xc = 0;
+  for (const r of records) {
+    fake.script('openai-compatible', { respond });
+    // A long write-up: the record's description and a PoC walk-through, about 8 KB.
+    const text = `${r.description}\n\n${'The proof of concept sends the request below to the vulnerable endpoint and reads the response. '.repeat(80)}`;
+    const x = await extractWithModel(text, `https://advisories.example/${r.id}`, choice.extract!);
+    if (!x) continue;
+    xc++;
+    xi += x.usage.inputTokens;
+    xo += x.usage.outputTokens;
+  }
+  console.log(
+    `extraction (mini model, ~8 KB article) | ${(xc / records.length).toFixed(2)} | ${fmt(xi / Math.max(1, xc))} | ${fmt(xo / Math.max(1, xc))} | ${usd(costOf(xi, xo, mini) / Math.max(1, xc))} (gpt-4.1-mini) | - | -\n`,
+  );
 }
 
 await main();

@@ -29,6 +29,8 @@ interface Common {
 type FakeReply =
   /** The model answers with this value as its JSON output (text, or the tool input in tool mode). */
   | (Common & { json: unknown })
+  /** The model answers with the JSON value this returns for the prompt's text (benches: batches). */
+  | (Common & { respond: (prompt: string) => unknown })
   /** The model answers with this raw text (e.g. not JSON, to test invalid output). */
   | (Common & { text: string })
   /** An HTTP error in the provider's error format. */
@@ -575,7 +577,11 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       return;
     }
     const api = r.api;
-    const reply = queues.get(r.provider)?.shift();
+    const queued = queues.get(r.provider)?.shift();
+    const reply =
+      queued && 'respond' in queued
+        ? { ...queued, json: queued.respond(promptTextOf(body)), respond: undefined }
+        : queued;
     const sendError = (status: number, message: string, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(errorBody(api, status, message)));
