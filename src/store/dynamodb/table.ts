@@ -9,6 +9,7 @@ import {
   DescribeTableCommand,
   type DynamoDBClient,
   ResourceNotFoundException,
+  UpdateTimeToLiveCommand,
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 
@@ -87,10 +88,32 @@ export async function ensureTable(client: DynamoDBClient, tableName: string): Pr
       d.Table?.TableStatus === 'ACTIVE' &&
       d.Table.GlobalSecondaryIndexes?.every((g) => g.IndexStatus === 'ACTIVE')
     )
-      return;
+      return enableTtl(client, tableName);
     await sleep(100);
   }
   throw new Error(`DynamoDB table ${tableName} did not become active`);
+}
+
+/**
+ * Turns on expiry by `expiresAt` (finished jobs). An endpoint that does not implement it (dynalite,
+ * some local emulators answer UnknownOperationException) keeps the table without expiry; a table
+ * whose TTL is already on is left as it is.
+ */
+async function enableTtl(client: DynamoDBClient, tableName: string): Promise<void> {
+  try {
+    await client.send(
+      new UpdateTimeToLiveCommand({
+        TableName: tableName,
+        TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+      }),
+    );
+  } catch (error) {
+    const name = (error as Error).name;
+    const message = (error as Error).message ?? '';
+    if (name === 'UnknownOperationException') return;
+    if (name === 'ValidationException' && /already enabled/i.test(message)) return;
+    throw error;
+  }
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
