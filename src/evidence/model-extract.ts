@@ -14,7 +14,7 @@ import { fenceUntrusted } from './fence.js';
 import { percentDecode } from './extract.js';
 
 /** Text shorter than this goes to the heuristic alone: a model call would cost more than it finds. */
-export const MODEL_EXTRACT_MIN_CHARS = 2000;
+const MODEL_EXTRACT_MIN_CHARS = 2000;
 /** Text the model is shown, at most (the fence cuts the rest). */
 const MODEL_EXTRACT_MAX_CHARS = 24_000;
 

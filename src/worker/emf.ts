@@ -13,7 +13,7 @@ const word = (v: unknown, fallback = 'unknown'): string =>
   typeof v === 'string' && /^[\w.:@/-]{1,100}$/.test(v) ? v : fallback;
 
 /** One EMF line for one generation (a report, or an error with no rule). */
-export function emfLine(
+function emfLine(
   o: { report?: ReportLike; engine?: string; latencyMs?: number },
   now = Date.now(),
 ): string {
