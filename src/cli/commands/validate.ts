@@ -61,7 +61,7 @@ export function registerValidate(
     )
     .option(
       '--json',
-      'print one JSON object: {file, format, valid, kind, wcu, findings, summary} (= --format json)',
+      'print one JSON object: {file, valid, kind, wcu, findings, summary}, and format when not plain WAFv2 JSON (= --format json)',
     )
     .option('--format <format>', `output: ${OUTPUT_FORMATS.join(', ')} (SARIF 2.1.0, JUnit XML)`)
     .option('--cve <id>', 'the CVE the rules patch; names and metric names are checked against it')
@@ -117,7 +117,11 @@ Examples:
           });
         });
         if (format === 'json') {
-          io.out(printableJson({ file, ...report }) + '\n');
+          // Plain WAFv2 JSON prints the library's result as it is (CLI and API agree); anything
+          // else wafgen wrote adds what it was recognised as (format, recognised, records).
+          const { format: read, recognised, ...result } = report;
+          const shown = read === 'wafv2-json' ? result : { ...result, format: read, recognised };
+          io.out(printableJson({ file, ...shown }) + '\n');
         } else if (format === 'sarif') {
           const { validationSarif } = await import('../formats/sarif.js');
           io.out(printableJsonText(JSON.stringify(validationSarif(file, report), null, 2)) + '\n');
