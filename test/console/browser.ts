@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 
-const CHROMIUM = process.env.WAFGEN_TEST_CHROMIUM ?? '/usr/bin/chromium';
+const CHROMIUM = process.env.WAFGEN_TEST_CHROMIUM || '/usr/bin/chromium';
 
 /** True when the browser tests can run; throws under CI=true when they cannot. */
 export function chromiumAvailable(): boolean {
