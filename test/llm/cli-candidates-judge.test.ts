@@ -98,9 +98,8 @@ describe('wafgen generate --candidates --judge', () => {
         '--llm-batch must be a whole number from 1 to 8',
       ],
     ] as const) {
-      const r = await runCli(
-        [...args, '--no-save'].filter((a) => a !== '--no-save' || args[0] === 'generate'),
-      );
+      // generate refuses before it writes anything; --no-save all the same.
+      const r = await runCli(args[0] === 'generate' ? [...args, '--no-save'] : [...args]);
       expect(r.code, `${args.join(' ')}: ${r.stderr}`).toBe(2);
       expect(r.stderr).toContain(message);
     }
