@@ -4,6 +4,8 @@
 // their state from the store; every entry point reads its keys from Secrets Manager once; a
 // serverless API with no queue refuses async work with 503; and `wafgen worker`-style processes on
 // SQS, one killed with SIGKILL mid-job, lose no job and run none twice to completion.
+import { createHmac } from 'node:crypto';
+
 import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -25,6 +27,7 @@ import {
   spawnTs,
   token,
   waitFor,
+  WEBHOOK_SECRET,
   type Child,
   type TestDatabase,
 } from './support.js';
@@ -211,7 +214,7 @@ describe.skipIf(!adminUrl)('serverless on SQS', () => {
     client.destroy();
   }, 60_000);
 
-  it('a serverless API with no queue refuses async work with 503 (Vercel), and still serves reads', async () => {
+  it('a serverless API with no queue refuses async work with 503 (Vercel, Lambda: jobs and webhook), and still serves reads', async () => {
     const env = serverlessEnv({
       WAFGEN_QUEUE: undefined,
       WAFGEN_SQS_QUEUE_URL: undefined,
@@ -239,6 +242,34 @@ describe.skipIf(!adminUrl)('serverless on SQS', () => {
     );
     // The token was accepted (the JWT key came from Secrets Manager): a 404, not a 401.
     expect(read.status).toBe(404);
+    // The Lambda handler on the same runtime: the jobs route and a signed webhook finding alike.
+    const lambda = createLambdaHandler(runtime);
+    const jobs = await lambda(
+      httpEvent(
+        'POST',
+        '/v1/jobs',
+        { authorization: auth, 'content-type': 'application/json' },
+        JSON.stringify({ cveId: 'CVE-2023-27350' }),
+      ) as never,
+    );
+    expect([jobs.statusCode, JSON.parse(jobs.body).error.code]).toEqual([503, 'queue_unavailable']);
+    const body = JSON.stringify({ findings: [{ cveId: 'CVE-2023-27350', severity: 'critical' }] });
+    const ts = String(Math.floor(Date.now() / 1000));
+    const signature = createHmac('sha256', WEBHOOK_SECRET).update(`${ts}.${body}`).digest('hex');
+    const hook = await lambda(
+      httpEvent(
+        'POST',
+        '/webhook/vulnerability',
+        {
+          'content-type': 'application/json',
+          'x-wafgen-timestamp': ts,
+          'x-wafgen-signature': `sha256=${signature}`,
+        },
+        body,
+      ) as never,
+    );
+    expect([hook.statusCode, JSON.parse(hook.body).error.code]).toEqual([503, 'queue_unavailable']);
+    expect(await store.jobs.list({ cveId: 'CVE-2023-27350' })).toEqual([]);
   }, 60_000);
 
   it('loses no job and runs none twice when a worker process is killed with SIGKILL mid-job', async () => {
