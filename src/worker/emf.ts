@@ -13,10 +13,7 @@ const word = (v: unknown, fallback = 'unknown'): string =>
   typeof v === 'string' && /^[\w.:@/-]{1,100}$/.test(v) ? v : fallback;
 
 /** One EMF line for one generation (a report, or an error with no rule). */
-function emfLine(
-  o: { report?: ReportLike; engine?: string; latencyMs?: number },
-  now = Date.now(),
-): string {
+function emfLine(o: { report?: ReportLike; engine?: string; latencyMs?: number }, now = Date.now()): string {
   const r = o.report as
     | (ReportLike & {
         engine?: string;
@@ -25,6 +22,7 @@ function emfLine(
         attempts?: number;
         usage?: { inputTokens: number; outputTokens: number };
         costUsd?: number;
+        extraction?: { usage: { inputTokens: number; outputTokens: number }; costUsd: number };
       })
     | undefined;
   const metrics = [
@@ -35,6 +33,10 @@ function emfLine(
     { Name: 'LlmInputTokens', Unit: 'Count' },
     { Name: 'LlmOutputTokens', Unit: 'Count' },
     { Name: 'LlmCostUsd', Unit: 'None' },
+    // The mini model's extraction, apart (a stage of its own).
+    { Name: 'ExtractInputTokens', Unit: 'Count' },
+    { Name: 'ExtractOutputTokens', Unit: 'Count' },
+    { Name: 'ExtractCostUsd', Unit: 'None' },
   ];
   return JSON.stringify({
     _aws: {
@@ -51,6 +53,9 @@ function emfLine(
     LlmInputTokens: r?.usage?.inputTokens ?? 0,
     LlmOutputTokens: r?.usage?.outputTokens ?? 0,
     LlmCostUsd: r?.costUsd ?? 0,
+    ExtractInputTokens: r?.extraction?.usage.inputTokens ?? 0,
+    ExtractOutputTokens: r?.extraction?.usage.outputTokens ?? 0,
+    ExtractCostUsd: r?.extraction?.costUsd ?? 0,
   });
 }
 
