@@ -116,8 +116,15 @@ export function redactValue(value: unknown, depth = 0, seen = new WeakSet<object
   if (value instanceof URL) return redactText(value.href);
   if (Array.isArray(value)) return value.map((v) => redactValue(v, depth + 1, seen));
   if (value instanceof Map) return redactValue(Object.fromEntries(value), depth, seen);
-  if (typeof Headers !== 'undefined' && value instanceof Headers)
-    return redactValue(Object.fromEntries(value.entries()), depth, seen);
+  if (typeof Headers !== 'undefined' && value instanceof Headers) {
+    // forEach, not entries(): the console's highlight.js types pull in lib.dom without
+    // dom.iterable, where Headers has no entries() in the type (it has at run time).
+    const headers: Record<string, string> = {};
+    value.forEach((v, k) => {
+      headers[k] = v;
+    });
+    return redactValue(headers, depth, seen);
+  }
   if (typeof (value as { toJSON?: unknown }).toJSON === 'function') {
     const json = (value as { toJSON: () => unknown }).toJSON();
     return json === value ? '[object]' : redactValue(json, depth + 1, seen);
