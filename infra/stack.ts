@@ -210,7 +210,7 @@ export class WafgenStack extends Stack {
     };
     const apiFn = fn('ApiFunction', 'dist/api/adapters/lambda.handler', Duration.seconds(30), 1024);
     const workerFn = fn('WorkerFunction', 'dist/worker/lambda.handler', WORKER_TIMEOUT, 2048);
-    const backupFn = fn('BackupFunction', 'dist/store/backup/lambda.handler', Duration.minutes(15), 1024);
+    const backupFn = fn('BackupFunction', 'dist/worker/backup-lambda.handler', Duration.minutes(15), 1024);
     this.jobs.grantSendMessages(apiFn);
     this.jobs.grant(apiFn, 'sqs:GetQueueAttributes');
     this.jobs.grantConsumeMessages(workerFn);

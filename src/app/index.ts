@@ -24,6 +24,7 @@ export { jobHooks, QueueUnavailableError, startWorker } from './jobs.js';
 export { DeploymentNotFoundError, type Deployment, type DeploymentView } from './deployments.js';
 export { DeployError } from '../deploy/errors.js';
 export { readDocsAsset } from './docs-assets.js';
+export { runScheduledBackup, type ScheduledBackupResult } from './backup.js';
 export type { JobConsumer } from '../queue/index.js';
 export { findRecord, generateRule } from './generate.js';
 export { NoRuleError } from '../generation/no-rule.js';

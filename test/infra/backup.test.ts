@@ -22,7 +22,7 @@ import {
 } from '../../src/store/backup/index.js';
 import { backupKey, backupTime, pruneBackups } from '../../src/store/backup/s3.js';
 import { openStore, type Store } from '../../src/store/index.js';
-import { handler as backupLambda } from '../../src/store/backup/lambda.js';
+import { handler as backupLambda } from '../../src/worker/backup-lambda.js';
 import { runCli } from '../support/cli.js';
 import { seedStore } from '../store/backup/fixtures.js';
 import { startS3rver, type LocalS3 } from './s3rver.js';

@@ -53,7 +53,7 @@ describe('the serverless stack', () => {
     for (const [handler, timeout] of [
       ['dist/api/adapters/lambda.handler', 30],
       ['dist/worker/lambda.handler', 300],
-      ['dist/store/backup/lambda.handler', 900],
+      ['dist/worker/backup-lambda.handler', 900],
     ] as const)
       primary.hasResourceProperties('AWS::Lambda::Function', {
         Handler: handler,
@@ -199,7 +199,7 @@ describe('backups', () => {
     expect(rule(primary)).toMatchObject({ ScheduleExpression: 'cron(0 3 * * ? *)', State: 'ENABLED' });
     expect(rule(secondary)).toMatchObject({ ScheduleExpression: 'cron(0 3 * * ? *)', State: 'DISABLED' });
     const backupFn = Object.entries(primary.findResources('AWS::Lambda::Function')).find(
-      ([, f]) => f.Properties.Handler === 'dist/store/backup/lambda.handler',
+      ([, f]) => f.Properties.Handler === 'dist/worker/backup-lambda.handler',
     )![0];
     expect(rule(primary).Targets).toEqual([
       expect.objectContaining({ Arn: { 'Fn::GetAtt': [backupFn, 'Arn'] } }),

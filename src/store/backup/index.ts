@@ -12,6 +12,7 @@ export {
   restoreBackup,
   runBackup,
   type BackupConfig,
+  type BackupRun,
   type BackupTarget,
 } from './s3.js';
 export { startBackupSchedule } from './schedule.js';
