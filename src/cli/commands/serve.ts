@@ -139,8 +139,14 @@ Examples:
         throw e;
       }
       const { service } = runtime;
+      // Signal handlers before the line that says the server listens: a supervisor that sends
+      // SIGTERM as soon as it reads that line gets a graceful shutdown, not Node's default exit.
+      const running = server;
+      const stopped = new Promise<number>((resolve) => {
+        onShutdownSignals(() => running.close(), runtime.log, resolve);
+      });
       io.err(
-        `wafgen API listening on ${server.url} (store ${service.store.kind}, cache ${service.kv.kind}, queue ${service.queue.kind}, engine ${service.engineVersion}); docs at ${server.url}/docs${server.metricsUrl ? `; metrics at ${server.metricsUrl}/metrics` : ''}\n`,
+        `wafgen API listening on ${server.url} (store ${service.store.kind}, cache ${service.kv.kind}, queue ${service.queue.kind}, engine ${service.engineVersion}); docs at ${server.url}/docs, review console at ${server.url}/console${server.metricsUrl ? `; metrics at ${server.metricsUrl}/metrics` : ''}\n`,
       );
       // Redis away at start: the API serves (it reconnects by itself, /readyz says degraded), and
       // the operator reads why in one line, as every command says it (no URL, no password).
@@ -157,10 +163,7 @@ Examples:
             `wafgen: warning: ${printable(down.message)}; serving without the shared cache, rate limits and job queue until it answers\n`,
           );
       }
-      const running = server;
-      const code = await new Promise<number>((resolve) => {
-        onShutdownSignals(() => running.close(), runtime.log, resolve);
-      });
+      const code = await stopped;
       io.err(`wafgen API stopped\n`);
       setExit(code === 0 ? EXIT.ok : EXIT.failed);
       // Whatever a library leaves open must not keep a stopped server alive.
