@@ -3,9 +3,12 @@
  * rules file is read at synth time: each alert's name, threshold (the first comparison of its
  * expression), comparison, pending period (`for`), severity and summary come from it, so the two
  * cannot drift; only which CloudWatch metric stands for each expression is written here, and an
- * alert without one fails the synth. The wafgen_* metrics are the same series in the `wafgen`
- * namespace (published by the functions in CloudWatch embedded metric format); the queue backlog is
- * SQS's own ApproximateAgeOfOldestMessage.
+ * alert without one fails the synth. The generation alerts read the metrics the functions publish
+ * in CloudWatch embedded metric format (src/worker/emf.ts: Generations, RulesFailed,
+ * GenerationErrors, DurationMs, Attempts, Llm* in the `wafgen` namespace); the queue backlog is
+ * SQS's own ApproximateAgeOfOldestMessage. The LLM breaker, fallback and failover, rate-limit and
+ * audit alerts name wafgen_* series that no function publishes yet: those alarms get no data (and
+ * treat it as not breaching) until a publisher exists.
  */
 import { readFileSync } from 'node:fs';
 
@@ -88,28 +91,44 @@ function metricFor(
   jobsQueueName: string,
   period: Duration,
 ): cloudwatch.Metric | cloudwatch.MathExpression {
-  const outcome = (o: string) => m('wafgen_generations_total', 'Sum', { outcome: o });
+  // The generation family reads what the functions publish: one EMF line per generation
+  // (src/worker/emf.ts), with no dimension for the totals and `engine` for the LLM's share.
+  const written = m('Generations', 'Sum');
+  const failed = m('RulesFailed', 'Sum');
+  const errors = m('GenerationErrors', 'Sum');
   switch (alert) {
     case 'WafgenGenerationSuccessRateLow':
       return new cloudwatch.MathExpression({
-        expression: 'ok / (ok + failed + error)',
-        usingMetrics: { ok: outcome('success'), failed: outcome('failed'), error: outcome('error') },
+        expression: '(written - failed) / (written + errors)',
+        usingMetrics: { written, failed, errors },
         period,
       });
     case 'WafgenValidationFailureRateHigh':
       return new cloudwatch.MathExpression({
-        expression: 'failed / (ok + failed)',
-        usingMetrics: { ok: outcome('success'), failed: outcome('failed') },
+        expression: 'failed / written',
+        usingMetrics: { written, failed },
         period,
       });
     case 'WafgenGenerationLatencyP99High':
-      return m('wafgen_generation_duration_seconds', 'p99');
+      // The alert's threshold is in seconds, the line's DurationMs in milliseconds.
+      return new cloudwatch.MathExpression({
+        expression: 'ms / 1000',
+        usingMetrics: { ms: m('DurationMs', 'p99') },
+        period,
+      });
     case 'WafgenAttemptsPerRuleHigh':
-      return m('wafgen_generation_attempts', 'Average');
+      return m('Attempts', 'Average');
     case 'WafgenTokensPerRuleHigh':
-      return m('wafgen_generation_tokens', 'Average', { engine: 'llm', direction: 'total' });
+      return new cloudwatch.MathExpression({
+        expression: 'input + output',
+        usingMetrics: {
+          input: m('LlmInputTokens', 'Average', { engine: 'llm' }),
+          output: m('LlmOutputTokens', 'Average', { engine: 'llm' }),
+        },
+        period,
+      });
     case 'WafgenCostPerRuleHigh':
-      return m('wafgen_generation_cost_usd', 'Average', { engine: 'llm' });
+      return m('LlmCostUsd', 'Average', { engine: 'llm' });
     case 'WafgenLlmBreakerOpen':
       return m('wafgen_llm_breaker_state', 'Maximum');
     case 'WafgenLlmFallbacks':

@@ -27,6 +27,8 @@ function emfLine(o: { report?: ReportLike; engine?: string; latencyMs?: number }
     | undefined;
   const metrics = [
     { Name: 'Generations', Unit: 'Count' },
+    // A rule written but failing its checks (Prometheus: wafgen_generations_total{outcome="failed"}).
+    { Name: 'RulesFailed', Unit: 'Count' },
     { Name: 'GenerationErrors', Unit: 'Count' },
     { Name: 'DurationMs', Unit: 'Milliseconds' },
     { Name: 'Attempts', Unit: 'Count' },
@@ -41,12 +43,14 @@ function emfLine(o: { report?: ReportLike; engine?: string; latencyMs?: number }
   return JSON.stringify({
     _aws: {
       Timestamp: now,
-      CloudWatchMetrics: [{ Namespace: 'wafgen', Dimensions: [['engine']], Metrics: metrics }],
+      // By engine, and once more with no dimension: the CDK app's alarms read the totals.
+      CloudWatchMetrics: [{ Namespace: 'wafgen', Dimensions: [['engine'], []], Metrics: metrics }],
     },
     engine: word(r?.engine ?? o.engine),
     provider: word(r?.provider, 'none'),
     verdict: word(r?.verdict, 'error'),
     Generations: r ? 1 : 0,
+    RulesFailed: r && !r.passed ? 1 : 0,
     GenerationErrors: r ? 0 : 1,
     DurationMs: Math.max(0, Math.round(o.latencyMs ?? 0)),
     Attempts: r?.attempts ?? 0,

@@ -11,6 +11,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 
 import { readAlertRules } from '../../infra/alarms.js';
 import { buildApp, settingsFromEnv } from '../../infra/app.js';
+import { createMetrics, observeGeneration } from '../../src/observability/index.js';
+import { withEmbeddedMetrics } from '../../src/worker/emf.js';
 import { REPO_ROOT } from '../support/shared.js';
 
 const RULES = resolve(REPO_ROOT, 'ops/prometheus/alerts.yml');
@@ -167,6 +169,66 @@ describe('alarms mirror ops/prometheus/alerts.yml', () => {
       );
       expect(String(alarm!.AlarmDescription), a.name).toContain(a.summary);
     }
+  });
+
+  it("the generation alarms read the metrics the functions' EMF lines publish, by the dimensions published", () => {
+    // One line as the Lambda handlers write it (an error: its directive declares every metric too).
+    const lines: string[] = [];
+    const metrics = withEmbeddedMetrics(createMetrics(), (l) => lines.push(l));
+    observeGeneration(
+      {
+        requestId: 'r',
+        cveId: 'CVE-2021-44228',
+        principal: 'p',
+        error: new Error('x'),
+        engine: 'llm',
+        latencyMs: 1,
+      },
+      { metrics },
+    );
+    const directive = (
+      JSON.parse(lines[0]!) as {
+        _aws: {
+          CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+        };
+      }
+    )._aws.CloudWatchMetrics[0]!;
+    const published = new Set(directive.Metrics.map((x) => x.Name));
+    const dimensionSets = directive.Dimensions.map((d) => [...d].sort().join(','));
+    type Stat = { Metric: { Namespace: string; MetricName: string; Dimensions?: { Name: string }[] } };
+    const generation = /^Wafgen(Generation|Attempts|Tokens|Cost|Validation)/;
+    let checked = 0;
+    for (const r of Object.values(primary.findResources('AWS::CloudWatch::Alarm'))) {
+      const p = r.Properties as {
+        AlarmName: string;
+        Namespace?: string;
+        MetricName?: string;
+        Dimensions?: { Name: string }[];
+        Metrics?: { MetricStat?: Stat }[];
+      };
+      if (!generation.test(p.AlarmName)) continue;
+      const stats: Stat['Metric'][] = p.MetricName
+        ? [
+            {
+              Namespace: p.Namespace!,
+              MetricName: p.MetricName,
+              ...(p.Dimensions ? { Dimensions: p.Dimensions } : {}),
+            },
+          ]
+        : (p.Metrics ?? []).flatMap((x) => (x.MetricStat ? [x.MetricStat.Metric] : []));
+      expect(stats.length, p.AlarmName).toBeGreaterThan(0);
+      for (const metric of stats) {
+        expect(metric.Namespace, p.AlarmName).toBe(directive.Namespace);
+        expect(published, `${p.AlarmName}: ${metric.MetricName}`).toContain(metric.MetricName);
+        const dims = (metric.Dimensions ?? [])
+          .map((d) => d.Name)
+          .sort()
+          .join(',');
+        expect(dimensionSets, `${p.AlarmName}: dimensions ${dims}`).toContain(dims);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(8);
   });
 
   it('reads the thresholds from the rules file itself', () => {
