@@ -210,7 +210,10 @@ export class RuleService {
   async generate(cveId: string, opts: GenerateOptions = {}): Promise<GenerateOutcome> {
     const id = parseCveId(cveId);
     const key = this.key(id);
-    if (!opts.force) {
+    // Several candidates or a judge ask for a rule made that way: the cached one (made however the
+    // last caller asked) does not answer them, so they generate as `force` does.
+    const force = opts.force === true || (opts.candidates ?? 1) > 1 || opts.judge !== undefined;
+    if (!force) {
       const hit = (await this.cached(key)) ?? (await this.cachedDegraded(key));
       this.metrics.recordCache(hit ? 'hit' : 'miss');
       if (hit) return { result: hit, cache: 'hit' };
@@ -222,10 +225,10 @@ export class RuleService {
         waitMs: this.settings.generateTimeoutMs,
         peek: async () => {
           const v = (await this.cached(key)) ?? (await this.cachedDegraded(key));
-          return v && (!opts.force || v.generatedAt >= started) ? v : undefined;
+          return v && (!force || v.generatedAt >= started) ? v : undefined;
         },
       });
-      return { result: flight.value, cache: opts.force ? 'bypass' : 'miss', how: flight.how };
+      return { result: flight.value, cache: force ? 'bypass' : 'miss', how: flight.how };
     } catch (e) {
       // Bad input and no rule at all are answers about this input, not failures to hide behind an older rule.
       if (e instanceof InputError || e instanceof NoRuleError || opts.degrade === false) throw e;
@@ -235,7 +238,7 @@ export class RuleService {
       if (!fallback) throw new GenerationFailedError(`generation failed for ${id}: ${reason}`, { cause: e });
       return {
         result: fallback.view,
-        cache: opts.force ? 'bypass' : 'miss',
+        cache: force ? 'bypass' : 'miss',
         // The caller learns that and when, not the cause's text (a driver's host:port, a provider's
         // answer): that is in the log line above. A deadline is wafgen's own words.
         degraded: {

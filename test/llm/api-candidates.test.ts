@@ -63,6 +63,23 @@ describe('POST /v1/rules/generate with candidates and a judge', () => {
     expect(report.judge.outcome).toBe('upheld');
   }, 120_000);
 
+  it('a cached rule answers a plain request, not one asking for a judge or candidates', async () => {
+    // The rule the test above made is in the cache: a plain request is a hit, with no provider call.
+    const asked = fake.requests.length;
+    const plain = await post({ cveId: 'CVE-2021-44228' });
+    expect(plain.status).toBe(200);
+    expect(plain.body.cache).toBe('hit');
+    expect(fake.requests.length).toBe(asked);
+    // Asking for a judge without `force` still generates (and is judged).
+    fake.script('openai', { json: { rationale: 'the lookup, decoded', statement: GOOD } });
+    fake.script('anthropic', { json: { bypasses: [], legitimate: [] } });
+    const judged = await post({ cveId: 'CVE-2021-44228', options: { judge: 'anthropic', maxAttempts: 1 } });
+    expect(judged.status, JSON.stringify(judged.body)).toBe(200);
+    expect(judged.body.cache).toBe('bypass');
+    expect(fake.requests.length).toBe(asked + 2);
+    expect((judged.body.report as { judge: { outcome: string } }).judge.outcome).toBe('upheld');
+  }, 120_000);
+
   it('out-of-bounds values are refused before any generation', async () => {
     const asked = fake.requests.length;
     for (const options of [
