@@ -50,8 +50,13 @@ const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 
+/** What a call is for, as metrics and logs tell the costs apart. */
+type LlmStage = 'generate' | 'extract' | 'judge';
+
 export interface GenerateObjectRequest<T> {
   role: ModelRole;
+  /** What the call is for (default `generate`): carried by each of its attempts. */
+  stage?: LlmStage;
   schema: z.ZodType<T>;
   system: string;
   prompt: string;
@@ -90,6 +95,8 @@ export interface GenerateObjectResult<T> {
 }
 
 export interface AttemptRecord extends Attempt {
+  /** The request's stage (`generate` unless it said otherwise). */
+  stage?: LlmStage;
   /** Tokens billed by this attempt, when the provider answered (also for invalid output). */
   usage?: TokenUsage;
   costUsd?: number;
@@ -247,7 +254,9 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
     );
 
     const attempts: AttemptRecord[] = [];
-    const note = (a: AttemptRecord) => {
+    const stage = req.stage ?? 'generate';
+    const note = (attempt: AttemptRecord) => {
+      const a = { ...attempt, stage };
       attempts.push(a);
       deps.onAttempt?.(a);
     };

@@ -40,6 +40,8 @@ interface SpoolSnapshot {
 interface LlmAttemptLike {
   provider: string;
   model: string;
+  /** What the call was for: generate (default), extract (the small model's facts), judge. */
+  stage?: string;
   ok: boolean;
   kind?: string;
   usage?: { inputTokens: number; outputTokens: number };
@@ -206,14 +208,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   });
   const llmTokens = new Counter({
     name: 'wafgen_llm_tokens_total',
-    help: 'Tokens billed by LLM providers, by direction.',
-    labelNames: ['provider', 'model', 'direction'] as const,
+    help: 'Tokens billed by LLM providers, by direction and stage (generate, extract, judge).',
+    labelNames: ['provider', 'model', 'direction', 'stage'] as const,
     registers,
   });
   const llmCost = new Counter({
     name: 'wafgen_llm_cost_usd_total',
-    help: 'USD billed by LLM providers (every attempt that was billed, at the price table).',
-    labelNames: ['provider', 'model'] as const,
+    help: 'USD billed by LLM providers (every attempt that was billed, at the price table), by stage (generate, extract, judge).',
+    labelNames: ['provider', 'model', 'stage'] as const,
     registers,
   });
   const llmCalls = new Counter({
@@ -302,12 +304,17 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     llmAttempts.inc({ provider: a.provider, result });
     if (a.ms !== undefined && a.ms > 0 && a.kind !== 'circuit-open' && a.kind !== 'budget')
       llmLatency.observe({ provider: a.provider, result }, a.ms / 1000);
+    // A closed set of label values, whatever a caller put in the record.
+    const stage = a.stage === 'extract' || a.stage === 'judge' ? a.stage : 'generate';
     if (a.usage) {
-      llmTokens.inc({ provider: a.provider, model: a.model, direction: 'input' }, a.usage.inputTokens);
-      llmTokens.inc({ provider: a.provider, model: a.model, direction: 'output' }, a.usage.outputTokens);
+      llmTokens.inc({ provider: a.provider, model: a.model, direction: 'input', stage }, a.usage.inputTokens);
+      llmTokens.inc(
+        { provider: a.provider, model: a.model, direction: 'output', stage },
+        a.usage.outputTokens,
+      );
     }
     if (a.costUsd !== undefined && a.costUsd > 0)
-      llmCost.inc({ provider: a.provider, model: a.model }, a.costUsd);
+      llmCost.inc({ provider: a.provider, model: a.model, stage }, a.costUsd);
   };
   const recordLlmCall = (list: readonly Pick<LlmAttemptLike, 'provider'>[]): void => {
     for (let i = 1; i < list.length; i++) {

@@ -52,6 +52,21 @@ describe('failover', () => {
     expect(r.attempts.every((a) => a.ms >= 0 && a.model)).toBe(true);
   });
 
+  it("every attempt carries the call's stage, to the hooks as well (generate unless asked)", async () => {
+    fake.script('openai', { status: 500 }, { json: VERDICT }, { json: VERDICT });
+    fake.script('anthropic', { json: VERDICT });
+    const seen: AttemptRecord[] = [];
+    const c = client({}, { onAttempt: (a: AttemptRecord) => seen.push(a) });
+    const judged = await c.generateObject({ ...ASK, stage: 'judge' });
+    expect(judged.attempts.map((a) => a.stage)).toEqual(['judge', 'judge']);
+    await c.generateObject(ASK);
+    expect(seen.map((a) => `${a.provider}:${a.stage}`)).toEqual([
+      'openai:judge',
+      'anthropic:judge',
+      'openai:generate',
+    ]);
+  });
+
   it('retries 5xx with backoff before moving on', async () => {
     fake.script('openai', { status: 502 }, { status: 503 }, { status: 500 });
     fake.script('anthropic', { json: VERDICT });

@@ -101,6 +101,23 @@ describe('metrics', () => {
     expect(value(s, 'wafgen_llm_breaker_state', { provider: 'anthropic' })).toBe(0);
   });
 
+  it("tells the stages' tokens and cost apart (generate by default; extract, judge; nothing else)", async () => {
+    const m = createMetrics();
+    const hooks = m.llmHooks();
+    const billed = { provider: 'openai', model: 'gpt-4.1', ok: true, ms: 5, costUsd: 0.01 };
+    hooks.onAttempt({ ...billed, usage: { inputTokens: 100, outputTokens: 10 } });
+    hooks.onAttempt({ ...billed, stage: 'extract', usage: { inputTokens: 200, outputTokens: 20 } });
+    hooks.onAttempt({ ...billed, stage: 'judge', usage: { inputTokens: 300, outputTokens: 30 } });
+    hooks.onAttempt({ ...billed, stage: 'x"}\nevil', usage: { inputTokens: 400, outputTokens: 40 } });
+    const s = parseExposition(await m.scrape());
+    const tokens = (stage: string) => value(s, 'wafgen_llm_tokens_total', { direction: 'input', stage });
+    expect([tokens('generate'), tokens('extract'), tokens('judge')]).toEqual([500, 200, 300]);
+    expect(value(s, 'wafgen_llm_cost_usd_total', { stage: 'extract' })).toBeCloseTo(0.01);
+    expect(s.filter((x) => x.name === 'wafgen_llm_tokens_total').map((x) => x.labels.stage)).not.toContain(
+      'x"}\nevil',
+    );
+  });
+
   it('counts calls by outcome, request latency, fallbacks, and starts the chain’s breakers closed', async () => {
     const m = createMetrics();
     m.setBreakerState('openai', 'open');

@@ -77,6 +77,7 @@ export function createEngine(options: CreateEngineOptions): EngineChoice {
     extract: async (r) => {
       const res = await client.generateObject({
         role: 'mini',
+        stage: 'extract',
         schema: r.schema,
         schemaName: 'exploit_facts',
         schemaDigest: r.schemaDigest,

@@ -120,6 +120,7 @@ export class LlmJudge implements Judge {
       .join('\n\n');
     const result = await this.#client.generateObject<JudgeOutput>({
       role: 'main',
+      stage: 'judge',
       schema: JudgeOutput,
       schemaName: 'waf_rule_review',
       schemaDescription: 'Requests that bypass the rule, and legitimate requests it would block.',
