@@ -81,20 +81,22 @@ export interface DeploymentsOptions extends ClientOptions {
 export type SoakStatus = SampleCount | { error: string };
 
 /** A step's result as JSON: no SDK objects (SearchStrings are bytes there), the plan as text. */
-export interface DeploymentView {
-  operation: string;
-  outcome: 'updated' | 'unchanged' | 'dry-run';
-  target: DeployResult['target'];
-  ruleName: string;
-  cveId?: string;
-  version?: number;
-  action?: string;
-  priority?: number;
-  removed?: boolean;
-  attempts: number;
-  changes: DeployResult['changes'];
-  capacity: DeployResult['capacity'];
-  soak?: DeployResult['soak'];
+export interface DeploymentView extends Pick<
+  DeployResult,
+  | 'operation'
+  | 'outcome'
+  | 'target'
+  | 'ruleName'
+  | 'cveId'
+  | 'version'
+  | 'action'
+  | 'priority'
+  | 'removed'
+  | 'attempts'
+  | 'changes'
+  | 'capacity'
+  | 'soak'
+> {
   notes: string[];
   /** One line: what is where now (as the CLI prints it). */
   summary: string;

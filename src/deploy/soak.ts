@@ -73,21 +73,17 @@ export async function checkSoak(
       'soak',
     );
   }
-  const start = new Date(Math.max(since.getTime(), now.getTime() - MAX_SOAK_MINUTES * 60_000 + 60_000));
+  const start = windowStart(since, now);
   let samples: SampledHTTPRequest[];
   let population = 0;
   try {
-    const r = await client.send(
-      new GetSampledRequestsCommand({
-        WebAclArn: loaded.arn,
-        RuleMetricName: rule.VisibilityConfig.MetricName,
-        Scope: loaded.scope,
-        TimeWindow: { StartTime: start, EndTime: now },
-        MaxItems: SAMPLE_MAX_ITEMS,
-      }),
-    );
-    samples = r.SampledRequests ?? [];
-    population = r.PopulationSize ?? 0;
+    ({ samples, population } = await readSamples(
+      client,
+      loaded,
+      rule.VisibilityConfig.MetricName,
+      start,
+      now,
+    ));
   } catch (e) {
     throw describeAwsError(e, `reading sampled requests of ${name}`);
   }
@@ -109,6 +105,31 @@ export async function checkSoak(
     );
   }
   return report;
+}
+
+/** Where a sample window starts: when the rule went into Count, at most the last three hours (AWS's limit). */
+function windowStart(since: Date, now: Date): Date {
+  return new Date(Math.max(since.getTime(), now.getTime() - MAX_SOAK_MINUTES * 60_000 + 60_000));
+}
+
+/** The requests AWS sampled for a rule's metric in the window, and the population they stand for. */
+async function readSamples(
+  client: WAFV2Client,
+  loaded: Pick<LoadedTarget, 'arn' | 'scope'>,
+  metricName: string | undefined,
+  start: Date,
+  now: Date,
+): Promise<{ samples: SampledHTTPRequest[]; population: number }> {
+  const r = await client.send(
+    new GetSampledRequestsCommand({
+      WebAclArn: loaded.arn,
+      RuleMetricName: metricName,
+      Scope: loaded.scope,
+      TimeWindow: { StartTime: start, EndTime: now },
+      MaxItems: SAMPLE_MAX_ITEMS,
+    }),
+  );
+  return { samples: r.SampledRequests ?? [], population: r.PopulationSize ?? 0 };
 }
 
 export interface SampleCount {
@@ -136,7 +157,7 @@ export async function countSampledMatches(
     throw new InputError('sampled requests are read per web ACL, given by ARN');
   const client = createClient(resolved.region, options);
   const now = options.now ?? new Date();
-  const start = new Date(Math.max(since.getTime(), now.getTime() - MAX_SOAK_MINUTES * 60_000 + 60_000));
+  const start = windowStart(since, now);
   const window = { start: start.toISOString(), end: now.toISOString() };
   try {
     const loaded = await loadTarget(client, {
@@ -149,21 +170,14 @@ export async function countSampledMatches(
     if (!rule) throw new DeployError(`${ruleName} is not in web ACL ${resolved.name}`, 'not-found');
     if (!rule.VisibilityConfig?.SampledRequestsEnabled)
       return { matches: 0, population: 0, window, sampling: false };
-    const r = await client.send(
-      new GetSampledRequestsCommand({
-        WebAclArn: loaded.arn,
-        RuleMetricName: rule.VisibilityConfig.MetricName,
-        Scope: loaded.scope,
-        TimeWindow: { StartTime: start, EndTime: now },
-        MaxItems: SAMPLE_MAX_ITEMS,
-      }),
+    const { samples, population } = await readSamples(
+      client,
+      loaded,
+      rule.VisibilityConfig.MetricName,
+      start,
+      now,
     );
-    return {
-      matches: r.SampledRequests?.length ?? 0,
-      population: r.PopulationSize ?? 0,
-      window,
-      sampling: true,
-    };
+    return { matches: samples.length, population, window, sampling: true };
   } catch (e) {
     throw describeAwsError(e, `reading sampled requests of ${ruleName}`);
   }

@@ -7,9 +7,10 @@ import { BatchGetCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } 
 
 import { CveIdSchema, type Severity, type VulnRecord, type VulnRecordInput } from '../../vulns/model.js';
 import { canonicalJson } from '../json.js';
-import { chunks, page } from '../repositories/common.js';
+import { chunks, distinctCveIds, page } from '../repositories/common.js';
 import {
   mergeVulnRecords,
+  mergedById,
   normalizeVulnInput,
   vulnFromFields,
   type MarkKevResult,
@@ -82,14 +83,8 @@ export class DynamoVulnRepository implements VulnRepository {
   }
 
   async upsertMany(inputs: readonly VulnRecordInput[]): Promise<UpsertCounts> {
-    const byId = new Map<string, VulnRecord>();
-    for (const input of inputs) {
-      const r = normalizeVulnInput(input);
-      const prev = byId.get(r.id);
-      byId.set(r.id, prev === undefined ? r : mergeVulnRecords(prev, r));
-    }
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0 };
-    for (const batch of chunks([...byId.values()], 100)) {
+    for (const batch of chunks(mergedById(inputs), 100)) {
       const current = await this.#batchGet(batch.map((r) => r.id));
       const results = await mapLimit(batch, CONCURRENCY, (r) =>
         this.#upsertOne(r, current.get(r.id) ?? null),
@@ -195,15 +190,7 @@ export class DynamoVulnRepository implements VulnRepository {
   }
 
   async markKev(ids: readonly string[], dateAdded: string): Promise<MarkKevResult> {
-    const wanted = [
-      ...new Set(
-        ids.map((id) => {
-          const parsed = CveIdSchema.safeParse(id);
-          if (!parsed.success) throw new TypeError(`not a CVE id: ${JSON.stringify(id)}`);
-          return parsed.data;
-        }),
-      ),
-    ].sort();
+    const wanted = distinctCveIds(ids);
     const outcomes = await mapLimit(wanted, CONCURRENCY, (id) =>
       optimistic(`markKev of ${id}`, async () => {
         const item = await this.#read(id);

@@ -1,4 +1,5 @@
 // Small helpers the repositories share.
+import { CveIdSchema } from '../../vulns/model.js';
 
 const DEFAULT_LIMIT = 50;
 const MAX_LIMIT = 1000;
@@ -41,4 +42,14 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 /** Drops keys whose value is undefined, so records compare and print the same however built. */
 export function compact<T extends object>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+/** CVE ids checked, normalised, without repeats and sorted (a TypeError names the first bad one). */
+export function distinctCveIds(ids: readonly string[]): string[] {
+  const parsed = ids.map((id) => {
+    const r = CveIdSchema.safeParse(id);
+    if (!r.success) throw new TypeError(`not a CVE id: ${JSON.stringify(id)}`);
+    return r.data;
+  });
+  return [...new Set(parsed)].sort();
 }

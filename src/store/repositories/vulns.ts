@@ -23,7 +23,7 @@ import {
   toNullableJsonText,
 } from '../json.js';
 import type { Database, VulnerabilitiesTable } from '../schema.js';
-import { chunks, compact, containsPattern, iso, num, page } from './common.js';
+import { chunks, compact, containsPattern, distinctCveIds, iso, num, page } from './common.js';
 
 type UpsertStatus = 'inserted' | 'updated' | 'unchanged';
 
@@ -178,6 +178,17 @@ export function vulnFromFields(fields: unknown): VulnRecord {
 }
 
 /** Parses an incoming record as it will read back (fetchedAt as ISO, no undefined keys). */
+/** Inputs normalised, one record per id: duplicates merge in order (as upserting them one by one would). */
+export function mergedById(inputs: readonly VulnRecordInput[]): VulnRecord[] {
+  const byId = new Map<string, VulnRecord>();
+  for (const input of inputs) {
+    const r = normalizeVulnInput(input);
+    const prev = byId.get(r.id);
+    byId.set(r.id, prev === undefined ? r : mergeVulnRecords(prev, r));
+  }
+  return [...byId.values()];
+}
+
 export function normalizeVulnInput(input: VulnRecordInput): VulnRecord {
   const r = VulnRecordSchema.parse(input);
   const t = instant(r.fetchedAt);
@@ -201,14 +212,8 @@ export class VulnRepository {
 
   /** Upserts in batches, one transaction each; duplicates within `inputs` merge in order. */
   async upsertMany(inputs: readonly VulnRecordInput[]): Promise<UpsertCounts> {
-    const byId = new Map<string, VulnRecord>();
-    for (const input of inputs) {
-      const r = normalizeVulnInput(input);
-      const prev = byId.get(r.id);
-      byId.set(r.id, prev === undefined ? r : mergeVulnRecords(prev, r));
-    }
     const counts: UpsertCounts = { inserted: 0, updated: 0, unchanged: 0 };
-    for (const batch of chunks([...byId.values()], BATCH)) {
+    for (const batch of chunks(mergedById(inputs), BATCH)) {
       for (const r of await this.#upsertBatch(batch)) counts[r.status]++;
     }
     return counts;
@@ -259,15 +264,7 @@ export class VulnRepository {
 
   /** Marks known records as in CISA KEV; an existing date added is kept. */
   async markKev(ids: readonly string[], dateAdded: string): Promise<MarkKevResult> {
-    const wanted = [
-      ...new Set(
-        ids.map((id) => {
-          const parsed = CveIdSchema.safeParse(id);
-          if (!parsed.success) throw new TypeError(`not a CVE id: ${JSON.stringify(id)}`);
-          return parsed.data;
-        }),
-      ),
-    ].sort();
+    const wanted = distinctCveIds(ids);
     let updated = 0;
     const found = new Set<string>();
     for (const batch of chunks(wanted, 1000)) {
