@@ -67,27 +67,36 @@ export async function startBackupSchedule(opts: BackupScheduleOptions): Promise<
   worker.on('failed', (job, e) =>
     opts.log.error({ attempt: job?.attemptsMade, err: e.name }, `store backup failed: ${e.message}`),
   );
-  await queue.upsertJobScheduler(
-    SCHEDULER_ID,
-    { pattern: config.WAFGEN_BACKUP_SCHEDULE, tz: 'UTC' },
-    {
-      name: 'backup',
-      opts: {
-        attempts: 4,
-        backoff: { type: 'exponential', delay: 60_000 },
-        removeOnComplete: 50,
-        removeOnFail: 50,
-      },
-    },
-  );
-  opts.log.info({ schedule: config.WAFGEN_BACKUP_SCHEDULE, bucket }, 'store backups scheduled');
-  return {
-    async close() {
-      await worker.close();
-      await queue.close();
-      s3Client.destroy();
-      producer.disconnect();
-      consumer.disconnect();
-    },
+  const close = async (): Promise<void> => {
+    await worker.close();
+    await queue.close();
+    s3Client.destroy();
+    producer.disconnect();
+    consumer.disconnect();
   };
+  try {
+    await queue.upsertJobScheduler(
+      SCHEDULER_ID,
+      { pattern: config.WAFGEN_BACKUP_SCHEDULE, tz: 'UTC' },
+      {
+        name: 'backup',
+        opts: {
+          attempts: 4,
+          backoff: { type: 'exponential', delay: 60_000 },
+          removeOnComplete: 50,
+          removeOnFail: 50,
+        },
+      },
+    );
+  } catch (e) {
+    // Workers starting together upsert the same scheduler: the one that comes second can find the
+    // next repetition already created by the first (BullMQ: "job ID already exists"). The
+    // schedule is in place then; anything else stops this worker's backups, its connections closed.
+    if (!(e instanceof Error && /job ID already exists/.test(e.message))) {
+      await close();
+      throw e;
+    }
+  }
+  opts.log.info({ schedule: config.WAFGEN_BACKUP_SCHEDULE, bucket }, 'store backups scheduled');
+  return { close };
 }
