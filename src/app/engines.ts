@@ -34,6 +34,8 @@ export async function chooseEngine(
       );
     chain = names as ProviderName[];
   }
+  // Read before the engine is chosen, so a bad value is refused whichever engine runs.
+  const batchWindowMs = parseLlmBatchWindow(env);
   try {
     // Offline, or built-in asked for: no need to read LLM settings at all.
     const llmConfig = mode === 'builtin' || config.WAFGEN_OFFLINE ? undefined : loadLlmConfig(env);
@@ -49,7 +51,14 @@ export async function chooseEngine(
       mode,
       ...(llmConfig ? { llmConfig } : {}),
       offline: config.WAFGEN_OFFLINE,
-      ...(chain ? { engine: { providers: chain } } : {}),
+      ...(chain || batchWindowMs !== undefined
+        ? {
+            engine: {
+              ...(chain ? { providers: chain } : {}),
+              ...(batchWindowMs !== undefined ? { batchWindowMs } : {}),
+            },
+          }
+        : {}),
       ...(metrics ? { clientDeps: metrics.llmHooks(llmConfig?.providers.map((p) => p.name)) } : {}),
     });
   } catch (e) {
@@ -95,5 +104,25 @@ export function parseLlmBatch(value: string | number, what: string): number {
   const n = typeof value === 'number' ? value : Number(value.trim());
   if (!Number.isInteger(n) || n < 1 || n > 8 || (typeof value === 'string' && !/^\s*\d+\s*$/.test(value)))
     throw new InputError(`${what} must be a whole number from 1 to 8`);
+  return n;
+}
+
+/** Longest WAFGEN_LLM_BATCH_WINDOW_MS: a first attempt waits at most this long for others. */
+export const MAX_LLM_BATCH_WINDOW_MS = 60_000;
+
+/**
+ * WAFGEN_LLM_BATCH_WINDOW_MS: how long a first attempt waits for others to share its batched call
+ * before it goes out with those that came (whole milliseconds, 0 to 60000; unset: the engine's
+ * 150). A batch that reaches its size goes out at once, whatever the window. Keep it well under
+ * WAFGEN_GENERATE_TIMEOUT_MS (default 120 s): a generation's deadline includes its wait.
+ */
+export function parseLlmBatchWindow(env: NodeJS.ProcessEnv): number | undefined {
+  const raw = env.WAFGEN_LLM_BATCH_WINDOW_MS?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const n = Number(raw);
+  if (!/^\d{1,5}$/.test(raw) || n > MAX_LLM_BATCH_WINDOW_MS)
+    throw new InputError(
+      `WAFGEN_LLM_BATCH_WINDOW_MS must be a whole number of milliseconds from 0 to ${MAX_LLM_BATCH_WINDOW_MS}`,
+    );
   return n;
 }

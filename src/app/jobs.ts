@@ -168,7 +168,25 @@ interface JobResult {
   degraded?: boolean;
 }
 
-export interface WorkerOptions extends ConsumerSettings {
+/** How jobs' generations share LLM calls on this consumer (--llm-batch, issue 15 item 2). */
+export interface JobBatching {
+  /** The batch size of a job that names none (the process's WAFGEN_LLM_BATCH). */
+  llmBatch?: number;
+  /**
+   * Most jobs this consumer runs at once: a batch larger can never fill, so a job's size is cut to
+   * it (else every batched first attempt would wait out WAFGEN_LLM_BATCH_WINDOW_MS).
+   */
+  maxLlmBatch?: number;
+}
+
+/** The batch size a job's generation asks for on this consumer (undefined: the process default). */
+export function jobLlmBatch(asked: number | undefined, batching: JobBatching = {}): number | undefined {
+  const wanted = asked ?? batching.llmBatch;
+  if (wanted === undefined || batching.maxLlmBatch === undefined) return wanted;
+  return Math.max(1, Math.min(wanted, Math.floor(batching.maxLlmBatch)));
+}
+
+export interface WorkerOptions extends ConsumerSettings, Pick<JobBatching, 'llmBatch'> {
   /** Called after each job, for logs and tests. */
   onJob?: (event: {
     id: string;
@@ -177,7 +195,12 @@ export interface WorkerOptions extends ConsumerSettings {
   }) => void;
 }
 /** The job lifecycle as queue hooks (the consumers below, and the SQS worker Lambda). */
-export function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['onJob']): ConsumerHooks {
+export function jobHooks(
+  service: JobHost,
+  log: Logger,
+  onJob?: WorkerOptions['onJob'],
+  batching?: JobBatching,
+): ConsumerHooks {
   const { store } = service;
   return {
     async handler(job) {
@@ -201,13 +224,15 @@ export function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['o
           .catch(() => {});
       }
       log.info({ jobId: job.id, cveId: job.data.cveId, attempt: job.attempt }, 'job started');
+      const llmBatch = jobLlmBatch(job.data.llmBatch, batching);
       let outcome;
       try {
         outcome = await service.rules.generate(job.data.cveId, {
           ...(job.data.maxAttempts ? { maxAttempts: job.data.maxAttempts } : {}),
           ...(job.data.candidates ? { candidates: job.data.candidates } : {}),
           ...(job.data.judge ? { judge: job.data.judge } : {}),
-          ...(job.data.llmBatch ? { llmBatch: job.data.llmBatch } : {}),
+          // Always said when known: a generation thread routes the jobs of one batch together.
+          ...(llmBatch ? { llmBatch } : {}),
           ...(job.data.force ? { force: true } : {}),
           requestId: job.data.requestId ?? job.id,
           ...(job.data.principal ? { principal: job.data.principal } : {}),
@@ -256,7 +281,10 @@ export function jobHooks(service: JobHost, log: Logger, onJob?: WorkerOptions['o
 
 /** Starts consuming the service's queue: BullMQ or SQS when it is one, else the in-process queue. */
 export function startWorker(service: JobHost, opts: WorkerOptions): JobConsumer {
-  const hooks = jobHooks(service, service.log, opts.onJob);
+  const hooks = jobHooks(service, service.log, opts.onJob, {
+    ...(opts.llmBatch ? { llmBatch: opts.llmBatch } : {}),
+    maxLlmBatch: opts.concurrency,
+  });
   if (service.queue instanceof MemoryJobQueue) return service.queue.process(hooks, opts.concurrency);
   if (service.queue instanceof SqsJobQueue)
     return service.queue.consume(hooks, { concurrency: opts.concurrency, log: service.log });

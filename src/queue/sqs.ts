@@ -66,6 +66,11 @@ const MAX_VISIBILITY_S = 43_200;
 const JobDataSchema = z.object({
   cveId: z.string().min(1).max(64),
   maxAttempts: z.number().int().min(1).max(50).optional(),
+  // Issue 15's per-job options: without them here a message's candidates, judge and LLM batch
+  // were dropped on the way through SQS (zod strips unknown keys).
+  candidates: z.number().int().min(1).max(8).optional(),
+  judge: z.string().min(1).max(240).optional(),
+  llmBatch: z.number().int().min(1).max(8).optional(),
   force: z.boolean().optional(),
   source: z.string().max(200).optional(),
   principal: z.string().max(256).optional(),

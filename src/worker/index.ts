@@ -102,14 +102,16 @@ const JOBS_PER_THREAD = 4;
 
 /**
  * Jobs at once when neither --concurrency nor WAFGEN_WORKER_CONCURRENCY says: 4 per generating
- * thread. A job waits on PostgreSQL and Redis between its CPU work, and the main thread's own
- * steps (job record, queue) come between a thread's jobs; with 4 jobs for 2 threads, each thread sat
- * idle ~45% of the time (CPU profile) and one process with 2 threads drained the backlog at 0.53x
- * one process generating on its main thread; with 8, 0.93x (`npm run bench:queue -- 400 --warmup
- * 200 --modes 1x0,1x2 --concurrency 4|8`, shared 2-core machine at load average 7).
+ * thread, and no fewer than WAFGEN_LLM_BATCH (a batch's jobs run at once on one thread; a job's
+ * batch larger than the concurrency is cut to it, app/jobs.ts). A job waits on PostgreSQL and
+ * Redis between its CPU work, and the main thread's own steps (job record, queue) come between a
+ * thread's jobs; with 4 jobs for 2 threads, each thread sat idle ~45% of the time (CPU profile)
+ * and one process with 2 threads drained the backlog at 0.53x one process generating on its main
+ * thread; with 8, 0.93x (`npm run bench:queue -- 400 --warmup 200 --modes 1x0,1x2 --concurrency
+ * 4|8`, shared 2-core machine at load average 7).
  */
-function defaultConcurrency(threads: number): number {
-  return Math.min(256, JOBS_PER_THREAD * Math.max(1, threads));
+function defaultConcurrency(threads: number, llmBatch = 1): number {
+  return Math.min(256, Math.max(llmBatch, JOBS_PER_THREAD * Math.max(1, threads)));
 }
 
 /**
@@ -156,6 +158,8 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
   // The process's audit log, opened here so the generation threads' events reach it too.
   const parts = await openGenerationParts(config, { env, store: false, logger: log });
   const audit = parts.deps.audit;
+  // WAFGEN_LLM_BATCH: the batch of a job that names none (the threads read the same setting).
+  const llmBatch = parts.deps.llmBatch;
   let running: RunningService;
   try {
     running = await openService(env, {
@@ -182,7 +186,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
   let pool: GenerationPool | undefined;
   let consumer: JobConsumer;
   let metricsServer: WorkerMetricsServer | undefined;
-  let concurrency = given ?? defaultConcurrency(threads);
+  let concurrency = given ?? defaultConcurrency(threads, llmBatch);
   try {
     if (threads > 0 && service.store.kind !== 'postgres') {
       // The embedded store is one process's (one connection): its threads cannot open it again.
@@ -192,7 +196,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
       );
       threads = 0;
     }
-    concurrency = given ?? defaultConcurrency(threads);
+    concurrency = given ?? defaultConcurrency(threads, llmBatch);
     if (threads > 0)
       pool = await GenerationPool.start({
         threads,
@@ -210,7 +214,12 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
           log: service.log,
         }
       : service;
-    consumer = startWorker(host, { ...serviceConfig.worker, concurrency, name });
+    consumer = startWorker(host, {
+      ...serviceConfig.worker,
+      concurrency,
+      name,
+      ...(llmBatch ? { llmBatch } : {}),
+    });
     if (metricsAddress)
       metricsServer = await serveWorkerMetrics({
         ...metricsAddress,

@@ -10,7 +10,10 @@
  * their exploits, 74 ms per job, runGeneration and its checks most of the profile
  * (`npm run bench:queue -- 200 --modes 1x0 --profile DIR`, on 2 cores at load average 9).
  *
- * A call is sent to the thread with the fewest calls under way. A thread that dies (a crash, an
+ * A call is sent to the thread with the fewest calls under way, except that the calls of an LLM
+ * batch (`llmBatch` n > 1) go to one thread until n have gone there: first attempts share a call
+ * only within one engine, so spread over threads they would each wait out the batch window and
+ * go out in smaller calls. A thread that dies (a crash, an
  * out-of-memory kill) fails its calls — the jobs retry with backoff as for any failure — and is
  * replaced. Audit events are sent to the main thread, which spools them (one spool per process).
  */
@@ -53,6 +56,11 @@ interface Slot {
   ready: boolean;
   calls: Map<number, Pending>;
   startedAt: number;
+  /**
+   * Per batch size, the calls of the batch this thread is filling (sent since its last one filled):
+   * the rest of that batch comes here, as a batch is one call of one thread's engine.
+   */
+  filling: Map<number, number>;
 }
 
 /** An error from a thread as the job lifecycle knows it: no-rule and bad input keep their classes. */
@@ -131,7 +139,14 @@ export class GenerationPool {
           { eval: true, workerData: init, env: this.opts.env },
         )
       : new Worker(this.entry, { workerData: init, env: this.opts.env });
-    const slot: Slot = { index, worker, ready: false, calls: new Map(), startedAt: Date.now() };
+    const slot: Slot = {
+      index,
+      worker,
+      ready: false,
+      calls: new Map(),
+      startedAt: Date.now(),
+      filling: new Map(),
+    };
     this.slots[index] = slot;
     return new Promise<void>((resolve, reject) => {
       worker.on('message', (m: ThreadMessage) => {
@@ -201,13 +216,27 @@ export class GenerationPool {
     this.drain();
   }
 
-  /** Sends waiting calls to the ready thread with the fewest calls under way. */
+  /**
+   * Sends waiting calls to the ready thread with the fewest calls under way, or for a call of an
+   * LLM batch, to the thread filling a batch of that size.
+   */
   private drain(): void {
     while (this.waiting.length > 0) {
+      const { call } = this.waiting[0]!;
+      const n = Math.floor(call.options.llmBatch ?? 1);
       let best: Slot | undefined;
-      for (const s of this.slots) if (s?.ready && (!best || s.calls.size < best.calls.size)) best = s;
+      if (n > 1)
+        for (const s of this.slots)
+          if (s?.ready && (s.filling.get(n) ?? 0) > 0 && (!best || s.calls.size < best.calls.size)) best = s;
+      if (!best)
+        for (const s of this.slots) if (s?.ready && (!best || s.calls.size < best.calls.size)) best = s;
       if (!best) return;
-      const { call, pending } = this.waiting.shift()!;
+      const { pending } = this.waiting.shift()!;
+      if (n > 1) {
+        const filled = (best.filling.get(n) ?? 0) + 1;
+        if (filled >= n) best.filling.delete(n);
+        else best.filling.set(n, filled);
+      }
       best.calls.set(call.id, pending);
       best.worker.postMessage(call);
     }
