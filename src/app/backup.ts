@@ -7,7 +7,7 @@
  */
 import { loadConfig } from '../config/index.js';
 import { applySecretsToEnv } from '../secrets/index.js';
-import { backupS3Client, loadBackupConfig, runBackup, type BackupRun } from '../store/backup/index.js';
+import type { BackupRun } from '../store/backup/index.js';
 import { dynamoSettingsFromEnv, openStore } from '../store/index.js';
 
 export type ScheduledBackupResult = Pick<BackupRun, 'key' | 'bytes' | 'counts'> & { pruned: number };
@@ -15,6 +15,9 @@ export type ScheduledBackupResult = Pick<BackupRun, 'key' | 'bytes' | 'counts'> 
 export async function runScheduledBackup(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<ScheduledBackupResult> {
+  // Loaded here, not at the top: app/index.ts re-exports this function, so a static import put the
+  // S3 client and BullMQ's scheduler into every process (the API server's RSS among them).
+  const { backupS3Client, loadBackupConfig, runBackup } = await import('../store/backup/index.js');
   await applySecretsToEnv(env);
   const config = loadConfig(env);
   const backup = loadBackupConfig(env);

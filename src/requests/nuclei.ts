@@ -20,8 +20,9 @@
 // exactly as written). The template's CVE goes into `cve`, its first CWE into `cwe`, `info.tags` into
 // `tags`; `expect` is 'block'. Ids are `<template id>#<n>`, n counting the template's requests from 1.
 
-import { type Node as YamlNode, isScalar, LineCounter, parseDocument } from 'yaml';
+import type { Node as YamlNode } from 'yaml';
 import { utf8ToByteString } from '../core/bytes.js';
+import { yaml } from '../core/yaml.js';
 import { readFileText, type ReadOptions } from './io.js';
 import { isPlainObject } from './json-scan.js';
 import {
@@ -274,6 +275,7 @@ export function* parseNucleiTemplate(
   file: string,
   opts: NucleiOptions = {},
 ): Generator<ParseResult> {
+  const { isScalar, LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
   const yamlError = doc.errors[0];

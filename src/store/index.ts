@@ -11,5 +11,5 @@ export type { StoredRule } from './repositories/rules.js';
 export type { Job } from './repositories/jobs.js';
 export type { AuditRepository } from './types.js';
 export { dynamoSettingsFromEnv } from './dynamodb/settings.js';
-export { StoreLimitError } from './dynamodb/table.js';
+export { StoreLimitError } from './dynamodb/errors.js';
 export { DynamoUnavailableError } from './dynamodb/unavailable.js';

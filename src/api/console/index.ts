@@ -23,6 +23,7 @@ import {
   jobsPage,
   loginPage,
   messagePage,
+  highlightJson,
   rulePageView,
   rulesPage,
   stepResultPage,
@@ -193,7 +194,7 @@ export function registerConsole<E extends Env>(app: Hono<E>, deps: ConsoleDeps):
       : undefined;
     if (!page)
       return c.html(messagePage('Not found', `No stored rule for ${cveId.slice(0, 40)}.`, who.viewer), 404);
-    return c.html(rulePageView(page, who.viewer));
+    return c.html(rulePageView(page, who.viewer, await highlightJson(page.rule)));
   });
 
   app.get('/console/deployments', async (c) => {

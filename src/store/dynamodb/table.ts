@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 
+import { StoreLimitError } from './errors.js';
 import { DynamoUnavailableError } from './unavailable.js';
 
 /** Items read per Query page. */
@@ -32,10 +33,7 @@ const MAX_PAYLOAD_BYTES = 380 * 1024;
 
 const INDEXES = ['gsi1', 'gsi2', 'gsi3'] as const;
 
-/** A read or write the DynamoDB store bounds refused (too many items, an item too large). */
-export class StoreLimitError extends Error {
-  override name = 'StoreLimitError';
-}
+export { StoreLimitError } from './errors.js';
 
 /** Creates the table with its indexes unless it exists, and waits until it is active. */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<void> {

@@ -19,11 +19,11 @@
 // byte strings back to UTF-8 text; and one `template` holding the YAML (untrusted text). A request
 // the parser cannot make concrete (values from an earlier response, payload files) is a warning.
 
-import { isMap, LineCounter, parseDocument } from 'yaml';
 import type { EvidenceRequest } from '../evidence.js';
 import { byteStringToUtf8 } from '../../core/bytes.js';
 import type { HttpRequest } from '../../requests/model.js';
 import { errorMessage } from '../../core/errors.js';
+import { yaml } from '../../core/yaml.js';
 import { parseNucleiTemplate } from '../../requests/nuclei.js';
 import {
   type ImportOptions,
@@ -58,6 +58,7 @@ function firstCve(v: unknown): string | undefined {
 /** Parse the text of one nuclei template. */
 export function parseNucleiVuln(text: string, file: string, opts: ImportOptions = {}): ImportResult {
   const result = emptyResult();
+  const { isMap, LineCounter, parseDocument } = yaml();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
   const yamlError = doc.errors[0];
