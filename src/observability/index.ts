@@ -7,7 +7,13 @@ import { logGeneration } from './logger.js';
 import { defaultMetrics, type Metrics } from './metrics.js';
 import type { ReportLike } from './report.js';
 
-export { createMetrics, defaultMetrics, type Metrics } from './metrics.js';
+export {
+  BREAKER_STATE_VALUE,
+  createMetrics,
+  defaultMetrics,
+  fallbackReason,
+  type Metrics,
+} from './metrics.js';
 export { createLogger, type Logger } from './logger.js';
 export interface GenerationObservation {
   requestId: string;

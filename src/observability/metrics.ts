@@ -14,7 +14,27 @@ const TOKEN_BUCKETS = [0, 250, 500, 1000, 2000, 3000, 4000, 5000, 7500, 10_000, 
 const COST_BUCKETS = [0, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
 
 type BreakerStateName = 'closed' | 'half-open' | 'open';
-const BREAKER_STATE_VALUE: Record<BreakerStateName, number> = { closed: 0, 'half-open': 1, open: 2 };
+/** wafgen_llm_breaker_state's values (the alert fires at 2). */
+export const BREAKER_STATE_VALUE: Readonly<Record<BreakerStateName, number>> = {
+  closed: 0,
+  'half-open': 1,
+  open: 2,
+};
+
+/**
+ * Why the fallback engine wrote this rule (wafgen_llm_fallbacks_total's reason), or undefined when
+ * the report is not a fallback's.
+ */
+export function fallbackReason(
+  report: Pick<ReportLike, 'fallback' | 'producedBy'>,
+): 'budget' | 'providers' | 'other' | undefined {
+  if (report.fallback === undefined || report.producedBy === undefined) return undefined;
+  return /budget exceeded/.test(report.fallback)
+    ? 'budget'
+    : /LLM provider|no LLM provider/.test(report.fallback)
+      ? 'providers'
+      : 'other';
+}
 
 interface QueueSnapshot {
   queue: string;
@@ -170,6 +190,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'wafgen_queue_depth',
     help: 'Jobs waiting in the queue.',
     labelNames: ['queue'] as const,
+    // Merged registries (a worker's threads, src/worker/metrics.ts) see the same queue: not a sum.
+    aggregator: 'max',
     registers,
     async collect() {
       const snaps = await snapshotQueues();
@@ -181,6 +203,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'wafgen_queue_oldest_job_age_seconds',
     help: 'Age of the oldest waiting job (0 when the queue is empty).',
     labelNames: ['queue'] as const,
+    aggregator: 'max',
     registers,
     async collect() {
       const snaps = await snapshotQueues();
@@ -198,6 +221,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'wafgen_llm_breaker_state',
     help: 'Circuit breaker state per LLM provider: 0 closed, 1 half-open, 2 open.',
     labelNames: ['provider'] as const,
+    // Each thread of a worker has its own breakers: merged, the worst state shows (two open is 2, not 4).
+    aggregator: 'max',
     registers,
   });
   const llmAttempts = new Counter({
@@ -278,6 +303,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'wafgen_cves',
     help: 'CVEs in the store, by severity.',
     labelNames: ['severity'] as const,
+    // Every thread of a worker reads the same store: merged, the count once, not once per thread.
+    aggregator: 'max',
     registers,
     async collect() {
       const snaps = await snapshotCoverage();
@@ -289,6 +316,7 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     name: 'wafgen_cves_protected',
     help: 'CVEs with a deployed rule that was proven (its latest deployment left it in place), by severity.',
     labelNames: ['severity'] as const,
+    aggregator: 'max',
     registers,
     async collect() {
       const snaps = await snapshotCoverage();
@@ -343,14 +371,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       tokens.observe({ engine, direction: 'total' }, inputTokens + outputTokens);
       cost.observe({ engine }, report.costUsd);
       for (const reason of reasonCodes(report)) validationFailures.inc({ reason });
-      if (report.fallback !== undefined && report.producedBy !== undefined)
-        fallbacks.inc({
-          reason: /budget exceeded/.test(report.fallback)
-            ? 'budget'
-            : /LLM provider|no LLM provider/.test(report.fallback)
-              ? 'providers'
-              : 'other',
-        });
+      const reason = fallbackReason(report);
+      if (reason) fallbacks.inc({ reason });
     },
     recordGenerationError(info) {
       generations.inc({ outcome: 'error', engine: info.engine, provider: providerLabel(info.provider) });

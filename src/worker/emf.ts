@@ -2,9 +2,13 @@
  * @module CloudWatch embedded metric format (EMF) for the serverless handlers (issue 15 item 5):
  * Lambda has no port to scrape, so each generation also writes one JSON log line that CloudWatch
  * Logs turns into metrics in the `wafgen` namespace (by engine): generations, duration, attempts,
- * LLM tokens and cost. https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
+ * LLM tokens and cost, and the LLM chain's health under the Prometheus series' names that the CDK
+ * app's alarms read (infra/alarms.ts): wafgen_llm_fallbacks_total (1 for a fallback's rule),
+ * wafgen_llm_failovers_total (failovers since the previous line) and wafgen_llm_breaker_state (the
+ * worst breaker of this instance's chain when the line was written: 0 closed, 1 half-open, 2 open).
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
-import type { Metrics } from '../observability/index.js';
+import { BREAKER_STATE_VALUE, fallbackReason, type Metrics } from '../observability/index.js';
 
 type ReportLike = Parameters<Metrics['recordGeneration']>[0];
 
@@ -13,7 +17,18 @@ const word = (v: unknown, fallback = 'unknown'): string =>
   typeof v === 'string' && /^[\w.:@/-]{1,100}$/.test(v) ? v : fallback;
 
 /** One EMF line for one generation (a report, or an error with no rule). */
-function emfLine(o: { report?: ReportLike; engine?: string; latencyMs?: number }, now = Date.now()): string {
+interface LlmHealth {
+  /** Failovers since the previous line. */
+  failovers: number;
+  /** The worst breaker state now (0 closed, 1 half-open, 2 open). */
+  breaker: number;
+}
+
+function emfLine(
+  o: { report?: ReportLike; engine?: string; latencyMs?: number },
+  llm: LlmHealth,
+  now = Date.now(),
+): string {
   const r = o.report as
     | (ReportLike & {
         engine?: string;
@@ -39,6 +54,10 @@ function emfLine(o: { report?: ReportLike; engine?: string; latencyMs?: number }
     { Name: 'ExtractInputTokens', Unit: 'Count' },
     { Name: 'ExtractOutputTokens', Unit: 'Count' },
     { Name: 'ExtractCostUsd', Unit: 'None' },
+    // The LLM chain, named as the Prometheus series the alarms mirror.
+    { Name: 'wafgen_llm_fallbacks_total', Unit: 'Count' },
+    { Name: 'wafgen_llm_failovers_total', Unit: 'Count' },
+    { Name: 'wafgen_llm_breaker_state', Unit: 'None' },
   ];
   return JSON.stringify({
     _aws: {
@@ -60,6 +79,9 @@ function emfLine(o: { report?: ReportLike; engine?: string; latencyMs?: number }
     ExtractInputTokens: r?.extraction?.usage.inputTokens ?? 0,
     ExtractOutputTokens: r?.extraction?.usage.outputTokens ?? 0,
     ExtractCostUsd: r?.extraction?.costUsd ?? 0,
+    wafgen_llm_fallbacks_total: r && fallbackReason(r) ? 1 : 0,
+    wafgen_llm_failovers_total: llm.failovers,
+    wafgen_llm_breaker_state: llm.breaker,
   });
 }
 
@@ -71,20 +93,53 @@ export function withEmbeddedMetrics(
   metrics: Metrics,
   write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
 ): Metrics {
+  let failovers = 0;
+  const breakers = new Map<string, number>();
+  /** The chain's health for the next line (its failovers are then counted from zero again). */
+  const health = (): LlmHealth => {
+    const h = { failovers, breaker: Math.max(0, ...breakers.values()) };
+    failovers = 0;
+    return h;
+  };
   return {
     ...metrics,
     recordGeneration(report, opts) {
       metrics.recordGeneration(report, opts);
-      write(emfLine({ report, ...(opts?.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}) }));
+      write(
+        emfLine(
+          { report, ...(opts?.latencyMs !== undefined ? { latencyMs: opts.latencyMs } : {}) },
+          health(),
+        ),
+      );
     },
     recordGenerationError(info) {
       metrics.recordGenerationError(info);
       write(
-        emfLine({
-          engine: info.engine,
-          ...(info.latencyMs !== undefined ? { latencyMs: info.latencyMs } : {}),
-        }),
+        emfLine(
+          {
+            engine: info.engine,
+            ...(info.latencyMs !== undefined ? { latencyMs: info.latencyMs } : {}),
+          },
+          health(),
+        ),
       );
+    },
+    llmHooks(providers) {
+      const hooks = metrics.llmHooks(providers);
+      for (const p of providers ?? []) if (!breakers.has(p)) breakers.set(p, 0);
+      return {
+        onAttempt: hooks.onAttempt,
+        onBreakerStateChange(provider, state) {
+          hooks.onBreakerStateChange(provider, state);
+          breakers.set(provider, BREAKER_STATE_VALUE[state]);
+        },
+        onCall(attempts, outcome) {
+          hooks.onCall(attempts, outcome);
+          // As the registry counts them: one at each change of provider along the call.
+          for (let i = 1; i < attempts.length; i++)
+            if (attempts[i]!.provider !== attempts[i - 1]!.provider) failovers++;
+        },
+      };
     },
   };
 }

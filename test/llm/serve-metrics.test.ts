@@ -9,17 +9,13 @@
 // Item 6: with every provider down, the built-in engine's rule is labelled engine=builtin and
 // degraded, cached apart under its own key with a short TTL (so a second caller gets it without
 // asking the providers again), and replaced by the LLM's rule once a provider answers.
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 import { DEGRADED_TTL_MS, degradedKey } from '../../src/app/degraded.js';
 import { generateRule } from '../../src/index.js';
 import { ruleCacheKey } from '../../src/kv/index.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
-import { REPO_ROOT } from '../support/shared.js';
-import { parseExposition } from '../observability/support.js';
+import { opsSeries, parseExposition } from '../observability/support.js';
 import { baseEnv, startApi, token, type TestApi } from '../service/support.js';
 
 let primary: FakeLlm;
@@ -77,20 +73,6 @@ async function generate(cveId: string): Promise<{ status: number; body: Record<s
     body: JSON.stringify({ cveId }),
   });
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-/** Every wafgen_* series name ops/ refers to (alert rules and dashboards). */
-function opsSeries(): string[] {
-  const dir = join(REPO_ROOT, 'ops');
-  const files = [
-    join(dir, 'prometheus', 'alerts.yml'),
-    ...readdirSync(join(dir, 'grafana')).map((f) => join(dir, 'grafana', f)),
-  ];
-  const names = new Set<string>();
-  for (const f of files)
-    for (const m of readFileSync(f, 'utf8').matchAll(/\bwafgen_[a-z_]+/g))
-      names.add(m[0].replace(/_(bucket|sum|count)$/, ''));
-  return [...names].sort();
 }
 
 describe('wafgen serve with an LLM chain', () => {

@@ -1,4 +1,9 @@
-// Reading the Prometheus text exposition back in tests.
+// Reading the Prometheus text exposition back in tests, and the series ops/ (alert rules and
+// dashboards) refers to.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { REPO_ROOT } from '../support/shared.js';
 
 export interface Sample {
   name: string;
@@ -31,4 +36,18 @@ export function value(
   );
   if (hits.length > 1) throw new Error(`${hits.length} samples match ${name} ${JSON.stringify(labels)}`);
   return hits[0]?.value;
+}
+
+/** Every wafgen_* series name ops/ refers to (alert rules and dashboards), without _bucket/_sum/_count. */
+export function opsSeries(): string[] {
+  const dir = join(REPO_ROOT, 'ops');
+  const files = [
+    join(dir, 'prometheus', 'alerts.yml'),
+    ...readdirSync(join(dir, 'grafana')).map((f) => join(dir, 'grafana', f)),
+  ];
+  const names = new Set<string>();
+  for (const f of files)
+    for (const m of readFileSync(f, 'utf8').matchAll(/\bwafgen_[a-z_]+/g))
+      names.add(m[0].replace(/_(bucket|sum|count)$/, ''));
+  return [...names].sort();
 }
