@@ -224,7 +224,12 @@ export function jobHooks(
           .catch(() => {});
       }
       log.info({ jobId: job.id, cveId: job.data.cveId, attempt: job.attempt }, 'job started');
-      const llmBatch = jobLlmBatch(job.data.llmBatch, batching);
+      const llmBatch = jobLlmBatch(job.data.llmBatch, {
+        ...batching,
+        ...(job.concurrent
+          ? { maxLlmBatch: Math.min(job.concurrent, batching?.maxLlmBatch ?? job.concurrent) }
+          : {}),
+      });
       let outcome;
       try {
         outcome = await service.rules.generate(job.data.cveId, {

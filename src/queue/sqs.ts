@@ -241,6 +241,8 @@ interface RunOptions {
   /** Delete the message after success (the Lambda's event source mapping deletes it itself). */
   deleteOnSuccess: boolean;
   log?: QueueLog;
+  /** Jobs that run at once at most (JobContext.concurrent). */
+  concurrent?: number;
 }
 
 /**
@@ -281,6 +283,7 @@ async function runDelivery(
     data: parsed.data,
     attempt: m.receiveCount,
     maxAttempts: queue.settings.attempts,
+    ...(opts.concurrent ? { concurrent: opts.concurrent } : {}),
   };
   const body = JSON.stringify(parsed);
   if (job.attempt > job.maxAttempts) {
@@ -509,6 +512,9 @@ export async function processSqsRecords(
   }
   const failures: string[] = [];
   const pending = [...groups.values()];
+  // This event's records are all the invocation runs: a job's LLM batch can fill only with the
+  // jobs running beside it (one per group, up to the concurrency).
+  const concurrent = Math.max(1, Math.min(opts.concurrency, pending.length));
   const runGroup = async (group: SqsEventRecord[]) => {
     for (let i = 0; i < group.length; i++) {
       const r = group[i]!;
@@ -523,7 +529,7 @@ export async function processSqsRecords(
             body: r.body,
             receiveCount: Number(r.attributes?.ApproximateReceiveCount ?? 1) || 1,
           },
-          { deleteOnSuccess: false, ...(opts.log ? { log: opts.log } : {}) },
+          { deleteOnSuccess: false, concurrent, ...(opts.log ? { log: opts.log } : {}) },
         );
       } catch (e) {
         opts.log?.warn(
@@ -538,7 +544,7 @@ export async function processSqsRecords(
       }
     }
   };
-  const lanes = Array.from({ length: Math.max(1, Math.min(opts.concurrency, pending.length)) }, async () => {
+  const lanes = Array.from({ length: concurrent }, async () => {
     for (let g = pending.shift(); g; g = pending.shift()) await runGroup(g);
   });
   await Promise.all(lanes);

@@ -63,6 +63,11 @@ export interface JobContext {
   /** 1 for the first run, 2 for the first retry... */
   attempt: number;
   maxAttempts: number;
+  /**
+   * Most jobs that can run at once with this one when fewer than the consumer's concurrency (a
+   * worker Lambda's event: its records are all it runs): an LLM batch larger can never fill.
+   */
+  concurrent?: number;
 }
 
 interface FailureInfo {

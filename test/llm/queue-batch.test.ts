@@ -2,10 +2,11 @@
 // generation call, and each rule is then checked on its own and retried singly. Real PostgreSQL, a
 // real queue (BullMQ on Redis, and SQS on the loopback SQS server), the LLM chain on the local fake
 // provider server, and a batch window far longer than the test so that only a full batch can go out.
+import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 
-import { buildService, loadServiceConfig, type Service } from '../../src/app/index.js';
+import { buildService, loadServiceConfig, openService, type Service } from '../../src/app/index.js';
 import { chooseEngine, parseLlmBatchWindow } from '../../src/app/engines.js';
 import { jobLlmBatch } from '../../src/app/jobs.js';
 import { loadConfig } from '../../src/config/index.js';
@@ -13,7 +14,9 @@ import { InputError } from '../../src/core/errors.js';
 import { generateRule } from '../../src/index.js';
 import { createMetrics } from '../../src/observability/index.js';
 import type { Store } from '../../src/store/index.js';
+import type { SqsEventRecord } from '../../src/queue/index.js';
 import { runWorker, type RunningWorker } from '../../src/worker/index.js';
+import { createSqsHandler } from '../../src/worker/lambda.js';
 import { GenerationPool } from '../../src/worker/pool.js';
 import { startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
 import { promptTextOf, startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
@@ -84,7 +87,8 @@ describe('batch settings', () => {
 
 type Kind = 'bullmq' | 'sqs';
 const kinds: { kind: Kind; threads: number }[] = [
-  ...(hasRedis ? [{ kind: 'bullmq' as const, threads: 1 }] : []),
+  // BullMQ: two generation threads, so the batch's jobs must be sent to one of them (worker/pool.ts).
+  ...(hasRedis ? [{ kind: 'bullmq' as const, threads: 2 }] : []),
   // SQS: `wafgen worker` on SQS (a consumer receiving up to ten messages at once), generating on
   // its main thread.
   { kind: 'sqs', threads: 0 },
@@ -95,6 +99,8 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
   // Two CVE sets: a job's ID is its CVE and engine version, so each case queues CVEs of its own.
   const GOOD_SET = ['CVE-2013-2251', 'CVE-2017-9841', 'CVE-2019-3396', 'CVE-2021-41773'];
   const BAD_SET = ['CVE-2014-6271', 'CVE-2018-7600', 'CVE-2019-9670', 'CVE-2020-14882'];
+  // The worker Lambda's case (SQS only).
+  const LAMBDA_SET = ['CVE-2017-12615', 'CVE-2018-13379', 'CVE-2019-11510', 'CVE-2018-1273'];
   const statements = new Map<string, unknown>();
   const exploitsOf = new Map<string, number>();
   const keys = redisPrefix();
@@ -105,10 +111,11 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
   let worker: RunningWorker | undefined;
   let fake: FakeLlm;
   let sqs: FakeSqs | undefined;
+  let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     // The rule each CVE's answer carries: the built-in engine's, proven on the same exploits.
-    for (const id of [...GOOD_SET, ...BAD_SET]) {
+    for (const id of [...GOOD_SET, ...BAD_SET, ...(kind === 'sqs' ? LAMBDA_SET : [])]) {
       const { rule, report } = await generateRule(id);
       statements.set(id, rule.Statement);
       exploitsOf.set(id, report.tests.evidence.total);
@@ -139,7 +146,7 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
       // The SDK's default credential chain reads the process's environment.
       Object.assign(process.env, aws, { AWS_EC2_METADATA_DISABLED: 'true' });
     }
-    const env = baseEnv({
+    env = baseEnv({
       ...queueEnv,
       DATABASE_URL: db.url,
       WAFGEN_JOB_BACKOFF_MS: '50',
@@ -188,6 +195,16 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
         batched: JSON.stringify(r.body).includes('waf_rule_statements'),
         prompt: promptTextOf(r.body),
       }));
+
+  /** Answers any call with each named CVE's own rule: a batch's (its `## CVE-…` sections) or one. */
+  const anyCall = {
+    respond: (prompt: string) => {
+      const ids = [...prompt.matchAll(/^## (CVE-\S+)$/gm)].map((m) => m[1]!);
+      return ids.length > 0
+        ? { rules: ids.map((cveId) => ({ cveId, rationale, statement: statements.get(cveId) })) }
+        : single.respond(prompt);
+    },
+  };
 
   /** Answers every single-rule call with the CVE's own rule (the CVE its prompt names). */
   const single = {
@@ -311,4 +328,79 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
     expect(reportOf(missing).attempts).toBe(1);
     expect(reportOf(missing).notes).not.toContain('llm: written in one call with 3 other CVE(s)');
   }, 120_000);
+
+  it.runIf(kind === 'sqs')(
+    'the worker Lambda: an event with two of a batch of four makes one call of two, without waiting out the window',
+    async () => {
+      // The long-running consumer would take the messages: from here on the Lambda runs them.
+      await worker!.stop();
+      worker = undefined;
+      fake.reset();
+      fake.script('openai', anyCall, anyCall);
+      const jobs: { jobId: string }[] = [];
+      for (const cveId of LAMBDA_SET)
+        jobs.push(await producer.jobs.enqueue({ cveId, source: 'test', llmBatch: 4 }));
+      // What the event source mapping does: receive, and hand the records over as an SQS event.
+      const client = new SQSClient({ endpoint: sqs!.url, region: 'us-east-1' });
+      const records: SqsEventRecord[] = [];
+      try {
+        await waitFor('the four messages', async () => {
+          const out = await client.send(
+            new ReceiveMessageCommand({
+              QueueUrl: env.WAFGEN_SQS_QUEUE_URL,
+              MaxNumberOfMessages: 10,
+              WaitTimeSeconds: 1,
+              MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
+            }),
+          );
+          for (const m of out.Messages ?? [])
+            records.push({
+              messageId: m.MessageId!,
+              receiptHandle: m.ReceiptHandle!,
+              body: m.Body!,
+              attributes: {
+                ApproximateReceiveCount: m.Attributes!.ApproximateReceiveCount!,
+                MessageGroupId: m.Attributes!.MessageGroupId!,
+              },
+            });
+          return records.length >= 4;
+        });
+      } finally {
+        client.destroy();
+      }
+      expect(records).toHaveLength(4);
+      const running = await openService(env, {
+        component: 'worker',
+        inProcessWorker: false,
+        requireAuth: false,
+        logger: log,
+        audit: false,
+      });
+      try {
+        const handler = createSqsHandler(() => Promise.resolve(running));
+        // Two invocations of two records each: a batch of four could never fill in either.
+        expect(await handler({ Records: records.slice(0, 2) })).toEqual({ batchItemFailures: [] });
+        expect(await handler({ Records: records.slice(2) })).toEqual({ batchItemFailures: [] });
+      } finally {
+        await running.close();
+      }
+      const calls = generationCalls();
+      expect(calls).toHaveLength(2);
+      const cvesOf = (c: { prompt: string }) => [...c.prompt.matchAll(/^## (CVE-\S+)$/gm)].map((m) => m[1]!);
+      for (const c of calls) {
+        expect(c.batched).toBe(true);
+        expect(cvesOf(c)).toHaveLength(2);
+      }
+      expect(calls.flatMap(cvesOf).sort()).toEqual([...LAMBDA_SET].sort());
+      for (const j of jobs) expect((await store.jobs.get(j.jobId))?.status).toBe('succeeded');
+      for (const id of LAMBDA_SET) {
+        const stored = (await store.rules.latest(id))!;
+        testedAlone(id, stored, LAMBDA_SET);
+        expect((stored.report as { notes: string[] }).notes).toContain(
+          'llm: written in one call with 1 other CVE(s)',
+        );
+      }
+    },
+    120_000,
+  );
 });
