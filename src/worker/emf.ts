@@ -6,6 +6,9 @@
  * app's alarms read (infra/alarms.ts): wafgen_llm_fallbacks_total (1 for a fallback's rule),
  * wafgen_llm_failovers_total (failovers since the previous line) and wafgen_llm_breaker_state (the
  * worst breaker of this instance's chain when the line was written: 0 closed, 1 half-open, 2 open).
+ * Each audit delivery outcome (delivered, retry, dead-lettered) writes a line of its own:
+ * wafgen_audit_events_total by outcome (and sink), and wafgen_audit_spool_pending, the events still
+ * spooled then, for the audit alarms.
  * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html
  */
 import { BREAKER_STATE_VALUE, fallbackReason, type Metrics } from '../observability/index.js';
@@ -85,6 +88,31 @@ function emfLine(
   });
 }
 
+/** One EMF line for audit events delivered, retried or dead-lettered; `pending`: still spooled. */
+function auditLine(sink: string, outcome: string, events: number, pending: number, now = Date.now()): string {
+  return JSON.stringify({
+    _aws: {
+      Timestamp: now,
+      CloudWatchMetrics: [
+        {
+          Namespace: 'wafgen',
+          Dimensions: [['outcome'], ['sink', 'outcome']],
+          Metrics: [{ Name: 'wafgen_audit_events_total', Unit: 'Count' }],
+        },
+        {
+          Namespace: 'wafgen',
+          Dimensions: [[]],
+          Metrics: [{ Name: 'wafgen_audit_spool_pending', Unit: 'Count' }],
+        },
+      ],
+    },
+    sink: word(sink),
+    outcome: word(outcome),
+    wafgen_audit_events_total: events,
+    wafgen_audit_spool_pending: pending,
+  });
+}
+
 /**
  * The same metrics, and an EMF line written for each generation they record. For the serverless
  * handlers: `openService(env, { metrics: withEmbeddedMetrics(defaultMetrics()) })`.
@@ -95,6 +123,7 @@ export function withEmbeddedMetrics(
 ): Metrics {
   let failovers = 0;
   const breakers = new Map<string, number>();
+  let auditProbe: Parameters<Metrics['setAuditProbe']>[0];
   /** The chain's health for the next line (its failovers are then counted from zero again). */
   const health = (): LlmHealth => {
     const h = { failovers, breaker: Math.max(0, ...breakers.values()) };
@@ -123,6 +152,21 @@ export function withEmbeddedMetrics(
           health(),
         ),
       );
+    },
+    recordAuditDelivery(sink, outcome, events) {
+      metrics.recordAuditDelivery(sink, outcome, events);
+      if (events <= 0) return;
+      let pending = 0;
+      try {
+        for (const s of auditProbe?.() ?? []) pending += s.pending;
+      } catch {
+        // A spool that cannot say: the line still counts the events.
+      }
+      write(auditLine(sink, outcome, events, pending));
+    },
+    setAuditProbe(probe) {
+      metrics.setAuditProbe(probe);
+      auditProbe = probe;
     },
     llmHooks(providers) {
       const hooks = metrics.llmHooks(providers);

@@ -147,6 +147,52 @@ describe('serverless: embedded metric format', () => {
     expect(value(samples, 'wafgen_llm_fallbacks_total', { reason: 'providers' })).toBe(1);
     expect(value(samples, 'wafgen_llm_breaker_state', { provider: 'local' })).toBe(0);
   });
+
+  it('audit deliveries: a line per outcome, with the events still spooled', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const metrics = withEmbeddedMetrics(createMetrics(), (l) => lines.push(JSON.parse(l)));
+    let pending = 5;
+    // As the audit log wires them (src/audit/index.ts).
+    metrics.setAuditProbe(() => [
+      { sink: 'splunk', pending },
+      { sink: 'file', pending: 0 },
+    ]);
+    metrics.recordAuditDelivery('splunk', 'retry', 5);
+    pending = 2;
+    metrics.recordAuditDelivery('splunk', 'dead-lettered', 3);
+    metrics.recordAuditDelivery('file', 'delivered', 0);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toMatchObject({
+      sink: 'splunk',
+      outcome: 'dead-lettered',
+      wafgen_audit_events_total: 3,
+      wafgen_audit_spool_pending: 2,
+    });
+    const directives = (
+      lines[0]!._aws as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }
+    ).CloudWatchMetrics;
+    // The dead-letter alarm reads the events by outcome alone; the spool alarm the total pending.
+    expect(directives).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Dimensions: expect.arrayContaining([['outcome']]),
+          Metrics: [expect.objectContaining({ Name: 'wafgen_audit_events_total' })],
+        }),
+        expect.objectContaining({
+          Dimensions: [[]],
+          Metrics: [expect.objectContaining({ Name: 'wafgen_audit_spool_pending' })],
+        }),
+      ]),
+    );
+    expect(lines[0]).toMatchObject({
+      outcome: 'retry',
+      wafgen_audit_events_total: 5,
+      wafgen_audit_spool_pending: 5,
+    });
+    const samples = parseExposition(await metrics.scrape());
+    expect(value(samples, 'wafgen_audit_events_total', { sink: 'splunk', outcome: 'dead-lettered' })).toBe(3);
+    expect(value(samples, 'wafgen_audit_spool_pending', { sink: 'splunk' })).toBe(2);
+  });
 });
 
 describe("merging the threads' series", () => {
