@@ -1,8 +1,10 @@
 // Issue 15 item 2: first attempts of several rules share one generation call; each rule is then
 // checked on its own, and one the batched answer left out (or got wrong) is asked singly. Real
 // generation loop, real provider package, the local fake provider server.
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 
+import { chooseEngine } from '../../src/app/engines.js';
+import { loadConfig } from '../../src/config/index.js';
 import { BuiltinEngine } from '../../src/generation/builtin/index.js';
 import { LlmEngine } from '../../src/generation/llm/index.js';
 import { runGeneration } from '../../src/generation/loop.js';
@@ -92,5 +94,37 @@ describe('llm batch', () => {
     const r = await runGeneration(inputFor(IDS[0]!, 4), engine(), { maxAttempts: 1 });
     expect(r.report.verdict).toBe('proven');
     expect(JSON.stringify(fake.requestsFor('openai')[0]!.body)).toContain('waf_rule_statement"');
+  });
+
+  it('WAFGEN_LLM_BATCH_WINDOW_MS reaches the engine: a first attempt 4 s behind another still shares its call', async () => {
+    fake.script('openai', {
+      json: {
+        rules: IDS.slice(0, 2).map((cveId) => ({ cveId, rationale, statement: GOOD })),
+      },
+    });
+    const env = fakeEnv(fake, {
+      WAFGEN_LLM_PROVIDERS: 'openai',
+      WAFGEN_OFFLINE: '0',
+      WAFGEN_LLM_BATCH_WINDOW_MS: '5000',
+    });
+    const { engine } = await chooseEngine(loadConfig(env), 'llm', undefined, env);
+    // Only the window's timer is faked, and only until the call is under way (the HTTP exchange
+    // runs on real timers).
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let runs;
+    try {
+      const first = runGeneration(inputFor(IDS[0]!, 2), engine, { maxAttempts: 1 });
+      await vi.advanceTimersByTimeAsync(4000);
+      const second = runGeneration(inputFor(IDS[1]!, 2), engine, { maxAttempts: 1 });
+      await vi.advanceTimersByTimeAsync(0);
+      runs = Promise.all([first, second]);
+    } finally {
+      vi.useRealTimers();
+    }
+    for (const r of await runs)
+      expect(r.report.notes).toContain('llm: written in one call with 1 other CVE(s)');
+    const requests = fake.requestsFor('openai');
+    expect(requests).toHaveLength(1);
+    for (const id of IDS.slice(0, 2)) expect(promptTextOf(requests[0]!.body)).toContain(`## ${id}`);
   });
 });
