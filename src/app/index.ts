@@ -11,6 +11,7 @@ export {
   type Service,
 } from './root.js';
 export { loadEnvironment } from './environment.js';
+export { generationDefaults } from './engines.js';
 export { refreshSecretsInEnv } from '../secrets/index.js';
 export {
   assertAuthConfigured,

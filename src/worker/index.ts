@@ -19,7 +19,7 @@ import { backendUnavailable } from '../app/backends.js';
 import { BackendUnavailableError, endpointOf } from '../core/backend-error.js';
 import { InputError } from '../core/errors.js';
 import { loadConfig } from '../config/index.js';
-import { createLogger } from '../observability/index.js';
+import { createLogger, defaultMetrics } from '../observability/index.js';
 import { BullJobQueue } from '../queue/index.js';
 import { serveWorkerMetrics, workerMetricsAddress, type WorkerMetricsServer } from './metrics.js';
 import { GenerationPool } from './pool.js';
@@ -155,8 +155,11 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
   let threads = resolveThreads(opts.threads, env, given ?? MAX_THREADS);
   const metricsAddress = workerMetricsAddress(env);
   const log = createLogger({ level: config.LOG_LEVEL, base: { component: 'worker' } });
+  // The metrics the service uses (openService's default, named here so the audit log counts its
+  // events and spool in them: wafgen_audit_* on the worker's /metrics).
+  const metrics = defaultMetrics();
   // The process's audit log, opened here so the generation threads' events reach it too.
-  const parts = await openGenerationParts(config, { env, store: false, logger: log });
+  const parts = await openGenerationParts(config, { env, store: false, logger: log, metrics });
   const audit = parts.deps.audit;
   // WAFGEN_LLM_BATCH: the batch of a job that names none (the threads read the same setting).
   const llmBatch = parts.deps.llmBatch;
@@ -168,6 +171,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
       requireAuth: false,
       logger: log,
       audit: audit ?? false,
+      metrics,
     });
   } catch (e) {
     await parts.close().catch(() => {});
@@ -225,6 +229,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
         ...metricsAddress,
         metrics: service.metrics,
         threads,
+        queue: service.queue,
         ...(serviceConfig.metrics.token ? { token: serviceConfig.metrics.token } : {}),
       });
   } catch (e) {

@@ -12,7 +12,13 @@
  */
 import { z } from 'zod';
 
-import { jobHooks, openService, refreshSecretsInEnv, type RunningService } from '../app/index.js';
+import {
+  generationDefaults,
+  jobHooks,
+  openService,
+  refreshSecretsInEnv,
+  type RunningService,
+} from '../app/index.js';
 import { processSqsRecords, SqsJobQueue, type SqsBatchResult } from '../queue/index.js';
 import { defaultMetrics } from '../observability/index.js';
 import { withEmbeddedMetrics } from './emf.js';
@@ -72,7 +78,11 @@ export function createSqsHandler(
     const { service, serviceConfig, log } = running;
     if (!(service.queue instanceof SqsJobQueue))
       throw new Error('the worker Lambda needs WAFGEN_QUEUE=sqs and WAFGEN_SQS_QUEUE_URL');
-    hooks ??= jobHooks(service, log);
+    // WAFGEN_LLM_BATCH for jobs that name no batch: given here, it is cut to the records this
+    // invocation runs at once like a job's own (else a batch the event cannot fill waits out
+    // WAFGEN_LLM_BATCH_WINDOW_MS).
+    const { llmBatch } = generationDefaults(process.env);
+    hooks ??= jobHooks(service, log, undefined, llmBatch ? { llmBatch } : undefined);
     return processSqsRecords(service.queue, hooks, parsed.data.Records, {
       concurrency: serviceConfig.worker.concurrency,
       log,

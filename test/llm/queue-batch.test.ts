@@ -338,8 +338,10 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
       fake.reset();
       fake.script('openai', anyCall, anyCall);
       const jobs: { jobId: string }[] = [];
-      for (const cveId of LAMBDA_SET)
-        jobs.push(await producer.jobs.enqueue({ cveId, source: 'test', llmBatch: 4 }));
+      // Two jobs ask for a batch of four, two name none and take the Lambda's WAFGEN_LLM_BATCH (4):
+      // both kinds must be cut to the records of their event.
+      for (const [i, cveId] of LAMBDA_SET.entries())
+        jobs.push(await producer.jobs.enqueue({ cveId, source: 'test', ...(i < 2 ? { llmBatch: 4 } : {}) }));
       // What the event source mapping does: receive, and hand the records over as an SQS event.
       const client = new SQSClient({ endpoint: sqs!.url, region: 'us-east-1' });
       const records: SqsEventRecord[] = [];
@@ -376,12 +378,16 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
         logger: log,
         audit: false,
       });
+      const batchBefore = process.env.WAFGEN_LLM_BATCH;
+      process.env.WAFGEN_LLM_BATCH = '4';
       try {
         const handler = createSqsHandler(() => Promise.resolve(running));
         // Two invocations of two records each: a batch of four could never fill in either.
         expect(await handler({ Records: records.slice(0, 2) })).toEqual({ batchItemFailures: [] });
         expect(await handler({ Records: records.slice(2) })).toEqual({ batchItemFailures: [] });
       } finally {
+        if (batchBefore === undefined) delete process.env.WAFGEN_LLM_BATCH;
+        else process.env.WAFGEN_LLM_BATCH = batchBefore;
         await running.close();
       }
       const calls = generationCalls();
