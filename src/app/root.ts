@@ -396,7 +396,10 @@ export async function openService(
   let consumer: JobConsumer | undefined;
   try {
     if (service.queue.kind === 'memory' && opts.inProcessWorker !== false) {
-      consumer = startWorker(service, { ...serviceConfig.worker });
+      // WAFGEN_LLM_BATCH given to the consumer, so it is cut to the jobs it runs at once like a
+      // job's own batch (app/jobs.ts).
+      const { llmBatch } = generationDefaults(env);
+      consumer = startWorker(service, { ...serviceConfig.worker, ...(llmBatch ? { llmBatch } : {}) });
       const pending = await service.store.jobs.list({
         status: ['queued', 'running'],
         kind: 'generate',

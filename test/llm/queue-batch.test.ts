@@ -410,3 +410,65 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
     120_000,
   );
 });
+
+// `wafgen serve`'s in-process worker (the memory queue): WAFGEN_LLM_BATCH larger than the jobs it
+// runs at once is cut to them, as the separate worker does. Uncut, a batch of 8 on a consumer of 2
+// could never fill and each job would wait out the 60 s window (past waitFor's bound here).
+describe('memory queue: the in-process worker cuts WAFGEN_LLM_BATCH to its concurrency', () => {
+  const SET = ['CVE-2017-5638', 'CVE-2022-22965'];
+  const statements = new Map<string, unknown>();
+  let fake: FakeLlm;
+  let running: Awaited<ReturnType<typeof openService>> | undefined;
+
+  beforeAll(async () => {
+    for (const id of SET) statements.set(id, (await generateRule(id)).rule.Statement);
+    fake = await startFakeLlm();
+  }, 60_000);
+
+  afterAll(async () => {
+    await running?.close();
+    await fake?.close();
+  });
+
+  it('two jobs that name no batch go out as one call of two', async () => {
+    fake.script('openai', {
+      respond: (prompt: string) => ({
+        rules: [...prompt.matchAll(/^## (CVE-\S+)$/gm)].map((m) => ({
+          cveId: m[1]!,
+          rationale,
+          statement: statements.get(m[1]!),
+        })),
+      }),
+    });
+    running = await openService(
+      baseEnv({
+        REDIS_URL: undefined,
+        WAFGEN_OFFLINE: '0',
+        WAFGEN_HTTP_TIMEOUT_MS: '1000',
+        WAFGEN_LLM_PROVIDERS: 'openai',
+        OPENAI_API_KEY: 'sk-test-not-a-real-key-0123',
+        OPENAI_BASE_URL: fake.baseURL('openai'),
+        WAFGEN_LLM_RETRIES: '0',
+        WAFGEN_LLM_BATCH: '8',
+        WAFGEN_LLM_BATCH_WINDOW_MS: '60000',
+        WAFGEN_WORKER_CONCURRENCY: '2',
+        WAFGEN_AUDIT_FSYNC: '0',
+      }),
+      { requireAuth: false, logger: log, audit: false },
+    );
+    const { service } = running;
+    expect(service.queue.kind).toBe('memory');
+    const jobs = await Promise.all(SET.map((cveId) => service.jobs.enqueue({ cveId, source: 'test' })));
+    await waitFor('both jobs to finish', async () => {
+      const rows = await Promise.all(jobs.map((j) => service.store.jobs.get(j.jobId)));
+      return rows.every((r) => r?.status === 'succeeded');
+    });
+    const calls = fake.requestsFor('openai').map((r) => promptTextOf(r.body));
+    expect(calls).toHaveLength(1);
+    expect([...calls[0]!.matchAll(/^## (CVE-\S+)$/gm)].map((m) => m[1]).sort()).toEqual([...SET].sort());
+    for (const id of SET)
+      expect(((await service.store.rules.latest(id))!.report as { notes: string[] }).notes).toContain(
+        'llm: written in one call with 1 other CVE(s)',
+      );
+  }, 60_000);
+});
