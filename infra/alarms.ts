@@ -5,10 +5,11 @@
  * cannot drift; only which CloudWatch metric stands for each expression is written here, and an
  * alert without one fails the synth. The generation alerts read the metrics the functions publish
  * in CloudWatch embedded metric format (src/worker/emf.ts: Generations, RulesFailed,
- * GenerationErrors, DurationMs, Attempts, Llm* in the `wafgen` namespace); the queue backlog is
- * SQS's own ApproximateAgeOfOldestMessage. The LLM breaker, fallback and failover, rate-limit and
- * audit alerts name wafgen_* series that no function publishes yet: those alarms get no data (and
- * treat it as not breaching) until a publisher exists.
+ * GenerationErrors, DurationMs, Attempts, Llm*, and wafgen_llm_breaker_state, _fallbacks_total and
+ * _failovers_total in the `wafgen` namespace; the audit alerts read wafgen_audit_events_total and
+ * wafgen_audit_spool_pending from the line written per audit delivery); the queue backlog is SQS's
+ * own ApproximateAgeOfOldestMessage. The rate-limit alert names a series only the HTTP API's limiter
+ * counts, which no function publishes yet: that alarm gets no data (and treats it as not breaching).
  */
 import { readFileSync } from 'node:fs';
 

@@ -196,7 +196,7 @@ describe('alarms mirror ops/prometheus/alerts.yml', () => {
     const published = new Set(directive.Metrics.map((x) => x.Name));
     const dimensionSets = directive.Dimensions.map((d) => [...d].sort().join(','));
     type Stat = { Metric: { Namespace: string; MetricName: string; Dimensions?: { Name: string }[] } };
-    const generation = /^Wafgen(Generation|Attempts|Tokens|Cost|Validation)/;
+    const generation = /^Wafgen(Generation|Attempts|Tokens|Cost|Validation|Llm)/;
     let checked = 0;
     for (const r of Object.values(primary.findResources('AWS::CloudWatch::Alarm'))) {
       const p = r.Properties as {
@@ -228,7 +228,7 @@ describe('alarms mirror ops/prometheus/alerts.yml', () => {
         checked++;
       }
     }
-    expect(checked).toBeGreaterThanOrEqual(8);
+    expect(checked).toBeGreaterThanOrEqual(11);
   });
 
   it('reads the thresholds from the rules file itself', () => {
