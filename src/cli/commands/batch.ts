@@ -47,7 +47,7 @@ export function registerBatch(
   program
     .command('batch')
     .description(
-      'generate rules for many CVEs, a few at a time; CVEs that already have a stored rule are skipped (resume)',
+      'generate rules for many CVEs, a few at a time; CVEs that already have a stored rule are skipped (resume), unless it is degraded and an LLM is configured',
     )
     .requiredOption(
       '--from <file>',
@@ -56,6 +56,7 @@ export function registerBatch(
     .option('--concurrency <n>', 'CVEs generated at once', '4')
     .option('--force', 'regenerate CVEs that already have a rule')
     .option('--max-attempts <n>', 'generation attempts with feedback', '3')
+    .option('--no-fetch', 'do not fetch reference URLs for evidence')
     .option('--json', 'print the results as JSON')
     .option(
       '--candidates <n>',
@@ -73,7 +74,11 @@ export function registerBatch(
       'after',
       `
 Each CVE gets the headline \`generate\` prints (proven, untested, failed, or no rule) below the table.
-Skipped CVEs (a rule is already stored) count as done.
+Skipped CVEs (a rule is already stored) count as done. A degraded rule (the built-in engine's,
+written because every LLM provider failed) is not skipped with the llm engine: the providers are
+asked again and their rule replaces it. As with \`generate\`, each CVE's reference pages are fetched
+for evidence unless --no-fetch or --offline, and long pages go to the provider's small model for
+exploit facts when an LLM is configured.
 
 ${GENERATION_EXIT_HELP}`,
     )
@@ -83,6 +88,7 @@ ${GENERATION_EXIT_HELP}`,
         concurrency: string;
         force?: boolean;
         maxAttempts: string;
+        fetch: boolean;
         json?: boolean;
         candidates?: string;
         judge?: string;
@@ -120,6 +126,8 @@ ${GENERATION_EXIT_HELP}`,
             force: Boolean(opts.force),
             maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
             maxAttempts,
+            // Offline stops it in generation too (deps.lookup.offline), as for `generate`.
+            fetch: opts.fetch && !cfg.WAFGEN_OFFLINE,
             ...(candidates ? { candidates } : {}),
             ...(opts.judge ? { judge: opts.judge } : {}),
             llmBatch,
