@@ -89,6 +89,7 @@ export function classify(err: unknown): Classified {
     return { kind: 'bad-request', status };
   }
   if (
+    err instanceof ProviderRefused ||
     NoObjectGeneratedError.isInstance(err) ||
     NoOutputGeneratedError.isInstance(err) ||
     TypeValidationError.isInstance(err) ||
@@ -111,6 +112,27 @@ export function classify(err: unknown): Classified {
     return { kind: 'timeout' };
   if (hasNetworkCause(err)) return { kind: 'network' };
   return { kind: 'other' };
+}
+
+/**
+ * The provider's own refusal: an answer it says it filtered (OpenAI's `finish_reason:
+ * "content_filter"`, Anthropic's `stop_reason: "refusal"`, Gemini's `SAFETY` and kin, Bedrock's
+ * `content_filtered` or `guardrail_intervened`; the AI SDK maps each to the finish reason
+ * `content-filter`). Failover throws it whatever text came with it (a guardrail may have masked the
+ * output). It is an `invalid-output` attempt: moved on from, not retried, not held against the
+ * breaker (the provider is up; it will not write this rule). OpenAI's `message.refusal` with
+ * `finish_reason: "stop"` arrives as answer text that is no JSON: invalid output as well.
+ */
+export class ProviderRefused extends Error {
+  constructor(
+    readonly finishReason: string,
+    /** What the provider said instead, if anything (capped). */
+    readonly said = '',
+  ) {
+    const text = said.replace(/\s+/g, ' ').trim().slice(0, 120);
+    super(`refused by the provider (finish reason ${finishReason})${text ? `: ${text}` : ''}`);
+    this.name = 'ProviderRefused';
+  }
 }
 
 /** Replaces secret values and anything shaped like a provider key with [redacted]. */

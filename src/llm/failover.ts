@@ -35,6 +35,7 @@ import { secretValues, type LlmConfig } from './config.js';
 import {
   AllProvidersFailed,
   BREAKER_FAILURES,
+  ProviderRefused,
   RETRYABLE,
   classify,
   describe,
@@ -326,11 +327,24 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
                     },
                     maxRetries: 0,
                     abortSignal: signal,
+                  }).catch((e: unknown) => {
+                    // A filtered answer with some text fails to parse inside generateText.
+                    if (NoObjectGeneratedError.isInstance(e) && e.finishReason === 'content-filter') {
+                      billed = normaliseUsage(e.usage, {
+                        inputTokens: estimatedInputTokens,
+                        outputTokens: 0,
+                      });
+                      throw new ProviderRefused(e.finishReason, e.text ?? '');
+                    }
+                    throw e;
                   });
                   billed = normaliseUsage(result.totalUsage, {
                     inputTokens: estimatedInputTokens,
                     outputTokens: estimateTokens(result.text),
                   });
+                  // Filtered: whatever text came with it is no answer to use (see ProviderRefused).
+                  if (result.finishReason === 'content-filter')
+                    throw new ProviderRefused(result.finishReason, result.text);
                   if (!digest) return { object: result.output as T, usage: billed };
                   // JSON mode: the provider checked nothing; the schema does it here.
                   const checked = await schema.validate!(result.output);

@@ -50,6 +50,14 @@ type FakeReply =
   | (Common & { stream: string[]; chunkDelayMs?: number })
   /** Close the connection without answering (a network error). */
   | (Common & { drop: true })
+  /**
+   * The provider's own refusal, in its wire format (HTTP 200, no usable output): OpenAI chat and
+   * OpenAI-compatible servers `message.refusal` with `content: null` (variant `content_filter`:
+   * no refusal text, `finish_reason: "content_filter"`), the Responses API a `refusal` content part,
+   * Anthropic `stop_reason: "refusal"`, Gemini a candidate with `finishReason: "SAFETY"` and no
+   * content, Bedrock Converse `stopReason: "content_filtered"`. Not streamed.
+   */
+  | (Common & { refusal: string; variant?: 'content_filter' })
   /** Only a delay: stall, then answer 504 (the client should have given up by then). */
   | { delayMs: number };
 
@@ -306,6 +314,80 @@ function completeBody(ctx: Ctx, text: string, value: unknown): unknown {
           },
         },
         stopReason: ctx.toolMode && value !== undefined ? 'tool_use' : 'end_turn',
+        usage: {
+          inputTokens: usage.inputTokens,
+          outputTokens: usage.outputTokens,
+          totalTokens: usage.inputTokens + usage.outputTokens,
+        },
+        metrics: { latencyMs: 1 },
+      };
+  }
+}
+
+/** A refusal in the provider's wire format: a 200 whose answer holds no output to use. */
+function refusalBody(ctx: Ctx, refusal: string, variant?: 'content_filter'): unknown {
+  const { usage, model } = ctx;
+  switch (ctx.api) {
+    case 'openai-responses':
+      return {
+        ...(completeBody(ctx, '', undefined) as Record<string, unknown>),
+        output: [
+          {
+            type: 'message',
+            id: 'msg_fake',
+            status: 'completed',
+            role: 'assistant',
+            content: [{ type: 'refusal', refusal }],
+          },
+        ],
+      };
+    case 'openai-chat':
+      return {
+        ...(completeBody(ctx, '', undefined) as Record<string, unknown>),
+        choices: [
+          {
+            index: 0,
+            message:
+              variant === 'content_filter'
+                ? { role: 'assistant', content: null }
+                : { role: 'assistant', content: null, refusal },
+            finish_reason: variant === 'content_filter' ? 'content_filter' : 'stop',
+          },
+        ],
+      };
+    case 'anthropic':
+      return {
+        id: 'msg_fake',
+        type: 'message',
+        role: 'assistant',
+        model,
+        content: refusal ? [{ type: 'text', text: refusal }] : [],
+        stop_reason: 'refusal',
+        stop_sequence: null,
+        usage: { input_tokens: usage.inputTokens, output_tokens: usage.outputTokens },
+      };
+    case 'google':
+      return {
+        candidates: [
+          {
+            finishReason: 'SAFETY',
+            index: 0,
+            safetyRatings: [
+              { category: 'HARM_CATEGORY_DANGEROUS_CONTENT', probability: 'HIGH', blocked: true },
+            ],
+          },
+        ],
+        usageMetadata: {
+          promptTokenCount: usage.inputTokens,
+          candidatesTokenCount: 0,
+          totalTokenCount: usage.inputTokens,
+        },
+        modelVersion: model,
+      };
+    case 'bedrock':
+      return {
+        output: { message: { role: 'assistant', content: refusal ? [{ text: refusal }] : [] } },
+        stopReason: 'content_filtered',
         usage: {
           inputTokens: usage.inputTokens,
           outputTokens: usage.outputTokens,
@@ -602,6 +684,19 @@ export async function startFakeLlm(options: FakeLlmOptions = {}): Promise<FakeLl
       if (api === 'bedrock')
         headers['x-amzn-errortype'] = reply.status === 429 ? 'ThrottlingException' : 'Error';
       return sendError(reply.status, reply.message ?? `fake LLM error ${reply.status}`, headers);
+    }
+    if ('refusal' in reply) {
+      if (stream) return sendError(501, 'fake LLM: streamed refusals are not implemented');
+      const ctx: Ctx = {
+        api,
+        model: model ?? 'fake-model',
+        body: b,
+        usage: reply.usage ?? DEFAULT_USAGE,
+        toolMode: false,
+      };
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(refusalBody(ctx, reply.refusal, reply.variant)));
+      return;
     }
     if (!('json' in reply) && !('text' in reply) && !('stream' in reply))
       return sendError(504, 'fake LLM: stalled reply ended');
