@@ -30,6 +30,7 @@ import { loadLiveConfig } from '../vulns/live/config.js';
 import { chooseEngine, generationDefaults } from './engines.js';
 import type { EngineChoice } from '../generation/llm/index.js';
 import { Deployments } from './deployments.js';
+import type { Fetcher } from '../evidence/collect.js';
 import type { GenerateDeps } from './generate.js';
 import type { JobService } from './jobs.js';
 import type { RuleService, RuleView } from './rules.js';
@@ -52,7 +53,7 @@ const serviceModules = () =>
 /** What a generation needs, built from configuration: the deps of {@link generateRule}. */
 export interface GenerationParts {
   /** The deps for generateRule, ready to spread (no store when the command asked for none). */
-  deps: Omit<GenerateDeps, 'onStep' | 'observe' | 'requestId' | 'fetcher'>;
+  deps: Omit<GenerateDeps, 'onStep' | 'observe' | 'requestId'>;
   /** Closes what the parts opened (not what the caller passed in). */
   close(): Promise<void>;
 }
@@ -73,6 +74,8 @@ export interface GenerationPartsOptions {
   principal?: string;
   logger?: Logger;
   metrics?: Metrics;
+  /** How reference URLs are fetched (default: the safe fetcher); tests serve pages from here. */
+  fetcher?: Fetcher;
 }
 
 export async function openGenerationParts(
@@ -125,6 +128,7 @@ export async function openGenerationParts(
       lookup,
       ...(audit ? { audit } : {}),
       ...(opts.principal ? { principal: opts.principal } : {}),
+      ...(opts.fetcher ? { fetcher: opts.fetcher } : {}),
     },
     close: () =>
       (closed ??= (async () => {
@@ -150,6 +154,8 @@ export interface ServiceDeps {
   audit?: AuditLog | false;
   /** Environment for the LLM, live look-up and audit settings (default: process.env). */
   env?: NodeJS.ProcessEnv;
+  /** How reference URLs are fetched (default: the safe fetcher); tests serve pages from here. */
+  fetcher?: Fetcher;
 }
 
 interface CheckResult {
@@ -232,6 +238,7 @@ export async function buildService(
       : {}),
     ...(deps.store ? { store: deps.store } : {}),
     ...(deps.audit !== undefined ? { audit: deps.audit } : {}),
+    ...(deps.fetcher ? { fetcher: deps.fetcher } : {}),
     logger: log,
     metrics,
   });

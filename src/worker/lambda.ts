@@ -17,10 +17,11 @@ import {
   jobHooks,
   openService,
   refreshSecretsInEnv,
+  type OpenServiceOptions,
   type RunningService,
 } from '../app/index.js';
 import { processSqsRecords, SqsJobQueue, type SqsBatchResult } from '../queue/index.js';
-import { defaultMetrics } from '../observability/index.js';
+import { defaultMetrics, type Metrics } from '../observability/index.js';
 import { withEmbeddedMetrics } from './emf.js';
 
 /** Lambda sends at most 10,000 records per batch (standard queues; FIFO at most 10). */
@@ -90,16 +91,32 @@ export function createSqsHandler(
   };
 }
 
+/**
+ * The service as the worker Lambda opens it: no in-process consumer, no API authentication, and
+ * metrics that also write one EMF line per generation (`writeEmf`, default stdout: CloudWatch Logs).
+ * Tests give their own line sink, metrics registry and reference fetcher.
+ */
+export function openLambdaService(
+  env: NodeJS.ProcessEnv = process.env,
+  opts: Pick<OpenServiceOptions, 'logger' | 'audit' | 'store' | 'fetcher'> & {
+    metrics?: Metrics;
+    writeEmf?: (line: string) => void;
+  } = {},
+): Promise<RunningService> {
+  const { metrics, writeEmf, ...rest } = opts;
+  return openService(env, {
+    ...rest,
+    component: 'worker',
+    inProcessWorker: false,
+    requireAuth: false,
+    // No port to scrape in Lambda: one EMF log line per generation becomes CloudWatch metrics.
+    metrics: withEmbeddedMetrics(metrics ?? defaultMetrics(), writeEmf),
+  });
+}
+
 export const handler = createSqsHandler(
   reusedService(
-    () =>
-      openService(process.env, {
-        component: 'worker',
-        inProcessWorker: false,
-        requireAuth: false,
-        // No port to scrape in Lambda: one EMF log line per generation becomes CloudWatch metrics.
-        metrics: withEmbeddedMetrics(defaultMetrics()),
-      }),
+    () => openLambdaService(process.env),
     // Past the secret's TTL (WAFGEN_SECRETS_TTL_SECONDS) a warm container reads it again.
     () => refreshSecretsInEnv(process.env),
   ),
