@@ -407,6 +407,8 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
         ...(body.options?.maxAttempts ? { maxAttempts: body.options.maxAttempts } : {}),
         ...(body.options?.candidates ? { candidates: body.options.candidates } : {}),
         ...(body.options?.judge ? { judge: body.options.judge } : {}),
+        // Concurrent requests on this server naming a batch share a first-attempt LLM call.
+        ...(body.options?.llmBatch ? { llmBatch: body.options.llmBatch } : {}),
         ...(body.options?.force ? { force: true } : {}),
         requestId: c.get('requestId'),
         principal: c.get('principal').id,

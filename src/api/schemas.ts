@@ -191,7 +191,7 @@ const GenerateOptions = z
       }),
     llmBatch: z.number().int().min(1).max(8).optional().openapi({
       description:
-        'Jobs: first attempts of up to this many jobs running at once on a worker share one LLM call; each rule is still checked on its own and retried singly (default WAFGEN_LLM_BATCH, else 1).',
+        'First attempts of up to this many generations running at once share one LLM call: jobs on one worker, or synchronous requests to one server (a first attempt waits up to WAFGEN_LLM_BATCH_WINDOW_MS for the others). Each rule is still checked on its own and retried singly (default WAFGEN_LLM_BATCH, else 1).',
     }),
   })
   .strict();
