@@ -115,13 +115,13 @@ export function classify(err: unknown): Classified {
 }
 
 /**
- * The provider's own refusal: an answer it says it filtered (OpenAI's `finish_reason:
- * "content_filter"`, Anthropic's `stop_reason: "refusal"`, Gemini's `SAFETY` and kin, Bedrock's
- * `content_filtered` or `guardrail_intervened`; the AI SDK maps each to the finish reason
- * `content-filter`). Failover throws it whatever text came with it (a guardrail may have masked the
- * output). It is an `invalid-output` attempt: moved on from, not retried, not held against the
- * breaker (the provider is up; it will not write this rule). OpenAI's `message.refusal` with
- * `finish_reason: "stop"` arrives as answer text that is no JSON: invalid output as well.
+ * The provider's own refusal: an answer it says it filtered or declined (OpenAI's `message.refusal`
+ * or Responses `refusal` part, `finish_reason: "content_filter"`, Anthropic's `stop_reason:
+ * "refusal"`, Gemini's `SAFETY` and kin, Bedrock's `content_filtered` or `guardrail_intervened`;
+ * the AI SDK maps each to the finish reason `content-filter`). Failover throws it whatever text came
+ * with it (a refusal's words, or output a guardrail masked). It is an `invalid-output` attempt:
+ * moved on from at once, not retried, not held against the breaker (the provider is up; it will not
+ * write this rule), its tokens billed.
  */
 export class ProviderRefused extends Error {
   constructor(

@@ -4,6 +4,9 @@
 // responses that include ... refusals").
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
+import { BuiltinEngine } from '../../src/generation/builtin/index.js';
+import { LlmEngine } from '../../src/generation/llm/index.js';
+import { runGeneration } from '../../src/generation/loop.js';
 import {
   AllProvidersFailed,
   createLlmClient,
@@ -11,6 +14,7 @@ import {
   type AttemptRecord,
 } from '../../src/llm/index.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
+import { GOOD, log4shellInput } from '../generation/llm/fixtures.js';
 import { ASK, fakeEnv, VERDICT } from './helpers.js';
 
 let fake: FakeLlm;
@@ -43,8 +47,6 @@ const cases: {
   first: 'openai' | 'anthropic' | 'google' | 'bedrock' | 'openai-compatible';
   next: 'openai' | 'anthropic' | 'google' | 'bedrock';
   reply: Refusal;
-  /** The provider said it filtered the answer (not just text that is no JSON). */
-  filtered: boolean;
   api: string;
 }[] = [
   {
@@ -52,7 +54,6 @@ const cases: {
     first: 'openai',
     next: 'anthropic',
     reply: { refusal: "I'm sorry, I can't help with exploit detection rules." },
-    filtered: false,
     api: 'openai-responses',
   },
   {
@@ -60,7 +61,6 @@ const cases: {
     first: 'openai-compatible',
     next: 'openai',
     reply: { refusal: "I'm sorry, I can't assist with that." },
-    filtered: false,
     api: 'openai-chat',
   },
   {
@@ -68,7 +68,6 @@ const cases: {
     first: 'openai-compatible',
     next: 'google',
     reply: { refusal: '', variant: 'content_filter' },
-    filtered: true,
     api: 'openai-chat',
   },
   {
@@ -76,7 +75,6 @@ const cases: {
     first: 'anthropic',
     next: 'google',
     reply: { refusal: '' },
-    filtered: true,
     api: 'anthropic',
   },
   {
@@ -84,7 +82,6 @@ const cases: {
     first: 'google',
     next: 'bedrock',
     reply: { refusal: '' },
-    filtered: true,
     api: 'google',
   },
   {
@@ -92,7 +89,6 @@ const cases: {
     first: 'bedrock',
     next: 'openai',
     reply: { refusal: 'Sorry, the model cannot answer this question.' },
-    filtered: true,
     api: 'bedrock',
   },
 ];
@@ -116,10 +112,23 @@ describe('a refusal from the first provider', () => {
       const refused = r.attempts[0]!;
       // The tokens of the refusal were billed all the same.
       expect(refused.usage?.inputTokens).toBe(1200);
-      if (c.filtered) expect(refused.error).toMatch(/refused by the provider/);
+      // Said as a refusal (the AI SDK maps each format to the finish reason content-filter).
+      expect(refused.error).toMatch(
+        /^invalid-output: refused by the provider \(finish reason content-filter\)/,
+      );
       // Not a sign of a provider that is down: its breaker (threshold 1) stays closed.
       expect(llm.breakerStates()[c.first]).toBe('closed');
     });
+
+  it('a filtered answer whose text happens to parse is still no answer (Bedrock guardrail_intervened-like)', async () => {
+    // Before: generateText parsed the text whatever the finish reason, and this became the result.
+    fake.script('bedrock', { refusal: JSON.stringify(VERDICT) });
+    fake.script('anthropic', { json: { ...VERDICT, cve: 'CVE-2021-45046' } });
+    const r = await client().generateObject({ ...ASK, providers: ['bedrock', 'anthropic'] });
+    expect(r.provider).toBe('anthropic');
+    expect(r.object.cve).toBe('CVE-2021-45046');
+    expect(brief(r.attempts)).toEqual(['bedrock:invalid-output', 'anthropic:ok']);
+  });
 
   it('every provider refusing ends the call (AllProvidersFailed), one attempt each', async () => {
     fake.script('anthropic', { refusal: '' });
@@ -135,5 +144,39 @@ describe('a refusal from the first provider', () => {
     ]);
     expect(fake.requests).toHaveLength(2);
     expect(llm.breakerStates()).toMatchObject({ anthropic: 'closed', google: 'closed' });
+  });
+});
+
+describe('a refusal inside a rule generation', () => {
+  const answer = { json: { rationale: 'Match the lookup, decoded, wherever it travels.', statement: GOOD } };
+  const run = () =>
+    runGeneration(log4shellInput(), new LlmEngine(client(), { providers: ['anthropic', 'google'] }), {
+      maxAttempts: 1,
+      fallback: new BuiltinEngine(),
+    });
+
+  it("Anthropic refuses, Gemini writes the rule: the LLM's proven rule, not a fallback", async () => {
+    fake.script('anthropic', { refusal: '' });
+    fake.script('google', answer);
+    const { rule, report } = await run();
+    expect(report).toMatchObject({ engine: 'llm', verdict: 'proven', provider: 'google' });
+    expect(report.degraded).toBeUndefined();
+    expect(rule.Statement).toEqual(GOOD);
+    expect(fake.requests.map((r) => r.provider)).toEqual(['anthropic', 'google']);
+  });
+
+  it('every provider refusing: asked again once (bounded), then the degraded built-in rule', async () => {
+    // More than enough refusals: a loop that kept asking would take them all.
+    for (let i = 0; i < 4; i++) {
+      fake.script('anthropic', { refusal: '' });
+      fake.script('google', { refusal: '' });
+    }
+    const { report } = await run();
+    expect(report).toMatchObject({ engine: 'builtin', degraded: true });
+    expect(report.fallback).toMatch(
+      /every LLM provider failed: anthropic \(invalid-output\); google \(invalid-output\)/,
+    );
+    // The call and its one re-ask: each provider twice.
+    expect(fake.requests.map((r) => r.provider)).toEqual(['anthropic', 'google', 'anthropic', 'google']);
   });
 });
