@@ -271,6 +271,13 @@ export function documentCacheStats(): { size: number; max: number; maxKeyLength:
   return { size: documents.size, max: documents.max, maxKeyLength: MAX_CACHED_KEY };
 }
 
+/**
+ * The top level's rule action overrides: none (only a rule group reference has them). One map for
+ * every request: a new one per evaluation was 5% of the bytes built-in generation allocated, which
+ * evaluates leaves over thousands of requests (V8's sampling heap profiler, 103 bundled CVEs).
+ */
+const NO_OVERRIDES: ReadonlyMap<string, ActionName> = new Map();
+
 function compileFresh(doc: WafDocument, options: EvaluateOptions): CompiledDocument {
   let rules: CompiledRule[];
   let prefix: string;
@@ -298,20 +305,27 @@ function compileFresh(doc: WafDocument, options: EvaluateOptions): CompiledDocum
     }
   }
   const { fieldCount, chainCount } = slots;
+  // The per-request memo, cleared for each request rather than made anew: evaluation is synchronous
+  // and never re-entered, and built-in generation evaluates one document over thousands of requests
+  // (two arrays a request were a tenth of what it allocated; V8's sampling heap profiler).
+  const fields = new Array<EvalContext['fields'][number]>(fieldCount).fill(undefined);
+  const chains = new Array<EvalContext['chains'][number]>(chainCount).fill(undefined);
   return {
     kind: doc.kind,
     evaluate(req: HttpRequest): Decision {
       const labels = [...(req.labels ?? [])];
+      fields.fill(undefined);
+      chains.fill(undefined);
       const ctx: EvalContext = {
         req,
         options,
         labels,
         labelPrefix: prefix,
-        fields: new Array<undefined>(fieldCount).fill(undefined),
-        chains: new Array<undefined>(chainCount).fill(undefined),
+        fields,
+        chains,
         trace: undefined,
       };
-      const result = run(rules, ctx, prefix, new Map());
+      const result = run(rules, ctx, prefix, NO_OVERRIDES);
       const t = result.terminating;
       return {
         action: t?.action ?? defaultAction,

@@ -59,18 +59,20 @@ function isAlnum(c: number): boolean {
   return isDigit(c) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a);
 }
 
+// The text between entities is copied in slices (see ./js-decode.ts for why).
 export function htmlEntityDecode(input: string): string {
   let i = input.indexOf('&');
   if (i < 0) return input;
   const n = input.length;
-  let out = input.slice(0, i);
-  while (i < n) {
-    if (input.charCodeAt(i) !== 0x26 /* & */ || i + 1 >= n) {
-      out += input[i];
-      i++;
-      continue;
-    }
+  let out = '';
+  let from = 0; // input[from, i) is copied as it is
+  // A trailing lone '&' stays, with the rest of the text.
+  while (i >= 0 && i + 1 < n) {
     let j = i + 1;
+    // The decoded entity, or undefined when there is none here: the text stays as it is, and the
+    // search goes on at `next` ('#' after "&#" without digits; after an unknown name).
+    let piece: string | undefined;
+    let next = i + 1;
     if (input.charCodeAt(j) === 0x23 /* # */) {
       j++;
       const hex = input.charCodeAt(j) === 0x78 /* x */ || input.charCodeAt(j) === 0x58; /* X */
@@ -86,27 +88,25 @@ export function htmlEntityDecode(input: string): string {
         low = (low * base + d) & 0xff;
         if (big <= INT64_MAX) big = big * base + d;
       }
-      if (j === start) {
-        // "&#" or "&#x" without digits: not an entity.
-        out += '&';
-        i++;
-        continue;
+      // "&#" or "&#x" without digits: not an entity.
+      if (j !== start) {
+        piece = fromCode(big > INT64_MAX ? 0xff : low);
+        next = input.charCodeAt(j) === 0x3b /* ; */ ? j + 1 : j;
       }
-      out += fromCode(big > INT64_MAX ? 0xff : low);
-      i = input.charCodeAt(j) === 0x3b /* ; */ ? j + 1 : j;
-      continue;
+    } else {
+      const start = j;
+      while (j < n && isAlnum(input.charCodeAt(j))) j++;
+      const code = j - start <= LONGEST_NAME ? NAMED.get(input.slice(start, j).toLowerCase()) : undefined;
+      if (code !== undefined) {
+        piece = fromCode(code);
+        next = input.charCodeAt(j) === 0x3b /* ; */ ? j + 1 : j;
+      } else if (j !== start) next = j; // an unknown name stays unchanged
     }
-    const start = j;
-    while (j < n && isAlnum(input.charCodeAt(j))) j++;
-    const code = j - start <= LONGEST_NAME ? NAMED.get(input.slice(start, j).toLowerCase()) : undefined;
-    if (code === undefined) {
-      // Unknown (or empty) name: copy '&' and the name unchanged.
-      out += input.slice(i, j === start ? i + 1 : j);
-      i = j === start ? i + 1 : j;
-      continue;
+    if (piece !== undefined) {
+      out += input.slice(from, i) + piece;
+      from = next;
     }
-    out += fromCode(code);
-    i = input.charCodeAt(j) === 0x3b /* ; */ ? j + 1 : j;
+    i = input.indexOf('&', next);
   }
-  return out;
+  return from === 0 ? input : out + input.slice(from);
 }

