@@ -37,8 +37,26 @@ export async function chooseEngine(
   // Read before the engine is chosen, so a bad value is refused whichever engine runs.
   const batchWindowMs = parseLlmBatchWindow(env);
   try {
-    // Offline, or built-in asked for: no need to read LLM settings at all.
-    const llmConfig = mode === 'builtin' || config.WAFGEN_OFFLINE ? undefined : loadLlmConfig(env);
+    // Offline, or built-in asked for: no need to read LLM settings at all. Providers the flag names
+    // are configured even when WAFGEN_LLM_PROVIDERS leaves them out (kept: a judge may use them);
+    // one the flag names that nothing configures is bad input, not a silent built-in fallback.
+    const listed = env.WAFGEN_LLM_PROVIDERS?.split(',')
+      .map((p) => p.trim())
+      .filter(Boolean);
+    const llmEnv =
+      chain && listed ? { ...env, WAFGEN_LLM_PROVIDERS: [...new Set([...chain, ...listed])].join(',') } : env;
+    const llmConfig = mode === 'builtin' || config.WAFGEN_OFFLINE ? undefined : loadLlmConfig(llmEnv);
+    const unconfigured = llmConfig && chain?.filter((p) => !llmConfig.providers.some((s) => s.name === p));
+    if (unconfigured?.length)
+      throw new InputError(
+        `--provider: ${unconfigured
+          .map((p) =>
+            p.startsWith('openai-compatible:')
+              ? `${p} needs WAFGEN_OPENAI_COMPATIBLE_${p.slice('openai-compatible:'.length).toUpperCase().replace(/-/g, '_')}_URL and _MODEL`
+              : `${p} has no credentials`,
+          )
+          .join('; ')}`,
+      );
     // The LLM engine brings the AI SDK and its providers (about half a second of CPU to import):
     // when the decision is the built-in engine, only that one is loaded.
     const decided = decideEngine(mode, (llmConfig?.providers.length ?? 0) > 0, config.WAFGEN_OFFLINE, '');

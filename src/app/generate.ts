@@ -352,7 +352,10 @@ async function generateAndSave(
     inputsHash: sha256({
       record: { ...record, fetchedAt: undefined },
       exploits: exploits.map((r) => r.uri + (r.body ?? '')),
-      engine: deps.engine.name,
+      // The engine that wrote the rule, not the one asked: a degraded built-in fallback and the
+      // LLM's later answer with the same statement must differ, else the store kept the degraded
+      // version as "unchanged" and the LLM's rule never replaced it.
+      engine: result.report.producedBy,
     }),
     engine: result.report.producedBy,
     ...(result.report.provider ? { provider: result.report.provider } : {}),
