@@ -70,6 +70,8 @@ beforeAll(async () => {
     'CVE-2021-41773',
     'CVE-2014-6271',
     'CVE-2018-7600',
+    'CVE-2019-9670',
+    'CVE-2020-14882',
   ])
     statements.set(id, (await generateRule(id)).rule.Statement);
   fake = await startFakeLlm();
@@ -265,8 +267,8 @@ describe('wafgen batch with an LLM', () => {
 
   it('every provider down: degraded built-in rules; a later batch once they answer replaces them', async () => {
     const ids = ['CVE-2014-6271', 'CVE-2018-7600'];
-    // The LLM's rules block what the built-in ones do, written differently: an answer equal to the
-    // degraded rule has the same inputs hash and rule, which the store takes for no change.
+    // The LLM's rules block what the built-in ones do, written differently (the next case has the
+    // LLM answer with the built-in engine's very statement).
     const builtin = new Map(ids.map((id) => [id, statements.get(id)]));
     for (const id of ids) statements.set(id, differently(statements.get(id)));
     const file = listOf('b.txt', ids);
@@ -306,6 +308,23 @@ describe('wafgen batch with an LLM', () => {
     expect(again.map((r) => r.status)).toEqual(['skipped', 'skipped']);
     expect(fake.requests).toHaveLength(0);
     for (const [id, s] of builtin) statements.set(id, s);
+  }, 120_000);
+
+  it('a degraded rule is replaced by the LLM rule when the LLM writes the very statement the built-in engine did', async () => {
+    const ids = ['CVE-2019-9670', 'CVE-2020-14882'];
+    const file = listOf('b2.txt', ids);
+    await batch(file, ['--no-fetch', '--llm-batch', '2']);
+    const degraded = await latest(ids);
+    for (const { report } of degraded)
+      expect(report).toMatchObject({ producedBy: 'builtin', degraded: true });
+    answerAll();
+    const up = await batch(file, ['--no-fetch', '--llm-batch', '2']);
+    expect(up.map((r) => r.status)).toEqual(['generated', 'generated']);
+    for (const [i, r] of (await latest(ids)).entries()) {
+      expect(r.version).toBe(degraded[i]!.version + 1);
+      expect(r.report).toMatchObject({ producedBy: 'llm', verdict: 'proven' });
+      expect(r.report.degraded).toBeUndefined();
+    }
   }, 120_000);
 
   it("reference pages are fetched and a long one read by the small model, as generate does; --no-fetch and offline don't", async () => {
