@@ -4,7 +4,7 @@
 // fetcher given to the composition root (openService's `fetcher`, the seam tests use in place of the
 // safe fetcher); the provider is the local fake server. The Lambda's EMF line for that generation
 // carries the generation's and the extraction's tokens and cost (issue 15 item 5).
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -16,7 +16,7 @@ import type { Store } from '../../src/store/index.js';
 import { createSqsHandler, openLambdaService } from '../../src/worker/lambda.js';
 import { parseExposition, value } from '../observability/support.js';
 import { baseEnv, startApi, token, waitFor, type TestApi } from '../service/support.js';
-import { startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
+import { receiveEventRecords, startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
 
 const log = pino({ level: 'silent' });
@@ -262,24 +262,7 @@ describe('the worker Lambda: model extraction, and its tokens in the EMF line', 
       // What the event source mapping does: receive, and hand the records over as an SQS event.
       const records: SqsEventRecord[] = [];
       await waitFor('the message', async () => {
-        const out = await client.send(
-          new ReceiveMessageCommand({
-            QueueUrl: env.WAFGEN_SQS_QUEUE_URL,
-            MaxNumberOfMessages: 10,
-            WaitTimeSeconds: 1,
-            MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
-          }),
-        );
-        for (const m of out.Messages ?? [])
-          records.push({
-            messageId: m.MessageId!,
-            receiptHandle: m.ReceiptHandle!,
-            body: m.Body!,
-            attributes: {
-              ApproximateReceiveCount: m.Attributes!.ApproximateReceiveCount!,
-              MessageGroupId: m.Attributes!.MessageGroupId!,
-            },
-          });
+        records.push(...(await receiveEventRecords(client, env.WAFGEN_SQS_QUEUE_URL!)));
         return records.length >= 1;
       });
       const handler = createSqsHandler(() => Promise.resolve(running));

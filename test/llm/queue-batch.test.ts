@@ -2,7 +2,7 @@
 // generation call, and each rule is then checked on its own and retried singly. Real PostgreSQL, a
 // real queue (BullMQ on Redis, and SQS on the loopback SQS server), the LLM chain on the local fake
 // provider server, and a batch window far longer than the test so that only a full batch can go out.
-import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 
@@ -18,7 +18,7 @@ import type { SqsEventRecord } from '../../src/queue/index.js';
 import { runWorker, type RunningWorker } from '../../src/worker/index.js';
 import { createSqsHandler } from '../../src/worker/lambda.js';
 import { GenerationPool } from '../../src/worker/pool.js';
-import { startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
+import { receiveEventRecords, startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
 import { promptTextOf, startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
 import {
   baseEnv,
@@ -347,24 +347,7 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
       const records: SqsEventRecord[] = [];
       try {
         await waitFor('the four messages', async () => {
-          const out = await client.send(
-            new ReceiveMessageCommand({
-              QueueUrl: env.WAFGEN_SQS_QUEUE_URL,
-              MaxNumberOfMessages: 10,
-              WaitTimeSeconds: 1,
-              MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
-            }),
-          );
-          for (const m of out.Messages ?? [])
-            records.push({
-              messageId: m.MessageId!,
-              receiptHandle: m.ReceiptHandle!,
-              body: m.Body!,
-              attributes: {
-                ApproximateReceiveCount: m.Attributes!.ApproximateReceiveCount!,
-                MessageGroupId: m.Attributes!.MessageGroupId!,
-              },
-            });
+          records.push(...(await receiveEventRecords(client, env.WAFGEN_SQS_QUEUE_URL!)));
           return records.length >= 4;
         });
       } finally {

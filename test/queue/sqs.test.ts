@@ -17,7 +17,7 @@ import {
   type SqsQueueSettings,
 } from '../../src/queue/index.js';
 import { handler } from '../../src/worker/lambda.js';
-import { startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
+import { receiveEventRecords, startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
 import { sleep, waitFor } from '../service/support.js';
 
 const credentials = { accessKeyId: 'AKIDLOCALTEST', secretAccessKey: 'local-test-secret-key' };
@@ -315,24 +315,11 @@ describe('worker Lambda batches', () => {
   /** Receives up to `max` messages as the event source mapping would, shaped as Lambda's records. */
   async function receive(url: string, max: number): Promise<SqsEventRecord[]> {
     const client = new SQSClient({ region: 'us-east-1', endpoint: fake.url, credentials });
-    const out = await client.send(
-      new ReceiveMessageCommand({
-        QueueUrl: url,
-        MaxNumberOfMessages: max,
-        WaitTimeSeconds: 1,
-        MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
-      }),
-    );
-    client.destroy();
-    return (out.Messages ?? []).map((m) => ({
-      messageId: m.MessageId!,
-      receiptHandle: m.ReceiptHandle!,
-      body: m.Body!,
-      attributes: {
-        ApproximateReceiveCount: m.Attributes!.ApproximateReceiveCount!,
-        MessageGroupId: m.Attributes!.MessageGroupId!,
-      },
-    }));
+    try {
+      return await receiveEventRecords(client, url, max);
+    } finally {
+      client.destroy();
+    }
   }
 
   it('reports only the jobs that will be retried as batch item failures', async () => {

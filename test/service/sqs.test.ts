@@ -6,19 +6,18 @@
 // SQS, one killed with SIGKILL mid-job, lose no job and run none twice to completion.
 import { createHmac } from 'node:crypto';
 
-import { DeleteMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createLambdaHandler } from '../../src/api/adapters/lambda.js';
 import { createFetchHandler } from '../../src/api/adapters/vercel.js';
 import { createRuntime, lazyRuntime } from '../../src/api/runtime.js';
 import { openService, type RunningService } from '../../src/app/index.js';
-import type { SqsEventRecord } from '../../src/queue/index.js';
 import type { Store } from '../../src/store/index.js';
 import { runWorker } from '../../src/worker/index.js';
 import { createSqsHandler } from '../../src/worker/lambda.js';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../support/fake-aws/secrets-manager.js';
-import { startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
+import { receiveEventRecords, startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
 import {
   baseEnv,
   createTestDatabase,
@@ -128,26 +127,6 @@ function httpEvent(method: string, rawPath: string, headers: Record<string, stri
   };
 }
 
-/** What the event source mapping does: receive a batch, shaped as Lambda's SQS event records. */
-async function receiveBatch(client: SQSClient, max = 10): Promise<SqsEventRecord[]> {
-  const out = await client.send(
-    new ReceiveMessageCommand({
-      QueueUrl: queueUrl,
-      MaxNumberOfMessages: max,
-      WaitTimeSeconds: 1,
-      MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
-    }),
-  );
-  return (out.Messages ?? []).map((m) => ({
-    messageId: m.MessageId!,
-    receiptHandle: m.ReceiptHandle!,
-    body: m.Body!,
-    attributes: {
-      ApproximateReceiveCount: m.Attributes!.ApproximateReceiveCount!,
-      MessageGroupId: m.Attributes!.MessageGroupId!,
-    },
-  }));
-}
 
 describe.skipIf(!adminUrl)('serverless on SQS', () => {
   it('API Lambda queues, worker Lambda runs, the jobs route reads the result; one secret read', async () => {
@@ -186,7 +165,7 @@ describe.skipIf(!adminUrl)('serverless on SQS', () => {
     expect(sqs.bodies(queueUrl)).toHaveLength(3);
 
     const client = new SQSClient({ region: 'us-east-1', endpoint: sqs.url });
-    const records = await receiveBatch(client);
+    const records = await receiveEventRecords(client, queueUrl);
     expect(records).toHaveLength(3);
     const result = await workerHandler({ Records: records });
     // CVE-2000-0001 is in no store and the look-up is offline: a permanent failure, dead-lettered,

@@ -15,6 +15,10 @@ import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+
+import type { SqsEventRecord } from '../../../src/queue/index.js';
+
 const ACCOUNT = '123456789012';
 const DEDUP_WINDOW_MS = 5 * 60_000;
 
@@ -428,4 +432,32 @@ export async function startFakeSqs(): Promise<FakeSqs> {
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * What Lambda's event source mapping does: receives up to `max` messages of `queueUrl` with the
+ * client given and shapes them as the SQS event's records (the attributes the worker Lambda reads).
+ */
+export async function receiveEventRecords(
+  client: SQSClient,
+  queueUrl: string,
+  max = 10,
+): Promise<SqsEventRecord[]> {
+  const out = await client.send(
+    new ReceiveMessageCommand({
+      QueueUrl: queueUrl,
+      MaxNumberOfMessages: max,
+      WaitTimeSeconds: 1,
+      MessageSystemAttributeNames: ['ApproximateReceiveCount', 'MessageGroupId'],
+    }),
+  );
+  return (out.Messages ?? []).map((m) => ({
+    messageId: m.MessageId!,
+    receiptHandle: m.ReceiptHandle!,
+    body: m.Body!,
+    attributes: {
+      ApproximateReceiveCount: m.Attributes!.ApproximateReceiveCount!,
+      MessageGroupId: m.Attributes!.MessageGroupId!,
+    },
+  }));
 }
