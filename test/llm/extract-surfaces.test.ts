@@ -16,7 +16,13 @@ import type { Store } from '../../src/store/index.js';
 import { createSqsHandler, openLambdaService } from '../../src/worker/lambda.js';
 import { parseExposition, value } from '../observability/support.js';
 import { baseEnv, startApi, token, waitFor, type TestApi } from '../service/support.js';
-import { receiveEventRecords, startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
+import {
+  LOCAL_AWS_CREDENTIALS,
+  receiveEventRecords,
+  sqsQueueEnv,
+  startFakeSqs,
+  type FakeSqs,
+} from '../support/fake-aws/sqs.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
 
 const log = pino({ level: 'silent' });
@@ -208,28 +214,14 @@ describe('wafgen serve: model extraction through the API and its in-process work
 });
 
 describe('the worker Lambda: model extraction, and its tokens in the EMF line', () => {
-  const aws = { AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST', AWS_SECRET_ACCESS_KEY: 'local-test-secret-key' };
+  const aws = LOCAL_AWS_CREDENTIALS;
   const saved = { ...process.env };
   let sqs: FakeSqs;
   let env: NodeJS.ProcessEnv;
 
   beforeAll(async () => {
     sqs = await startFakeSqs();
-    const dlq = sqs.createQueue('wafgen-extract-dlq.fifo');
-    env = baseEnv({
-      ...llmEnv(fake),
-      ...aws,
-      AWS_EC2_METADATA_DISABLED: 'true',
-      WAFGEN_QUEUE: 'sqs',
-      WAFGEN_SQS_QUEUE_URL: sqs.createQueue('wafgen-extract.fifo', {
-        visibilityTimeoutS: 120,
-        deadLetter: { url: dlq, maxReceiveCount: 5 },
-      }),
-      WAFGEN_SQS_DLQ_URL: dlq,
-      WAFGEN_SQS_REGION: 'us-east-1',
-      AWS_ENDPOINT_URL_SQS: sqs.url,
-      WAFGEN_SQS_WAIT_S: '1',
-    });
+    env = baseEnv({ ...llmEnv(fake), ...sqsQueueEnv(sqs, 'wafgen-extract') });
     // The SDK's default credential chain reads the process's environment.
     Object.assign(process.env, aws, { AWS_EC2_METADATA_DISABLED: 'true' });
   });

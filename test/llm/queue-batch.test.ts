@@ -18,7 +18,13 @@ import type { SqsEventRecord } from '../../src/queue/index.js';
 import { runWorker, type RunningWorker } from '../../src/worker/index.js';
 import { createSqsHandler } from '../../src/worker/lambda.js';
 import { GenerationPool } from '../../src/worker/pool.js';
-import { receiveEventRecords, startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
+import {
+  LOCAL_AWS_CREDENTIALS,
+  receiveEventRecords,
+  sqsQueueEnv,
+  startFakeSqs,
+  type FakeSqs,
+} from '../support/fake-aws/sqs.js';
 import { promptTextOf, startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
 import {
   baseEnv,
@@ -93,7 +99,7 @@ const kinds: { kind: Kind; threads: number }[] = [
   // its main thread.
   { kind: 'sqs', threads: 0 },
 ];
-const aws = { AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST', AWS_SECRET_ACCESS_KEY: 'local-test-secret-key' };
+const aws = LOCAL_AWS_CREDENTIALS;
 
 describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(s)', ({ kind, threads }) => {
   // Two CVE sets: a job's ID is its CVE and engine version, so each case queues CVEs of its own.
@@ -129,20 +135,7 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
     };
     if (kind === 'sqs') {
       sqs = await startFakeSqs();
-      const dlq = sqs.createQueue('wafgen-batch-dlq.fifo');
-      queueEnv = {
-        ...aws,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        WAFGEN_QUEUE: 'sqs',
-        WAFGEN_SQS_QUEUE_URL: sqs.createQueue('wafgen-batch.fifo', {
-          visibilityTimeoutS: 120,
-          deadLetter: { url: dlq, maxReceiveCount: 5 },
-        }),
-        WAFGEN_SQS_DLQ_URL: dlq,
-        WAFGEN_SQS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: sqs.url,
-        WAFGEN_SQS_WAIT_S: '1',
-      };
+      queueEnv = sqsQueueEnv(sqs, 'wafgen-batch');
       // The SDK's default credential chain reads the process's environment.
       Object.assign(process.env, aws, { AWS_EC2_METADATA_DISABLED: 'true' });
     }

@@ -22,7 +22,7 @@ import { ruleCacheKey } from '../../src/kv/index.js';
 import { createMetrics } from '../../src/observability/index.js';
 import type { Store } from '../../src/store/index.js';
 import { runWorker, type RunningWorker } from '../../src/worker/index.js';
-import { startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
+import { LOCAL_AWS_CREDENTIALS, sqsQueueEnv, startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
 import { promptTextOf, startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
 import { GOOD, NO_DECODE } from '../generation/llm/fixtures.js';
 import {
@@ -197,185 +197,178 @@ const kinds: { kind: Kind; threads: number }[] = [
   // SQS: the options travel in the message body (queue/sqs.ts), generation on the main thread.
   { kind: 'sqs', threads: 0 },
 ];
-const aws = { AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST', AWS_SECRET_ACCESS_KEY: 'local-test-secret-key' };
+const aws = LOCAL_AWS_CREDENTIALS;
 
-describe.skipIf(!adminUrl).each(kinds)('wafgen worker on $kind, $threads generation thread(s)', ({ kind, threads }) => {
-  const JUDGED = 'CVE-2021-44228';
-  const FALLBACK = 'CVE-2018-7600';
-  const SAME = 'CVE-2017-9841';
-  const keys = redisPrefix();
-  const saved = { ...process.env };
-  let statements: Map<string, unknown>;
-  let db: TestDatabase;
-  let store: Store;
-  let producer: Service;
-  let worker: RunningWorker | undefined;
-  let fake: FakeLlm;
-  let sqs: FakeSqs | undefined;
+describe.skipIf(!adminUrl).each(kinds)(
+  'wafgen worker on $kind, $threads generation thread(s)',
+  ({ kind, threads }) => {
+    const JUDGED = 'CVE-2021-44228';
+    const FALLBACK = 'CVE-2018-7600';
+    const SAME = 'CVE-2017-9841';
+    const keys = redisPrefix();
+    const saved = { ...process.env };
+    let statements: Map<string, unknown>;
+    let db: TestDatabase;
+    let store: Store;
+    let producer: Service;
+    let worker: RunningWorker | undefined;
+    let fake: FakeLlm;
+    let sqs: FakeSqs | undefined;
 
-  beforeAll(async () => {
-    statements = await statementsOf([FALLBACK, SAME]);
-    fake = await startFakeLlm();
-    db = await createTestDatabase(adminUrl!);
-    store = await openPostgresStore(db.url);
-    let queueEnv: Record<string, string> = { REDIS_URL, WAFGEN_REDIS_PREFIX: keys.prefix };
-    if (kind === 'sqs') {
-      sqs = await startFakeSqs();
-      const dlq = sqs.createQueue('wafgen-modes-dlq.fifo');
-      queueEnv = {
-        ...aws,
-        AWS_EC2_METADATA_DISABLED: 'true',
-        WAFGEN_QUEUE: 'sqs',
-        WAFGEN_SQS_QUEUE_URL: sqs.createQueue('wafgen-modes.fifo', {
-          visibilityTimeoutS: 120,
-          deadLetter: { url: dlq, maxReceiveCount: 5 },
-        }),
-        WAFGEN_SQS_DLQ_URL: dlq,
-        WAFGEN_SQS_REGION: 'us-east-1',
-        AWS_ENDPOINT_URL_SQS: sqs.url,
-        WAFGEN_SQS_WAIT_S: '1',
+    beforeAll(async () => {
+      statements = await statementsOf([FALLBACK, SAME]);
+      fake = await startFakeLlm();
+      db = await createTestDatabase(adminUrl!);
+      store = await openPostgresStore(db.url);
+      let queueEnv: Record<string, string> = { REDIS_URL, WAFGEN_REDIS_PREFIX: keys.prefix };
+      if (kind === 'sqs') {
+        sqs = await startFakeSqs();
+        queueEnv = sqsQueueEnv(sqs, 'wafgen-modes');
+        // The SDK's default credential chain reads the process's environment.
+        Object.assign(process.env, aws, { AWS_EC2_METADATA_DISABLED: 'true' });
+      }
+      const env = baseEnv({
+        ...queueEnv,
+        ...OPENAI,
+        DATABASE_URL: db.url,
+        WAFGEN_JOB_BACKOFF_MS: '50',
+        WAFGEN_AUDIT_FSYNC: '0',
+        WAFGEN_OFFLINE: '0',
+        WAFGEN_HTTP_TIMEOUT_MS: '1000',
+        WAFGEN_LLM_PROVIDERS: 'openai,anthropic',
+        OPENAI_BASE_URL: fake.baseURL('openai'),
+        ANTHROPIC_API_KEY: 'sk-ant-test-not-a-real-key',
+        ANTHROPIC_BASE_URL: fake.baseURL('anthropic'),
+        WAFGEN_LLM_TIMEOUT_MS: '10000',
+        // No in-process copy of a cache entry: the degraded entry removed below is gone for the
+        // worker's generation (thread) at once, as it is when its TTL runs out.
+        WAFGEN_CACHE_L1_MS: '0',
+      });
+      producer = await buildService(loadConfig(env), loadServiceConfig(env).settings, {
+        store,
+        env,
+        audit: false,
+        logger: log,
+        metrics: createMetrics(),
+      });
+      expect(producer.queue.kind).toBe(kind);
+      worker = await runWorker(env, { threads, concurrency: 2 });
+      expect(worker.threads).toBe(threads);
+    }, 120_000);
+
+    afterAll(async () => {
+      await worker?.stop().catch(() => {});
+      await producer?.close();
+      await store?.close();
+      await keys.cleanup();
+      await db?.drop();
+      await fake?.close();
+      await sqs?.close();
+      for (const k of [...Object.keys(aws), 'AWS_EC2_METADATA_DISABLED']) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    });
+
+    /** Enqueues the CVE and waits for its job to end (succeeded or dead); the job's row. */
+    async function runJob(
+      cveId: string,
+      options: { candidates?: number; judge?: string; maxAttempts?: number } = {},
+    ) {
+      const queued = await producer.jobs.enqueue({ cveId, source: 'test', ...options });
+      expect(queued.created).toBe(true);
+      return waitFor(
+        `the job of ${cveId}`,
+        async () => {
+          const row = await store.jobs.get(queued.jobId);
+          return (row?.status === 'succeeded' || row?.status === 'dead') && row;
+        },
+        90_000,
+      );
+    }
+
+    it('a job with two candidates and a judge: the stored report keeps both candidates and the verdict', async () => {
+      fake.reset();
+      const answer = (statement: unknown) => ({ json: { rationale: 'the lookup, decoded', statement } });
+      fake.script('openai', answer(NO_DECODE));
+      // The second candidate, then the judge's review (it proposes nothing the rule gets wrong).
+      fake.script('anthropic', answer(GOOD), { json: { bypasses: [], legitimate: [] } });
+      const job = await runJob(JUDGED, { candidates: 2, judge: 'anthropic', maxAttempts: 1 });
+      expect(job.status, job.error ?? '').toBe('succeeded');
+      expect(job.result).toMatchObject({ verdict: 'proven', passed: true, cached: false });
+      const stored = (await store.rules.latest(JUDGED))!;
+      const report = stored.report as {
+        producedBy: string;
+        candidates: { provider: string; chosen: boolean }[];
+        judge: { judge: string; provider?: string; outcome: string; bypassesProposed: number };
       };
-      // The SDK's default credential chain reads the process's environment.
-      Object.assign(process.env, aws, { AWS_EC2_METADATA_DISABLED: 'true' });
+      expect(report.producedBy).toBe('llm');
+      expect(report.candidates).toHaveLength(2);
+      expect(report.candidates.map((c) => c.provider).sort()).toEqual(['anthropic', 'openai']);
+      expect(report.candidates.filter((c) => c.chosen).map((c) => c.provider)).toEqual(['anthropic']);
+      expect(report.judge).toMatchObject({ judge: 'anthropic', outcome: 'upheld', bypassesProposed: 0 });
+      // Every scripted reply was asked for: both candidates and the judge.
+      expect(fake.pending('openai') + fake.pending('anthropic')).toBe(0);
+      expect(fake.requestsFor('anthropic')).toHaveLength(2);
+    }, 120_000);
+
+    /**
+     * A job ends with a degraded built-in rule (every provider answers 500); enqueued again while the
+     * degraded entry lasts, the entry answers it; once the entry is gone and OpenAI answers with
+     * `statement`, the next job stores the LLM's rule. The stored versions before and after.
+     */
+    async function degradeThenReplace(cveId: string, statement: unknown) {
+      fake.reset();
+      fake.script('openai', { status: 500, message: 'down' });
+      fake.script('anthropic', { status: 500, message: 'down' });
+      const first = await runJob(cveId);
+      expect(first.status, first.error ?? '').toBe('succeeded');
+      expect(first.result).toMatchObject({ degraded: true, cached: false });
+      expect((first.result as { engine: string }).engine).toMatch(/^builtin@/);
+      const degraded = (await store.rules.latest(cveId))!;
+      expect(degraded.report).toMatchObject({ producedBy: 'builtin', degraded: true });
+      expect(degraded.engine).toBe('builtin');
+
+      // Enqueued again while the degraded entry lasts: the job runs again, and the entry answers it
+      // without asking a provider.
+      const asked = fake.requests.length;
+      const again = await runJob(cveId);
+      expect(again.status).toBe('succeeded');
+      expect(again.result).toMatchObject({ degraded: true, cached: true });
+      expect(fake.requests.length).toBe(asked);
+
+      // Its time is up (what the TTL does by itself after DEGRADED_TTL_MS); a provider answers now.
+      const { service } = worker!.running;
+      await service.kv.delete(degradedKey(ruleCacheKey(cveId, service.engineVersion)));
+      fake.script('openai', { json: { rationale, statement } });
+      const replaced = await runJob(cveId);
+      expect(replaced.status, replaced.error ?? '').toBe('succeeded');
+      expect(replaced.result).toMatchObject({ verdict: 'proven', cached: false });
+      expect(replaced.result).not.toHaveProperty('degraded');
+      expect((replaced.result as { engine: string }).engine).toMatch(/^llm-/);
+      // The failed call and the answered one.
+      expect(generationCalls(fake)).toHaveLength(2);
+      const stored = (await store.rules.latest(cveId))!;
+      expect(stored.version).toBe(degraded.version + 1);
+      expect(stored.engine).toBe('llm');
+      expect(stored.report).toMatchObject({ producedBy: 'llm', engine: 'llm', provider: 'openai' });
+      expect(stored.report).not.toHaveProperty('degraded');
+      expect((stored.rule as { Statement: unknown }).Statement).toEqual(statement);
     }
-    const env = baseEnv({
-      ...queueEnv,
-      ...OPENAI,
-      DATABASE_URL: db.url,
-      WAFGEN_JOB_BACKOFF_MS: '50',
-      WAFGEN_AUDIT_FSYNC: '0',
-      WAFGEN_OFFLINE: '0',
-      WAFGEN_HTTP_TIMEOUT_MS: '1000',
-      WAFGEN_LLM_PROVIDERS: 'openai,anthropic',
-      OPENAI_BASE_URL: fake.baseURL('openai'),
-      ANTHROPIC_API_KEY: 'sk-ant-test-not-a-real-key',
-      ANTHROPIC_BASE_URL: fake.baseURL('anthropic'),
-      WAFGEN_LLM_TIMEOUT_MS: '10000',
-      // No in-process copy of a cache entry: the degraded entry removed below is gone for the
-      // worker's generation (thread) at once, as it is when its TTL runs out.
-      WAFGEN_CACHE_L1_MS: '0',
-    });
-    producer = await buildService(loadConfig(env), loadServiceConfig(env).settings, {
-      store,
-      env,
-      audit: false,
-      logger: log,
-      metrics: createMetrics(),
-    });
-    expect(producer.queue.kind).toBe(kind);
-    worker = await runWorker(env, { threads, concurrency: 2 });
-    expect(worker.threads).toBe(threads);
-  }, 120_000);
 
-  afterAll(async () => {
-    await worker?.stop().catch(() => {});
-    await producer?.close();
-    await store?.close();
-    await keys.cleanup();
-    await db?.drop();
-    await fake?.close();
-    await sqs?.close();
-    for (const k of [...Object.keys(aws), 'AWS_EC2_METADATA_DISABLED']) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
-  });
+    it('a degraded rule from a job is replaced by the LLM rule once its cache entry expires and a provider answers', async () => {
+      // The LLM's own statement: the Drupal render-array keys only (the built-in one also matches
+      // Spring's class.module.classloader).
+      const own = JSON.parse(
+        JSON.stringify(statements.get(FALLBACK)).replaceAll('class\\\\.module\\\\.classloader|', ''),
+      ) as unknown;
+      expect(own).not.toEqual(statements.get(FALLBACK));
+      await degradeThenReplace(FALLBACK, own);
+    }, 180_000);
 
-  /** Enqueues the CVE and waits for its job to end (succeeded or dead); the job's row. */
-  async function runJob(cveId: string, options: { candidates?: number; judge?: string; maxAttempts?: number } = {}) {
-    const queued = await producer.jobs.enqueue({ cveId, source: 'test', ...options });
-    expect(queued.created).toBe(true);
-    return waitFor(
-      `the job of ${cveId}`,
-      async () => {
-        const row = await store.jobs.get(queued.jobId);
-        return (row?.status === 'succeeded' || row?.status === 'dead') && row;
-      },
-      90_000,
-    );
-  }
-
-  it('a job with two candidates and a judge: the stored report keeps both candidates and the verdict', async () => {
-    fake.reset();
-    const answer = (statement: unknown) => ({ json: { rationale: 'the lookup, decoded', statement } });
-    fake.script('openai', answer(NO_DECODE));
-    // The second candidate, then the judge's review (it proposes nothing the rule gets wrong).
-    fake.script('anthropic', answer(GOOD), { json: { bypasses: [], legitimate: [] } });
-    const job = await runJob(JUDGED, { candidates: 2, judge: 'anthropic', maxAttempts: 1 });
-    expect(job.status, job.error ?? '').toBe('succeeded');
-    expect(job.result).toMatchObject({ verdict: 'proven', passed: true, cached: false });
-    const stored = (await store.rules.latest(JUDGED))!;
-    const report = stored.report as {
-      producedBy: string;
-      candidates: { provider: string; chosen: boolean }[];
-      judge: { judge: string; provider?: string; outcome: string; bypassesProposed: number };
-    };
-    expect(report.producedBy).toBe('llm');
-    expect(report.candidates).toHaveLength(2);
-    expect(report.candidates.map((c) => c.provider).sort()).toEqual(['anthropic', 'openai']);
-    expect(report.candidates.filter((c) => c.chosen).map((c) => c.provider)).toEqual(['anthropic']);
-    expect(report.judge).toMatchObject({ judge: 'anthropic', outcome: 'upheld', bypassesProposed: 0 });
-    // Every scripted reply was asked for: both candidates and the judge.
-    expect(fake.pending('openai') + fake.pending('anthropic')).toBe(0);
-    expect(fake.requestsFor('anthropic')).toHaveLength(2);
-  }, 120_000);
-
-  /**
-   * A job ends with a degraded built-in rule (every provider answers 500); enqueued again while the
-   * degraded entry lasts, the entry answers it; once the entry is gone and OpenAI answers with
-   * `statement`, the next job stores the LLM's rule. The stored versions before and after.
-   */
-  async function degradeThenReplace(cveId: string, statement: unknown) {
-    fake.reset();
-    fake.script('openai', { status: 500, message: 'down' });
-    fake.script('anthropic', { status: 500, message: 'down' });
-    const first = await runJob(cveId);
-    expect(first.status, first.error ?? '').toBe('succeeded');
-    expect(first.result).toMatchObject({ degraded: true, cached: false });
-    expect((first.result as { engine: string }).engine).toMatch(/^builtin@/);
-    const degraded = (await store.rules.latest(cveId))!;
-    expect(degraded.report).toMatchObject({ producedBy: 'builtin', degraded: true });
-    expect(degraded.engine).toBe('builtin');
-
-    // Enqueued again while the degraded entry lasts: the job runs again, and the entry answers it
-    // without asking a provider.
-    const asked = fake.requests.length;
-    const again = await runJob(cveId);
-    expect(again.status).toBe('succeeded');
-    expect(again.result).toMatchObject({ degraded: true, cached: true });
-    expect(fake.requests.length).toBe(asked);
-
-    // Its time is up (what the TTL does by itself after DEGRADED_TTL_MS); a provider answers now.
-    const { service } = worker!.running;
-    await service.kv.delete(degradedKey(ruleCacheKey(cveId, service.engineVersion)));
-    fake.script('openai', { json: { rationale, statement } });
-    const replaced = await runJob(cveId);
-    expect(replaced.status, replaced.error ?? '').toBe('succeeded');
-    expect(replaced.result).toMatchObject({ verdict: 'proven', cached: false });
-    expect(replaced.result).not.toHaveProperty('degraded');
-    expect((replaced.result as { engine: string }).engine).toMatch(/^llm-/);
-    // The failed call and the answered one.
-    expect(generationCalls(fake)).toHaveLength(2);
-    const stored = (await store.rules.latest(cveId))!;
-    expect(stored.version).toBe(degraded.version + 1);
-    expect(stored.engine).toBe('llm');
-    expect(stored.report).toMatchObject({ producedBy: 'llm', engine: 'llm', provider: 'openai' });
-    expect(stored.report).not.toHaveProperty('degraded');
-    expect((stored.rule as { Statement: unknown }).Statement).toEqual(statement);
-  }
-
-  it('a degraded rule from a job is replaced by the LLM rule once its cache entry expires and a provider answers', async () => {
-    // The LLM's own statement: the Drupal render-array keys only (the built-in one also matches
-    // Spring's class.module.classloader).
-    const own = JSON.parse(
-      JSON.stringify(statements.get(FALLBACK)).replaceAll('class\\\\.module\\\\.classloader|', ''),
-    ) as unknown;
-    expect(own).not.toEqual(statements.get(FALLBACK));
-    await degradeThenReplace(FALLBACK, own);
-  }, 180_000);
-
-  it('…and so it is when the LLM answers with the very statement the built-in engine wrote', async () => {
-    // The same rule from a different engine is a new version: the degraded one must not stand.
-    await degradeThenReplace(SAME, statements.get(SAME));
-  }, 180_000);
-});
+    it('…and so it is when the LLM answers with the very statement the built-in engine wrote', async () => {
+      // The same rule from a different engine is a new version: the degraded one must not stand.
+      await degradeThenReplace(SAME, statements.get(SAME));
+    }, 180_000);
+  },
+);

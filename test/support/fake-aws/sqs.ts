@@ -461,3 +461,32 @@ export async function receiveEventRecords(
     },
   }));
 }
+
+/** Credentials the fake accepts (any would do; these name themselves as local). */
+export const LOCAL_AWS_CREDENTIALS = {
+  AWS_ACCESS_KEY_ID: 'AKIDLOCALTEST',
+  AWS_SECRET_ACCESS_KEY: 'local-test-secret-key',
+} as const;
+
+/**
+ * wafgen's SQS settings (WAFGEN_QUEUE=sqs) for a new FIFO queue `<name>.fifo` of `sqs`, with its
+ * dead-letter queue `<name>-dlq.fifo` after 5 receives, and the local credentials. The AWS SDK's
+ * default credential chain reads the process's environment: a test that lets wafgen build its own
+ * client also sets {@link LOCAL_AWS_CREDENTIALS} there.
+ */
+export function sqsQueueEnv(sqs: FakeSqs, name: string): Record<string, string> {
+  const dlq = sqs.createQueue(`${name}-dlq.fifo`);
+  return {
+    ...LOCAL_AWS_CREDENTIALS,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    WAFGEN_QUEUE: 'sqs',
+    WAFGEN_SQS_QUEUE_URL: sqs.createQueue(`${name}.fifo`, {
+      visibilityTimeoutS: 120,
+      deadLetter: { url: dlq, maxReceiveCount: 5 },
+    }),
+    WAFGEN_SQS_DLQ_URL: dlq,
+    WAFGEN_SQS_REGION: 'us-east-1',
+    AWS_ENDPOINT_URL_SQS: sqs.url,
+    WAFGEN_SQS_WAIT_S: '1',
+  };
+}
