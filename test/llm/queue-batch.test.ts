@@ -6,37 +6,20 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 
-import { buildService, loadServiceConfig, openService, type Service } from '../../src/app/index.js';
+import { openService, type Service } from '../../src/app/index.js';
 import { chooseEngine, parseLlmBatchWindow } from '../../src/app/engines.js';
 import { jobLlmBatch } from '../../src/app/jobs.js';
 import { loadConfig } from '../../src/config/index.js';
 import { InputError } from '../../src/core/errors.js';
 import { generateRule } from '../../src/index.js';
-import { createMetrics } from '../../src/observability/index.js';
 import type { Store } from '../../src/store/index.js';
 import type { SqsEventRecord } from '../../src/queue/index.js';
-import { runWorker, type RunningWorker } from '../../src/worker/index.js';
 import { createSqsHandler } from '../../src/worker/lambda.js';
 import { GenerationPool } from '../../src/worker/pool.js';
-import {
-  LOCAL_AWS_CREDENTIALS,
-  receiveEventRecords,
-  sqsQueueEnv,
-  startFakeSqs,
-  type FakeSqs,
-} from '../support/fake-aws/sqs.js';
+import { receiveEventRecords, type FakeSqs } from '../support/fake-aws/sqs.js';
 import { promptTextOf, startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
-import {
-  baseEnv,
-  createTestDatabase,
-  openPostgresStore,
-  postgresAdminUrl,
-  REDIS_URL,
-  redisAvailable,
-  redisPrefix,
-  waitFor,
-  type TestDatabase,
-} from '../service/support.js';
+import { startQueueHarness, type QueueHarness } from './queue-harness.js';
+import { baseEnv, postgresAdminUrl, redisAvailable, waitFor } from '../service/support.js';
 
 const hasRedis = await redisAvailable();
 const adminUrl = await postgresAdminUrl();
@@ -99,7 +82,6 @@ const kinds: { kind: Kind; threads: number }[] = [
   // its main thread.
   { kind: 'sqs', threads: 0 },
 ];
-const aws = LOCAL_AWS_CREDENTIALS;
 
 describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(s)', ({ kind, threads }) => {
   // Two CVE sets: a job's ID is its CVE and engine version, so each case queues CVEs of its own.
@@ -109,12 +91,9 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
   const LAMBDA_SET = ['CVE-2017-12615', 'CVE-2018-13379', 'CVE-2019-11510', 'CVE-2018-1273'];
   const statements = new Map<string, unknown>();
   const exploitsOf = new Map<string, number>();
-  const keys = redisPrefix();
-  const saved = { ...process.env };
-  let db: TestDatabase;
+  let h: QueueHarness;
   let store: Store;
   let producer: Service;
-  let worker: RunningWorker | undefined;
   let fake: FakeLlm;
   let sqs: FakeSqs | undefined;
   let env: NodeJS.ProcessEnv;
@@ -127,56 +106,29 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
       exploitsOf.set(id, report.tests.evidence.total);
     }
     fake = await startFakeLlm();
-    db = await createTestDatabase(adminUrl!);
-    store = await openPostgresStore(db.url);
-    let queueEnv: Record<string, string> = {
-      REDIS_URL,
-      WAFGEN_REDIS_PREFIX: keys.prefix,
-    };
-    if (kind === 'sqs') {
-      sqs = await startFakeSqs();
-      queueEnv = sqsQueueEnv(sqs, 'wafgen-batch');
-      // The SDK's default credential chain reads the process's environment.
-      Object.assign(process.env, aws, { AWS_EC2_METADATA_DISABLED: 'true' });
-    }
-    env = baseEnv({
-      ...queueEnv,
-      DATABASE_URL: db.url,
-      WAFGEN_JOB_BACKOFF_MS: '50',
-      WAFGEN_AUDIT_FSYNC: '0',
-      WAFGEN_OFFLINE: '0',
-      WAFGEN_HTTP_TIMEOUT_MS: '1000',
-      WAFGEN_LLM_PROVIDERS: 'openai',
-      OPENAI_API_KEY: 'sk-test-not-a-real-key-0123',
-      OPENAI_BASE_URL: fake.baseURL('openai'),
-      WAFGEN_LLM_RETRIES: '0',
-      // Far longer than the test: a batch goes out only when all of its jobs are waiting.
-      WAFGEN_LLM_BATCH_WINDOW_MS: '60000',
+    h = await startQueueHarness({
+      kind,
+      threads,
+      concurrency: 8,
+      adminUrl: adminUrl!,
+      name: 'wafgen-batch',
+      env: {
+        WAFGEN_OFFLINE: '0',
+        WAFGEN_HTTP_TIMEOUT_MS: '1000',
+        WAFGEN_LLM_PROVIDERS: 'openai',
+        OPENAI_API_KEY: 'sk-test-not-a-real-key-0123',
+        OPENAI_BASE_URL: fake.baseURL('openai'),
+        WAFGEN_LLM_RETRIES: '0',
+        // Far longer than the test: a batch goes out only when all of its jobs are waiting.
+        WAFGEN_LLM_BATCH_WINDOW_MS: '60000',
+      },
     });
-    producer = await buildService(loadConfig(env), loadServiceConfig(env).settings, {
-      store,
-      env,
-      audit: false,
-      logger: log,
-      metrics: createMetrics(),
-    });
-    expect(producer.queue.kind).toBe(kind);
-    worker = await runWorker(env, { threads, concurrency: 8 });
-    expect(worker.threads).toBe(threads);
+    ({ store, producer, sqs, env } = h);
   }, 120_000);
 
   afterAll(async () => {
-    await worker?.stop().catch(() => {});
-    await producer?.close();
-    await store?.close();
-    await keys.cleanup();
-    await db?.drop();
+    await h?.close();
     await fake?.close();
-    await sqs?.close();
-    for (const k of [...Object.keys(aws), 'AWS_EC2_METADATA_DISABLED']) {
-      if (saved[k] === undefined) delete process.env[k];
-      else process.env[k] = saved[k];
-    }
   });
 
   /** Rule-writing calls (not the small model's extraction, were there any), in arrival order. */
@@ -326,8 +278,7 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
     'the worker Lambda: an event with two of a batch of four makes one call of two, without waiting out the window',
     async () => {
       // The long-running consumer would take the messages: from here on the Lambda runs them.
-      await worker!.stop();
-      worker = undefined;
+      await h.stopWorker();
       fake.reset();
       fake.script('openai', anyCall, anyCall);
       const jobs: { jobId: string }[] = [];

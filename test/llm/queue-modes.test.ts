@@ -12,37 +12,27 @@
 //   without asking a provider; once the entry is gone and a provider answers, the next job stores
 //   the LLM's rule.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pino } from 'pino';
 
-import { buildService, loadServiceConfig, type Service } from '../../src/app/index.js';
+import type { Service } from '../../src/app/index.js';
 import { degradedKey } from '../../src/app/degraded.js';
-import { loadConfig } from '../../src/config/index.js';
 import { generateRule } from '../../src/index.js';
 import { ruleCacheKey } from '../../src/kv/index.js';
-import { createMetrics } from '../../src/observability/index.js';
 import type { Store } from '../../src/store/index.js';
-import { runWorker, type RunningWorker } from '../../src/worker/index.js';
-import { LOCAL_AWS_CREDENTIALS, sqsQueueEnv, startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
 import { promptTextOf, startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
+import { startQueueHarness, type QueueHarness } from './queue-harness.js';
 import { GOOD, NO_DECODE } from '../generation/llm/fixtures.js';
 import {
   baseEnv,
-  createTestDatabase,
-  openPostgresStore,
   postgresAdminUrl,
-  REDIS_URL,
   redisAvailable,
-  redisPrefix,
   startApi,
   token,
   waitFor,
   type TestApi,
-  type TestDatabase,
 } from '../service/support.js';
 
 const hasRedis = await redisAvailable();
 const adminUrl = await postgresAdminUrl();
-const log = pino({ level: 'silent' });
 const rationale = 'Blocks this CVE’s exploit requests as they arrive.';
 const OPENAI = { OPENAI_API_KEY: 'sk-test-not-a-real-key-0123', WAFGEN_LLM_RETRIES: '0' };
 
@@ -197,7 +187,6 @@ const kinds: { kind: Kind; threads: number }[] = [
   // SQS: the options travel in the message body (queue/sqs.ts), generation on the main thread.
   { kind: 'sqs', threads: 0 },
 ];
-const aws = LOCAL_AWS_CREDENTIALS;
 
 describe.skipIf(!adminUrl).each(kinds)(
   'wafgen worker on $kind, $threads generation thread(s)',
@@ -205,69 +194,41 @@ describe.skipIf(!adminUrl).each(kinds)(
     const JUDGED = 'CVE-2021-44228';
     const FALLBACK = 'CVE-2018-7600';
     const SAME = 'CVE-2017-9841';
-    const keys = redisPrefix();
-    const saved = { ...process.env };
     let statements: Map<string, unknown>;
-    let db: TestDatabase;
+    let h: QueueHarness;
     let store: Store;
     let producer: Service;
-    let worker: RunningWorker | undefined;
     let fake: FakeLlm;
-    let sqs: FakeSqs | undefined;
 
     beforeAll(async () => {
       statements = await statementsOf([FALLBACK, SAME]);
       fake = await startFakeLlm();
-      db = await createTestDatabase(adminUrl!);
-      store = await openPostgresStore(db.url);
-      let queueEnv: Record<string, string> = { REDIS_URL, WAFGEN_REDIS_PREFIX: keys.prefix };
-      if (kind === 'sqs') {
-        sqs = await startFakeSqs();
-        queueEnv = sqsQueueEnv(sqs, 'wafgen-modes');
-        // The SDK's default credential chain reads the process's environment.
-        Object.assign(process.env, aws, { AWS_EC2_METADATA_DISABLED: 'true' });
-      }
-      const env = baseEnv({
-        ...queueEnv,
-        ...OPENAI,
-        DATABASE_URL: db.url,
-        WAFGEN_JOB_BACKOFF_MS: '50',
-        WAFGEN_AUDIT_FSYNC: '0',
-        WAFGEN_OFFLINE: '0',
-        WAFGEN_HTTP_TIMEOUT_MS: '1000',
-        WAFGEN_LLM_PROVIDERS: 'openai,anthropic',
-        OPENAI_BASE_URL: fake.baseURL('openai'),
-        ANTHROPIC_API_KEY: 'sk-ant-test-not-a-real-key',
-        ANTHROPIC_BASE_URL: fake.baseURL('anthropic'),
-        WAFGEN_LLM_TIMEOUT_MS: '10000',
-        // No in-process copy of a cache entry: the degraded entry removed below is gone for the
-        // worker's generation (thread) at once, as it is when its TTL runs out.
-        WAFGEN_CACHE_L1_MS: '0',
+      h = await startQueueHarness({
+        kind,
+        threads,
+        concurrency: 2,
+        adminUrl: adminUrl!,
+        name: 'wafgen-modes',
+        env: {
+          ...OPENAI,
+          WAFGEN_OFFLINE: '0',
+          WAFGEN_HTTP_TIMEOUT_MS: '1000',
+          WAFGEN_LLM_PROVIDERS: 'openai,anthropic',
+          OPENAI_BASE_URL: fake.baseURL('openai'),
+          ANTHROPIC_API_KEY: 'sk-ant-test-not-a-real-key',
+          ANTHROPIC_BASE_URL: fake.baseURL('anthropic'),
+          WAFGEN_LLM_TIMEOUT_MS: '10000',
+          // No in-process copy of a cache entry: the degraded entry removed below is gone for the
+          // worker's generation (thread) at once, as it is when its TTL runs out.
+          WAFGEN_CACHE_L1_MS: '0',
+        },
       });
-      producer = await buildService(loadConfig(env), loadServiceConfig(env).settings, {
-        store,
-        env,
-        audit: false,
-        logger: log,
-        metrics: createMetrics(),
-      });
-      expect(producer.queue.kind).toBe(kind);
-      worker = await runWorker(env, { threads, concurrency: 2 });
-      expect(worker.threads).toBe(threads);
+      ({ store, producer } = h);
     }, 120_000);
 
     afterAll(async () => {
-      await worker?.stop().catch(() => {});
-      await producer?.close();
-      await store?.close();
-      await keys.cleanup();
-      await db?.drop();
+      await h?.close();
       await fake?.close();
-      await sqs?.close();
-      for (const k of [...Object.keys(aws), 'AWS_EC2_METADATA_DISABLED']) {
-        if (saved[k] === undefined) delete process.env[k];
-        else process.env[k] = saved[k];
-      }
     });
 
     /** Enqueues the CVE and waits for its job to end (succeeded or dead); the job's row. */
@@ -338,7 +299,7 @@ describe.skipIf(!adminUrl).each(kinds)(
       expect(fake.requests.length).toBe(asked);
 
       // Its time is up (what the TTL does by itself after DEGRADED_TTL_MS); a provider answers now.
-      const { service } = worker!.running;
+      const { service } = h.worker!.running;
       await service.kv.delete(degradedKey(ruleCacheKey(cveId, service.engineVersion)));
       fake.script('openai', { json: { rationale, statement } });
       const replaced = await runJob(cveId);
