@@ -126,7 +126,7 @@ export function parseLlmBatch(value: string | number, what: string): number {
 }
 
 /** Longest WAFGEN_LLM_BATCH_WINDOW_MS: a first attempt waits at most this long for others. */
-export const MAX_LLM_BATCH_WINDOW_MS = 60_000;
+const MAX_LLM_BATCH_WINDOW_MS = 60_000;
 
 /**
  * WAFGEN_LLM_BATCH_WINDOW_MS: how long a first attempt waits for others to share its batched call
