@@ -9,12 +9,7 @@ import { loadConfig } from '../../src/config/index.js';
 import { createMetrics } from '../../src/observability/index.js';
 import type { Store } from '../../src/store/index.js';
 import { runWorker, type RunningWorker } from '../../src/worker/index.js';
-import {
-  LOCAL_AWS_CREDENTIALS,
-  sqsQueueEnv,
-  startFakeSqs,
-  type FakeSqs,
-} from '../support/fake-aws/sqs.js';
+import { LOCAL_AWS_CREDENTIALS, sqsQueueEnv, startFakeSqs, type FakeSqs } from '../support/fake-aws/sqs.js';
 import {
   baseEnv,
   createTestDatabase,

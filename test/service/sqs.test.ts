@@ -127,7 +127,6 @@ function httpEvent(method: string, rawPath: string, headers: Record<string, stri
   };
 }
 
-
 describe.skipIf(!adminUrl)('serverless on SQS', () => {
   it('API Lambda queues, worker Lambda runs, the jobs route reads the result; one secret read', async () => {
     const apiEnv = serverlessEnv();
