@@ -24,6 +24,7 @@ import {
   type FakeSqs,
 } from '../support/fake-aws/sqs.js';
 import { startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
+import { openAiServiceEnv } from './helpers.js';
 
 const log = pino({ level: 'silent' });
 const rationale = 'Match the technique, decoded, where it travels.';
@@ -86,17 +87,9 @@ function pageServer() {
   return { fetcher, fetched };
 }
 
-const llmEnv = (fake: FakeLlm) => ({
-  // References are fetched (through the injected fetcher) only when not offline.
-  WAFGEN_OFFLINE: '0',
-  WAFGEN_HTTP_TIMEOUT_MS: '1000',
-  WAFGEN_LLM_PROVIDERS: 'openai',
-  OPENAI_API_KEY: 'sk-test-not-a-real-key-0123',
-  OPENAI_BASE_URL: fake.baseURL('openai'),
-  WAFGEN_LLM_RETRIES: '0',
-  WAFGEN_LLM_TIMEOUT_MS: '10000',
-  WAFGEN_AUDIT_FSYNC: '0',
-});
+// References are fetched (through the injected fetcher) only when not offline.
+const llmEnv = (fake: FakeLlm) =>
+  openAiServiceEnv(fake, { WAFGEN_LLM_TIMEOUT_MS: '10000', WAFGEN_AUDIT_FSYNC: '0' });
 
 type Extraction = {
   calls: number;

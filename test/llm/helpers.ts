@@ -2,7 +2,7 @@
 // with timings small enough to keep the suite fast.
 import { z } from 'zod';
 
-import type { FakeLlm } from '../support/fake-llm/server.js';
+import { promptTextOf, type FakeLlm } from '../support/fake-llm/server.js';
 
 export const KEYS = {
   OPENAI_API_KEY: 'sk-test-openai-0123456789abcdef',
@@ -31,6 +31,32 @@ export function fakeEnv(fake: FakeLlm, extra: Record<string, string> = {}): Node
     ...extra,
   };
 }
+
+/**
+ * wafgen's settings for one OpenAI provider on the fake, as the service, worker and job tests run it:
+ * reference fetches allowed (through an injected fetcher, or failing fast), no retries.
+ */
+export function openAiServiceEnv(fake: FakeLlm, extra: Record<string, string | undefined> = {}) {
+  return {
+    WAFGEN_OFFLINE: '0',
+    WAFGEN_HTTP_TIMEOUT_MS: '1000',
+    WAFGEN_LLM_PROVIDERS: 'openai',
+    OPENAI_API_KEY: 'sk-test-not-a-real-key-0123',
+    OPENAI_BASE_URL: fake.baseURL('openai'),
+    WAFGEN_LLM_RETRIES: '0',
+    ...extra,
+  };
+}
+
+/** Rule-writing calls to a provider (not the small model's extraction), in arrival order. */
+export const ruleWritingCalls = (fake: FakeLlm, provider: 'openai' | 'anthropic' = 'openai') =>
+  fake
+    .requestsFor(provider)
+    .filter((r) => JSON.stringify(r.body).includes('waf_rule_statement'))
+    .map((r) => ({
+      batched: JSON.stringify(r.body).includes('waf_rule_statements'),
+      prompt: promptTextOf(r.body),
+    }));
 
 /** The small structured output every test asks for. */
 export const Verdict = z.object({

@@ -21,9 +21,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateRule } from '../../src/index.js';
 import { credentials, existingRules, webAclExtras } from '../deploy/helpers.js';
 import { startFakeWafv2, type FakeWafv2 } from '../support/fake-wafv2/server.js';
-import { promptTextOf, startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
+import { startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
 import { parseExposition, type Sample } from '../observability/support.js';
 import { baseEnv, call, startApi, token, waitFor, type TestApi } from '../service/support.js';
+import { openAiServiceEnv, ruleWritingCalls } from './helpers.js';
 
 const SYNC = 'CVE-2017-5638';
 const JOBS = ['CVE-2021-41773', 'CVE-2019-3396'];
@@ -59,16 +60,6 @@ const single = () => ({
   }),
 });
 
-/** Rule-writing calls to the provider, in arrival order. */
-const generationCalls = () =>
-  fake
-    .requestsFor('openai')
-    .filter((r) => JSON.stringify(r.body).includes('waf_rule_statement'))
-    .map((r) => ({
-      batched: JSON.stringify(r.body).includes('waf_rule_statements'),
-      prompt: promptTextOf(r.body),
-    }));
-
 beforeAll(async () => {
   statements = new Map();
   for (const id of [SYNC, ...JOBS]) statements.set(id, (await generateRule(id)).rule.Statement);
@@ -82,11 +73,7 @@ beforeAll(async () => {
   api = await startApi(
     baseEnv({
       REDIS_URL: undefined,
-      WAFGEN_OFFLINE: '0',
-      WAFGEN_HTTP_TIMEOUT_MS: '1000',
-      WAFGEN_LLM_PROVIDERS: 'openai',
-      OPENAI_API_KEY: 'sk-test-not-a-real-key-0123',
-      OPENAI_BASE_URL: fake.baseURL('openai'),
+      ...openAiServiceEnv(fake),
       // Two retries on the same provider (the 429 and the timeout), a short per-call timeout.
       WAFGEN_LLM_RETRIES: '2',
       WAFGEN_LLM_TIMEOUT_MS: '5000',
@@ -162,7 +149,7 @@ describe('hostile provider answers through the API', () => {
       expect((v.body.result as { engine: string }).engine).toMatch(/^llm-/);
       expect(v.body.result).not.toHaveProperty('degraded');
     }
-    const calls = generationCalls();
+    const calls = ruleWritingCalls(fake);
     expect(calls.map((c) => c.batched)).toEqual([true, false, false]);
     expect(cvesOf(calls[0]!.prompt).sort()).toEqual([...JOBS].sort());
     for (const id of JOBS) {

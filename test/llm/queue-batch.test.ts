@@ -20,6 +20,7 @@ import { receiveEventRecords, type FakeSqs } from '../support/fake-aws/sqs.js';
 import { promptTextOf, startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
 import { startQueueHarness, type QueueHarness } from './queue-harness.js';
 import { baseEnv, postgresAdminUrl, redisAvailable, waitFor } from '../service/support.js';
+import { openAiServiceEnv, ruleWritingCalls } from './helpers.js';
 
 const hasRedis = await redisAvailable();
 const adminUrl = await postgresAdminUrl();
@@ -112,16 +113,10 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
       concurrency: 8,
       adminUrl: adminUrl!,
       name: 'wafgen-batch',
-      env: {
-        WAFGEN_OFFLINE: '0',
-        WAFGEN_HTTP_TIMEOUT_MS: '1000',
-        WAFGEN_LLM_PROVIDERS: 'openai',
-        OPENAI_API_KEY: 'sk-test-not-a-real-key-0123',
-        OPENAI_BASE_URL: fake.baseURL('openai'),
-        WAFGEN_LLM_RETRIES: '0',
+      env: openAiServiceEnv(fake, {
         // Far longer than the test: a batch goes out only when all of its jobs are waiting.
         WAFGEN_LLM_BATCH_WINDOW_MS: '60000',
-      },
+      }),
     });
     ({ store, producer, sqs, env } = h);
   }, 120_000);
@@ -130,16 +125,6 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
     await h?.close();
     await fake?.close();
   });
-
-  /** Rule-writing calls (not the small model's extraction, were there any), in arrival order. */
-  const generationCalls = () =>
-    fake
-      .requestsFor('openai')
-      .filter((r) => JSON.stringify(r.body).includes('waf_rule_statement'))
-      .map((r) => ({
-        batched: JSON.stringify(r.body).includes('waf_rule_statements'),
-        prompt: promptTextOf(r.body),
-      }));
 
   /** Answers any call with each named CVE's own rule: a batch's (its `## CVE-…` sections) or one. */
   const anyCall = {
@@ -203,7 +188,7 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
       usage: { inputTokens: 8000, outputTokens: 2000 },
     });
     const rules = await runBatch(GOOD_SET);
-    const calls = generationCalls();
+    const calls = ruleWritingCalls(fake);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.batched).toBe(true);
     for (const id of GOOD_SET) expect(calls[0]!.prompt).toContain(`## ${id}`);
@@ -247,7 +232,7 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
       single,
     );
     const rules = await runBatch(BAD_SET);
-    const calls = generationCalls();
+    const calls = ruleWritingCalls(fake);
     expect(calls).toHaveLength(3);
     expect(calls[0]!.batched).toBe(true);
     for (const id of BAD_SET) expect(calls[0]!.prompt).toContain(`## ${id}`);
@@ -317,7 +302,7 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
         else process.env.WAFGEN_LLM_BATCH = batchBefore;
         await running.close();
       }
-      const calls = generationCalls();
+      const calls = ruleWritingCalls(fake);
       expect(calls).toHaveLength(2);
       const cvesOf = (c: { prompt: string }) => [...c.prompt.matchAll(/^## (CVE-\S+)$/gm)].map((m) => m[1]!);
       for (const c of calls) {
@@ -370,12 +355,7 @@ describe('memory queue: the in-process worker cuts WAFGEN_LLM_BATCH to its concu
     running = await openService(
       baseEnv({
         REDIS_URL: undefined,
-        WAFGEN_OFFLINE: '0',
-        WAFGEN_HTTP_TIMEOUT_MS: '1000',
-        WAFGEN_LLM_PROVIDERS: 'openai',
-        OPENAI_API_KEY: 'sk-test-not-a-real-key-0123',
-        OPENAI_BASE_URL: fake.baseURL('openai'),
-        WAFGEN_LLM_RETRIES: '0',
+        ...openAiServiceEnv(fake),
         WAFGEN_LLM_BATCH: '8',
         WAFGEN_LLM_BATCH_WINDOW_MS: '60000',
         WAFGEN_WORKER_CONCURRENCY: '2',

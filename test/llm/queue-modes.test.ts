@@ -18,7 +18,7 @@ import { degradedKey } from '../../src/app/degraded.js';
 import { generateRule } from '../../src/index.js';
 import { ruleCacheKey } from '../../src/kv/index.js';
 import type { Store } from '../../src/store/index.js';
-import { promptTextOf, startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
+import { startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
 import { startQueueHarness, type QueueHarness } from './queue-harness.js';
 import { GOOD, NO_DECODE } from '../generation/llm/fixtures.js';
 import {
@@ -30,6 +30,7 @@ import {
   waitFor,
   type TestApi,
 } from '../service/support.js';
+import { ruleWritingCalls } from './helpers.js';
 
 const hasRedis = await redisAvailable();
 const adminUrl = await postgresAdminUrl();
@@ -56,17 +57,6 @@ function anyCall(statements: Map<string, unknown>) {
       return { rationale, statement: statements.get(/^CVE: (\S+)$/m.exec(prompt)?.[1] ?? '') };
     },
   };
-}
-
-/** Rule-writing calls to the provider (not extraction, were there any), in arrival order. */
-function generationCalls(fake: FakeLlm, provider: 'openai' | 'anthropic' = 'openai') {
-  return fake
-    .requestsFor(provider)
-    .filter((r) => JSON.stringify(r.body).includes('waf_rule_statement'))
-    .map((r) => ({
-      batched: JSON.stringify(r.body).includes('waf_rule_statements'),
-      prompt: promptTextOf(r.body),
-    }));
 }
 
 describe('the API (memory queue, in-process worker), LLM batch window 60 s', () => {
@@ -124,7 +114,7 @@ describe('the API (memory queue, in-process worker), LLM batch window 60 s', () 
     const answers = await Promise.all(
       SYNC.map((cveId) => request('POST', '/v1/rules/generate', { cveId, options: { llmBatch: 2 } })),
     );
-    const calls = generationCalls(fake);
+    const calls = ruleWritingCalls(fake);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.batched).toBe(true);
     expect(cvesOf(calls[0]!.prompt).sort()).toEqual([...SYNC].sort());
@@ -166,7 +156,7 @@ describe('the API (memory queue, in-process worker), LLM batch window 60 s', () 
       expect((v.body.result as { engine: string }).engine).toMatch(/^llm-/);
       expect(v.body.result).not.toHaveProperty('degraded');
     }
-    const calls = generationCalls(fake);
+    const calls = ruleWritingCalls(fake);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.batched).toBe(true);
     expect(cvesOf(calls[0]!.prompt).sort()).toEqual([...JOBS].sort());
@@ -308,7 +298,7 @@ describe.skipIf(!adminUrl).each(kinds)(
       expect(replaced.result).not.toHaveProperty('degraded');
       expect((replaced.result as { engine: string }).engine).toMatch(/^llm-/);
       // The failed call and the answered one.
-      expect(generationCalls(fake)).toHaveLength(2);
+      expect(ruleWritingCalls(fake)).toHaveLength(2);
       const stored = (await store.rules.latest(cveId))!;
       expect(stored.version).toBe(degraded.version + 1);
       expect(stored.engine).toBe('llm');
