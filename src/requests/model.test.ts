@@ -1,5 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  asciiLower,
   buildRequest,
   cookiesOf,
   headerOrder,
@@ -143,5 +145,36 @@ describe('queryArgs', () => {
       ['a', '1'],
       ['b', '2'],
     ]);
+  });
+});
+
+describe('asciiLower', () => {
+  // The reference: A–Z only, char by char. The native fast path must agree on any string, with
+  // Latin-1 capitals (À–Þ, which String#toLowerCase would change), × and chars above 0xFF.
+  const reference = (s: string) => s.replace(/[A-Z]/g, (c) => String.fromCharCode(c.charCodeAt(0) + 32));
+  it('lower-cases A–Z only, whatever else the string holds', () => {
+    expect(asciiLower('Content-TYPE')).toBe('content-type');
+    expect(asciiLower('ÀÉÞ×ABC')).toBe('ÀÉÞ×abc');
+    expect(asciiLower('İSTANBUL Ω')).toBe('İstanbul Ω');
+    const chars = fc.constantFrom(
+      'A',
+      'z',
+      'Q',
+      '-',
+      '%',
+      '\u00c0',
+      '\u00d7',
+      '\u00de',
+      '\u00df',
+      '\u0130',
+      '\u03a9',
+      '\uff21',
+    );
+    fc.assert(
+      fc.property(fc.array(chars, { maxLength: 40 }), (cs) => {
+        const s = cs.join('');
+        expect(asciiLower(s)).toBe(reference(s));
+      }),
+    );
   });
 });
