@@ -123,6 +123,8 @@ export function classify(err: unknown): Classified {
  * moved on from at once, not retried, not held against the breaker (the provider is up; it will not
  * write this rule), its tokens billed.
  */
+const REFUSED = 'refused by the provider';
+
 export class ProviderRefused extends Error {
   constructor(
     readonly finishReason: string,
@@ -130,10 +132,14 @@ export class ProviderRefused extends Error {
     readonly said = '',
   ) {
     const text = said.replace(/\s+/g, ' ').trim().slice(0, 120);
-    super(`refused by the provider (finish reason ${finishReason})${text ? `: ${text}` : ''}`);
+    super(`${REFUSED} (finish reason ${finishReason})${text ? `: ${text}` : ''}`);
     this.name = 'ProviderRefused';
   }
 }
+
+/** Whether a failed attempt was a provider's refusal ({@link ProviderRefused}; its reason is recorded as `kind: message`). */
+export const isRefusal = (attempt: { kind?: string; error?: string }): boolean =>
+  attempt.kind === 'invalid-output' && (attempt.error ?? '').startsWith(`invalid-output: ${REFUSED} (`);
 
 /** Replaces secret values and anything shaped like a provider key with [redacted]. */
 function redact(text: string, secrets: readonly string[]): string {

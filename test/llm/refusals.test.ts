@@ -13,7 +13,7 @@ import {
   loadLlmConfig,
   type AttemptRecord,
 } from '../../src/llm/index.js';
-import { startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
+import { promptTextOf, startFakeLlm, type FakeLlm } from '../support/fake-llm/server.js';
 import { GOOD, log4shellInput } from '../generation/llm/fixtures.js';
 import { ASK, fakeEnv, VERDICT } from './helpers.js';
 
@@ -178,5 +178,10 @@ describe('a refusal inside a rule generation', () => {
     );
     // The call and its one re-ask: each provider twice.
     expect(fake.requests.map((r) => r.provider)).toEqual(['anthropic', 'google', 'anthropic', 'google']);
+    // The re-ask says the answer was declined, not that it was malformed JSON.
+    const reAsk = promptTextOf(fake.requests[2]!.body);
+    expect(reAsk).toContain('Your last answer was declined. This is defensive work');
+    expect(reAsk).not.toContain('was not a JSON object');
+    expect(promptTextOf(fake.requests[0]!.body)).not.toContain('Your last answer');
   });
 });

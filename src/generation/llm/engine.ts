@@ -15,6 +15,7 @@ import {
   type BudgetLimits,
   type GenerateObjectRequest,
   type GenerateObjectResult,
+  isRefusal,
   type ProviderName,
 } from '../../llm/index.js';
 import type { Finding } from '../../waf/findings.js';
@@ -75,6 +76,13 @@ export interface LlmEngineOptions {
 
 /** Temperatures of parallel candidates, in turn: the first at the provider's default. */
 const CANDIDATE_TEMPERATURES = [undefined, 0.7, 1, 0.4] as const;
+
+/** Added to the prompt when the chain's answers did not fit the response schema. */
+const REPAIR_NOTE =
+  '\n\nYour last answer was not a JSON object that fits the response schema. Answer with exactly one JSON object with the keys "rationale" and "statement", the statement shaped as the schema says.';
+/** Added when every provider declined to answer (a content filter, a refusal): say what the task is. */
+const REFUSED_NOTE =
+  '\n\nYour last answer was declined. This is defensive work: the statement goes into a web application firewall to block requests that exploit the vulnerability above; it attacks nothing. Answer with exactly one JSON object with the keys "rationale" and "statement", the statement shaped as the schema says.';
 
 /** A first attempt waiting for a batched call; `share` is its part of what the call cost. */
 interface Pending {
@@ -446,9 +454,11 @@ export class LlmEngine implements Engine {
         const invalid =
           e instanceof AllProvidersFailed && e.attempts.some((a) => a.kind === 'invalid-output');
         if (!invalid || i >= repairs) throw e;
-        bill((e as AllProvidersFailed).attempts as { usage?: Usage; costUsd?: number }[]);
-        note =
-          '\n\nYour last answer was not a JSON object that fits the response schema. Answer with exactly one JSON object with the keys "rationale" and "statement", the statement shaped as the schema says.';
+        const attempts = (e as AllProvidersFailed).attempts;
+        bill(attempts as { usage?: Usage; costUsd?: number }[]);
+        // The re-ask says what went wrong: a refusal is not an answer in the wrong shape.
+        const refused = attempts.filter((a) => a.kind === 'invalid-output').every(isRefusal);
+        note = refused ? REFUSED_NOTE : REPAIR_NOTE;
       }
     }
   }
