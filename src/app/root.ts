@@ -290,7 +290,7 @@ export async function buildService(
         generateTimeoutMs: settings.generateTimeoutMs,
         lockTtlMs: settings.lockTtlMs,
         maxInputBytes: config.WAFGEN_MAX_INPUT_BYTES,
-        fetch: !config.WAFGEN_OFFLINE,
+        fetch: !config.WAFGEN_OFFLINE && config.WAFGEN_FETCH_REFERENCES,
       },
       log,
       metrics,

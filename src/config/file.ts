@@ -17,6 +17,7 @@ import { ConfigError } from './errors.js';
 export const FILE_SETTINGS = {
   dataDir: 'WAFGEN_DATA_DIR',
   offline: 'WAFGEN_OFFLINE',
+  fetchReferences: 'WAFGEN_FETCH_REFERENCES',
   databaseUrl: 'DATABASE_URL',
   redisUrl: 'REDIS_URL',
   maxInputBytes: 'WAFGEN_MAX_INPUT_BYTES',
@@ -51,6 +52,7 @@ const FileSchema = z
   .object({
     dataDir: z.string().min(1).max(4096),
     offline: z.boolean(),
+    fetchReferences: z.boolean(),
     databaseUrl: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a URL starting with postgres:// or postgresql://'),

@@ -27,6 +27,11 @@ const url = (protocols: string[]) =>
 export const ConfigSchema = z.object({
   WAFGEN_DATA_DIR: z.string().min(1).optional(),
   WAFGEN_OFFLINE: bool.default(false),
+  /**
+   * Fetch the record's reference pages (advisories, PoC write-ups) for exploit context; 0: never
+   * (an egress policy that allows the LLM providers but not arbitrary hosts). WAFGEN_OFFLINE wins.
+   */
+  WAFGEN_FETCH_REFERENCES: bool.default(true),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),

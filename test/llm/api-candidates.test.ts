@@ -16,6 +16,8 @@ beforeAll(async () => {
   api = await startApi(
     baseEnv({
       WAFGEN_OFFLINE: '0',
+      // Online for the LLM; no real reference page fetched.
+      WAFGEN_FETCH_REFERENCES: '0',
       WAFGEN_HTTP_TIMEOUT_MS: '1000',
       WAFGEN_LLM_PROVIDERS: 'openai,anthropic',
       OPENAI_API_KEY: 'sk-test-not-a-real-key-0123',

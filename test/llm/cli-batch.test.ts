@@ -365,10 +365,18 @@ describe('wafgen batch with an LLM', () => {
       '/acme/api/export.php',
     ]);
 
-    // --no-fetch, then offline: the page is not asked for again.
+    // --no-fetch, WAFGEN_FETCH_REFERENCES=0, then offline: the page is not asked for again.
     fake.reset();
     answerAll();
     await batch(records, ['--force', '--no-fetch'], 4);
+    expect(pageHits).toHaveLength(1);
+    process.env.WAFGEN_FETCH_REFERENCES = '0';
+    try {
+      await batch(records, ['--force'], 4);
+    } finally {
+      delete process.env.WAFGEN_FETCH_REFERENCES;
+    }
+    expect(pageHits).toHaveLength(1);
     process.env.WAFGEN_OFFLINE = '1';
     try {
       await batch(records, ['--force'], 4);

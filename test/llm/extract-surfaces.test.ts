@@ -89,7 +89,11 @@ function pageServer() {
 
 // References are fetched (through the injected fetcher) only when not offline.
 const llmEnv = (fake: FakeLlm) =>
-  openAiServiceEnv(fake, { WAFGEN_LLM_TIMEOUT_MS: '10000', WAFGEN_AUDIT_FSYNC: '0' });
+  openAiServiceEnv(fake, {
+    WAFGEN_FETCH_REFERENCES: '1',
+    WAFGEN_LLM_TIMEOUT_MS: '10000',
+    WAFGEN_AUDIT_FSYNC: '0',
+  });
 
 type Extraction = {
   calls: number;
@@ -279,4 +283,32 @@ describe('the worker Lambda: model extraction, and its tokens in the EMF line', 
     expect(line.ExtractCostUsd).toBeGreaterThan(0);
     expect(line.Attempts).toBe(1);
   }, 90_000);
+});
+
+describe('WAFGEN_FETCH_REFERENCES=0: online for the LLM, no reference page fetched', () => {
+  it('POST /v1/rules/generate asks the main model only and fetches nothing', async () => {
+    const pages = pageServer();
+    const api = await startApi(baseEnv({ ...llmEnv(fake), WAFGEN_FETCH_REFERENCES: '0' }), {
+      fetcher: pages.fetcher,
+    });
+    try {
+      const c = CASES.api;
+      await useReference(api.runtime.service.store, c);
+      fake.reset();
+      fake.script('openai', ruleAnswer(c));
+      const res = await fetch(`${api.url}/v1/rules/generate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${await token()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ cveId: c.cveId }),
+      });
+      const body = (await res.json()) as { report: Record<string, unknown> };
+      expect(res.status, JSON.stringify(body)).toBe(200);
+      expect(body.report).toMatchObject({ producedBy: 'llm', provider: 'openai', verdict: 'proven' });
+      expect(body.report.extraction).toBeUndefined();
+      expect(pages.fetched).toEqual([]);
+      expect(fake.requestsFor('openai').map((r) => r.model)).toEqual(['gpt-4.1']);
+    } finally {
+      await api.close();
+    }
+  }, 60_000);
 });

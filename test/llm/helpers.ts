@@ -34,11 +34,13 @@ export function fakeEnv(fake: FakeLlm, extra: Record<string, string> = {}): Node
 
 /**
  * wafgen's settings for one OpenAI provider on the fake, as the service, worker and job tests run it:
- * reference fetches allowed (through an injected fetcher, or failing fast), no retries.
+ * online (the LLM needs it) but no reference page fetched (those are real hosts; a test that wants
+ * them sets WAFGEN_FETCH_REFERENCES=1 and injects a fetcher), no retries.
  */
 export function openAiServiceEnv(fake: FakeLlm, extra: Record<string, string | undefined> = {}) {
   return {
     WAFGEN_OFFLINE: '0',
+    WAFGEN_FETCH_REFERENCES: '0',
     WAFGEN_HTTP_TIMEOUT_MS: '1000',
     WAFGEN_LLM_PROVIDERS: 'openai',
     OPENAI_API_KEY: 'sk-test-not-a-real-key-0123',

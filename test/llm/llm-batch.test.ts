@@ -105,6 +105,7 @@ describe('llm batch', () => {
     const env = fakeEnv(fake, {
       WAFGEN_LLM_PROVIDERS: 'openai',
       WAFGEN_OFFLINE: '0',
+      WAFGEN_FETCH_REFERENCES: '0',
       WAFGEN_LLM_BATCH_WINDOW_MS: '5000',
     });
     const { engine } = await chooseEngine(loadConfig(env), 'llm', undefined, env);

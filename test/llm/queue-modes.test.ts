@@ -76,6 +76,7 @@ describe('the API (memory queue, in-process worker), LLM batch window 60 s', () 
         ...OPENAI,
         REDIS_URL: undefined,
         WAFGEN_OFFLINE: '0',
+        WAFGEN_FETCH_REFERENCES: '0',
         WAFGEN_HTTP_TIMEOUT_MS: '1000',
         WAFGEN_LLM_PROVIDERS: 'openai',
         OPENAI_BASE_URL: fake.baseURL('openai'),
@@ -202,6 +203,7 @@ describe.skipIf(!adminUrl).each(kinds)(
         env: {
           ...OPENAI,
           WAFGEN_OFFLINE: '0',
+          WAFGEN_FETCH_REFERENCES: '0',
           WAFGEN_HTTP_TIMEOUT_MS: '1000',
           WAFGEN_LLM_PROVIDERS: 'openai,anthropic',
           OPENAI_BASE_URL: fake.baseURL('openai'),

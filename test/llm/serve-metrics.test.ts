@@ -37,6 +37,8 @@ beforeAll(async () => {
   api = await startApi(
     baseEnv({
       WAFGEN_OFFLINE: '0',
+      // Online for the LLM; no real reference page fetched.
+      WAFGEN_FETCH_REFERENCES: '0',
       WAFGEN_HTTP_TIMEOUT_MS: '1000',
       // A local server first (item 7), then OpenAI (priced, so cost is non-zero).
       WAFGEN_LLM_PROVIDERS: 'openai-compatible:primary,openai',

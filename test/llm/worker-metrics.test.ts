@@ -306,6 +306,8 @@ describe.skipIf(!hasRedis || !adminUrl)('wafgen worker /metrics', () => {
       WAFGEN_AUDIT_FSYNC: '0',
       WAFGEN_AUDIT_FLUSH_MS: '50',
       WAFGEN_OFFLINE: '0',
+      // Online for the LLM; no real reference page fetched.
+      WAFGEN_FETCH_REFERENCES: '0',
       WAFGEN_HTTP_TIMEOUT_MS: '1000',
       // A local server first, then OpenAI (priced, so cost is non-zero).
       WAFGEN_LLM_PROVIDERS: 'openai-compatible:primary,openai',
