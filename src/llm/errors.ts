@@ -114,6 +114,9 @@ export function classify(err: unknown): Classified {
   return { kind: 'other' };
 }
 
+/** How a refusal's message begins (see isRefusal). */
+const REFUSED = 'refused by the provider';
+
 /**
  * The provider's own refusal: an answer it says it filtered or declined (OpenAI's `message.refusal`
  * or Responses `refusal` part, `finish_reason: "content_filter"`, Anthropic's `stop_reason:
@@ -123,8 +126,6 @@ export function classify(err: unknown): Classified {
  * moved on from at once, not retried, not held against the breaker (the provider is up; it will not
  * write this rule), its tokens billed.
  */
-const REFUSED = 'refused by the provider';
-
 export class ProviderRefused extends Error {
   constructor(
     readonly finishReason: string,
