@@ -16,6 +16,26 @@ import { InputError } from '../core/errors.js';
 const loadBuiltin = () => import('../generation/builtin/index.js');
 let builtinModule: ReturnType<typeof loadBuiltin> | undefined;
 
+/**
+ * The environment LLM settings are read from when `--provider` names a chain: the providers it names
+ * are configured beside the others (kept: a judge or the extraction may use them), even those the
+ * default list leaves out (Bedrock on the AWS default credential chain). The others are
+ * WAFGEN_LLM_PROVIDERS (read as loadLlmConfig reads it: trimmed, lower-cased, empty means unset),
+ * else every provider with credentials.
+ */
+function withFlagProviders(env: NodeJS.ProcessEnv, chain: readonly string[] | undefined) {
+  if (!chain) return env;
+  const listed = (env.WAFGEN_LLM_PROVIDERS ?? '')
+    .split(',')
+    .map((p) => p.trim().toLowerCase())
+    .filter(Boolean);
+  const others =
+    listed.length > 0
+      ? listed
+      : loadLlmConfig({ ...env, WAFGEN_LLM_PROVIDERS: undefined }).providers.map((p) => p.name);
+  return { ...env, WAFGEN_LLM_PROVIDERS: [...new Set([...chain, ...others])].join(',') };
+}
+
 export async function chooseEngine(
   config: Config,
   mode: EngineMode,
@@ -37,15 +57,10 @@ export async function chooseEngine(
   // Read before the engine is chosen, so a bad value is refused whichever engine runs.
   const batchWindowMs = parseLlmBatchWindow(env);
   try {
-    // Offline, or built-in asked for: no need to read LLM settings at all. Providers the flag names
-    // are configured even when WAFGEN_LLM_PROVIDERS leaves them out (kept: a judge may use them);
-    // one the flag names that nothing configures is bad input, not a silent built-in fallback.
-    const listed = env.WAFGEN_LLM_PROVIDERS?.split(',')
-      .map((p) => p.trim())
-      .filter(Boolean);
-    const llmEnv =
-      chain && listed ? { ...env, WAFGEN_LLM_PROVIDERS: [...new Set([...chain, ...listed])].join(',') } : env;
-    const llmConfig = mode === 'builtin' || config.WAFGEN_OFFLINE ? undefined : loadLlmConfig(llmEnv);
+    // Offline, or built-in asked for: no need to read LLM settings at all. One the flag names that
+    // nothing configures is bad input, not a silent built-in fallback.
+    const llmConfig =
+      mode === 'builtin' || config.WAFGEN_OFFLINE ? undefined : loadLlmConfig(withFlagProviders(env, chain));
     const unconfigured = llmConfig && chain?.filter((p) => !llmConfig.providers.some((s) => s.name === p));
     if (unconfigured?.length)
       throw new InputError(
