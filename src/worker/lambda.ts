@@ -70,7 +70,9 @@ export function reusedService(
 export function createSqsHandler(
   open: () => Promise<RunningService>,
 ): (event: unknown) => Promise<SqsBatchResult> {
-  let hooks: ReturnType<typeof jobHooks> | undefined;
+  // Per service: reusedService opens a new one when the secrets were rotated, and the job hooks
+  // must run on it (its store, its engine with the new keys), not on the one it closed.
+  const hooksOf = new WeakMap<RunningService, ReturnType<typeof jobHooks>>();
   return async (event) => {
     const parsed = SqsEvent.safeParse(event);
     // Not an SQS event: a wiring mistake; throwing leaves any messages to come back.
@@ -82,8 +84,12 @@ export function createSqsHandler(
     // WAFGEN_LLM_BATCH for jobs that name no batch: given here, it is cut to the records this
     // invocation runs at once like a job's own (else a batch the event cannot fill waits out
     // WAFGEN_LLM_BATCH_WINDOW_MS).
-    const { llmBatch } = generationDefaults(process.env);
-    hooks ??= jobHooks(service, log, undefined, llmBatch ? { llmBatch } : undefined);
+    let hooks = hooksOf.get(running);
+    if (!hooks) {
+      const { llmBatch } = generationDefaults(process.env);
+      hooks = jobHooks(service, log, undefined, llmBatch ? { llmBatch } : undefined);
+      hooksOf.set(running, hooks);
+    }
     return processSqsRecords(service.queue, hooks, parsed.data.Records, {
       concurrency: serviceConfig.worker.concurrency,
       log,

@@ -192,6 +192,53 @@ describe.skipIf(!adminUrl)('serverless on SQS', () => {
     client.destroy();
   }, 60_000);
 
+  it('a worker Lambda whose service was opened again (rotated secrets) runs the next batch on the new one', async () => {
+    const apiEnv = serverlessEnv();
+    const api = lazyRuntime(() => createRuntime(apiEnv, { inProcessWorker: false }));
+    closers.push(async () => (await api()).close());
+    const apiHandler = createLambdaHandler(api);
+    const workerEnv = serverlessEnv();
+    const open = () =>
+      openService(workerEnv, { component: 'worker', inProcessWorker: false, requireAuth: false });
+    // What reusedService hands out: one service, then (after a rotation closed it) a new one.
+    let current = await open();
+    closers.push(async () => current.close());
+    const workerHandler = createSqsHandler(() => Promise.resolve(current));
+    const auth = { authorization: `Bearer ${await token({}, { secret: JWT_SECRET })}` };
+    const client = new SQSClient({ region: 'us-east-1', endpoint: sqs.url });
+    const runOne = async (cveId: string) => {
+      const posted = await apiHandler(
+        httpEvent(
+          'POST',
+          '/v1/jobs',
+          { ...auth, 'content-type': 'application/json' },
+          JSON.stringify({ cveIds: [cveId] }),
+        ) as never,
+      );
+      expect(posted.statusCode).toBe(202);
+      const [job] = (JSON.parse(posted.body) as { jobs: { jobId: string }[] }).jobs;
+      const records = await receiveEventRecords(client, queueUrl);
+      expect(records).toHaveLength(1);
+      const result = await workerHandler({ Records: records });
+      for (const r of records)
+        await client.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: r.receiptHandle }));
+      return { result, status: (await store.jobs.get(job!.jobId))?.status };
+    };
+    expect(await runOne('CVE-2017-5638')).toEqual({
+      result: { batchItemFailures: [] },
+      status: 'succeeded',
+    });
+    const first = current;
+    await first.close();
+    current = await open();
+    // Before: the handler kept the first service's job hooks (its closed store, its old keys).
+    expect(await runOne('CVE-2019-3396')).toEqual({
+      result: { batchItemFailures: [] },
+      status: 'succeeded',
+    });
+    client.destroy();
+  }, 60_000);
+
   it('a serverless API with no queue refuses async work with 503 (Vercel, Lambda: jobs and webhook), and still serves reads', async () => {
     const env = serverlessEnv({
       WAFGEN_QUEUE: undefined,
