@@ -188,7 +188,7 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
     }
   }
   let pool: GenerationPool | undefined;
-  let consumer: JobConsumer;
+  let consumer: JobConsumer | undefined;
   let metricsServer: WorkerMetricsServer | undefined;
   let concurrency = given ?? defaultConcurrency(threads, llmBatch);
   try {
@@ -233,6 +233,9 @@ export async function runWorker(env: NodeJS.ProcessEnv, opts: WorkerRunOptions =
         ...(serviceConfig.metrics.token ? { token: serviceConfig.metrics.token } : {}),
       });
   } catch (e) {
+    // A consumer already started (the metrics port was taken) stops taking jobs first, handing
+    // back what it took, before the service under it closes.
+    await consumer?.close(serviceConfig.worker.shutdownGraceMs).catch(() => {});
     await metricsServer?.close().catch(() => {});
     await pool?.close().catch(() => {});
     await running.close().catch(() => {});

@@ -8,6 +8,8 @@
 // the run makes it so; the series only an HTTP server produces are listed apart, with the reason.
 // Also: how the threads' registries merge (sum for counts, max for gauges of one shared thing, the
 // process-wide series once), and the embedded metric format lines of the serverless handlers.
+import { createServer, type AddressInfo } from 'node:net';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 
@@ -17,6 +19,7 @@ import { generateRule } from '../../src/index.js';
 import { ruleCacheKey } from '../../src/kv/index.js';
 import { createMetrics, observeGeneration } from '../../src/observability/index.js';
 import type { Store } from '../../src/store/index.js';
+import type { BullJobQueue } from '../../src/queue/bullmq.js';
 import { runWorker, type RunningWorker } from '../../src/worker/index.js';
 import { withEmbeddedMetrics } from '../../src/worker/emf.js';
 import { mergeSeries, workerMetricsAddress } from '../../src/worker/metrics.js';
@@ -367,6 +370,22 @@ describe.skipIf(!hasRedis || !adminUrl)('wafgen worker /metrics', () => {
       },
       60_000,
     );
+
+  it('a metrics port already taken: runWorker fails, and the consumer it had started stops', async () => {
+    const taken = createServer();
+    await new Promise<void>((done) => taken.listen(0, '127.0.0.1', done));
+    const { port } = taken.address() as AddressInfo;
+    const bull = (producer.queue as BullJobQueue).queue;
+    try {
+      await expect(
+        runWorker({ ...env, WAFGEN_WORKER_METRICS_PORT: String(port) }, { threads: 0, concurrency: 1 }),
+      ).rejects.toThrow(/EADDRINUSE/);
+      // Before: its BullMQ worker stayed connected, taking jobs onto a closed service.
+      expect(await bull.getWorkers()).toEqual([]);
+    } finally {
+      await new Promise((done) => taken.close(done));
+    }
+  }, 60_000);
 
   it('a job waiting behind a running one shows in the queue series', async () => {
     // The first job holds its slot (concurrency 1) until this test lets it: its CVE's generation
