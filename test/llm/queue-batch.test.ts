@@ -262,8 +262,11 @@ describe.skipIf(!adminUrl).each(kinds)('$kind queue, $threads generation thread(
   it.runIf(kind === 'sqs')(
     'the worker Lambda: an event with two of a batch of four makes one call of two, without waiting out the window',
     async () => {
-      // The long-running consumer would take the messages: from here on the Lambda runs them.
+      // The long-running consumer would take the messages: from here on the Lambda runs them. Its
+      // last long poll was aborted; until the fake has answered it, it could still take (and strand
+      // for the visibility timeout) a message sent now, as SQS itself could.
       await h.stopWorker();
+      await waitFor('the stopped consumer’s last poll to end', async () => sqs!.receiving() === 0);
       fake.reset();
       fake.script('openai', anyCall, anyCall);
       const jobs: { jobId: string }[] = [];

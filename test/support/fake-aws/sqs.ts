@@ -80,6 +80,12 @@ export interface FakeSqs {
   createQueue(name: string, opts?: QueueOptions): string;
   /** Bodies of the messages a queue holds now, visible or not. */
   bodies(url: string): string[];
+  /**
+   * ReceiveMessage calls still being answered (long polls). A client that aborts one is not told
+   * whether it took messages; as on SQS, those stay invisible for the visibility timeout. A test
+   * that stops a consumer and then needs every new message waits for this to reach 0.
+   */
+  receiving(): number;
   /** The next `count` calls of `target` (e.g. `AmazonSQS.SendMessage`) answer with this error. */
   failNext(target: string, code: string, count?: number): void;
   close(): Promise<void>;
@@ -120,6 +126,8 @@ export async function startFakeSqs(): Promise<FakeSqs> {
   const failures: { target: string; code: string }[] = [];
   let sequence = 0;
   let base = '';
+  /** Long polls under way (see FakeSqs.receiving). */
+  let receiving = 0;
 
   const queueOf = (body: Record<string, unknown>): FakeQueue => {
     const url = str(body, 'QueueUrl')!;
@@ -279,9 +287,14 @@ export async function startFakeSqs(): Promise<FakeSqs> {
       gone = true;
     });
     let got = take(q, max, visibility);
-    while (got.length === 0 && Date.now() < deadline && !gone) {
-      await new Promise((r) => setTimeout(r, 25));
-      got = take(q, max, visibility);
+    receiving++;
+    try {
+      while (got.length === 0 && Date.now() < deadline && !gone) {
+        await new Promise((r) => setTimeout(r, 25));
+        got = take(q, max, visibility);
+      }
+    } finally {
+      receiving--;
     }
     return {
       Messages: got.map((m) => ({
@@ -423,6 +436,7 @@ export async function startFakeSqs(): Promise<FakeSqs> {
       return url;
     },
     bodies: (url) => queues.get(url)?.messages.map((m) => m.body) ?? [],
+    receiving: () => receiving,
     failNext(target, code, count = 1) {
       for (let i = 0; i < count; i++) failures.push({ target, code });
     },
