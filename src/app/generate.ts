@@ -62,7 +62,11 @@ export interface GenerateRequest {
 export interface GenerateDeps {
   store?: Store;
   /** Live look-up of a CVE missing from the store (NVD, KEV, nuclei-templates) unless offline. */
-  lookup?: { offline: boolean; live?: LiveConfig };
+  /**
+   * The network: `offline` (WAFGEN_OFFLINE) stops live look-ups and reference fetches;
+   * `fetchReferences: false` (WAFGEN_FETCH_REFERENCES=0) stops reference fetches only.
+   */
+  lookup?: { offline: boolean; fetchReferences?: boolean; live?: LiveConfig };
   engine: Engine;
   fallback?: Engine;
   onStep?: LoopOptions['onStep'];
@@ -298,7 +302,9 @@ async function generateAndSave(
   const record = withhold && found.source === 'bundled' ? { ...found, exploit: undefined } : found;
   const bundled = withhold ? [] : await bundledExploits(cveId);
   const fetchedAll =
-    request.fetch && !deps.lookup?.offline ? await fetchEvidence(record, deps) : { evidence: [] };
+    request.fetch && !deps.lookup?.offline && deps.lookup?.fetchReferences !== false
+      ? await fetchEvidence(record, deps)
+      : { evidence: [] };
   const fetched = fetchedAll.evidence;
   const stored = [...((await deps.store?.evidence.forCve(cveId)) ?? []), ...(deps.store ? [] : fetched)];
   const exploits = [

@@ -88,6 +88,8 @@ export async function openGenerationParts(
     opts.engine ?? (await chooseEngine(config, opts.engineMode ?? 'auto', opts.providers, env, opts.metrics));
   const lookup = {
     offline: config.WAFGEN_OFFLINE,
+    // Reference pages are fetched for evidence unless WAFGEN_FETCH_REFERENCES=0 (or offline).
+    fetchReferences: config.WAFGEN_FETCH_REFERENCES,
     // A CVE missing from the store is looked up live (NVD, KEV, nuclei) unless WAFGEN_OFFLINE.
     live: loadLiveConfig(env, { dataDir: config.dataDir }),
   };
@@ -290,7 +292,7 @@ export async function buildService(
         generateTimeoutMs: settings.generateTimeoutMs,
         lockTtlMs: settings.lockTtlMs,
         maxInputBytes: config.WAFGEN_MAX_INPUT_BYTES,
-        fetch: !config.WAFGEN_OFFLINE && config.WAFGEN_FETCH_REFERENCES,
+        fetch: !config.WAFGEN_OFFLINE,
       },
       log,
       metrics,

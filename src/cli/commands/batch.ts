@@ -127,7 +127,7 @@ ${GENERATION_EXIT_HELP}`,
             maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
             maxAttempts,
             // Offline stops it in generation too (deps.lookup.offline), as for `generate`.
-            fetch: opts.fetch && !cfg.WAFGEN_OFFLINE && cfg.WAFGEN_FETCH_REFERENCES,
+            fetch: opts.fetch && !cfg.WAFGEN_OFFLINE,
             ...(candidates ? { candidates } : {}),
             ...(opts.judge ? { judge: opts.judge } : {}),
             llmBatch,

@@ -244,7 +244,7 @@ Examples:
                 maxAttempts,
                 maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
                 save: opts.save,
-                fetch: opts.fetch && cfg.WAFGEN_FETCH_REFERENCES,
+                fetch: opts.fetch,
                 ...(candidates ? { candidates } : {}),
                 ...(opts.judge ? { judge: opts.judge } : {}),
               },
