@@ -18,21 +18,13 @@ let builtinModule: ReturnType<typeof loadBuiltin> | undefined;
 
 /**
  * The environment LLM settings are read from when `--provider` names a chain: the providers it names
- * are configured beside the others (kept: a judge or the extraction may use them), even those the
- * default list leaves out (Bedrock on the AWS default credential chain). The others are
- * WAFGEN_LLM_PROVIDERS (read as loadLlmConfig reads it: trimmed, lower-cased, empty means unset),
- * else every provider with credentials.
+ * are configured beside those configured without it (WAFGEN_LLM_PROVIDERS, else every provider with
+ * credentials; kept: a judge or the extraction may use them), even one the default list leaves out
+ * (Bedrock on the AWS default credential chain).
  */
 function withFlagProviders(env: NodeJS.ProcessEnv, chain: readonly string[] | undefined) {
   if (!chain) return env;
-  const listed = (env.WAFGEN_LLM_PROVIDERS ?? '')
-    .split(',')
-    .map((p) => p.trim().toLowerCase())
-    .filter(Boolean);
-  const others =
-    listed.length > 0
-      ? listed
-      : loadLlmConfig({ ...env, WAFGEN_LLM_PROVIDERS: undefined }).providers.map((p) => p.name);
+  const others = loadLlmConfig(env).providers.map((p) => p.name);
   return { ...env, WAFGEN_LLM_PROVIDERS: [...new Set([...chain, ...others])].join(',') };
 }
 

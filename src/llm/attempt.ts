@@ -31,6 +31,8 @@ export interface Attempt {
   /** Scrubbed one-line reason, when !ok. */
   error?: string;
   kind?: FailureKind;
+  /** The provider declined to answer (errors.ts ProviderRefused): an `invalid-output`, not a malformed answer. */
+  refused?: true;
   status?: number;
   /** Wall time of the attempt; 0 for providers skipped without a request. */
   ms: number;

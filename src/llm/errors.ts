@@ -114,9 +114,6 @@ export function classify(err: unknown): Classified {
   return { kind: 'other' };
 }
 
-/** How a refusal's message begins (see isRefusal). */
-const REFUSED = 'refused by the provider';
-
 /**
  * The provider's own refusal: an answer it says it filtered or declined (OpenAI's `message.refusal`
  * or Responses `refusal` part, `finish_reason: "content_filter"`, Anthropic's `stop_reason:
@@ -133,14 +130,10 @@ export class ProviderRefused extends Error {
     readonly said = '',
   ) {
     const text = said.replace(/\s+/g, ' ').trim().slice(0, 120);
-    super(`${REFUSED} (finish reason ${finishReason})${text ? `: ${text}` : ''}`);
+    super(`refused by the provider (finish reason ${finishReason})${text ? `: ${text}` : ''}`);
     this.name = 'ProviderRefused';
   }
 }
-
-/** Whether a failed attempt was a provider's refusal ({@link ProviderRefused}; its reason is recorded as `kind: message`). */
-export const isRefusal = (attempt: { kind?: string; error?: string }): boolean =>
-  attempt.kind === 'invalid-output' && (attempt.error ?? '').startsWith(`invalid-output: ${REFUSED} (`);
 
 /** Replaces secret values and anything shaped like a provider key with [redacted]. */
 function redact(text: string, secrets: readonly string[]): string {

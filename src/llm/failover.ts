@@ -269,6 +269,7 @@ export function createLlmClient(config: LlmConfig, deps: LlmClientDeps = {}): Ll
         kind: c.kind,
         ...(c.status !== undefined ? { status: c.status } : {}),
         error: describe(err, c, secrets),
+        ...(err instanceof ProviderRefused ? { refused: true as const } : {}),
         ms,
       }) satisfies AttemptRecord;
 

@@ -1,7 +1,7 @@
 // The LLM layer's public face: configuration, models, failover client, budgets and prices.
 export { LlmConfigError, Secret, loadLlmConfig, type LlmConfig } from './config.js';
 export { Budget, BudgetExceeded, estimateTokens, type BudgetLimits } from './budget.js';
-export { AllProvidersFailed, isRefusal } from './errors.js';
+export { AllProvidersFailed } from './errors.js';
 export {
   createLlmClient,
   type AttemptRecord,

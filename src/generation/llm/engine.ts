@@ -15,7 +15,6 @@ import {
   type BudgetLimits,
   type GenerateObjectRequest,
   type GenerateObjectResult,
-  isRefusal,
   type ProviderName,
 } from '../../llm/index.js';
 import type { Finding } from '../../waf/findings.js';
@@ -457,7 +456,7 @@ export class LlmEngine implements Engine {
         const attempts = (e as AllProvidersFailed).attempts;
         bill(attempts as { usage?: Usage; costUsd?: number }[]);
         // The re-ask says what went wrong: a refusal is not an answer in the wrong shape.
-        const refused = attempts.filter((a) => a.kind === 'invalid-output').every(isRefusal);
+        const refused = attempts.filter((a) => a.kind === 'invalid-output').every((a) => a.refused);
         note = refused ? REFUSED_NOTE : REPAIR_NOTE;
       }
     }
