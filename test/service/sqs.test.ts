@@ -127,22 +127,24 @@ function httpEvent(method: string, rawPath: string, headers: Record<string, stri
   };
 }
 
+/** The API Lambda on its own serverless environment (closed after the test file). */
+function apiLambda() {
+  const apiEnv = serverlessEnv();
+  const api = lazyRuntime(() => createRuntime(apiEnv, { inProcessWorker: false }));
+  closers.push(async () => (await api()).close());
+  return { api, apiHandler: createLambdaHandler(api) };
+}
+
+/** The service as the worker Lambda opens it. */
+const workerService = (env: NodeJS.ProcessEnv) =>
+  openService(env, { component: 'worker', inProcessWorker: false, requireAuth: false });
+
 describe.skipIf(!adminUrl)('serverless on SQS', () => {
   it('API Lambda queues, worker Lambda runs, the jobs route reads the result; one secret read', async () => {
-    const apiEnv = serverlessEnv();
-    const api = lazyRuntime(() => createRuntime(apiEnv, { inProcessWorker: false }));
-    closers.push(async () => (await api()).close());
-    const apiHandler = createLambdaHandler(api);
+    const { api, apiHandler } = apiLambda();
     const workerEnv = serverlessEnv();
     let worker: Promise<RunningService> | undefined;
-    const workerHandler = createSqsHandler(
-      () =>
-        (worker ??= openService(workerEnv, {
-          component: 'worker',
-          inProcessWorker: false,
-          requireAuth: false,
-        })),
-    );
+    const workerHandler = createSqsHandler(() => (worker ??= workerService(workerEnv)));
     closers.push(async () => (await worker)?.close());
     const fetchesBefore = secrets.calls.length;
     const auth = { authorization: `Bearer ${await token({}, { secret: JWT_SECRET })}` };
@@ -193,13 +195,9 @@ describe.skipIf(!adminUrl)('serverless on SQS', () => {
   }, 60_000);
 
   it('a worker Lambda whose service was opened again (rotated secrets) runs the next batch on the new one', async () => {
-    const apiEnv = serverlessEnv();
-    const api = lazyRuntime(() => createRuntime(apiEnv, { inProcessWorker: false }));
-    closers.push(async () => (await api()).close());
-    const apiHandler = createLambdaHandler(api);
+    const { apiHandler } = apiLambda();
     const workerEnv = serverlessEnv();
-    const open = () =>
-      openService(workerEnv, { component: 'worker', inProcessWorker: false, requireAuth: false });
+    const open = () => workerService(workerEnv);
     // What reusedService hands out: one service, then (after a rotation closed it) a new one.
     let current = await open();
     closers.push(async () => current.close());
