@@ -1,5 +1,6 @@
 // What a report says, built only from what was tested: the verdict (proven, untested, failed), the
 // one-line headline every interface prints or returns, and what the rule was not tested against.
+import { formatCount } from '../core/format.js';
 import type { Finding } from '../waf/findings.js';
 import { confidenceOf } from './confidence.js';
 import { VERDICTS, type CheckResult, type Confidence, type GenerationReport, type Verdict } from './types.js';
@@ -24,8 +25,7 @@ export function verdictOf(checks: Pick<CheckResult, 'passed' | 'errors' | 'reaso
   return evidence.total === 0 ? 'untested' : 'proven';
 }
 
-/** 3412 → "3,412". */
-const count = (n: number): string => n.toLocaleString('en-US');
+const count = formatCount;
 const plural = (n: number, one: string, many = `${one}s`) => (n === 1 ? one : many);
 
 type Tests = Pick<GenerationReport['tests'], 'evidence' | 'variants' | 'benign'>;

@@ -3,6 +3,7 @@ import { writeFile } from 'node:fs/promises';
 import { type Command, Option } from 'commander';
 
 import { InputError } from '../../core/errors.js';
+import { formatCount } from '../../core/format.js';
 import type { Config } from '../../config/index.js';
 import type { NoRuleFacts } from '../../generation/no-rule.js';
 import type { GenerationReport } from '../../generation/types.js';
@@ -46,7 +47,7 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 function formatReport(report: GenerationReport & { version?: number }, io: Io): string {
   const c = colors(io);
   const t = report.tests;
-  const n = (x: number) => x.toLocaleString('en-US');
+  const n = formatCount;
   const tint = report.verdict === 'proven' ? c.green : report.verdict === 'untested' ? c.yellow : c.red;
   // The headline is the report's own summary (the API and batch say the same words), coloured.
   const prefix = `${report.cveId}: ${report.verdict}`;
