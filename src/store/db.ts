@@ -1,12 +1,13 @@
 // Opening the store: embedded PGlite in <dataDir>/pglite by default, PostgreSQL when a DATABASE_URL
 // is given. Both speak the same SQL (PGlite is PostgreSQL compiled to WASM); the repositories write
 // only SQL that both accept. Migrations run at open.
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 
 import { Kysely, PostgresDialect, sql } from 'kysely';
 
+import { lockDataDir } from './lock.js';
 import { migrateToLatest } from './migrator.js';
 import { copyPgliteTemplate, seededTemplate } from './template.js';
 import { AuditRepository as SqlAuditRepository } from './repositories/audit.js';
@@ -66,50 +67,13 @@ export interface Store {
   close(): Promise<void>;
 }
 
+export { StoreBusyError } from './lock.js';
+
 /** A feature that needs SQL (Store.db) was used on a DynamoDB store. */
 export class StoreUnsupportedError extends Error {
   override name = 'StoreUnsupportedError';
   constructor(what: string) {
     super(`${what} needs a SQL store (PGlite or PostgreSQL); the DynamoDB store does not offer it`);
-  }
-}
-
-/** The embedded store's folder is open in another process (PGlite is single-process). */
-export class StoreBusyError extends Error {
-  constructor(
-    readonly dir: string,
-    readonly pid: number,
-  ) {
-    super(
-      `the embedded store in ${dir} is in use by ${pid === process.pid ? 'this process already' : `another process (pid ${pid})`}; ` +
-        'close it first, or set DATABASE_URL to share a PostgreSQL database between processes',
-    );
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** A lock file beside the PGlite folder, so a second process fails clearly instead of corrupting it. */
-async function lockDataDir(dir: string): Promise<() => Promise<void>> {
-  const file = `${dir}.lock`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await writeFile(file, `${process.pid}\n`, { flag: 'wx' });
-      return () => rm(file, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const pid = Number.parseInt(await readFile(file, 'utf8').catch(() => ''), 10);
-      if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) throw new StoreBusyError(dir, pid);
-      if (attempt > 0) throw new StoreBusyError(dir, Number.isInteger(pid) ? pid : 0);
-      await rm(file, { force: true }); // left behind by a process that died
-    }
   }
 }
 

@@ -17,15 +17,12 @@
  * out-of-memory kill) fails its calls — the jobs retry with backoff as for any failure — and is
  * replaced. Audit events are sent to the main thread, which spools them (one spool per process).
  */
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 
 import type { Logger } from 'pino';
 
 import { InputError } from '../core/errors.js';
+import { siblingEntry, startWorker } from '../core/worker-entry.js';
 import { NoRuleError } from '../app/index.js';
 import type { GenerateCall, GenerateResult, ThreadInit, ThreadMessage, WireError } from './protocol.js';
 
@@ -79,18 +76,7 @@ function fromWire(e: WireError): Error {
 
 /** The thread module: ./thread.js, or ./thread.ts when running from the sources (tsx, vitest). */
 function defaultEntry(): URL {
-  const self = import.meta.url;
-  return new URL(self.endsWith('.ts') ? './thread.ts' : './thread.js', self);
-}
-
-/** The URL of tsx's ESM API (a development dependency: only the sources need it). */
-function tsxApi(): string {
-  const require = createRequire(import.meta.url);
-  const manifest = require.resolve('tsx/package.json');
-  const pkg = JSON.parse(readFileSync(manifest, 'utf8')) as {
-    exports: Record<string, { import: { default: string } }>;
-  };
-  return pathToFileURL(join(dirname(manifest), pkg.exports['./esm/api']!.import.default)).href;
+  return siblingEntry(import.meta.url, 'thread');
 }
 
 export class GenerationPool {
@@ -131,14 +117,7 @@ export class GenerationPool {
       index,
       ...(this.opts.data ? { data: this.opts.data } : {}),
     };
-    const worker = this.entry.pathname.endsWith('.ts')
-      ? // From the sources (tsx, vitest): Node 20 does not apply `--import tsx` to a worker's entry
-        // module, so the entry is loaded through tsx's API.
-        new Worker(
-          `import(${JSON.stringify(tsxApi())}).then((tsx) => tsx.tsImport(${JSON.stringify(this.entry.href)}, ${JSON.stringify(this.entry.href)}))`,
-          { eval: true, workerData: init, env: this.opts.env },
-        )
-      : new Worker(this.entry, { workerData: init, env: this.opts.env });
+    const worker = startWorker(this.entry, { workerData: init, env: this.opts.env });
     const slot: Slot = {
       index,
       worker,
