@@ -68,6 +68,11 @@ export interface GenerationPartsOptions {
   engine?: { engine: Engine; fallback?: Engine };
   /** An open store (the caller closes it), `false` for none; default: open the configured one. */
   store?: Store | false;
+  /**
+   * Open the configured embedded store with PGlite on its own thread, taking over the one
+   * startStoreEarly (app/store-early.ts) started: for a short command with work to overlap.
+   */
+  storeThread?: boolean;
   /** An open audit log (the caller closes it), `false` for none; default: from WAFGEN_AUDIT_*. */
   audit?: AuditLog | false;
   /** Who the audit events name (default: none; the CLI passes its user, the API each caller). */
@@ -96,7 +101,10 @@ export async function openGenerationParts(
   const store =
     opts.store === false
       ? undefined
-      : (opts.store ?? (await (await import('./store.js')).openSeededStore(config, env)));
+      : (opts.store ??
+        (await (
+          await import('./store.js')
+        ).openSeededStore(config, env, opts.storeThread ? { pgliteThread: true } : {})));
   const ownsStore = opts.store === undefined;
   let audit: AuditLog | undefined;
   try {

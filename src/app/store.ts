@@ -5,7 +5,11 @@
 import type { Config } from '../config/index.js';
 import { dynamoSettingsFromEnv, openStore, seedIfEmpty, type Store } from '../store/index.js';
 
-export async function openSeededStore(config: Config, env: NodeJS.ProcessEnv = process.env): Promise<Store> {
+export async function openSeededStore(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { pgliteThread?: boolean } = {},
+): Promise<Store> {
   const dynamodb = dynamoSettingsFromEnv(env);
   const store = await openStore({
     ...(dynamodb ? { dynamodb } : {}),
@@ -13,6 +17,8 @@ export async function openSeededStore(config: Config, env: NodeJS.ProcessEnv = p
     dataDir: config.dataDir,
     // A new embedded store starts with the bundled records (the seeded template): no seeding then.
     seeded: true,
+    // PGlite on a thread (a short command that started it early: app/store-early.ts).
+    ...(options.pgliteThread ? { pgliteThread: true } : {}),
   });
   try {
     await seedIfEmpty(store);

@@ -5,9 +5,11 @@ import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 
+import type { PGlite as PGliteClient } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 
 import { lockDataDir } from './lock.js';
+import { PGLITE_START_PARAMS, PgliteThread, takePgliteEarly } from './pglite-thread.js';
 import { migrateToLatest } from './migrator.js';
 import { copyPgliteTemplate, seededTemplate } from './template.js';
 import { AuditRepository as SqlAuditRepository } from './repositories/audit.js';
@@ -45,6 +47,11 @@ export interface StoreOptions {
    * `pgliteTemplate`), sparing the caller the seeding; default false: a new store is empty.
    */
   seeded?: boolean;
+  /**
+   * Run PGlite on a thread of its own when its folder exists (pglite-thread.ts), taking over the one
+   * `startPgliteEarly` started for it. For short commands with work to overlap; default false.
+   */
+  pgliteThread?: boolean;
 }
 
 export interface Store {
@@ -77,18 +84,28 @@ export class StoreUnsupportedError extends Error {
   }
 }
 
-/** Enough for wafgen's tables many times over; see pgliteKysely. */
-const PGLITE_SHARED_BUFFERS = '8MB';
-
 async function pgliteKysely(
   dataDir: string,
   templateFile: string | false | undefined,
   seeded: boolean,
+  thread: boolean,
 ): Promise<{ db: Kysely<Database>; release: () => Promise<void> }> {
   const dir = join(dataDir, 'pglite');
+  const started = thread ? takePgliteEarly(dir) : undefined;
+  if (started) {
+    const { PGliteDialect } = await import('kysely-pglite-dialect');
+    const dialect = new PGliteDialect(started.thread as unknown as PGliteClient);
+    return { db: new Kysely<Database>({ dialect }), release: started.release };
+  }
   await mkdir(dataDir, { recursive: true });
   const release = await lockDataDir(dir);
   try {
+    if (thread && (await stat(join(dir, 'PG_VERSION')).catch(() => undefined))) {
+      const { PGliteDialect } = await import('kysely-pglite-dialect');
+      const client = PgliteThread.start({ dir, startParams: [...PGLITE_START_PARAMS] });
+      const dialect = new PGliteDialect(client as unknown as PGliteClient);
+      return { db: new Kysely<Database>({ dialect }), release };
+    }
     // PostgreSQL in WASM is compiled by V8 twice: at once by Liftoff, then again by TurboFan in the
     // background. For wafgen's few small queries the second compile is pure cost: with Liftoff only,
     // opening the store took 1.0 s instead of 1.6 s of CPU and 132 MB instead of 176 MB of RSS
@@ -115,7 +132,7 @@ async function pgliteKysely(
       // of RSS and ~0.6 s for a store that holds a few MB. 16 MB: open 1,316 -> 905 ms, RSS after
       // open 292 -> 181 MB (PGlite.create + one query); 8 MB: peak RSS of a first `wafgen generate`
       // 220 -> 190 MB (/usr/bin/time, 2-core machine). Reads that miss are served by the OS cache.
-      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+      startParams: [...PGlite.defaultStartParams, ...PGLITE_START_PARAMS],
     });
     return { db: new Kysely<Database>({ dialect: new PGliteDialect(pglite) }), release };
   } catch (error) {
@@ -164,7 +181,12 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   if (opts.databaseUrl) {
     db = await postgresKysely(opts.databaseUrl, opts.poolSize ?? 10, opts.connectTimeoutMs ?? 10_000);
   } else {
-    ({ db, release } = await pgliteKysely(opts.dataDir, opts.pgliteTemplate, opts.seeded === true));
+    ({ db, release } = await pgliteKysely(
+      opts.dataDir,
+      opts.pgliteTemplate,
+      opts.seeded === true,
+      opts.pgliteThread === true,
+    ));
   }
   let closed: Promise<void> | undefined;
   const close = (): Promise<void> =>

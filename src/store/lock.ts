@@ -43,4 +43,3 @@ export async function lockDataDir(dir: string): Promise<() => Promise<void>> {
     }
   }
 }
-

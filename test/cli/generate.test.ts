@@ -1,6 +1,6 @@
 // The headline flow, end to end in-process with a real (embedded) store in a temp data directory:
 // list and info on the bundled records, import an NVD file, generate with evidence, versions.
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -143,5 +143,19 @@ describe.skipIf(!exploits)('wafgen generate CVE-2021-44228 (the real binary, a f
     const log4j = results.filter((x) => x.id.startsWith('CVE-2021-44228#'));
     expect(log4j.length).toBeGreaterThan(0);
     expect(log4j.every((x) => x.matched)).toBe(true);
+
+    // Again in the same folder: the store opens with PGlite on a thread started ahead
+    // (app/store-early.ts); the rule is the same, so no new version, and the folder is free after.
+    const again = runBin(['generate', 'CVE-2021-44228', '--json'], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ report: { verdict: 'proven', version: 1 } });
+    expect(existsSync(join(env.WAFGEN_DATA_DIR, 'pglite.lock'))).toBe(false);
+    // A generate that fails after the thread started gives the folder back and ends.
+    const bad = runBin(['generate', 'CVE-2021-44228', '--max-attempts', '0'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-attempts must be a whole number/);
+    expect(existsSync(join(env.WAFGEN_DATA_DIR, 'pglite.lock'))).toBe(false);
+    const info = runBin(['info', 'CVE-2021-44228', '--json'], env);
+    expect(info.code, info.stderr).toBe(0);
   }, 90_000);
 });

@@ -191,99 +191,114 @@ Examples:
   wafgen generate CVE-2099-0001 --vuln record.json --evidence poc.yaml --json`,
     )
     .action(async (cves: string[], opts: GenerateOptions) => {
-      // The use case's own modules, not the app layer's face: a generate loads no service part.
-      const [{ generateRule, parseCveId }, { openGenerationParts }, { NoRuleError }] = await Promise.all([
-        import('../../app/generate.js'),
-        import('../../app/root.js'),
-        import('../../generation/no-rule.js'),
-      ]);
-      const { cliPrincipal } = await import('../../audit/event.js');
-      const { exportRules } = await import('../../waf/export/index.js');
       const cfg = config();
-      const ids = cves.map(parseCveId);
-      const maxAttempts = Number(opts.maxAttempts);
-      if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
-        throw new InputError('--max-attempts must be a whole number from 1 to 10');
-      const { parseCandidates } = await import('../../app/engines.js');
-      const candidates =
-        opts.candidates !== undefined ? parseCandidates(opts.candidates, '--candidates') : undefined;
-      const c = colors(io);
-      const step =
-        (io.color && !io.quiet) || io.verbose ? (m: string) => io.err(c.dim(`  … ${m}\n`)) : undefined;
-      // `-` in --evidence, --benign or --vuln reads stdin (once).
-      const { withStdin, unmaskStdin } = await import('../stdin.js');
-      const evidenceFiles = await withStdin(opts.evidence, cfg.WAFGEN_MAX_INPUT_BYTES);
-      const benignFiles = await withStdin(opts.benign, cfg.WAFGEN_MAX_INPUT_BYTES);
-      const [vulnFile] = opts.vuln ? await withStdin([opts.vuln], cfg.WAFGEN_MAX_INPUT_BYTES) : [];
-      // A record given on the command line and nothing to save: no need to open the store. The
-      // store opens (PGlite compiles and starts) while the built-in benign corpus is read: the two
-      // overlap instead of queueing (see bench:cli).
-      const [parts] = await Promise.all([
-        openGenerationParts(cfg, {
-          engineMode: opts.engine,
-          ...(opts.provider ? { providers: opts.provider } : {}),
-          ...(opts.vuln && !opts.save ? { store: false as const } : {}),
-          principal: cliPrincipal(),
-        }),
-        opts.benign.length === 0
-          ? import('../../generation/benign.js').then((m) => m.loadBenignSample())
-          : undefined,
-      ]);
+      // A record given on the command line and nothing to save: no store to open. Otherwise the
+      // embedded store's PGlite starts now, on a thread of its own, while the modules below load
+      // and the checks warm up (app/store-early.ts; see bench:cli for what it saves).
+      const useStore = !(opts.vuln && !opts.save);
+      const early = useStore
+        ? await (await import('../../app/store-early.js')).startStoreEarly(cfg)
+        : async () => {};
       try {
-        const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
-        const json: unknown[] = [];
-        const outcomes: GenerationOutcome[] = [];
-        for (const cveId of ids) {
-          let r;
-          try {
-            r = await generateRule(
-              {
-                cveId,
-                ...(vulnFile ? { vulnFile } : {}),
-                evidenceFiles,
-                benignFiles,
-                maxAttempts,
-                maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
-                save: opts.save,
-                fetch: opts.fetch,
-                ...(candidates ? { candidates } : {}),
-                ...(opts.judge ? { judge: opts.judge } : {}),
-              },
-              { ...parts.deps, ...(step ? { onStep: step } : {}) },
-            );
-          } catch (e) {
-            // No rule is an outcome like the others: said plainly, and the next CVE still runs.
-            if (!(e instanceof NoRuleError)) throw e;
-            outcomes.push('no-rule');
-            json.push({ cveId, outcome: 'no-rule', message: e.message, noRule: e.facts });
-            if (!opts.json) note(io, unmaskStdin(formatNoRule(e.facts, io)));
-            continue;
-          }
-          const report = { ...r.report, ...(r.version ? { version: r.version } : {}) };
-          results.push({ rule: r.rule, report });
-          json.push({ rule: r.rule, report });
-          outcomes.push(report.verdict);
-          if (!opts.json) note(io, unmaskStdin(formatReport(report, io)));
-        }
-        // JSON either way; strings from exploit requests keep their C1 and bidi characters as
-        // \u escapes (the same document, safe on a terminal).
-        const out = printableJsonText(
-          opts.json
-            ? JSON.stringify(ids.length === 1 ? json[0] : json, null, 2) + '\n'
-            : results.length > 0
-              ? exportRules(
-                  results.map((r) => r.rule),
-                  opts.format,
-                )
-              : '',
-        );
-        if (opts.output && out) {
-          await writeFile(opts.output, out);
-          note(io, `wrote ${opts.output}\n`);
-        } else io.out(out);
-        setExit(exitOf(outcomes));
+        await generateAction(cves, opts, cfg);
       } finally {
-        await parts.close();
+        await early();
       }
     });
+
+  async function generateAction(cves: string[], opts: GenerateOptions, cfg: Config): Promise<void> {
+    // The use case's own modules, not the app layer's face: a generate loads no service part.
+    const [{ generateRule, parseCveId }, { openGenerationParts }, { NoRuleError }] = await Promise.all([
+      import('../../app/generate.js'),
+      import('../../app/root.js'),
+      import('../../generation/no-rule.js'),
+    ]);
+    const { cliPrincipal } = await import('../../audit/event.js');
+    const { exportRules } = await import('../../waf/export/index.js');
+    const ids = cves.map(parseCveId);
+    const maxAttempts = Number(opts.maxAttempts);
+    if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 10)
+      throw new InputError('--max-attempts must be a whole number from 1 to 10');
+    const { parseCandidates } = await import('../../app/engines.js');
+    const candidates =
+      opts.candidates !== undefined ? parseCandidates(opts.candidates, '--candidates') : undefined;
+    const c = colors(io);
+    const step =
+      (io.color && !io.quiet) || io.verbose ? (m: string) => io.err(c.dim(`  … ${m}\n`)) : undefined;
+    // `-` in --evidence, --benign or --vuln reads stdin (once).
+    const { withStdin, unmaskStdin } = await import('../stdin.js');
+    const evidenceFiles = await withStdin(opts.evidence, cfg.WAFGEN_MAX_INPUT_BYTES);
+    const benignFiles = await withStdin(opts.benign, cfg.WAFGEN_MAX_INPUT_BYTES);
+    const [vulnFile] = opts.vuln ? await withStdin([opts.vuln], cfg.WAFGEN_MAX_INPUT_BYTES) : [];
+    // A record given on the command line and nothing to save: no need to open the store. The
+    // store opens (PGlite compiles and starts) while the built-in benign corpus is read: the two
+    // overlap instead of queueing (see bench:cli).
+    const [parts] = await Promise.all([
+      openGenerationParts(cfg, {
+        engineMode: opts.engine,
+        ...(opts.provider ? { providers: opts.provider } : {}),
+        ...(opts.vuln && !opts.save ? { store: false as const } : { storeThread: true }),
+        principal: cliPrincipal(),
+      }),
+      opts.benign.length === 0
+        ? import('../../generation/benign.js').then((m) => m.loadBenignSample())
+        : undefined,
+    ]);
+    try {
+      const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
+      const json: unknown[] = [];
+      const outcomes: GenerationOutcome[] = [];
+      for (const cveId of ids) {
+        let r;
+        try {
+          r = await generateRule(
+            {
+              cveId,
+              ...(vulnFile ? { vulnFile } : {}),
+              evidenceFiles,
+              benignFiles,
+              maxAttempts,
+              maxInputBytes: cfg.WAFGEN_MAX_INPUT_BYTES,
+              save: opts.save,
+              fetch: opts.fetch,
+              ...(candidates ? { candidates } : {}),
+              ...(opts.judge ? { judge: opts.judge } : {}),
+            },
+            { ...parts.deps, ...(step ? { onStep: step } : {}) },
+          );
+        } catch (e) {
+          // No rule is an outcome like the others: said plainly, and the next CVE still runs.
+          if (!(e instanceof NoRuleError)) throw e;
+          outcomes.push('no-rule');
+          json.push({ cveId, outcome: 'no-rule', message: e.message, noRule: e.facts });
+          if (!opts.json) note(io, unmaskStdin(formatNoRule(e.facts, io)));
+          continue;
+        }
+        const report = { ...r.report, ...(r.version ? { version: r.version } : {}) };
+        results.push({ rule: r.rule, report });
+        json.push({ rule: r.rule, report });
+        outcomes.push(report.verdict);
+        if (!opts.json) note(io, unmaskStdin(formatReport(report, io)));
+      }
+      // JSON either way; strings from exploit requests keep their C1 and bidi characters as
+      // \u escapes (the same document, safe on a terminal).
+      const out = printableJsonText(
+        opts.json
+          ? JSON.stringify(ids.length === 1 ? json[0] : json, null, 2) + '\n'
+          : results.length > 0
+            ? exportRules(
+                results.map((r) => r.rule),
+                opts.format,
+              )
+            : '',
+      );
+      if (opts.output && out) {
+        await writeFile(opts.output, out);
+        note(io, `wrote ${opts.output}\n`);
+      } else io.out(out);
+      setExit(exitOf(outcomes));
+    } finally {
+      await parts.close();
+    }
+  }
 }
