@@ -15,7 +15,7 @@ describe('formatCount', () => {
   });
 
   it('leaves other numbers to toLocaleString', () => {
-    for (const n of [1.5, 1234.5678, Number.NaN, Infinity, 2 ** 60])
+    for (const n of [-0, 1.5, 1234.5678, Number.NaN, Infinity, 2 ** 60])
       expect(formatCount(n)).toBe(n.toLocaleString('en-US'));
   });
 });

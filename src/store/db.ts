@@ -93,9 +93,15 @@ async function pgliteKysely(
   const dir = join(dataDir, 'pglite');
   const started = thread ? takePgliteEarly(dir) : undefined;
   if (started) {
-    const { PGliteDialect } = await import('kysely-pglite-dialect');
-    const dialect = new PGliteDialect(started.thread as unknown as PGliteClient);
-    return { db: new Kysely<Database>({ dialect }), release: started.release };
+    try {
+      const { PGliteDialect } = await import('kysely-pglite-dialect');
+      const dialect = new PGliteDialect(started.thread as unknown as PGliteClient);
+      return { db: new Kysely<Database>({ dialect }), release: started.release };
+    } catch (error) {
+      await started.thread.close().catch(() => {});
+      await started.release();
+      throw error;
+    }
   }
   await mkdir(dataDir, { recursive: true });
   const release = await lockDataDir(dir);

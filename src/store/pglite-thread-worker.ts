@@ -2,7 +2,6 @@
  * @module The PGlite thread's own side (see pglite-thread.ts): opens the embedded database in the
  * folder it is given and answers the main thread's queries, one message each, until told to close.
  */
-import v8 from 'node:v8';
 import { parentPort, workerData } from 'node:worker_threads';
 
 import type { ThreadReply, ThreadRequest, ThreadStart } from './pglite-thread.js';
@@ -11,8 +10,7 @@ import { wireError } from './pglite-thread.js';
 const port = parentPort!;
 const { dir, startParams } = workerData as ThreadStart;
 
-// As in db.ts (pgliteKysely): Liftoff only, PostgreSQL's few small queries do not repay TurboFan.
-v8.setFlagsFromString('--liftoff-only');
+// V8's --liftoff-only is set by the main thread before this thread starts (PgliteThread).
 
 try {
   const { PGlite } = await import('@electric-sql/pglite');

@@ -19,6 +19,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import v8 from 'node:v8';
 import type { Worker } from 'node:worker_threads';
 
 import { siblingEntry, startWorker } from '../core/worker-entry.js';
@@ -89,6 +90,9 @@ export class PgliteThread {
   private onClosed: ((error?: Error) => void) | undefined;
 
   private constructor(start: ThreadStart) {
+    // As in process (db.ts, pgliteKysely): Liftoff only, PostgreSQL's few small queries do not repay
+    // TurboFan. V8's flags are the process's: set here, before the thread's isolate exists, not on it.
+    v8.setFlagsFromString('--liftoff-only');
     this.worker = startWorker(siblingEntry(import.meta.url, 'pglite-thread-worker'), { workerData: start });
     let opened: () => void;
     let failed: (e: Error) => void;
@@ -168,6 +172,8 @@ export class PgliteThread {
 interface Early {
   thread: PgliteThread;
   release: () => Promise<void>;
+  /** Taken over by a store, which now closes the thread and releases the lock. */
+  taken: boolean;
 }
 
 const early = new Map<string, Early>();
@@ -175,8 +181,9 @@ const early = new Map<string, Early>();
 /**
  * Starts PGlite on a thread for `<dataDir>/pglite` now, for the store this process opens later with
  * `pgliteThread` (openStore takes it over, lock included). Only a folder that holds a database: a
- * new one is made in process from the template. Returns a disposer that closes the thread and
- * releases the lock if the store never took it over (a command that failed first); undefined when
+ * new one is made in process from the template. Returns a disposer to call when the command ends:
+ * it closes the thread (a no-op once the store closed it) and releases the lock if the store never
+ * took it over (a command that failed first); undefined when
  * nothing was started (no database there yet, the folder busy: openStore then says so itself).
  */
 export async function startPgliteEarly(dataDir: string): Promise<(() => Promise<void>) | undefined> {
@@ -191,9 +198,17 @@ export async function startPgliteEarly(dataDir: string): Promise<(() => Promise<
   const entry: Early = {
     thread: PgliteThread.start({ dir, startParams: [...PGLITE_START_PARAMS] }),
     release,
+    taken: false,
   };
   early.set(dir, entry);
   return async () => {
+    if (entry.taken) {
+      // The store closes it; closing again is a no-op then, and ends the thread if the store was
+      // never closed (a command that failed with it open), so the process can still end. The lock
+      // stays the store's: its file names this process, which a later opener finds gone.
+      await entry.thread.close();
+      return;
+    }
     if (early.get(dir) !== entry) return;
     early.delete(dir);
     try {
@@ -207,6 +222,8 @@ export async function startPgliteEarly(dataDir: string): Promise<(() => Promise<
 /** The thread startPgliteEarly started for `dir` (a PGlite folder), now the caller's, lock included. */
 export function takePgliteEarly(dir: string): Early | undefined {
   const entry = early.get(dir);
+  if (!entry) return undefined;
   early.delete(dir);
+  entry.taken = true;
   return entry;
 }

@@ -3,7 +3,9 @@
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+
+import { PgliteThread } from '../../src/store/pglite-thread.js';
 
 import { fixture, runBin, runCli } from '../support/cli.js';
 import { useTempDataDir } from '../support/env.js';
@@ -99,6 +101,38 @@ describe('wafgen list / info / import / generate', () => {
       ruleVersion: 1,
       engine: 'builtin',
     });
+  }, 60_000);
+
+  it('a generate in an existing folder opens the store with PGlite on a thread started ahead; bad input or no store starts none', async () => {
+    // The folder exists (made by the commands above, or by this one when run alone).
+    expect((await runCli(['list', '--limit', '1'])).code).toBe(0);
+    const start = vi.spyOn(PgliteThread, 'start');
+    try {
+      const r = await runCli(['generate', 'CVE-2021-44228', '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(JSON.parse(r.stdout).report).toMatchObject({ verdict: 'proven', version: 1 });
+      expect(start).toHaveBeenCalledTimes(1);
+      expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
+      // Plainly bad input is refused at once, no thread started for it.
+      expect((await runCli(['generate', 'not-a-cve'])).code).toBe(2);
+      expect((await runCli(['generate', 'CVE-2021-44228', '--max-attempts', '0'])).code).toBe(2);
+      // A record given and nothing to save: no store at all.
+      const noStore = await runCli([
+        'generate',
+        'CVE-2099-0001',
+        '--vuln',
+        fixture('vulns-cli/nvd-CVE-2099-0001.json'),
+        '--evidence',
+        fixture('vulns-cli/CVE-2099-0001-poc.http'),
+        '--no-save',
+        '--json',
+      ]);
+      expect(noStore.code, noStore.stderr).toBe(0);
+      expect(start).toHaveBeenCalledTimes(1);
+      expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
+    } finally {
+      start.mockRestore();
+    }
   }, 60_000);
 
   it('exports Terraform JSON and CloudFormation with the computed capacity', async () => {

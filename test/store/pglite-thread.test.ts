@@ -49,9 +49,12 @@ defineStoreSuite('pglite on a thread', {
 describe('PGlite on a thread', () => {
   it('a new folder is made in process (the first run keeps its memory); an existing one opens on the thread', async () => {
     const dataDir = join(root, 'new');
-    // No database there yet: nothing starts ahead.
+    // No database there yet: nothing starts ahead, and the open makes it in process.
+    const start = vi.spyOn(PgliteThread, 'start');
     expect(await startPgliteEarly(dataDir)).toBeUndefined();
     const first = await openStore({ dataDir, seeded: true, pgliteThread: true });
+    expect(start).not.toHaveBeenCalled();
+    start.mockRestore();
     expect(await first.vulns.count({})).toBeGreaterThan(50);
     await first.close();
     const give = await startPgliteEarly(dataDir);
@@ -85,7 +88,6 @@ describe('PGlite on a thread', () => {
         report: { verdict: 'proven' },
         engine: 'builtin@test',
       });
-      await give!(); // taken over: a no-op, the store still answers
       expect(await store.rules.versions('CVE-2099-7001')).toHaveLength(1);
       // A SQLSTATE crosses with its code: a duplicate key is known as one.
       const insert = () =>
@@ -113,6 +115,8 @@ describe('PGlite on a thread', () => {
       await store.close();
     }
     expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
+    // The command's end: the store closed the thread already, so its disposer has nothing left.
+    await give!();
     // Closed cleanly: an opener in process finds the rule the thread saved.
     const again = await openStore({ dataDir });
     try {
@@ -141,7 +145,27 @@ describe('PGlite on a thread', () => {
   it('a folder PGlite cannot open fails the open with its error, and frees the folder', async () => {
     const dataDir = await madeDataDir('broken');
     rmSync(join(dataDir, 'pglite', 'global'), { recursive: true, force: true });
-    await expect(openStore({ dataDir, pgliteThread: true })).rejects.toThrow();
+    const start = vi.spyOn(PgliteThread, 'start');
+    try {
+      await expect(openStore({ dataDir, pgliteThread: true })).rejects.toThrow(
+        /Aborted|PGlite|initiali[sz]e/i,
+      );
+      expect(start).toHaveBeenCalledTimes(1);
+    } finally {
+      start.mockRestore();
+    }
+    expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
+  }, 60_000);
+
+  it('taken over and never closed (a command that failed with its store open), the disposer still ends the thread', async () => {
+    const dataDir = await madeDataDir('abandoned');
+    const give = await startPgliteEarly(dataDir);
+    const store = await openStore({ dataDir, pgliteThread: true });
+    await store.ping();
+    await give!();
+    // The thread is gone: the store's queries fail instead of waiting, and its close still works.
+    await expect(store.vulns.count({})).rejects.toThrow(/closed|exited/);
+    await store.close();
     expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
   }, 60_000);
 });

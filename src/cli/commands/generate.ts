@@ -44,6 +44,9 @@ interface GenerateOptions {
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
+/** What a CVE ID looks like, checked loosely before the store starts early (parseCveId decides). */
+const CVE_SHAPE = /^\s*cve-\d{4}-\d{4,19}\s*$/i;
+
 function formatReport(report: GenerationReport & { version?: number }, io: Io): string {
   const c = colors(io);
   const t = report.tests;
@@ -195,14 +198,20 @@ Examples:
       // A record given on the command line and nothing to save: no store to open. Otherwise the
       // embedded store's PGlite starts now, on a thread of its own, while the modules below load
       // and the checks warm up (app/store-early.ts; see bench:cli for what it saves).
+      // Input that is plainly bad starts nothing (its error comes at once, below).
       const useStore = !(opts.vuln && !opts.save);
-      const early = useStore
-        ? await (await import('../../app/store-early.js')).startStoreEarly(cfg)
-        : async () => {};
+      const plausible = cves.every((id) => CVE_SHAPE.test(id)) && /^(?:[1-9]|10)$/.test(opts.maxAttempts);
+      const early =
+        useStore && plausible
+          ? await (await import('../../app/store-early.js')).startStoreEarly(cfg)
+          : async () => {};
+      let failed = true;
       try {
         await generateAction(cves, opts, cfg);
+        failed = false;
       } finally {
-        await early();
+        // After a failure, the failure is what the user sees, not a close that failed behind it.
+        await (failed ? early().catch(() => {}) : early());
       }
     });
 
@@ -233,7 +242,7 @@ Examples:
     // A record given on the command line and nothing to save: no need to open the store. The
     // store opens (PGlite compiles and starts) while the built-in benign corpus is read: the two
     // overlap instead of queueing (see bench:cli).
-    const [parts] = await Promise.all([
+    const [opened, benign] = await Promise.allSettled([
       openGenerationParts(cfg, {
         engineMode: opts.engine,
         ...(opts.provider ? { providers: opts.provider } : {}),
@@ -244,6 +253,14 @@ Examples:
         ? import('../../generation/benign.js').then((m) => m.loadBenignSample())
         : undefined,
     ]);
+    // Neither may be left behind when the other failed: an open store holds its folder (and its
+    // PGlite thread keeps the process alive).
+    if (opened.status === 'rejected') throw opened.reason;
+    const parts = opened.value;
+    if (benign.status === 'rejected') {
+      await parts.close().catch(() => {});
+      throw benign.reason;
+    }
     try {
       const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
       const json: unknown[] = [];
