@@ -14,7 +14,7 @@ import { registerBatch } from './commands/batch.js';
 import { registerCompletion } from './commands/completion.js';
 import { registerConfig } from './commands/config.js';
 import { registerDeploy } from './commands/deploy.js';
-import { registerGenerate } from './commands/generate.js';
+import { CVE_SHAPE, registerGenerate } from './commands/generate.js';
 import { registerStats } from './commands/stats.js';
 import { registerServe } from './commands/serve.js';
 import { registerTest } from './commands/test.js';
@@ -128,6 +128,18 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
     // SDK's own switch; a user who sets it keeps their value.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   }
+  // `generate CVE-…`: the embedded store's PGlite starts now, on a thread, while the configuration
+  // is read and the command loads (app/store-early.ts); the command takes it over or gives it back.
+  const ahead = argv[0] === 'generate' && argv[1] !== undefined && CVE_SHAPE.test(argv[1]);
+  if (ahead) await (await import('../app/store-early.js')).startStoreAhead(argv.slice(1));
+  try {
+    return await run(argv, io);
+  } finally {
+    if (ahead) await (await import('../app/store-early.js')).disposeStoreAhead().catch(() => {});
+  }
+}
+
+async function run(argv: readonly string[], io: Io): Promise<number> {
   let exit: number = EXIT.ok;
   const loaded: Loaded = {};
   // The commands' own view of the streams: --quiet and --verbose are set on it before they run.

@@ -1,8 +1,7 @@
 // All configuration in one place: environment variables, validated by one Zod schema at start-up.
 // A bad variable stops the process with a message naming it; nothing reads process.env elsewhere.
-import { homedir } from 'node:os';
-import { join } from 'node:path';
 import { z } from 'zod';
+import { defaultDataDir } from './data-dir.js';
 import { ConfigError } from './errors.js';
 import { limitOf } from '../core/limits.js';
 
@@ -47,13 +46,6 @@ export const ConfigSchema = z.object({
 export type Config = z.infer<typeof ConfigSchema> & { dataDir: string };
 
 /** Platform user data folder, as XDG and the OS conventions expect. */
-function defaultDataDir(env: NodeJS.ProcessEnv): string {
-  if (process.platform === 'win32')
-    return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'wafgen');
-  if (process.platform === 'darwin') return join(homedir(), 'Library', 'Application Support', 'wafgen');
-  return join(env.XDG_DATA_HOME || join(homedir(), '.local', 'share'), 'wafgen');
-}
-
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty variables count as unset, as shells and .env files often leave them.
   const present = Object.fromEntries(

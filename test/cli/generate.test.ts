@@ -103,7 +103,7 @@ describe('wafgen list / info / import / generate', () => {
     });
   }, 60_000);
 
-  it('a generate in an existing folder opens the store with PGlite on a thread started ahead; bad input or no store starts none', async () => {
+  it('a generate in an existing folder opens the store with PGlite on a thread started ahead; bad input or no store starts none or gives it back', async () => {
     // The folder exists (made by the commands above, or by this one when run alone).
     expect((await runCli(['list', '--limit', '1'])).code).toBe(0);
     const start = vi.spyOn(PgliteThread, 'start');
@@ -113,9 +113,13 @@ describe('wafgen list / info / import / generate', () => {
       expect(JSON.parse(r.stdout).report).toMatchObject({ verdict: 'proven', version: 1 });
       expect(start).toHaveBeenCalledTimes(1);
       expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
-      // Plainly bad input is refused at once, no thread started for it.
+      // Not a CVE ID: refused at once, no thread started for it.
       expect((await runCli(['generate', 'not-a-cve'])).code).toBe(2);
+      expect(start).toHaveBeenCalledTimes(1);
+      // A CVE ID with a bad option: the thread started ahead of the check is given back.
       expect((await runCli(['generate', 'CVE-2021-44228', '--max-attempts', '0'])).code).toBe(2);
+      expect(start).toHaveBeenCalledTimes(2);
+      expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
       // A record given and nothing to save: no store at all.
       const noStore = await runCli([
         'generate',
@@ -128,7 +132,7 @@ describe('wafgen list / info / import / generate', () => {
         '--json',
       ]);
       expect(noStore.code, noStore.stderr).toBe(0);
-      expect(start).toHaveBeenCalledTimes(1);
+      expect(start).toHaveBeenCalledTimes(2);
       expect(existsSync(join(dataDir, 'pglite.lock'))).toBe(false);
     } finally {
       start.mockRestore();

@@ -45,7 +45,7 @@ interface GenerateOptions {
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
 /** What a CVE ID looks like, checked loosely before the store starts early (parseCveId decides). */
-const CVE_SHAPE = /^\s*cve-\d{4}-\d{4,19}\s*$/i;
+export const CVE_SHAPE = /^\s*cve-\d{4}-\d{4,19}\s*$/i;
 
 function formatReport(report: GenerationReport & { version?: number }, io: Io): string {
   const c = colors(io);
