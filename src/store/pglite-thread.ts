@@ -142,6 +142,8 @@ export class PgliteThread {
     if (this.dead) throw this.dead;
     if (this.closing) throw new Error('the embedded database is closed');
     await this.ready;
+    // The thread may have ended while this waited: a query sent now would never be answered.
+    if (this.dead) throw this.dead;
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
