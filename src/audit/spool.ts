@@ -25,6 +25,8 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { processAlive } from '../core/process.js';
+
 export interface SpoolPosition {
   segment: number;
   offset: number;
@@ -63,15 +65,6 @@ const segmentName = (n: number) => `${String(n).padStart(10, '0')}.jsonl`;
 
 /** Folders this process has locked (a pid file naming us is stale unless it is in here). */
 const heldLocks = new Set<string>();
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function lock(dir: string): Promise<void> {
   const file = join(dir, 'lock');

@@ -130,12 +130,15 @@ export async function main(argv: readonly string[], io: Io = processIo): Promise
   }
   // `generate CVE-…`: the embedded store's PGlite starts now, on a thread, while the configuration
   // is read and the command loads (app/store-early.ts); the command takes it over or gives it back.
-  const ahead = argv[0] === 'generate' && argv[1] !== undefined && CVE_SHAPE.test(argv[1]);
-  if (ahead) await (await import('../app/store-early.js')).startStoreAhead(argv.slice(1));
+  const ahead =
+    argv[0] === 'generate' && argv[1] !== undefined && CVE_SHAPE.test(argv[1])
+      ? await import('../app/store-early.js')
+      : undefined;
+  await ahead?.startStoreAhead(argv.slice(1));
   try {
     return await run(argv, io);
   } finally {
-    if (ahead) await (await import('../app/store-early.js')).disposeStoreAhead().catch(() => {});
+    await ahead?.disposeStoreAhead().catch(() => {});
   }
 }
 

@@ -9,7 +9,7 @@ import type { PGlite as PGliteClient } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 
 import { lockDataDir } from './lock.js';
-import { PGLITE_START_PARAMS, PgliteThread, takePgliteEarly } from './pglite-thread.js';
+import { PGLITE_START_PARAMS, startPgliteEarly, takePgliteEarly } from './pglite-thread.js';
 import { migrateToLatest } from './migrator.js';
 import { copyPgliteTemplate, seededTemplate } from './template.js';
 import { AuditRepository as SqlAuditRepository } from './repositories/audit.js';
@@ -91,27 +91,26 @@ async function pgliteKysely(
   thread: boolean,
 ): Promise<{ db: Kysely<Database>; release: () => Promise<void> }> {
   const dir = join(dataDir, 'pglite');
-  const started = thread ? takePgliteEarly(dir) : undefined;
-  if (started) {
-    try {
-      const { PGliteDialect } = await import('kysely-pglite-dialect');
-      const dialect = new PGliteDialect(started.thread as unknown as PGliteClient);
-      return { db: new Kysely<Database>({ dialect }), release: started.release };
-    } catch (error) {
-      await started.thread.close().catch(() => {});
-      await started.release();
-      throw error;
+  if (thread) {
+    // The thread started ahead of this open (app/store-early.ts), else one started now; none for a
+    // folder without a database (made in process below) or one that is busy (refused below).
+    const started =
+      takePgliteEarly(dir) ?? ((await startPgliteEarly(dataDir)) ? takePgliteEarly(dir) : undefined);
+    if (started) {
+      try {
+        const { PGliteDialect } = await import('kysely-pglite-dialect');
+        const dialect = new PGliteDialect(started.thread as unknown as PGliteClient);
+        return { db: new Kysely<Database>({ dialect }), release: started.release };
+      } catch (error) {
+        await started.thread.close().catch(() => {});
+        await started.release();
+        throw error;
+      }
     }
   }
   await mkdir(dataDir, { recursive: true });
   const release = await lockDataDir(dir);
   try {
-    if (thread && (await stat(join(dir, 'PG_VERSION')).catch(() => undefined))) {
-      const { PGliteDialect } = await import('kysely-pglite-dialect');
-      const client = PgliteThread.start({ dir, startParams: [...PGLITE_START_PARAMS] });
-      const dialect = new PGliteDialect(client as unknown as PGliteClient);
-      return { db: new Kysely<Database>({ dialect }), release };
-    }
     // PostgreSQL in WASM is compiled by V8 twice: at once by Liftoff, then again by TurboFan in the
     // background. For wafgen's few small queries the second compile is pure cost: with Liftoff only,
     // opening the store took 1.0 s instead of 1.6 s of CPU and 132 MB instead of 176 MB of RSS

@@ -5,6 +5,8 @@
  */
 import { readFile, rm, writeFile } from 'node:fs/promises';
 
+import { processAlive } from '../core/process.js';
+
 /** The embedded store's folder is open in another process (PGlite is single-process). */
 export class StoreBusyError extends Error {
   constructor(
@@ -15,15 +17,6 @@ export class StoreBusyError extends Error {
       `the embedded store in ${dir} is in use by ${pid === process.pid ? 'this process already' : `another process (pid ${pid})`}; ` +
         'close it first, or set DATABASE_URL to share a PostgreSQL database between processes',
     );
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
