@@ -13,9 +13,16 @@
 // bundled exploit requests stored as evidence, so every generation checks its candidates against
 // exploits, their evasion variants and the benign corpus, as `wafgen generate` does for a bundled
 // CVE. Each mode runs in two phases on freshly started workers:
-//   warm-up   W jobs (default 200) per generating thread (processes × threads, main thread when 0):
+//   warm-up   W jobs (default 2000) per generating thread (processes × threads, main thread when 0):
 //             module loading, the benign corpus, V8's optimising compiler, caches. Reported, not the
-//             headline: a long-running worker pays it once.
+//             headline: a long-running worker pays it once. 2000 because V8 keeps compiling that
+//             long: a worker compiles ~1,200 functions with TurboFan (~6 s of CPU on its compiler
+//             threads) over its first ~2,000 jobs, as functions called once a job become hot. After
+//             200 jobs, 337 compiles (1.8 s) still fell in the 600 measured jobs, and they count
+//             once per process: two processes paid them twice, which made "2 workers" look worse
+//             than a long-running pair is (2.7 ms a job on other threads, against 0.9 after 2000).
+//             Counted with `--warmup W --modes 1x0 --log DIR --node-args --trace-opt` ("completed
+//             compiling" lines after the W-th "job succeeded"): 61 compiles (0.27 s) after 2000.
 //   measured  N other jobs (default 600), enqueued while the queue is paused once the warm-up jobs
 //             are done, then released at once: a backlog drained by warm workers. The headline rules
 //             per minute (queue resumed to last job done; enqueueing is the API's work, not in it) and
@@ -62,7 +69,7 @@ const flag = (name: string): string | undefined => {
 };
 const positional = argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--'));
 const n = Number(positional ?? 600);
-const warmupPerThread = Number(flag('--warmup') ?? 200);
+const warmupPerThread = Number(flag('--warmup') ?? 2000);
 const concurrencyFlag = flag('--concurrency');
 const concurrency = concurrencyFlag === undefined ? undefined : Number(concurrencyFlag);
 const profileDir = flag('--profile');
