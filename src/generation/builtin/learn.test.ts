@@ -50,3 +50,50 @@ describe('learning against a benign array', () => {
     expect(distinctive('/api/*/items', [...benign, req('y1', { uri: '/api/items' })], 0)).toBe(true);
   });
 });
+
+describe('learning with the benign filter built', () => {
+  // The filter (gram-filter.ts) is built after enough asks of one benign array: the answers must be
+  // the same before and after it, token by token.
+  const benign = Array.from({ length: 300 }, (_, i) =>
+    req(`b${i}`, {
+      uri: `/page/${i}?q=item${i}&sort=name`,
+      method: 'POST',
+      body: `comment=about java.lang.string number ${i}&ref=org.example.app${i % 7}`,
+      headers: [
+        ['Host', 'victim.example'],
+        ['X-Trace', `trace.span-${i % 5}`],
+      ],
+    }),
+  );
+  const exploitsFor = (i: number) => [
+    req(`e${i}a`, {
+      uri: `/run?cmd=processbuilder.start${i}&q=item${i}`,
+      method: 'POST',
+      body: `x=java.lang.runtime${i}&y=about java.lang.string&z=org.example.app${i % 7}`,
+      headers: [['X-Trace', `trace.span-${i % 5} exploit.marker${i}`]],
+    }),
+    req(`e${i}b`, {
+      uri: `/run?cmd=processbuilder.start${i}&q=item${i}`,
+      method: 'POST',
+      body: `x=java.lang.runtime${i}&y=about java.lang.string&z=org.example.app${i % 7}`,
+      headers: [['X-Trace', `trace.span-${i % 5} exploit.marker${i}`]],
+    }),
+  ];
+
+  it('gives the same tokens once the filter is in use as a scan of the texts', () => {
+    // A fresh copy of the array is a fresh view, asked once: its answers come from plain scans.
+    const expected = (i: number) => learnTokens(exploitsFor(i), [...benign]).tokens;
+    const shared = [...benign];
+    for (let i = 0; i < 40; i++) {
+      const got = learnTokens(exploitsFor(i), shared).tokens;
+      expect(got).toEqual(expected(i));
+      const tokens = got.map((t) => t.token);
+      // Carried by benign requests too: never learned.
+      expect(tokens).not.toContain('java.lang.string');
+      expect(tokens).not.toContain(`org.example.app${i % 7}`);
+      expect(tokens).not.toContain(`trace.span-${i % 5}`);
+      // Only in the exploits: learned, before the filter (the first asks) and after it.
+      expect(tokens).toEqual(expect.arrayContaining([`java.lang.runtime${i}`, `exploit.marker${i}`]));
+    }
+  });
+});
