@@ -171,4 +171,20 @@ describe('RequestSet shortcuts', () => {
     );
     expect(together.some((m) => m.length > 0) && together.some((m) => m.length === 0)).toBe(true);
   });
+
+  it('forgets the least recently used leaves past its size bound, and works them out again', () => {
+    // Room for two leaves of five requests (5 bytes of states + 128 of overhead each), not three.
+    const set = new RequestSet(requests, 2 * 133 + 10);
+    set.matching(path);
+    set.matching(dots);
+    expect(set.evaluations).toBe(10);
+    set.matching(path); // known: nothing evaluated, and `path` is now the most recent
+    expect(set.evaluations).toBe(10);
+    set.matching(union); // a third leaf: `dots`, the least recent, goes
+    expect(set.evaluations).toBe(15);
+    set.matching(path);
+    expect(set.evaluations).toBe(15);
+    expect(set.matching(dots).map((r) => r.id)).toEqual(['1']); // the same answer, worked out again
+    expect(set.evaluations).toBe(20);
+  });
 });

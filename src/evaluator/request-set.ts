@@ -25,8 +25,17 @@ import type { HttpRequest } from '../requests/model.js';
 import type { Rule, Statement } from '../waf/model/shapes.generated.js';
 import { compileDocument, isCaught } from './evaluate.js';
 
-/** Leaves remembered per request set: a bounded cache (each entry is one byte per request). */
-const MAX_LEAVES = 4_000;
+/**
+ * Leaf outcomes remembered per request set, in bytes (an entry is one byte per request, plus
+ * LEAF_OVERHEAD): 16 MiB, about 4,700 leaves of the built-in benign corpus (3,552 requests).
+ * Bounded by size, not by a count: lru-cache allocates and fills arrays of `max` slots when a cache
+ * is made (`Array.from({ length: max })`), and a set is made for every exploit array a generation
+ * looks at — with `max: 4000` that was 2.9% of a queue worker's main thread, and more garbage
+ * (`npm run bench:queue -- --modes 1x0 --profile DIR`, the last 5 s). By size it allocates as it fills.
+ */
+const MAX_LEAF_BYTES = 16 * 1024 * 1024;
+/** What an entry costs besides its states (its key, the objects around it), roughly. */
+const LEAF_OVERHEAD = 128;
 
 const CONTEXTUAL = [
   'LabelMatchStatement',
@@ -87,12 +96,21 @@ function keyOf(s: Statement): string {
 }
 
 export class RequestSet {
-  private readonly leaves = new LRUCache<string, Leaf>({ max: MAX_LEAVES });
+  private readonly leaves: LRUCache<string, Leaf>;
 
   /** Leaf outcomes worked out so far (one per leaf per request): what the shortcuts save shows here. */
   evaluations = 0;
 
-  constructor(readonly requests: readonly HttpRequest[]) {}
+  /** `maxLeafBytes` bounds what it remembers (the least recently used leaves go first). */
+  constructor(
+    readonly requests: readonly HttpRequest[],
+    maxLeafBytes = MAX_LEAF_BYTES,
+  ) {
+    this.leaves = new LRUCache<string, Leaf>({
+      maxSize: maxLeafBytes,
+      sizeCalculation: (leaf) => leaf.states.length + LEAF_OVERHEAD,
+    });
+  }
 
   private leaf(s: Statement): Leaf {
     const key = keyOf(s);
