@@ -1,4 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+
+import { TEXT_TRANSFORMATIONS } from '../../evaluator/transforms/index.js';
 
 import { buildRequest, type HttpRequest, type RequestInit } from '../../requests/model.js';
 import { distinctive, learnRoutes, learnTokens } from './learn.js';
@@ -95,5 +98,41 @@ describe('learning with the benign filter built', () => {
       // Only in the exploits: learned, before the filter (the first asks) and after it.
       expect(tokens).toEqual(expect.arrayContaining([`java.lang.runtime${i}`, `exploit.marker${i}`]));
     }
+  });
+});
+
+describe('distinctive, counted over the joined paths', () => {
+  // The reference: an `includes` per decoded path (`+` kept, as learn.ts decodes paths).
+  const decoded = (path: string) =>
+    TEXT_TRANSFORMATIONS.URL_DECODE_UNI(path.replace(/\+/g, '%2B')).toLowerCase();
+  const reference = (endpoint: string, benign: HttpRequest[], tolerance: number) =>
+    benign.filter((r) => decoded(r.path).includes(endpoint)).length <= benign.length * tolerance;
+  // Paths of few characters, so endpoints hit them often, some more than once, some across a
+  // decoded newline (`%0a`) that the joined text also uses between paths.
+  const piece = fc.constantFrom('/', 'ab', 'ba', 'abab', '%0a', '%2f', '+', 'A');
+
+  it('answers what a search of every path answers', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.array(piece, { maxLength: 12 }), { maxLength: 60 }),
+        fc.array(fc.constantFrom('ab', 'ba', 'abab', 'bab'), { minLength: 1, maxLength: 3 }),
+        fc.constantFrom(0, 0.01, 0.05, 0.2, 0.5),
+        (paths, segments, tolerance) => {
+          const benign = paths.map((p, i) => req(`b${i}`, { uri: `/${p.join('')}` }));
+          const endpoint = `/${segments.join('/')}`;
+          if (segments.length === 1 && segments[0]!.length < 6) return true; // refused before counting
+          return distinctive(endpoint, benign, tolerance) === reference(endpoint, benign, tolerance);
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('counts a path that carries the endpoint twice once', () => {
+    // 100 paths, 1 may reach it at 1%: the one that does, twice over, is still one.
+    const benign = Array.from({ length: 99 }, (_, i) => req(`b${i}`, { uri: `/page/${i}` }));
+    const twice = [...benign, req('t', { uri: '/app/export/app/export' })];
+    expect(distinctive('/app/export', twice)).toBe(true);
+    expect(distinctive('/app/export', [...twice, req('u', { uri: '/x/app/export' })])).toBe(false);
   });
 });
