@@ -173,8 +173,11 @@ describe('RequestSet shortcuts', () => {
   });
 
   it('forgets the least recently used leaves past its size bound, and works them out again', () => {
-    // Room for two leaves of five requests (5 bytes of states + 128 of overhead each), not three.
-    const set = new RequestSet(requests, 2 * 133 + 10);
+    // What the cache counts for a leaf of these five requests: its states, its key (the
+    // statement's JSON, UTF-16) and 128 bytes of overhead. Room for `path` and the larger of the
+    // other two, not for all three.
+    const size = (s: Statement) => 5 + JSON.stringify(s).length * 2 + 128;
+    const set = new RequestSet(requests, size(path) + Math.max(size(dots), size(union)) + 10);
     set.matching(path);
     set.matching(dots);
     expect(set.evaluations).toBe(10);
@@ -186,5 +189,10 @@ describe('RequestSet shortcuts', () => {
     expect(set.evaluations).toBe(15);
     expect(set.matching(dots).map((r) => r.id)).toEqual(['1']); // the same answer, worked out again
     expect(set.evaluations).toBe(20);
+  });
+
+  it('refuses a bound that is not a positive whole number', () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY])
+      expect(() => new RequestSet(requests, bad)).toThrow(/maxLeafBytes must be a positive whole number/);
   });
 });

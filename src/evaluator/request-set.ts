@@ -26,15 +26,16 @@ import type { Rule, Statement } from '../waf/model/shapes.generated.js';
 import { compileDocument, isCaught } from './evaluate.js';
 
 /**
- * Leaf outcomes remembered per request set, in bytes (an entry is one byte per request, plus
- * LEAF_OVERHEAD): 16 MiB, about 4,700 leaves of the built-in benign corpus (3,552 requests).
- * Bounded by size, not by a count: lru-cache allocates and fills arrays of `max` slots when a cache
- * is made (`Array.from({ length: max })`), and a set is made for every exploit array a generation
- * looks at — with `max: 4000` that was 2.9% of a queue worker's main thread, and more garbage
- * (`npm run bench:queue -- --modes 1x0 --profile DIR`, the last 5 s). By size it allocates as it fills.
+ * Leaf outcomes remembered per request set, in bytes (an entry: one byte per request, its key's
+ * UTF-16 bytes, and LEAF_OVERHEAD): 16 MiB, about 4,000 leaves of the built-in benign corpus (3,552
+ * requests, keys of a few hundred characters). Bounded by size, not by a count: lru-cache allocates
+ * and fills arrays of `max` slots when a cache is made (`Array.from({ length: max })`), and a set is
+ * made for every exploit array a generation looks at — with `max: 4000` that was 2.9% of a queue
+ * worker's main thread, and more garbage (`npm run bench:queue -- --modes 1x0 --profile DIR`, the
+ * last 5 s). By size it allocates as it fills.
  */
 const MAX_LEAF_BYTES = 16 * 1024 * 1024;
-/** What an entry costs besides its states (its key, the objects around it), roughly. */
+/** What an entry costs besides its states and its key (the objects around them), roughly. */
 const LEAF_OVERHEAD = 128;
 
 const CONTEXTUAL = [
@@ -101,14 +102,19 @@ export class RequestSet {
   /** Leaf outcomes worked out so far (one per leaf per request): what the shortcuts save shows here. */
   evaluations = 0;
 
-  /** `maxLeafBytes` bounds what it remembers (the least recently used leaves go first). */
+  /**
+   * `maxLeafBytes` bounds what it remembers (the least recently used leaves go first; a leaf larger
+   * than the bound is worked out and not kept).
+   */
   constructor(
     readonly requests: readonly HttpRequest[],
     maxLeafBytes = MAX_LEAF_BYTES,
   ) {
+    if (!Number.isSafeInteger(maxLeafBytes) || maxLeafBytes < 1)
+      throw new RangeError(`maxLeafBytes must be a positive whole number, not ${maxLeafBytes}`);
     this.leaves = new LRUCache<string, Leaf>({
       maxSize: maxLeafBytes,
-      sizeCalculation: (leaf) => leaf.states.length + LEAF_OVERHEAD,
+      sizeCalculation: (leaf, key) => leaf.states.length + key.length * 2 + LEAF_OVERHEAD,
     });
   }
 

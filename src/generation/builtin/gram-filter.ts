@@ -6,11 +6,11 @@
  * Why: the built-in engine asks whether each literal token of the exploit requests occurs in the
  * benign corpus, joined per component (2.6 MB of bodies, 1.5 MB of header values). Most tokens do not
  * (170 of 238 asks over the 103 bundled CVEs), and `includes` finds that out only by scanning the
- * whole text: 0.56 ms an ask, 12% of a queue worker's main thread (`npm run bench:queue -- --profile`).
+ * whole text: 0.52–0.56 ms an ask, 12% of a queue worker's main thread (`npm run bench:queue -- --profile`).
  * Over the same asks, a set of the text's exact 5-grams told 168 of the 170 absent tokens apart
  * (4-grams 157, 3-grams 69). Hand-written rather than a bloom-filter package: those take a string
  * key per item, and a substring for each of the text's 4.3 million windows took 335 ms to build (a
- * Set of strings); hashing the char codes in place takes a few milliseconds and no allocation.
+ * Set of strings); hashing the char codes in place takes 20–30 ms and allocates the bitmap only.
  */
 
 /** Window length: the needle's windows must all be in the text for it to be there. */

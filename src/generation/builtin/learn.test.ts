@@ -1,10 +1,17 @@
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 
 import { TEXT_TRANSFORMATIONS } from '../../evaluator/transforms/index.js';
 
 import { buildRequest, type HttpRequest, type RequestInit } from '../../requests/model.js';
+import * as grams from './gram-filter.js';
 import { distinctive, learnRoutes, learnTokens } from './learn.js';
+
+// The real filter, watched: the test below checks that it is built, and used, for each component.
+vi.mock('./gram-filter.js', async (original) => {
+  const real = await original<typeof grams>();
+  return { ...real, gramFilter: vi.fn(real.gramFilter) };
+});
 
 const req = (id: string, init: Partial<RequestInit> & { uri: string }): HttpRequest =>
   buildRequest({ id, method: 'GET', headers: [['Host', 'victim.example']], ...init });
@@ -87,7 +94,10 @@ describe('learning with the benign filter built', () => {
     // A fresh copy of the array is a fresh view, asked once: its answers come from plain scans.
     const expected = (i: number) => learnTokens(exploitsFor(i), [...benign]).tokens;
     const shared = [...benign];
-    for (let i = 0; i < 40; i++) {
+    const built = vi.mocked(grams.gramFilter);
+    built.mockClear();
+    // 60 rounds: enough asks of every component (query, body, headers) for its filter to be built.
+    for (let i = 0; i < 60; i++) {
       const got = learnTokens(exploitsFor(i), shared).tokens;
       expect(got).toEqual(expected(i));
       const tokens = got.map((t) => t.token);
@@ -98,6 +108,8 @@ describe('learning with the benign filter built', () => {
       // Only in the exploits: learned, before the filter (the first asks) and after it.
       expect(tokens).toEqual(expect.arrayContaining([`java.lang.runtime${i}`, `exploit.marker${i}`]));
     }
+    // Built once per component of the shared array (the fresh copies never asked enough).
+    expect(built).toHaveBeenCalledTimes(3);
   });
 });
 
@@ -114,7 +126,8 @@ describe('distinctive, counted over the joined paths', () => {
   it('answers what a search of every path answers', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.array(piece, { maxLength: 12 }), { maxLength: 60 }),
+        // `size: 'max'`: fast-check's default size would make at most ~10 paths of ~10 pieces.
+        fc.array(fc.array(piece, { maxLength: 12, size: 'max' }), { maxLength: 60, size: 'max' }),
         fc.array(fc.constantFrom('ab', 'ba', 'abab', 'bab'), { minLength: 1, maxLength: 3 }),
         fc.constantFrom(0, 0.01, 0.05, 0.2, 0.5),
         (paths, segments, tolerance) => {
@@ -126,6 +139,15 @@ describe('distinctive, counted over the joined paths', () => {
       ),
       { numRuns: 400 },
     );
+  });
+
+  it('counts by path, not by line, when a decoded path holds a newline', () => {
+    // `%0a` decodes to a newline inside the path: the joined text has one more line than there
+    // are paths. 100 paths, 1 may reach the endpoint at 1%: this one, twice over, on two lines.
+    const benign = Array.from({ length: 99 }, (_, i) => req(`b${i}`, { uri: `/page/${i}` }));
+    const split = [...benign, req('n', { uri: '/ab/ba%0a/ab/ba' })];
+    expect(distinctive('/ab/ba', split)).toBe(true);
+    expect(distinctive('/ab/ba', [...split, req('m', { uri: '/x/ab/ba' })])).toBe(false);
   });
 
   it('counts a path that carries the endpoint twice once', () => {

@@ -65,7 +65,11 @@ interface BenignView {
   benign: readonly HttpRequest[];
   /** Decoded paths, `+` kept (decodePath). */
   paths: string[];
-  /** The paths joined with a newline, and where each one ends (the index of its newline). */
+  /**
+   * The paths joined with a newline, and where each one ends: the index just past its last
+   * character (its newline, or the text's length for the last path). Counted from the lengths, so a
+   * decoded `%0a` inside a path does not move the others.
+   */
   joinedPaths: string;
   pathEnds: Int32Array;
   /**
