@@ -76,13 +76,13 @@ interface BenignView {
    * Per component (query decoded twice, body, non-common header values), every request's text
    * joined with a newline: one `includes` finds a needle that has no newline.
    */
-  joined: Record<'query' | 'body' | 'headers', string>;
+  joined: Record<Component, string>;
   /** How many benign requests send each header name (lower-cased). */
   headerNames: Map<string, number>;
   /** Per component, a filter that rules most absent needles out without a scan, once built. */
   filters: Partial<Record<Component, GramFilter>>;
-  /** Per component, the asks so far (the filter is built after FILTER_AFTER_SCANS). */
-  scans: Record<Component, number>;
+  /** Per component, the asks so far (the filter is built after FILTER_AFTER_ASKS). */
+  asks: Record<Component, number>;
 }
 
 type Component = 'query' | 'body' | 'headers';
@@ -94,14 +94,14 @@ type Component = 'query' | 'body' | 'headers';
  * a few times (one `wafgen generate`: 2–3 asks) never pays for it, one that keeps asking (a worker,
  * a batch, the server) pays once and at most twice what the best choice would have cost.
  */
-const FILTER_AFTER_SCANS = 48;
+const FILTER_AFTER_ASKS = 48;
 
 const views = new WeakMap<readonly HttpRequest[], BenignView>();
 
 function benignView(benign: readonly HttpRequest[]): BenignView {
   let view = views.get(benign);
   if (view) return view;
-  const joined = (c: keyof typeof components) => benign.map((r) => components[c](r)).join('\n');
+  const joined = (c: Component) => benign.map((r) => components[c](r)).join('\n');
   const headerNames = new Map<string, number>();
   for (const r of benign)
     for (const [k] of r.headers) headerNames.set(lower(k), (headerNames.get(lower(k)) ?? 0) + 1);
@@ -117,7 +117,7 @@ function benignView(benign: readonly HttpRequest[]): BenignView {
     joined: { query: joined('query'), body: joined('body'), headers: joined('headers') },
     headerNames,
     filters: {},
-    scans: { query: 0, body: 0, headers: 0 },
+    asks: { query: 0, body: 0, headers: 0 },
   };
   views.set(benign, view);
   return view;
@@ -130,7 +130,7 @@ function inBenign(view: BenignView, component: Component, needle: string): boole
   if (needle.includes('\n')) return view.benign.some((r) => components[component](r).includes(needle));
   const text = view.joined[component];
   let filter = view.filters[component];
-  if (!filter && ++view.scans[component] > FILTER_AFTER_SCANS)
+  if (!filter && ++view.asks[component] > FILTER_AFTER_ASKS)
     filter = view.filters[component] = gramFilter(text);
   if (filter && !filter.mayContain(needle)) return false;
   return text.includes(needle);
