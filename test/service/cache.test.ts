@@ -42,6 +42,94 @@ describe('JSON cache', () => {
     expect(await cache.get('k')).toEqual({ v: 2 });
   });
 
+  describe('reading a hot key again before it expires', () => {
+    /**
+     * A store whose reads see what it holds when they are sent and answer when the test says so, on
+     * a clock the test moves.
+     */
+    function setup() {
+      const clock = { t: 1000 }; // not 0: lru-cache reads a start of 0 as none
+      const kv = new MemoryKeyValueStore();
+      const reads: Array<{ key: string; answer: () => Promise<void>; fail: () => void }> = [];
+      const inner = kv.get.bind(kv);
+      kv.get = (key) => {
+        const seen = inner(key);
+        return new Promise<string | undefined>((resolve, reject) => {
+          reads.push({
+            key,
+            answer: async () => {
+              resolve(await seen);
+              await settle();
+            },
+            fail: () => reject(new Error('store away')),
+          });
+        });
+      };
+      const cache = new JsonCache<{ v: number }>(kv, 60_000, { l1Ms: 100, now: () => clock.t });
+      return { clock, kv, reads, cache, other: (v: number) => kv.set('k', JSON.stringify({ v }), 60_000) };
+    }
+    const settle = () => new Promise((r) => setImmediate(r));
+
+    it('starts one read past half of l1Ms, keeps answering meanwhile, and counts the new time from the read', async () => {
+      const { clock, reads, cache, other } = setup();
+      await cache.set('k', { v: 1 });
+      clock.t = 1050;
+      expect(cache.peek('k')).toEqual({ v: 1 });
+      expect(reads).toHaveLength(0); // not past half yet
+      await other(2); // another replica writes
+      clock.t = 1060;
+      expect(cache.peek('k')).toEqual({ v: 1 });
+      expect(cache.peek('k')).toEqual({ v: 1 });
+      expect(await cache.get('k')).toEqual({ v: 1 });
+      expect(reads).toHaveLength(1); // one read at a time, however many readers
+      clock.t = 1080; // the store answers 20 ms after the read was sent
+      await reads[0]!.answer();
+      expect(cache.peek('k')).toEqual({ v: 2 });
+      clock.t = 1159; // 99 ms after the read was sent: still served, and read again
+      expect(cache.peek('k')).toEqual({ v: 2 });
+      expect(reads).toHaveLength(2);
+      clock.t = 1161; // the second read has not answered: the value is past l1Ms and no longer served
+      expect(cache.peek('k')).toBeUndefined();
+    });
+
+    it('does not bring back a value a write or delete of this process replaced meanwhile', async () => {
+      const { clock, reads, cache, other } = setup();
+      await cache.set('k', { v: 1 });
+      await other(2);
+      clock.t = 1060;
+      cache.peek('k');
+      await cache.set('k', { v: 3 });
+      await reads[0]!.answer(); // the read saw 2, sent before this process wrote 3
+      expect(cache.peek('k')).toEqual({ v: 3 });
+      clock.t = 1120;
+      cache.peek('k');
+      expect(reads).toHaveLength(2);
+      await cache.delete('k');
+      await reads[1]!.answer(); // it saw 3, sent before the delete
+      expect(cache.peek('k')).toBeUndefined();
+    });
+
+    it('drops a key the store no longer has, and leaves the entry to expire when the store fails', async () => {
+      const { clock, kv, reads, cache } = setup();
+      await cache.set('k', { v: 1 });
+      await kv.delete('k'); // another replica deletes
+      clock.t = 1060;
+      cache.peek('k');
+      await reads[0]!.answer();
+      expect(cache.peek('k')).toBeUndefined();
+
+      await cache.set('k', { v: 5 }); // at t = 1060: in the layer until 1160
+      clock.t = 1120;
+      cache.peek('k');
+      reads[1]!.fail();
+      await settle();
+      expect(cache.peek('k')).toEqual({ v: 5 });
+      expect(reads).toHaveLength(3); // a failed read is tried again by the next reader
+      clock.t = 1161;
+      expect(cache.peek('k')).toBeUndefined();
+    });
+  });
+
   it('discards what the validator refuses and what is not JSON', async () => {
     const kv = new MemoryKeyValueStore();
     const cache = new JsonCache<{ v: number }>(kv, 60_000, {
