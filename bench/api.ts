@@ -1,4 +1,4 @@
-// npm run bench:api [-- --duration S] [-- --connections N] [-- --profile] [-- --only get,validate]
+// npm run bench:api [-- --rounds N] [-- --duration S] [-- --connections N] [-- --profile] [-- --only get,validate]
 //
 // Load on loopback with autocannon against the API as `wafgen serve` runs it (auth, rate limiting,
 // metrics, request ids, validation all on), beside a bare Hono route served by the same process in
@@ -10,8 +10,10 @@
 // whose server CPU per request is what writing that answer costs (its req/s has come out below the
 // GET's own at load 16: the client, not the server, bounded it; read its CPU column).
 //
-// The machine may be shared: bare is measured first and last, and the ratio is to the mean of the
-// two (both printed, so a drift shows); beside it, the server's own CPU time per request (from
+// The machine may be shared, and its speed drifts by a third within a minute (bare Hono at 16,800
+// then 23,200 req/s in one run): the targets run in rounds (3 by default), bare before each round
+// and after the last, and each ratio is the median over the rounds of the target's figure against
+// the mean of the two bare runs around its round (the range is printed beside it); beside it, the server's own CPU time per request (from
 // /proc/<pid>/stat) and bare's over it, which the other processes move far less (Redis's CPU is not
 // in it: the limiter's and cache's round trips count only their client side). Peak RSS is the
 // server's VmHWM (the lifetime peak, start-up included) and the highest VmRSS sampled every 50 ms
@@ -26,7 +28,8 @@
 //
 // Backends: Redis at REDIS_URL (default redis://127.0.0.1:6379 when it answers, else in-process),
 // PostgreSQL at DATABASE_URL when set, else the embedded store in a temporary folder. Each run is
-// bounded (default 5 s per target after a 1 s warm-up; about 45 s in all).
+// bounded (default 4 s per target and round, after a 1 s warm-up the first time; about 2 minutes in
+// all, half a minute with --only get). --profile profiles the last round.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -146,7 +149,8 @@ function profileSummary(file: string, n = 40): string[] {
     );
 }
 
-const duration = arg('duration', 5);
+const duration = arg('duration', 4);
+const rounds = Math.round(arg('rounds', 3));
 const connections = arg('connections', 50);
 const profile = process.argv.includes('--profile');
 /** --only get,validate: just the targets whose names hold one of these (bare always runs). */
@@ -322,14 +326,26 @@ try {
     const m = memoryOf(server.pid!);
     if (m) loadPeakMb = Math.max(loadPeakMb, m.rssMb);
   }, 50);
-  const results: { name: string; r: AutocannonResult; cpuUs: number | undefined; rssMb: number }[] = [];
-  for (const t of targets) {
+  // Rounds: bare, then each target, again `rounds` times, and bare once more at the end. Each
+  // target's ratio in a round is to the mean of the bare runs just before and after that round, so
+  // a machine that speeds up or slows down during the run moves both sides; the table gives the
+  // median of the rounds and their range.
+  interface Run {
+    r: AutocannonResult;
+    cpuUs: number | undefined;
+    rssMb: number;
+  }
+  const measured = targets.filter((t) => {
     const name = ('only' in t ? t.only : undefined) ?? t.name.toLowerCase();
-    if (only && !t.name.startsWith('bare') && !only.some((o) => name.includes(o))) continue;
-    // A short warm-up per target, then the measured run.
+    return t !== bare && !t.name.startsWith('bare') && (!only || only.some((o) => name.includes(o)));
+  });
+  const bareRuns: Run[] = [];
+  const runs = new Map<string, Run[]>(measured.map((t) => [t.name, []]));
+  const measure = async (t: (typeof targets)[number], round: number, profileName?: string): Promise<Run> => {
     loadPeakMb = 0;
-    await autocannon({ ...t, connections, duration: 1 });
-    if (profileDir) await fetch(`${ready.bare}/profile/start`, { method: 'POST' });
+    // A short warm-up the first time a target runs.
+    if (round === 0) await autocannon({ ...t, connections, duration: 1 });
+    if (profileName) await fetch(`${ready.bare}/profile/start`, { method: 'POST' });
     const cpuBefore = cpuMsOf(server.pid!);
     const r = await autocannon({ ...t, connections, duration });
     const cpuAfter = cpuMsOf(server.pid!);
@@ -337,30 +353,61 @@ try {
       cpuBefore !== undefined && cpuAfter !== undefined && r.requests.total > 0
         ? ((cpuAfter - cpuBefore) * 1000) / r.requests.total
         : undefined;
-    results.push({ name: t.name, r, cpuUs, rssMb: loadPeakMb });
     peakUnderLoadMb = Math.max(peakUnderLoadMb, loadPeakMb);
-    if (profileDir) {
-      await fetch(`${ready.bare}/profile/stop?name=${results.length}`, { method: 'POST' });
-      profiles.push({ name: t.name, file: join(profileDir, `${results.length}.cpuprofile`) });
+    if (profileName) {
+      await fetch(`${ready.bare}/profile/stop?name=${profileName}`, { method: 'POST' });
+      profiles.push({
+        name: `${t.name}, round ${round + 1}`,
+        file: join(profileDir!, `${profileName}.cpuprofile`),
+      });
     }
+    return { r, cpuUs, rssMb: loadPeakMb };
+  };
+  for (let round = 0; round <= rounds; round++) {
+    // The profile is of the last round (the one most warmed up).
+    const profiled = profileDir !== undefined && round === rounds - 1;
+    bareRuns.push(await measure(bare, round, profiled ? `${round + 1}-bare` : undefined));
+    if (round === rounds) break;
+    for (const [i, t] of measured.entries())
+      runs.get(t.name)!.push(await measure(t, round, profiled ? `${round + 1}-${i + 1}` : undefined));
   }
   clearInterval(sampler);
   const after = memoryOf(server.pid!);
-  const bares = results.filter((x) => x.name.startsWith('bare')).map((x) => x.r.requests.average);
-  const bareRps = bares.reduce((a, b) => a + b, 0) / bares.length;
-  const bareCpu = results.filter((x) => x.name.startsWith('bare') && x.cpuUs !== undefined);
-  const bareCpuUs = bareCpu.reduce((a, x) => a + x.cpuUs!, 0) / (bareCpu.length || 1);
-  const rows = results.map(({ name, r, cpuUs, rssMb }) => [
+  const median = (xs: number[]) => {
+    const sorted = [...xs].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  };
+  const spread = (xs: number[]) =>
+    xs.length > 1
+      ? `${median(xs).toFixed(2)} (${Math.min(...xs).toFixed(2)}–${Math.max(...xs).toFixed(2)})`
+      : median(xs).toFixed(2);
+  const cpuOf = (run: Run) => run.cpuUs ?? NaN;
+  const row = (name: string, own: Run[], ratios: number[], cpuRatios: number[]) => [
     name,
-    r.requests.average.toFixed(0),
-    `${r.latency.p50.toFixed(1)} ms`,
-    `${r.latency.p99.toFixed(1)} ms`,
-    (r.requests.average / bareRps).toFixed(2),
-    cpuUs !== undefined ? `${cpuUs.toFixed(0)} µs` : '-',
-    cpuUs !== undefined && bareCpu.length > 0 ? (bareCpuUs / cpuUs).toFixed(2) : '-',
-    String(r.non2xx + r.errors + r.timeouts),
-    `${rssMb.toFixed(0)} MB`,
-  ]);
+    median(own.map((x) => x.r.requests.average)).toFixed(0),
+    `${median(own.map((x) => x.r.latency.p50)).toFixed(1)} ms`,
+    `${median(own.map((x) => x.r.latency.p99)).toFixed(1)} ms`,
+    ratios.length > 0 ? spread(ratios) : '-',
+    own.every((x) => x.cpuUs !== undefined) ? `${median(own.map(cpuOf)).toFixed(0)} µs` : '-',
+    cpuRatios.length > 0 && cpuRatios.every(Number.isFinite) ? spread(cpuRatios) : '-',
+    String(own.reduce((a, x) => a + x.r.non2xx + x.r.errors + x.r.timeouts, 0)),
+    `${Math.max(...own.map((x) => x.rssMb)).toFixed(0)} MB`,
+  ];
+  const rows = [row(bare.name, bareRuns, [], [])];
+  for (const t of measured) {
+    const own = runs.get(t.name)!;
+    const around = (i: number): [Run, Run] => [bareRuns[i]!, bareRuns[i + 1]!];
+    const ratios = own.map((x, i) => {
+      const [a, b] = around(i);
+      return x.r.requests.average / ((a.r.requests.average + b.r.requests.average) / 2);
+    });
+    const cpuRatios = own.map((x, i) => {
+      const [a, b] = around(i);
+      return (cpuOf(a) + cpuOf(b)) / 2 / cpuOf(x);
+    });
+    rows.push(row(t.name, own, ratios, cpuRatios));
+  }
   const header = [
     'target',
     'req/s',
@@ -378,7 +425,7 @@ try {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
   console.log(
-    `\nratio to the mean of the two bare runs (${bares.map((b) => b.toFixed(0)).join(' and ')} req/s); targets: cache-hit GET >= 0.70, validate >= 0.30; the ceiling row is the GET's own answer (4 KB, 15 headers) from plain node:http with nothing else done: its CPU/req is what that answer costs the server, against bare Hono's 15-byte one.\n` +
+    `\n${rounds} round${rounds > 1 ? 's' : ''} of ${duration} s per target; bare ran before each round and after the last (${bareRuns.map((b) => b.r.requests.average.toFixed(0)).join(', ')} req/s). Ratios: the median over the rounds (range in brackets) of the target's figure against the mean of the bare runs around its round; targets: cache-hit GET >= 0.70, validate >= 0.30; the ceiling row is the GET's own answer (4 KB, 15 headers) from plain node:http with nothing else done: its CPU/req is what that answer costs the server, against bare Hono's 15-byte one.\n` +
       `server CPU/req: the server process's user + system CPU time over the run / requests answered; CPU ratio = bare's / this one's (a throughput ratio the other processes on the machine cannot move, as long as the server is the bottleneck).`,
   );
   if (started && atReady && after)
