@@ -101,11 +101,12 @@ async function main(): Promise<void> {
   // single passes ranged from 0.7x to 3.5x under a load average of 13 on 2 cores. The ratio is of the
   // summed wall times; the same ratio in process CPU time (time the process ran, whoever else wanted
   // the cores) is shown next to it, with each pass's wall ratio, to make the noise visible.
-  // Pass 0 is a warm-up: run and timed like the others, printed, and left out of the ratio. The
-  // warm-up was the first 500 requests, and then the first measured pass ran at 2.28x against
-  // 1.56-1.71x for the four after it (npm run bench:engine, 2026-12-05): V8 was still optimising the
-  // engine's functions (extraction, each transform, the detectors) on the rest of the corpus, which
-  // a long-running server or worker pays once. The cold pass is what a one-shot `wafgen test` sees.
+  // Then a whole warm-up pass, run and timed like the others, printed, and left out of the ratio.
+  // With only the first 500 requests as warm-up, the first measured pass ran at 2.28x against
+  // 1.56-1.71x for the four after it (npm run bench:engine, 2026-12-05): both paths are cold there
+  // (V8 optimising, caches filling), and its ratio swings (1.06-1.94x as the warm-up pass in four
+  // runs since), while a long-running server or worker pays it once. It is what a one-shot
+  // `wafgen test` sees.
   for (const r of requests.slice(0, 500)) {
     engine.evaluate(r);
     for (const m of matchers) m(r);
