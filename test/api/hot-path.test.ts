@@ -191,6 +191,38 @@ describe('validation reports reused', () => {
     expect(validations.count - before).toBe(4);
   });
 
+  it('tells apart two bodies that differ only where the cache key does not look', async () => {
+    // The key holds the body's length and its first, middle and last 64 characters; the rest is
+    // compared in full. Here only the rule's name differs (same length), inside the document and
+    // away from those slices; the padding between the tokens is JSON whitespace.
+    const auth = await token({ sub: 'validate-slices' });
+    const named = (name: string) => {
+      const { Name: _, ...rest } = rule as Record<string, unknown>;
+      const doc = JSON.stringify({ VisibilityConfig: rest.VisibilityConfig, ...rest, Name: name });
+      return `{"document":${doc},${' '.repeat(doc.length + 256)}"cveId":"CVE-2021-44228"}`;
+    };
+    const a = named('wafgen-CVE-2021-44228');
+    const b = named('wafgen-CVE-2021-44229');
+    const slices = (t: string) => [
+      t.slice(0, 64),
+      t.slice((t.length >> 1) - 32, (t.length >> 1) + 32),
+      t.slice(-64),
+    ];
+    expect(b.length).toBe(a.length);
+    expect(slices(b)).toEqual(slices(a));
+    expect(b).not.toBe(a);
+    const before = validations.count;
+    const headers = { 'content-type': 'application/json' };
+    const first = await call(url('/v1/rules/validate'), { token: auth, raw: a, headers });
+    const second = await call(url('/v1/rules/validate'), { token: auth, raw: b, headers });
+    const again = await call(url('/v1/rules/validate'), { token: auth, raw: b, headers });
+    expect([first.status, second.status, again.status]).toEqual([200, 200, 200]);
+    expect(second.body).not.toEqual(first.body); // the name no longer matches the CVE: a finding says so
+    expect(again.body).toEqual(second.body);
+    // a, then b (same key, another body: validated, and it takes the entry), then b again from it.
+    expect(validations.count - before).toBe(2);
+  });
+
   it('does not answer a body validated before when it comes with another content type', async () => {
     const auth = await token({ sub: 'validate-media' });
     const raw = JSON.stringify({ document: rule });
