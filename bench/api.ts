@@ -22,14 +22,15 @@
 // it from a small launcher process, ~8 MB of private memory, that this bench does not start), or
 // under BENCH_SERVER_NODE_ARGS.
 //
-// --profile takes a V8 CPU profile of the server (what `node --cpu-prof` records) during each
-// measured run, start-up and warm-up left out, and prints its self time by function per target
-// (the .cpuprofile files stay in a temporary folder, named in the output, for a closer look).
+// --profile adds one more round, bare then each target, not counted in the table, during which it
+// takes a V8 CPU profile of the server (what `node --cpu-prof` records; the profiler slows the
+// server, so a profiled run's figures would bias the medians), and prints its self time by
+// function per target (the .cpuprofile files stay in a temporary folder, named in the output).
 //
 // Backends: Redis at REDIS_URL (default redis://127.0.0.1:6379 when it answers, else in-process),
 // PostgreSQL at DATABASE_URL when set, else the embedded store in a temporary folder. Each run is
 // bounded (default 4 s per target and round, after a 1 s warm-up the first time; about 2 minutes in
-// all, half a minute with --only get). --profile profiles the last round.
+// all, 45 s with --only get).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -150,7 +151,8 @@ function profileSummary(file: string, n = 40): string[] {
 }
 
 const duration = arg('duration', 4);
-const rounds = Math.round(arg('rounds', 3));
+const rounds = arg('rounds', 3);
+if (!Number.isInteger(rounds) || rounds > 20) throw new Error('--rounds must be a whole number from 1 to 20');
 const connections = arg('connections', 50);
 const profile = process.argv.includes('--profile');
 /** --only get,validate: just the targets whose names hold one of these (bare always runs). */
@@ -313,7 +315,6 @@ try {
         },
       ],
     },
-    { ...bare, name: 'bare Hono GET /bare (again)' },
   ];
   console.log(
     `bench:api — ${connections} connections, ${duration} s per target, loopback; store ${ready.store}, cache ${ready.cache}, engine ${ready.engine}; server node flags: ${serverNodeArgs.join(' ') || 'none'}, MALLOC_ARENA_MAX=${env.MALLOC_ARENA_MAX}\n`,
@@ -337,7 +338,7 @@ try {
   }
   const measured = targets.filter((t) => {
     const name = ('only' in t ? t.only : undefined) ?? t.name.toLowerCase();
-    return t !== bare && !t.name.startsWith('bare') && (!only || only.some((o) => name.includes(o)));
+    return t !== bare && (!only || only.some((o) => name.includes(o)));
   });
   const bareRuns: Run[] = [];
   const runs = new Map<string, Run[]>(measured.map((t) => [t.name, []]));
@@ -353,26 +354,28 @@ try {
       cpuBefore !== undefined && cpuAfter !== undefined && r.requests.total > 0
         ? ((cpuAfter - cpuBefore) * 1000) / r.requests.total
         : undefined;
-    peakUnderLoadMb = Math.max(peakUnderLoadMb, loadPeakMb);
+    if (!profileName) peakUnderLoadMb = Math.max(peakUnderLoadMb, loadPeakMb);
     if (profileName) {
       await fetch(`${ready.bare}/profile/stop?name=${profileName}`, { method: 'POST' });
       profiles.push({
-        name: `${t.name}, round ${round + 1}`,
+        name: `${t.name}, a round of its own`,
         file: join(profileDir!, `${profileName}.cpuprofile`),
       });
     }
     return { r, cpuUs, rssMb: loadPeakMb };
   };
   for (let round = 0; round <= rounds; round++) {
-    // The profile is of the last round (the one most warmed up).
-    const profiled = profileDir !== undefined && round === rounds - 1;
-    bareRuns.push(await measure(bare, round, profiled ? `${round + 1}-bare` : undefined));
+    bareRuns.push(await measure(bare, round));
     if (round === rounds) break;
-    for (const [i, t] of measured.entries())
-      runs.get(t.name)!.push(await measure(t, round, profiled ? `${round + 1}-${i + 1}` : undefined));
+    for (const t of measured) runs.get(t.name)!.push(await measure(t, round));
   }
   clearInterval(sampler);
   const after = memoryOf(server.pid!);
+  // The profiled round, after the counted ones and the memory reading, and left out of the table.
+  if (profileDir) {
+    await measure(bare, rounds, 'bare');
+    for (const [i, t] of measured.entries()) await measure(t, rounds, String(i + 1));
+  }
   const median = (xs: number[]) => {
     const sorted = [...xs].sort((a, b) => a - b);
     const mid = sorted.length >> 1;
@@ -425,7 +428,7 @@ try {
   console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`);
   for (const r of rows) console.log(line(r));
   console.log(
-    `\n${rounds} round${rounds > 1 ? 's' : ''} of ${duration} s per target; bare ran before each round and after the last (${bareRuns.map((b) => b.r.requests.average.toFixed(0)).join(', ')} req/s). Ratios: the median over the rounds (range in brackets) of the target's figure against the mean of the bare runs around its round; targets: cache-hit GET >= 0.70, validate >= 0.30; the ceiling row is the GET's own answer (4 KB, 15 headers) from plain node:http with nothing else done: its CPU/req is what that answer costs the server, against bare Hono's 15-byte one.\n` +
+    `\n${rounds} round${rounds > 1 ? 's' : ''} of ${duration} s per target; bare ran before each round and after the last (${bareRuns.map((b) => b.r.requests.average.toFixed(0)).join(', ')} req/s). Ratios: the median over the rounds (range in parentheses) of the target's figure against the mean of the bare runs around its round; targets: cache-hit GET >= 0.70, validate >= 0.30; the ceiling row is the GET's own answer (4 KB, 15 headers) from plain node:http with nothing else done: its CPU/req is what that answer costs the server, against bare Hono's 15-byte one.\n` +
       `server CPU/req: the server process's user + system CPU time over the run / requests answered; CPU ratio = bare's / this one's (a throughput ratio the other processes on the machine cannot move, as long as the server is the bottleneck).`,
   );
   if (started && atReady && after)

@@ -92,6 +92,21 @@ describe('JSON cache', () => {
       expect(cache.peek('k')).toBeUndefined();
     });
 
+    it('keeps an unchanged value for another l1Ms counted from the read', async () => {
+      const { clock, reads, cache } = setup();
+      await cache.set('k', { v: 1 });
+      const first = cache.peek('k');
+      clock.t = 1060;
+      expect(cache.peek('k')).toBe(first);
+      clock.t = 1070; // the store answers the same text 10 ms after the read was sent
+      await reads[0]!.answer();
+      clock.t = 1150; // past the first 100 ms: still served, the same parsed object
+      expect(cache.peek('k')).toBe(first);
+      expect(reads).toHaveLength(2); // and read again, being past half its new time
+      clock.t = 1161; // 100 ms after the first read was sent; the second has not answered
+      expect(cache.peek('k')).toBeUndefined();
+    });
+
     it('does not bring back a value a write or delete of this process replaced meanwhile', async () => {
       const { clock, reads, cache, other } = setup();
       await cache.set('k', { v: 1 });
