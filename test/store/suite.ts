@@ -475,6 +475,22 @@ export function defineStoreSuite(name: string, harness: StoreHarness | undefined
         expect(await store.rules.versions('CVE-1999-0001')).toEqual([]);
       });
 
+      it('finds a rule holding a NUL and a lone surrogate unchanged when it is saved again', async () => {
+        const cve = 'CVE-2021-1004';
+        const odd = { ...rule(4), Statement: { ByteMatchStatement: { SearchString: 'a\u0000b\ud800c' } } };
+        const input = { rule: odd, inputsHash: 'in-4', engine: 'builtin', report: { note: '\u0000' } };
+        const first = await store.rules.saveVersion(cve, input);
+        const again = await store.rules.saveVersion(cve, { ...input, report: {} });
+        expect([first.created, again.created, again.version]).toEqual([true, false, 1]);
+        expect(again.rule).toEqual(odd);
+        expect(again.report).toEqual({ note: '\u0000' });
+        const changed = await store.rules.saveVersion(cve, {
+          ...input,
+          rule: { ...odd, Statement: { ByteMatchStatement: { SearchString: 'a\u0000b\ud800d' } } },
+        });
+        expect([changed.created, changed.version]).toEqual([true, 2]);
+      });
+
       it('concurrent saves from two stores get consecutive versions, never duplicates', async () => {
         const cve = 'CVE-2021-1002';
         const saved = await Promise.all(
