@@ -102,34 +102,13 @@ export class RuleRepository {
         .returningAll()
         .executeTakeFirstOrThrow();
     // Without a concurrent save for the CVE (the common case: generation is single-flight per
-    // CVE), one statement: read the latest version and insert the next unless it holds the same
-    // rule from the same inputs (jsonb equality: key order aside, the comparison `unchanged` makes
-    // on the parsed values), returning the row written or the latest as it was. It was a read and
-    // an insert, two round trips, and before that the transaction's five (begin, lock, read,
-    // insert, commit): the largest part of a queue worker's statements per job. A save that raced
-    // another loses on the unique (cve_id, version) key and takes the serialised path.
+    // CVE), a read and an insert: two round trips instead of the transaction's five (begin, lock,
+    // read, insert, commit), the largest part of a queue worker's statements per job. A save that
+    // raced another loses on the unique (cve_id, version) key and takes the serialised path.
     try {
-      const ruleText = toJsonText(input.rule);
-      const { rows } = await sql<Selectable<RulesTable> & { created: boolean }>`
-        with latest as (
-          select * from rules where cve_id = ${id} order by version desc limit 1
-        ), inserted as (
-          insert into rules (cve_id, version, rule, inputs_hash, engine, provider, model, report)
-          select ${id}, coalesce((select version from latest), 0) + 1, ${ruleText}::jsonb,
-            ${input.inputsHash}, ${input.engine}, ${input.provider ?? null}::text,
-            ${input.model ?? null}::text, ${toJsonText(input.report ?? {})}::jsonb
-          where not exists (
-            select 1 from latest
-            where inputs_hash = ${input.inputsHash} and rule = ${ruleText}::jsonb
-          )
-          returning *
-        )
-        select *, true as created from inserted
-        union all
-        select *, false as created from latest where not exists (select 1 from inserted)`.execute(this.db);
-      const row = rows[0];
-      if (row === undefined) throw new Error(`saveVersion of ${id}: the statement returned no row`);
-      return { ...toStored(row), created: row.created };
+      const latest = await latestOf(this.db);
+      if (unchanged(latest)) return { ...toStored(latest), created: false };
+      return { ...toStored(await insert(this.db, latest)), created: true };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
