@@ -176,7 +176,8 @@ export class RuleService {
 
   /**
    * The latest rule when the cache's in-process layer holds it (nothing awaited; a hot key may
-   * start a background read from the store, JsonCache.peek), else undefined: then {@link latest}. `cveId` must already be a valid, upper-case CVE ID.
+   * start a background read from the store, JsonCache.peek), else undefined: then
+   * {@link latest}. `cveId` must already be a valid, upper-case CVE ID.
    */
   latestNear(cveId: string): RuleView | undefined {
     const hit = this.peekNear(cveId);

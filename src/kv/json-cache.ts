@@ -13,8 +13,9 @@
 // load, so its readers do not all go to the store together when it would have. Measured (npm run
 // bench:api -- --only get --profile, 50 connections on one hot rule): when the key expired each
 // second, ~270 requests in 5 s fell through to the app's full path and a Redis read: ~4% of the
-// profiled server's time, for 0.2% of the requests (counted by an instrumented build, ~34 after). A value refreshed so is still one read from the store less
-// than `l1Ms` ago: its time in the layer counts from when the read was sent.
+// profiled server's time, for 0.2% of the requests (counted by an instrumented build; 34 after).
+// A value refreshed so is still one read from the store less than `l1Ms` ago: its time in the
+// layer counts from when the read was sent.
 import { LRUCache } from 'lru-cache';
 
 import type { KeyValueStore } from './kv.js';
