@@ -355,7 +355,7 @@ try {
         ? ((cpuAfter - cpuBefore) * 1000) / r.requests.total
         : undefined;
     if (!profileName) peakUnderLoadMb = Math.max(peakUnderLoadMb, loadPeakMb);
-    if (profileName) {
+    else {
       await fetch(`${ready.bare}/profile/stop?name=${profileName}`, { method: 'POST' });
       profiles.push({
         name: `${t.name}, a round of its own`,
@@ -400,15 +400,11 @@ try {
   const rows = [row(bare.name, bareRuns, [], [])];
   for (const t of measured) {
     const own = runs.get(t.name)!;
-    const around = (i: number): [Run, Run] => [bareRuns[i]!, bareRuns[i + 1]!];
-    const ratios = own.map((x, i) => {
-      const [a, b] = around(i);
-      return x.r.requests.average / ((a.r.requests.average + b.r.requests.average) / 2);
-    });
-    const cpuRatios = own.map((x, i) => {
-      const [a, b] = around(i);
-      return (cpuOf(a) + cpuOf(b)) / 2 / cpuOf(x);
-    });
+    // Round i ran between bare runs i and i + 1.
+    const bareAround = (i: number, f: (run: Run) => number) => (f(bareRuns[i]!) + f(bareRuns[i + 1]!)) / 2;
+    const rps = (run: Run) => run.r.requests.average;
+    const ratios = own.map((x, i) => rps(x) / bareAround(i, rps));
+    const cpuRatios = own.map((x, i) => bareAround(i, cpuOf) / cpuOf(x));
     rows.push(row(t.name, own, ratios, cpuRatios));
   }
   const header = [
