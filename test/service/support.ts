@@ -200,6 +200,8 @@ export interface Child {
   /** Resolves when a line of stderr/stdout matches. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   exited: Promise<number | null>;
+  /** Resolves once the process has exited and its output is read to the end ('exit' can come first). */
+  closed: Promise<void>;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -223,10 +225,12 @@ function spawnNode(argv: string[], env: NodeJS.ProcessEnv): Child {
   proc.stdout!.on('data', onData);
   proc.stderr!.on('data', onData);
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+  const closed = new Promise<void>((resolve) => proc.on('close', () => resolve()));
   return {
     proc,
     output: () => out,
     exited,
+    closed,
     kill: (signal = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     },
