@@ -199,6 +199,7 @@ export interface Child {
   output(): string;
   /** Resolves when a line of stderr/stdout matches. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  /** The exit code, once the output is read to the end (or 5 s after the exit). */
   exited: Promise<number | null>;
   /** Resolves once the process has exited and its output is read to the end ('exit' can come first). */
   closed: Promise<void>;
@@ -224,8 +225,18 @@ function spawnNode(argv: string[], env: NodeJS.ProcessEnv): Child {
   };
   proc.stdout!.on('data', onData);
   proc.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const closed = new Promise<void>((resolve) => proc.on('close', () => resolve()));
+  // 'exit' can come before the last output is read: wait for 'close' too, but not for ever (a
+  // process it started may hold the pipes open).
+  const exited = new Promise<number | null>((resolve) =>
+    proc.on('exit', (code) => {
+      const late = setTimeout(() => resolve(code), 5_000).unref();
+      void closed.then(() => {
+        clearTimeout(late);
+        resolve(code);
+      });
+    }),
+  );
   return {
     proc,
     output: () => out,
