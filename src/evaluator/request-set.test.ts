@@ -196,3 +196,71 @@ describe('RequestSet shortcuts', () => {
       expect(() => new RequestSet(requests, bad)).toThrow(/maxLeafBytes must be a positive whole number/);
   });
 });
+
+describe('RequestSet leaves kept elsewhere (knownLeaves, recall)', () => {
+  const shape: Statement = {
+    OrStatement: { Statements: [{ AndStatement: { Statements: [path, dots] } }, union, sql] },
+  };
+
+  it('a new set of the same requests answers from what another worked out, evaluating nothing', () => {
+    const first = new RequestSet(requests);
+    const expected = first.blockedBy(rule(shape)).map((r) => r.id);
+    expect(first.evaluations).toBeGreaterThan(0);
+    const kept = first.knownLeaves(100);
+    // The And's `dots` was asked only where `path` matched: kept as it is, partly known.
+    expect(kept.map(([k]) => k).sort()).toEqual(
+      [path, dots, union, sql].map((s) => JSON.stringify(s)).sort(),
+    );
+    const second = new RequestSet(requests.slice());
+    expect(second.recall(structuredClone(kept))).toBe(4);
+    expect(second.blockedBy(rule(shape)).map((r) => r.id)).toEqual(expected);
+    expect(second.evaluations).toBe(0);
+    // What was unknown stays to be worked out: `dots` on the two requests `path` did not match.
+    expect(second.matching(dots).map((r) => r.id)).toEqual(['1']);
+    expect(second.evaluations).toBe(2);
+  });
+
+  it('gives at most `max` leaves, most recently used first, and none it knows nothing of', () => {
+    const set = new RequestSet(requests);
+    set.matching(path);
+    set.matching(union);
+    set.matching(sql);
+    set.matching(path);
+    expect(set.knownLeaves(2).map(([k]) => k)).toEqual([path, sql].map((s) => JSON.stringify(s)));
+    // An And whose first leaf matches nothing leaves the second unasked: not given.
+    const none = regex('nowhere', { UriPath: {} });
+    const fresh = new RequestSet(requests);
+    fresh.matching({ AndStatement: { Statements: [none, dots] } });
+    expect(fresh.knownLeaves(10).map(([k]) => k)).toEqual([JSON.stringify(none)]);
+  });
+
+  it('skips what is malformed and keeps what it already knows', () => {
+    const worked = new RequestSet(requests);
+    worked.matching(path);
+    const [[key, states]] = worked.knownLeaves(1) as [[string, Uint8Array]];
+    const set = new RequestSet(requests);
+    const lying = new Uint8Array(requests.length).fill(2); // "every request matches"
+    expect(
+      set.recall([
+        [key, new Uint8Array(requests.length + 1)], // another set's length
+        [key, Uint8Array.from([2, 2, 3, 0, 0])], // a value that is not a state
+        [key, Array.from(states)], // not a Uint8Array
+        [42, states],
+        ['x'.repeat(65 * 1024), states], // a key past the bound
+        [key],
+        'not an entry',
+      ]),
+    ).toBe(0);
+    expect(set.recall({ length: 1, 0: [key, states] })).toBe(0); // not an array
+    expect(set.evaluations).toBe(0);
+    expect(set.matching(path).map((r) => r.id)).toEqual(['1', '2', '4']);
+    expect(set.evaluations).toBe(5);
+    // Known already: a different answer from elsewhere does not replace it.
+    expect(set.recall([[key, lying]])).toBe(0);
+    expect(set.matching(path).map((r) => r.id)).toEqual(['1', '2', '4']);
+    // A valid entry is taken as the evaluator's answer (the caller's key must vouch for it).
+    const other = new RequestSet(requests);
+    expect(other.recall([[key, lying]])).toBe(1);
+    expect(other.matching(path)).toHaveLength(requests.length);
+  });
+});

@@ -118,6 +118,52 @@ export class RequestSet {
     });
   }
 
+  /**
+   * What is known of each leaf, most recently used first, at most `max` leaves: for a cache that
+   * outlives the process (`recall` takes it back). Each entry is a leaf's key and its states (0
+   * unknown, 1 no, 2 yes, per request in set order); the arrays are the set's own, not copies.
+   */
+  knownLeaves(max: number): [string, Uint8Array][] {
+    const out: [string, Uint8Array][] = [];
+    for (const [key, leaf] of this.leaves.entries()) {
+      if (out.length >= max) break;
+      if (leaf.unknown < leaf.states.length) out.push([key, leaf.states]);
+    }
+    return out;
+  }
+
+  /**
+   * Takes back what `knownLeaves` gave, on a set of the same requests in the same order, evaluated
+   * by the same evaluator: the caller's key must say so (the answers are trusted as the
+   * evaluator's). Anything malformed is skipped: a key longer than `maxKeyLength`, states of another
+   * length or with a value other than 0-2. What this set already knows of a leaf is kept. Returns
+   * how many leaves it took.
+   */
+  recall(entries: unknown, maxKeyLength = 64 * 1024): number {
+    if (!Array.isArray(entries)) return 0;
+    const n = this.requests.length;
+    let taken = 0;
+    // Least recently used first, so the cache's order comes back as it was.
+    for (let e = entries.length - 1; e >= 0; e--) {
+      const entry: unknown = entries[e];
+      if (!Array.isArray(entry) || entry.length !== 2) continue;
+      const [key, states] = entry as unknown[];
+      if (typeof key !== 'string' || key.length > maxKeyLength || this.leaves.has(key)) continue;
+      if (!(states instanceof Uint8Array) || states.length !== n) continue;
+      let unknown = 0;
+      let valid = true;
+      for (let i = 0; i < n; i++) {
+        const v = states[i]!;
+        if (v > YES) valid = false;
+        else if (v === UNKNOWN) unknown++;
+      }
+      if (!valid) continue;
+      this.leaves.set(key, { states: new Uint8Array(states), unknown });
+      taken++;
+    }
+    return taken;
+  }
+
   private leaf(s: Statement): Leaf {
     const key = keyOf(s);
     let leaf = this.leaves.get(key);

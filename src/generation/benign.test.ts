@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process';
 import {
   copyFileSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -17,7 +18,16 @@ import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { readAllRequests } from '../requests/index.js';
-import { loadBenignSample, readBenignSnapshot, writeBenignSnapshot } from './benign.js';
+import { requestSet } from '../evaluator/index.js';
+import { buildRequest } from '../requests/model.js';
+import type { Statement } from '../waf/model/shapes.generated.js';
+import {
+  loadBenignSample,
+  readBenignSnapshot,
+  recallLeaves,
+  rememberLeaves,
+  writeBenignSnapshot,
+} from './benign.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const CORPUS = join(ROOT, 'data/benign.jsonl');
@@ -119,5 +129,70 @@ describe('the benign snapshot (the parsed corpus compiled wafgen reads)', () => 
     writeFileSync(damaged, bytes.subarray(0, bytes.indexOf(10) + 1 + 100));
     expect(await readBenignSnapshot(damaged, corpus)).toBeUndefined();
     expect(await readBenignSnapshot(join(tmp, 'missing.v8'), corpus)).toBeUndefined();
+  });
+});
+
+describe('leaf outcomes kept in a file (rememberLeaves, recallLeaves)', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'wafgen-leaves-'));
+  afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+  // A new array each time: requestSet keeps one set per array, so each stands for a new process.
+  const requests = () =>
+    ['/a?x=${jndi:ldap://h/a}', '/b?x=1', '/c', '/d?x=%24%7Bjndi:rmi://h/%7D'].map((uri, i) =>
+      buildRequest({ id: String(i), method: 'GET', uri, headers: [['Host', 'a.example']] }),
+    );
+  const jndi: Statement = {
+    ByteMatchStatement: {
+      SearchString: 'jndi:',
+      FieldToMatch: { QueryString: {} },
+      TextTransformations: [{ Priority: 0, Type: 'URL_DECODE' }],
+      PositionalConstraint: 'CONTAINS',
+    },
+  };
+
+  it('a set of the same requests reads back what another wrote, behind the same key only', async () => {
+    const file = join(tmp, 'leaves.v8');
+    const first = requests();
+    expect(
+      requestSet(first)
+        .matching(jndi)
+        .map((r) => r.id),
+    ).toEqual(['0', '3']);
+    expect(await rememberLeaves(first, file, 'key 1')).toBe(1);
+
+    const second = requests();
+    expect(await recallLeaves(second, file, 'key 1')).toBe(1);
+    expect(
+      requestSet(second)
+        .matching(jndi)
+        .map((r) => r.id),
+    ).toEqual(['0', '3']);
+    expect(requestSet(second).evaluations).toBe(0);
+    // Another key (another build, corpus or regex engine): nothing taken, worked out again.
+    const third = requests();
+    expect(await recallLeaves(third, file, 'key 2')).toBe(0);
+    expect(
+      requestSet(third)
+        .matching(jndi)
+        .map((r) => r.id),
+    ).toEqual(['0', '3']);
+    expect(requestSet(third).evaluations).toBe(4);
+    // No temporary file left beside it.
+    expect(readdirSync(tmp).filter((f) => f.startsWith('leaves.v8'))).toEqual(['leaves.v8']);
+  });
+
+  it('takes nothing from a damaged, missing or oversized file', async () => {
+    const file = join(tmp, 'good.v8');
+    const set = requests();
+    requestSet(set).matching(jndi);
+    await rememberLeaves(set, file, 'k');
+    const bytes = readFileSync(file);
+    const damaged = join(tmp, 'damaged.v8');
+    writeFileSync(damaged, bytes.subarray(0, bytes.length - 3));
+    expect(await recallLeaves(requests(), damaged, 'k')).toBe(0);
+    expect(await recallLeaves(requests(), join(tmp, 'missing.v8'), 'k')).toBe(0);
+    const huge = join(tmp, 'huge.v8');
+    writeFileSync(huge, Buffer.concat([bytes, Buffer.alloc(16 * 1024 * 1024)]));
+    expect(await recallLeaves(requests(), huge, 'k')).toBe(0);
+    expect(await recallLeaves(requests(), file, 'k')).toBe(1);
   });
 });

@@ -1,6 +1,6 @@
 // The headline flow, end to end in-process with a real (embedded) store in a temp data directory:
 // list and info on the bundled records, import an NVD file, generate with evidence, versions.
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
@@ -182,12 +182,28 @@ describe.skipIf(!exploits)('wafgen generate CVE-2021-44228 (the real binary, a f
     expect(log4j.length).toBeGreaterThan(0);
     expect(log4j.every((x) => x.matched)).toBe(true);
 
+    // The benign leaf outcomes it evaluated are kept in the data directory, behind their key.
+    const leaves = join(env.WAFGEN_DATA_DIR, 'cache', 'benign-leaves.v8');
+    expect(readFileSync(leaves, 'latin1').split('\n', 1)[0]).toMatch(/^wafgen-benign-leaves\/1 re2js \d+/);
+    const kept = statSync(leaves).ino;
+
     // Again in the same folder: the store opens with PGlite on a thread started ahead
     // (app/store-early.ts); the rule is the same, so no new version, and the folder is free after.
     const again = runBin(['generate', 'CVE-2021-44228', '--json'], env);
     expect(again.code, again.stderr).toBe(0);
-    expect(JSON.parse(again.stdout)).toMatchObject({ report: { verdict: 'proven', version: 1 } });
+    const report = JSON.parse(again.stdout).report;
+    expect(report).toMatchObject({ verdict: 'proven', version: 1, tests: { benign: { blocked: 0 } } });
     expect(existsSync(join(env.WAFGEN_DATA_DIR, 'pglite.lock'))).toBe(false);
+    // Every benign leaf came from the kept outcomes: nothing new was evaluated, so nothing written.
+    expect(statSync(leaves).ino).toBe(kept);
+    // Kept outcomes behind another key (another build, corpus or regex engine) are not used: the
+    // leaves are evaluated again and the file written anew, with the same verdict.
+    const bytes = readFileSync(leaves);
+    writeFileSync(leaves, Buffer.concat([Buffer.from('stale '), bytes]));
+    const third = runBin(['generate', 'CVE-2021-44228', '--json'], env);
+    expect(third.code, third.stderr).toBe(0);
+    expect(JSON.parse(third.stdout).report).toMatchObject({ verdict: 'proven', tests: report.tests });
+    expect(readFileSync(leaves).equals(bytes)).toBe(true);
     // A generate that fails after the thread started gives the folder back and ends.
     const bad = runBin(['generate', 'CVE-2021-44228', '--max-attempts', '0'], env);
     expect(bad.code).toBe(2);

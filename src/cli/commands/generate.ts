@@ -261,6 +261,9 @@ Examples:
       await parts.close().catch(() => {});
       throw benign.reason;
     }
+    // The built-in corpus's leaf outcomes an earlier run evaluated (a cache in the data directory).
+    const benignModule = benign.value ? await import('../../generation/benign.js') : undefined;
+    await benignModule?.recallBenignLeaves(cfg.dataDir);
     try {
       const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
       const json: unknown[] = [];
@@ -314,6 +317,7 @@ Examples:
         note(io, `wrote ${opts.output}\n`);
       } else io.out(out);
       setExit(exitOf(outcomes));
+      await benignModule?.rememberBenignLeaves(cfg.dataDir);
     } finally {
       await parts.close();
     }
