@@ -220,6 +220,19 @@ describe('RequestSet leaves kept elsewhere (knownLeaves, recall)', () => {
     expect(second.evaluations).toBe(2);
   });
 
+  it('takes back the order it gave (most recently used first) and copies what it takes', () => {
+    const set = new RequestSet(requests);
+    for (const s of [union, path, sql, dots, path]) set.matching(s);
+    const given = set.knownLeaves(10).map(([k, states]) => [k, Uint8Array.from(states)] as const);
+    const back = new RequestSet(requests);
+    const entries = given.map(([k, states]) => [k, Uint8Array.from(states)]);
+    expect(back.recall(entries)).toBe(4);
+    expect(back.knownLeaves(10)).toEqual(given);
+    // Changing what was given afterwards does not reach the set.
+    for (const [, states] of entries) (states as Uint8Array).fill(0);
+    expect(back.knownLeaves(10)).toEqual(given);
+  });
+
   it('gives at most `max` leaves, most recently used first, and none it knows nothing of', () => {
     const set = new RequestSet(requests);
     set.matching(path);
@@ -252,6 +265,12 @@ describe('RequestSet leaves kept elsewhere (knownLeaves, recall)', () => {
       ]),
     ).toBe(0);
     expect(set.recall({ length: 1, 0: [key, states] })).toBe(0); // not an array
+    // A sparse array claiming billions of entries is refused at once, not walked.
+    const sparse: unknown[] = [];
+    sparse.length = 2 ** 32 - 1;
+    sparse[0] = [key, states];
+    expect(set.recall(sparse)).toBe(0);
+    expect(set.recall([[key, states]], 64 * 1024, 0)).toBe(0);
     expect(set.evaluations).toBe(0);
     expect(set.matching(path).map((r) => r.id)).toEqual(['1', '2', '4']);
     expect(set.evaluations).toBe(5);

@@ -136,11 +136,12 @@ export class RequestSet {
    * Takes back what `knownLeaves` gave, on a set of the same requests in the same order, evaluated
    * by the same evaluator: the caller's key must say so (the answers are trusted as the
    * evaluator's). Anything malformed is skipped: a key longer than `maxKeyLength`, states of another
-   * length or with a value other than 0-2. What this set already knows of a leaf is kept. Returns
+   * length or with a value other than 0-2. What this set already knows of a leaf is kept. More than
+   * `maxEntries` entries is refused whole (a sparse array of a few bytes can claim billions). Returns
    * how many leaves it took.
    */
-  recall(entries: unknown, maxKeyLength = 64 * 1024): number {
-    if (!Array.isArray(entries)) return 0;
+  recall(entries: unknown, maxKeyLength = 64 * 1024, maxEntries = 65_536): number {
+    if (!Array.isArray(entries) || entries.length > maxEntries) return 0;
     const n = this.requests.length;
     let taken = 0;
     // Least recently used first, so the cache's order comes back as it was.

@@ -1,8 +1,9 @@
 // The benign sample the generation loop tests every candidate against. The built-in one is the
 // corpus in data/benign.jsonl (about 3,500 ordinary requests, written by scripts/benign-corpus.mjs:
 // `npm run data:benign`); users can bring their own (JSONL, HAR, WAF logs).
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
@@ -107,6 +108,8 @@ export async function loadBenignSample(files?: readonly string[]): Promise<HttpR
     if (!cached) {
       if (!existsSync(BUILTIN_BENIGN_SAMPLE))
         throw new Error(`built-in benign sample missing: ${BUILTIN_BENIGN_SAMPLE}`);
+      // The kept leaves' key (~100 stats, 10-40 ms) is worked out meanwhile, off the main thread.
+      if (COMPILED) leavesKey().catch(() => {});
       cached = await readBuiltin();
     }
     return cached;
@@ -120,24 +123,63 @@ export async function loadBenignSample(files?: readonly string[]): Promise<HttpR
  * `wafgen generate` of a CVE whose leaves an earlier run evaluated spent ~17% of its main thread
  * evaluating them again over the 3,552 benign requests, all of it cold code (`node --cpu-prof` on
  * `wafgen generate CVE-2021-44228`, WAFGEN_OFFLINE=1, warm data directory: `blockedBy` 365 of
- * 2,093 ms). An outcome is a pure function of the leaf, the corpus and the evaluator, so the key
- * names all three: the snapshot's key (this corpus file, this build of the code, this V8, this
- * wafgen) and the regex engine's installed files. Only compiled code uses it, as for the snapshot.
+ * 2,093 ms). An outcome is a pure function of the leaf, the request and the evaluator, so the key
+ * names all three: the snapshot's key (this corpus file, V8, wafgen), the compiled files a leaf's
+ * evaluation runs (their count, sizes and latest time: a watch build re-emits only what changed),
+ * Node itself (ICU, the UTF-8 decoder) and the installed files of the libraries the evaluator calls.
+ * Only compiled code uses it, as for the snapshot.
  */
 const LEAVES_FILE = 'benign-leaves.v8';
 /** Leaves kept on disk: one byte per benign request each, ~3.5 KB; 512 is ~1.8 MB. */
 const MAX_KEPT_LEAVES = 512;
 /** A file larger than this is not read (512 leaves with keys of a few KB each stay far below it). */
 const MAX_LEAVES_FILE_BYTES = 16 * 1024 * 1024;
+/** Entries a file may hold: a sparse array of a few bytes can claim billions. */
+const MAX_LEAVES_READ = 2 * MAX_KEPT_LEAVES;
+/**
+ * The folders of dist/ whose code a leaf's evaluation runs (request-set.js's imports, followed:
+ * evaluator, core, waf, requests).
+ */
+const EVALUATOR_DIRS = ['evaluator', 'core', 'waf', 'requests'];
 
-async function leavesKey(): Promise<string> {
-  const re2 = await stat(fileURLToPath(import.meta.resolve('re2js'))).catch(() => undefined);
-  return `wafgen-benign-leaves/1 re2js ${re2?.size} ${re2?.mtimeMs} ${await snapshotKey(BUILTIN_BENIGN_SAMPLE)}`;
+async function filesStamp(dir: string): Promise<string> {
+  const names = (await readdir(dir, { recursive: true })).filter((n) => n.endsWith('.js')).sort();
+  let size = 0;
+  let latest = 0;
+  for (const s of await Promise.all(names.map((n) => stat(join(dir, n))))) {
+    size += s.size;
+    latest = Math.max(latest, s.mtimeMs);
+  }
+  return `${names.length}/${size}/${latest}`;
+}
+
+async function installedStamp(specifier: string): Promise<string> {
+  const s = await stat(fileURLToPath(import.meta.resolve(specifier)));
+  return `${specifier} ${s.size} ${s.mtimeMs}`;
 }
 
 /**
- * Writes what `requests`' set knows to `file`, behind `key`, atomically (a temporary file renamed:
- * two processes at once leave one whole file). Returns the number of leaves written.
+ * Worked out once a process, when the corpus's outcomes are first read or written: a corpus
+ * rewritten during the run cannot put the old corpus's outcomes behind the new one's key.
+ */
+let keyOnce: Promise<string> | undefined;
+function leavesKey(): Promise<string> {
+  keyOnce ??= (async () => {
+    const [snapshot, code, ...libs] = await Promise.all([
+      snapshotKey(BUILTIN_BENIGN_SAMPLE),
+      Promise.all(EVALUATOR_DIRS.map((d) => filesStamp(resolve(ROOT, 'dist', d)))),
+      installedStamp('re2js'),
+      installedStamp('ipaddr.js'),
+    ]);
+    return `wafgen-benign-leaves/2 node ${process.version} code ${code.join(' ')} ${libs.join(' ')} ${snapshot}`;
+  })();
+  return keyOnce;
+}
+
+/**
+ * Writes what `requests`' set knows to `file`, behind `key`, atomically (a temporary file of its own
+ * renamed: writers at once, even in two containers sharing the folder, leave one whole file).
+ * Returns the number of leaves written.
  */
 export async function rememberLeaves(
   requests: readonly HttpRequest[],
@@ -147,9 +189,9 @@ export async function rememberLeaves(
 ): Promise<number> {
   const leaves = requestSet(requests).knownLeaves(max);
   const body = Buffer.concat([Buffer.from(key + '\n'), v8.serialize(leaves)]);
-  const tmp = `${file}.${process.pid}.tmp`;
+  const tmp = `${file}.${randomUUID()}.tmp`;
   try {
-    await writeFile(tmp, body);
+    await writeFile(tmp, body, { flag: 'wx' });
     await rename(tmp, file);
   } catch (e) {
     await rm(tmp, { force: true }).catch(() => {});
@@ -179,16 +221,21 @@ export async function recallLeaves(
   } catch {
     return 0; // damaged: evaluated again, and written whole next time
   }
+  if (!Array.isArray(entries) || entries.length > MAX_LEAVES_READ) return 0;
   return requestSet(requests).recall(entries);
 }
 
 /**
  * Loads the built-in corpus's kept leaf outcomes from `dataDir` (when the built-in corpus is loaded
- * and the code is compiled). Returns the number taken; reading never fails the command.
+ * and the code is compiled). Returns the number taken; never fails the command.
  */
 export async function recallBenignLeaves(dataDir: string): Promise<number> {
   if (!COMPILED || !cached) return 0;
-  return recallLeaves(cached, join(dataDir, 'cache', LEAVES_FILE), await leavesKey()).catch(() => 0);
+  try {
+    return await recallLeaves(cached, join(dataDir, 'cache', LEAVES_FILE), await leavesKey());
+  } catch {
+    return 0;
+  }
 }
 
 /**

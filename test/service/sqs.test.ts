@@ -332,11 +332,11 @@ describe.skipIf(!adminUrl)('serverless on SQS', () => {
       40_000,
       200,
     );
-    // The worker writes "job … succeeded" after the store says so: stop it and read its output to
-    // the end before counting (counting at once missed a line still in the pipe on a loaded machine).
+    // The worker writes "job … succeeded" after the store says so: stop it (its exit waits for its
+    // running jobs) and read its output to the end (`exited` does) before counting; counting at
+    // once missed a line still in the pipe on a loaded machine.
     b.kill('SIGTERM');
     expect(await b.exited).toBe(0);
-    await Promise.all([a.closed, b.closed]);
     const output = a.output() + b.output();
     for (const id of ids) {
       // Completed exactly once, across both processes.

@@ -201,8 +201,6 @@ export interface Child {
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** The exit code, once the output is read to the end (or 5 s after the exit). */
   exited: Promise<number | null>;
-  /** Resolves once the process has exited and its output is read to the end ('exit' can come first). */
-  closed: Promise<void>;
   kill(signal?: NodeJS.Signals): void;
 }
 
@@ -241,7 +239,6 @@ function spawnNode(argv: string[], env: NodeJS.ProcessEnv): Child {
     proc,
     output: () => out,
     exited,
-    closed,
     kill: (signal = 'SIGTERM') => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
     },

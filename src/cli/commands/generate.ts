@@ -261,10 +261,10 @@ Examples:
       await parts.close().catch(() => {});
       throw benign.reason;
     }
-    // The built-in corpus's leaf outcomes an earlier run evaluated (a cache in the data directory).
-    const benignModule = benign.value ? await import('../../generation/benign.js') : undefined;
-    await benignModule?.recallBenignLeaves(cfg.dataDir);
     try {
+      // The built-in corpus's leaf outcomes an earlier run evaluated (a cache in the data directory).
+      const benignModule = benign.value ? await import('../../generation/benign.js') : undefined;
+      await benignModule?.recallBenignLeaves(cfg.dataDir);
       const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
       const json: unknown[] = [];
       const outcomes: GenerationOutcome[] = [];
