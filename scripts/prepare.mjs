@@ -40,6 +40,8 @@ if (built === undefined || built < sources) {
       stdio: 'inherit',
     },
   );
+  // tsc wrote dist/store/kysely.js as a re-export of the package: one bundle instead.
+  execFileSync(process.execPath, [join(root, 'scripts/bundle-kysely.mjs')], { cwd: root, stdio: 'inherit' });
 } else console.log('dist/ is current: not compiled again');
 
 const { readBenignSnapshot } = await import('../dist/generation/benign.js');

@@ -14,6 +14,8 @@ export default async function setup(): Promise<void> {
     cwd: REPO_ROOT,
     stdio: 'inherit',
   });
+  // tsc wrote dist/store/kysely.js as a re-export: the bundle over it, as `npm run build` does.
+  execFileSync(process.execPath, ['scripts/bundle-kysely.mjs'], { cwd: REPO_ROOT, stdio: 'inherit' });
   // Written by the compiled code, as `npm run build` does: the snapshot is keyed on the module that reads it.
   execFileSync(process.execPath, ['scripts/benign-snapshot.mjs'], { cwd: REPO_ROOT, stdio: 'ignore' });
   if (!(await pgliteTemplateUsable()) || !(await pgliteTemplateUsable(seededTemplate())))

@@ -6,7 +6,7 @@
  * not a removal); proven means that version's report says so. One query over the store, run at
  * scrape time and kept for a minute (a scrape every 15 s would otherwise run it four times a minute).
  */
-import { sql } from 'kysely';
+import { sql } from '../store/kysely.js';
 
 import type { Store } from '../store/index.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 
 import type { PGlite as PGliteClient } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PGliteDialect, PostgresDialect, sql } from './kysely.js';
 
 import { lockDataDir } from './lock.js';
 import { PGLITE_START_PARAMS, startPgliteEarly, takePgliteEarly } from './pglite-thread.js';
@@ -98,7 +98,6 @@ async function pgliteKysely(
       takePgliteEarly(dir) ?? ((await startPgliteEarly(dataDir)) ? takePgliteEarly(dir) : undefined);
     if (started) {
       try {
-        const { PGliteDialect } = await import('kysely-pglite-dialect');
         const dialect = new PGliteDialect(started.thread as unknown as PGliteClient);
         return { db: new Kysely<Database>({ dialect }), release: started.release };
       } catch (error) {
@@ -117,10 +116,7 @@ async function pgliteKysely(
     // (PGlite.create + one query on a seeded folder, 2-core machine). The flag only concerns
     // WebAssembly, and PGlite is the only WebAssembly wafgen runs.
     v8.setFlagsFromString('--liftoff-only');
-    const [{ PGlite }, { PGliteDialect }] = await Promise.all([
-      import('@electric-sql/pglite'),
-      import('kysely-pglite-dialect'),
-    ]);
+    const { PGlite } = await import('@electric-sql/pglite');
     // A new folder starts from the installed template (migrated, and seeded when asked; seconds
     // faster than initdb) when there is one. A folder without PG_VERSION holds no database: it is
     // made anew.

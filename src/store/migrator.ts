@@ -2,7 +2,7 @@
 // wafgen_migrations) and from several processes at once: the whole run, including creating the
 // bookkeeping tables, happens under one session advisory lock on one connection, so a second process
 // waits and then finds nothing left to do. PGlite has a single connection, so the lock is free there.
-import { Migrator, sql, type Kysely } from 'kysely';
+import { Migrator, sql, type Kysely } from './kysely.js';
 
 import { MIGRATIONS } from './migrations/index.js';
 

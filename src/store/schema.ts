@@ -1,7 +1,7 @@
 // Row types of the store's tables, as Kysely sees them. jsonb columns are written as JSON text (both
 // drivers pass a string parameter through to PostgreSQL, which parses it) and read back parsed; the
 // repositories validate what they read before handing it out as a domain type.
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated } from './kysely.js';
 
 /** jsonb: reads parsed JSON, writes JSON text (see json.ts `toJsonText`). */
 type JsonColumn = ColumnType<unknown, string, string>;

@@ -4,7 +4,7 @@
 // so the counts match the lines even while other processes write.
 import { once } from 'node:events';
 
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable } from '../kysely.js';
 
 import { VERSION } from '../../core/version.js';
 import { dynamoTables } from '../dynamodb/registry.js';

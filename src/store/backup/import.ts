@@ -5,7 +5,7 @@
 // with its line number and skipped; the rest of the file still loads.
 import { createInterface } from 'node:readline';
 
-import { sql } from 'kysely';
+import { sql } from '../kysely.js';
 
 import { dynamoTables } from '../dynamodb/registry.js';
 import type { Store } from '../index.js';

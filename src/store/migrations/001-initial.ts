@@ -1,6 +1,6 @@
 // The first schema: vulnerabilities, evidence, versioned rules, jobs and audit events.
 // Plain PostgreSQL that PGlite runs unchanged (no extensions).
-import { sql, type Kysely, type Migration } from 'kysely';
+import { sql, type Kysely, type Migration } from '../kysely.js';
 
 const now = sql`now()`;
 const emptyArray = sql`'[]'::jsonb`;

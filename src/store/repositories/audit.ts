@@ -1,5 +1,5 @@
 // Audit events as the store keeps them (the audit sinks forward them to a SIEM).
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable } from '../kysely.js';
 
 import { decodeNullableText, encodeNullableText, fromJson, toJsonText } from '../json.js';
 import type { AuditEventsTable, Database } from '../schema.js';

@@ -1,5 +1,5 @@
 // Exploit evidence, one copy per (CVE, content hash).
-import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { Insertable, Kysely, Selectable } from '../kysely.js';
 import type { z } from 'zod';
 
 import { EvidenceSchema, type Evidence } from '../../vulns/evidence.js';

@@ -2,7 +2,7 @@
 // service layer build on this.
 import { randomUUID } from 'node:crypto';
 
-import { sql, type Kysely, type Selectable, type Updateable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Updateable } from '../kysely.js';
 
 import { decodeNullableText, encodeNullableText, fromJson, toJsonText, toNullableJsonText } from '../json.js';
 import { type Database, type JobStatus, type JobsTable, JOB_STATUSES } from '../schema.js';

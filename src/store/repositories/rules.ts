@@ -5,7 +5,7 @@
 // past it), so version numbers stay consecutive and unique across processes.
 import { createHash } from 'node:crypto';
 
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from '../kysely.js';
 
 import { isUniqueViolation, withRetry } from '../errors.js';
 import { canonicalJson, fromJson, toJsonText } from '../json.js';

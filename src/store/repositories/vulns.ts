@@ -2,7 +2,7 @@
 // overwriting: KEV status, once known, stays; the record with the newer `modified` date supplies the
 // descriptive fields (gaps filled from the other); exploit facts (bundled with wafgen) survive an
 // import that has none. Re-importing the same record changes nothing but fetched_at.
-import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Selectable, type Transaction } from '../kysely.js';
 
 import {
   CveIdSchema,
