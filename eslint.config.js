@@ -22,10 +22,13 @@ const IO_MODULES = [
   'worker_threads',
   'cluster',
 ].flatMap((m) => [m, `node:${m}`]);
+const KYSELY_MESSAGE = 'import it from src/store/kysely.ts (the build bundles it into one file)';
 const KYSELY_VIA_BUNDLE = ['kysely', 'kysely-pglite-dialect'].map((name) => ({
   name,
-  message: 'import it from src/store/kysely.ts (the build bundles it into one file)',
+  message: KYSELY_MESSAGE,
 }));
+// Their subpaths too (`kysely/helpers/postgres`): a second copy of Kysely beside the bundle's.
+const KYSELY_SUBPATHS = { group: ['kysely/*', 'kysely-pglite-dialect/*'], message: KYSELY_MESSAGE };
 
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', 'node_modules/'] },
@@ -78,7 +81,7 @@ export default tseslint.config(
     files: ['src/**/*.ts'],
     ignores: ['src/store/kysely.ts'],
     rules: {
-      'no-restricted-imports': ['error', { paths: KYSELY_VIA_BUNDLE }],
+      'no-restricted-imports': ['error', { paths: KYSELY_VIA_BUNDLE, patterns: [KYSELY_SUBPATHS] }],
     },
   },
   {
@@ -95,6 +98,7 @@ export default tseslint.config(
               message: 'pure code: read files and sockets in requests/, app/ or an api adapter, not here',
             })),
           ],
+          patterns: [KYSELY_SUBPATHS],
         },
       ],
     },

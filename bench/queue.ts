@@ -111,6 +111,13 @@ if (!fromSources) {
   if (build.status === 2)
     console.error('bench:queue: tsc reported type errors (above); dist/ was written, going on');
   else if (build.status !== 0) throw new Error(`tsc failed (${build.status ?? build.signal})`);
+  // Kysely in one file over tsc's re-export, as `npm run build` does (else the workers load its
+  // 264 files and the dist/ left behind stays so).
+  const bundle = spawnSync(process.execPath, ['scripts/bundle-kysely.mjs'], {
+    cwd: resolve(fileURLToPath(import.meta.url), '../..'),
+    stdio: 'inherit',
+  });
+  if (bundle.status !== 0) throw new Error(`the Kysely bundle failed (${bundle.status ?? bundle.signal})`);
   // tsc rewrote dist/: the benign corpus snapshot names the build it was made by, so it is made
   // again (as `npm run build` does), else every worker, and every `wafgen` run after this bench,
   // parsed the corpus anew (~0.4 s of CPU each).

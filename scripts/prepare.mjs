@@ -40,9 +40,10 @@ if (built === undefined || built < sources) {
       stdio: 'inherit',
     },
   );
-  // tsc wrote dist/store/kysely.js as a re-export of the package: one bundle instead.
-  execFileSync(process.execPath, [join(root, 'scripts/bundle-kysely.mjs')], { cwd: root, stdio: 'inherit' });
 } else console.log('dist/ is current: not compiled again');
+// Kysely in one file over tsc's re-export; bundled again only when it is not a bundle of the
+// installed versions (after tsc, or a package upgraded with dist/ otherwise current).
+execFileSync(process.execPath, [join(root, 'scripts/bundle-kysely.mjs')], { cwd: root, stdio: 'inherit' });
 
 const { readBenignSnapshot } = await import('../dist/generation/benign.js');
 if (built !== undefined && built >= sources && (await readBenignSnapshot()))
