@@ -100,33 +100,26 @@ const LIMIT_MS = 15 * 60_000;
 // tsc exits 2 on type errors yet still writes dist/ (a tree with others' work under way): the
 // bench goes on after saying so; any other failure stops it.
 if (!fromSources) {
-  const build = spawnSync(
-    process.execPath,
-    ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'],
-    {
+  const node = (args: string[]) =>
+    spawnSync(process.execPath, args, {
       cwd: resolve(fileURLToPath(import.meta.url), '../..'),
       stdio: 'inherit',
-    },
-  );
+    });
+  const build = node(['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json']);
   if (build.status === 2)
     console.error('bench:queue: tsc reported type errors (above); dist/ was written, going on');
   else if (build.status !== 0) throw new Error(`tsc failed (${build.status ?? build.signal})`);
-  // Kysely in one file over tsc's re-export, as `npm run build` does (else the workers load its
-  // 264 files and the dist/ left behind stays so).
-  const bundle = spawnSync(process.execPath, ['scripts/bundle-kysely.mjs'], {
-    cwd: resolve(fileURLToPath(import.meta.url), '../..'),
-    stdio: 'inherit',
-  });
-  if (bundle.status !== 0) throw new Error(`the Kysely bundle failed (${bundle.status ?? bundle.signal})`);
-  // tsc rewrote dist/: the benign corpus snapshot names the build it was made by, so it is made
-  // again (as `npm run build` does), else every worker, and every `wafgen` run after this bench,
-  // parsed the corpus anew (~0.4 s of CPU each).
-  const snapshot = spawnSync(process.execPath, ['scripts/benign-snapshot.mjs'], {
-    cwd: resolve(fileURLToPath(import.meta.url), '../..'),
-    stdio: 'inherit',
-  });
-  if (snapshot.status !== 0)
-    throw new Error(`the benign snapshot failed (${snapshot.status ?? snapshot.signal})`);
+  // As `npm run build` does after tsc: Kysely in one file over tsc's re-export (else the workers
+  // load its 264 files, and the dist/ left behind stays so), and the benign corpus snapshot, which
+  // names the build it was made by (else every worker, and every `wafgen` run after this bench,
+  // parsed the corpus anew, ~0.4 s of CPU each).
+  for (const [script, what] of [
+    ['scripts/bundle-kysely.mjs', 'the Kysely bundle'],
+    ['scripts/benign-snapshot.mjs', 'the benign snapshot'],
+  ] as const) {
+    const r = node([script]);
+    if (r.status !== 0) throw new Error(`${what} failed (${r.status ?? r.signal})`);
+  }
 }
 
 const adminUrl = process.env.WAFGEN_BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';

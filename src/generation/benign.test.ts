@@ -19,7 +19,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 
 import { readAllRequests } from '../requests/index.js';
 import { requestSet } from '../evaluator/index.js';
-import { buildRequest } from '../requests/model.js';
+import { buildRequest, type HttpRequest } from '../requests/model.js';
 import type { Statement } from '../waf/model/shapes.generated.js';
 import {
   loadBenignSample,
@@ -149,32 +149,25 @@ describe('leaf outcomes kept in a file (rememberLeaves, recallLeaves)', () => {
     },
   };
 
+  const jndiIds = (set: readonly HttpRequest[]) =>
+    requestSet(set)
+      .matching(jndi)
+      .map((r) => r.id);
+
   it('a set of the same requests reads back what another wrote, behind the same key only', async () => {
     const file = join(tmp, 'leaves.v8');
     const first = requests();
-    expect(
-      requestSet(first)
-        .matching(jndi)
-        .map((r) => r.id),
-    ).toEqual(['0', '3']);
+    expect(jndiIds(first)).toEqual(['0', '3']);
     expect(await rememberLeaves(first, file, 'key 1')).toBe(1);
 
     const second = requests();
     expect(await recallLeaves(second, file, 'key 1')).toBe(1);
-    expect(
-      requestSet(second)
-        .matching(jndi)
-        .map((r) => r.id),
-    ).toEqual(['0', '3']);
+    expect(jndiIds(second)).toEqual(['0', '3']);
     expect(requestSet(second).evaluations).toBe(0);
     // Another key (another build, corpus or regex engine): nothing taken, worked out again.
     const third = requests();
     expect(await recallLeaves(third, file, 'key 2')).toBe(0);
-    expect(
-      requestSet(third)
-        .matching(jndi)
-        .map((r) => r.id),
-    ).toEqual(['0', '3']);
+    expect(jndiIds(third)).toEqual(['0', '3']);
     expect(requestSet(third).evaluations).toBe(4);
     // No temporary file left beside it.
     expect(readdirSync(tmp).filter((f) => f.startsWith('leaves.v8'))).toEqual(['leaves.v8']);

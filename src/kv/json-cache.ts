@@ -62,14 +62,13 @@ export class JsonCache<T> {
     this.accept = opts.accept ?? ((v) => v as T);
     this.parsed = new LRUCache({ max: opts.maxParsed ?? 1000 });
     this.l1Ms = opts.l1Ms && opts.l1Ms > 0 ? opts.l1Ms : 0;
-    const clock = opts.now ?? (() => performance.now());
-    this.now = clock;
+    this.now = opts.now ?? (() => performance.now());
     this.l1 =
       this.l1Ms > 0
         ? new LRUCache({
             max: opts.maxParsed ?? 1000,
             ttl: this.l1Ms,
-            perf: { now: clock },
+            perf: { now: this.now },
             ttlResolution: opts.now ? 0 : 1,
           })
         : undefined;
