@@ -20,6 +20,7 @@ import { withTimeout } from '../core/timeout.js';
 import { VERSION as PACKAGE_VERSION } from '../core/version.js';
 import { loadConfig, type Config } from '../config/index.js';
 import type { Engine } from '../generation/types.js';
+import type { HttpRequest } from '../requests/model.js';
 import type { EngineMode } from '../generation/llm/index.js';
 import type { KeyValueStore, SlidingWindowLimiter } from '../kv/index.js';
 import { loadLlmConfig } from '../llm/config.js';
@@ -81,6 +82,12 @@ export interface GenerationPartsOptions {
   metrics?: Metrics;
   /** How reference URLs are fetched (default: the safe fetcher); tests serve pages from here. */
   fetcher?: Fetcher;
+  /**
+   * The benign traffic the generations will be checked against, still loading (the CLI's built-in
+   * corpus): the engine prepares what it learns from it while the store opens (Engine.prepare).
+   * Its failure is the caller's to report.
+   */
+  benign?: Promise<readonly HttpRequest[] | undefined>;
 }
 
 export async function openGenerationParts(
@@ -98,33 +105,46 @@ export async function openGenerationParts(
     // A CVE missing from the store is looked up live (NVD, KEV, nuclei) unless WAFGEN_OFFLINE.
     live: loadLiveConfig(env, { dataDir: config.dataDir }),
   };
-  const store =
+  // While the store opens (a warm `wafgen generate` waits ~0.25 s there for PGlite, its main thread
+  // idle), the engine works out what it learns from the benign traffic alone (Engine.prepare) and
+  // the bundled exploit requests are parsed: work every generation of the built-in engine does
+  // first. A failure here is not reported: the generation meets it again, where it is.
+  const warm = Promise.all([
+    opts.benign?.then((benign) => {
+      if (benign) choice.engine.prepare?.(benign);
+    }),
+    import('../vulns/bundled.js').then((m) => m.preloadBundledExploits()),
+  ]).catch(() => {});
+  const ownsStore = opts.store === undefined;
+  const ownsAudit = opts.audit === undefined;
+  // The store and the audit log open side by side; when one fails, what the other opened is closed.
+  const [opened, auditOpened] = await Promise.allSettled([
     opts.store === false
       ? undefined
       : (opts.store ??
-        (await (
-          await import('./store.js')
-        ).openSeededStore(config, env, opts.storeThread ? { pgliteThread: true } : {})));
-  const ownsStore = opts.store === undefined;
-  let audit: AuditLog | undefined;
-  try {
+        import('./store.js').then((m) =>
+          m.openSeededStore(config, env, opts.storeThread ? { pgliteThread: true } : {}),
+        )),
     // One audit event per generation (file spool by default; a second process on the same data
     // directory gets its own spool, see src/audit).
-    if (opts.audit === undefined) {
-      const [{ openAuditLog }, { loadAuditConfig }] = await Promise.all([
-        import('../audit/index.js'),
-        import('../audit/config.js'),
-      ]);
-      audit = await openAuditLog(loadAuditConfig(env, { dataDir: config.dataDir }), {
-        ...(opts.logger ? { logger: opts.logger } : {}),
-        ...(opts.metrics ? { metrics: opts.metrics } : {}),
-      });
-    } else if (opts.audit !== false) audit = opts.audit;
-  } catch (e) {
-    if (ownsStore) await store?.close().catch(() => {});
-    throw e;
+    ownsAudit
+      ? Promise.all([import('../audit/index.js'), import('../audit/config.js')]).then(
+          ([{ openAuditLog }, { loadAuditConfig }]) =>
+            openAuditLog(loadAuditConfig(env, { dataDir: config.dataDir }), {
+              ...(opts.logger ? { logger: opts.logger } : {}),
+              ...(opts.metrics ? { metrics: opts.metrics } : {}),
+            }),
+        )
+      : opts.audit || undefined,
+  ]);
+  await warm;
+  if (opened.status === 'rejected' || auditOpened.status === 'rejected') {
+    if (ownsStore && opened.status === 'fulfilled') await opened.value?.close().catch(() => {});
+    if (ownsAudit && auditOpened.status === 'fulfilled') await auditOpened.value?.close().catch(() => {});
+    throw opened.status === 'rejected' ? opened.reason : (auditOpened as PromiseRejectedResult).reason;
   }
-  const ownsAudit = opts.audit === undefined;
+  const store: Store | undefined = opened.value;
+  const audit: AuditLog | undefined = auditOpened.value;
   let closed: Promise<void> | undefined;
   return {
     deps: {

@@ -137,6 +137,13 @@ export interface Feedback {
 export interface Engine {
   readonly name: string;
   propose(input: GenerationInput, feedback?: Feedback): Promise<Proposal>;
+  /**
+   * Works out ahead what the engine learns from this benign traffic alone, whatever the CVE, so
+   * that a later `propose` on the same array finds it done (the built-in engine's view of the
+   * decoded corpus). Called while something else is awaited: a warm `wafgen generate` waits for
+   * the embedded store to open. Optional; never required for correctness.
+   */
+  prepare?(benign: readonly HttpRequest[]): void;
 }
 
 export interface RequestOutcome {

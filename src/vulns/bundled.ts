@@ -97,12 +97,22 @@ async function readBundledExploits(): Promise<Map<string, HttpRequest[]>> {
   return byCve;
 }
 
-/** The bundled exploit requests of `cveId` (any case); empty when it has none. Callers get copies. */
-export async function bundledExploits(cveId: string): Promise<HttpRequest[]> {
-  exploitsCache ??= readBundledExploits().catch((e: unknown) => {
+const bundledExploitsByCve = (): Promise<Map<string, HttpRequest[]>> =>
+  (exploitsCache ??= readBundledExploits().catch((e: unknown) => {
     exploitsCache = undefined;
     throw e;
-  });
-  const mine = (await exploitsCache).get(cveId.trim().toUpperCase()) ?? [];
+  }));
+
+/** The bundled exploit requests of `cveId` (any case); empty when it has none. Callers get copies. */
+export async function bundledExploits(cveId: string): Promise<HttpRequest[]> {
+  const mine = (await bundledExploitsByCve()).get(cveId.trim().toUpperCase()) ?? [];
   return structuredClone(mine);
+}
+
+/**
+ * Reads and parses the bundled exploit requests now, for a later {@link bundledExploits} (the
+ * composition root calls it while the store opens). A failure is left for that call to report.
+ */
+export async function preloadBundledExploits(): Promise<void> {
+  await bundledExploitsByCve().catch(() => {});
 }

@@ -240,18 +240,26 @@ Examples:
     const benignFiles = await withStdin(opts.benign, cfg.WAFGEN_MAX_INPUT_BYTES);
     const [vulnFile] = opts.vuln ? await withStdin([opts.vuln], cfg.WAFGEN_MAX_INPUT_BYTES) : [];
     // A record given on the command line and nothing to save: no need to open the store. The
-    // store opens (PGlite compiles and starts) while the built-in benign corpus is read: the two
-    // overlap instead of queueing (see bench:cli).
+    // store opens (PGlite compiles and starts) while the built-in benign corpus is read, with the
+    // leaf outcomes an earlier run kept (a cache in the data directory), and the engine prepares
+    // what it learns from it: they overlap instead of queueing (see bench:cli).
+    const builtinBenign =
+      opts.benign.length === 0
+        ? import('../../generation/benign.js').then(async (m) => {
+            const sample = await m.loadBenignSample();
+            await m.recallBenignLeaves(cfg.dataDir);
+            return sample;
+          })
+        : undefined;
     const [opened, benign] = await Promise.allSettled([
       openGenerationParts(cfg, {
         engineMode: opts.engine,
         ...(opts.provider ? { providers: opts.provider } : {}),
         ...(opts.vuln && !opts.save ? { store: false as const } : { storeThread: true }),
         principal: cliPrincipal(),
+        ...(builtinBenign ? { benign: builtinBenign } : {}),
       }),
-      opts.benign.length === 0
-        ? import('../../generation/benign.js').then((m) => m.loadBenignSample())
-        : undefined,
+      builtinBenign,
     ]);
     // Neither may be left behind when the other failed: an open store holds its folder (and its
     // PGlite thread keeps the process alive).
@@ -262,9 +270,8 @@ Examples:
       throw benign.reason;
     }
     try {
-      // The built-in corpus's leaf outcomes an earlier run evaluated (a cache in the data directory).
+      // Recalled above, kept below: the built-in corpus's leaf outcomes (benign-leaves.v8).
       const benignModule = benign.value ? await import('../../generation/benign.js') : undefined;
-      await benignModule?.recallBenignLeaves(cfg.dataDir);
       const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
       const json: unknown[] = [];
       const outcomes: GenerationOutcome[] = [];

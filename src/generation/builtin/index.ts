@@ -10,7 +10,14 @@ import type { Statement } from '../../waf/model/shapes.generated.js';
 import { KNOWLEDGE, type Component } from '../knowledge/index.js';
 import type { Candidate, Engine, Feedback, GenerationInput, Proposal } from '../types.js';
 import { classify } from './classify.js';
-import { distinctive, learnEndpoints, learnRoutes, learnTokens, looksRandom } from './learn.js';
+import {
+  distinctive,
+  learnEndpoints,
+  learnRoutes,
+  learnTokens,
+  looksRandom,
+  prepareBenignView,
+} from './learn.js';
 import { locatePayload, type Located } from './locate.js';
 import {
   allOf,
@@ -74,6 +81,11 @@ function benignSafe(statements: readonly Statement[], benign: readonly HttpReque
 
 export class BuiltinEngine implements Engine {
   readonly name = 'builtin';
+
+  /** The decoded view of the benign traffic the learners compare exploits with (learn.ts). */
+  prepare(benign: readonly HttpRequest[]): void {
+    prepareBenignView(benign);
+  }
 
   async propose(input: GenerationInput, feedback?: Feedback): Promise<Proposal> {
     const { record, exploits, benign, facts } = input;

@@ -5,7 +5,7 @@ import { TEXT_TRANSFORMATIONS } from '../../evaluator/transforms/index.js';
 
 import { buildRequest, type HttpRequest, type RequestInit } from '../../requests/model.js';
 import * as grams from './gram-filter.js';
-import { distinctive, learnRoutes, learnTokens } from './learn.js';
+import { distinctive, learnRoutes, learnTokens, prepareBenignView } from './learn.js';
 
 // The real filter, watched: the test below checks that it is built, and used, for each component.
 vi.mock('./gram-filter.js', async (original) => {
@@ -33,6 +33,18 @@ describe('learning against a benign array', () => {
     expect(tokens(noisy)).not.toContain('java.lang.runtime');
     // Asked again: the same answers (nothing carried over from the other array).
     expect(tokens(quiet)).toContain('java.lang.runtime');
+  });
+
+  it('prepareBenignView takes the array as it is then: later asks read that view', () => {
+    const tokens = (benign: HttpRequest[]) => learnTokens(exploits, benign).tokens.map((t) => t.token);
+    const carrying = req('b3', { uri: '/x', method: 'POST', body: 'text=about%20java.lang.runtime' });
+    // Prepared first, then a request carrying the token added: the view was built before it.
+    const prepared = [...quiet];
+    prepareBenignView(prepared);
+    prepared.push(carrying);
+    expect(tokens(prepared)).toContain('java.lang.runtime');
+    // The same array contents, never prepared: the first ask sees the carrying request.
+    expect(tokens([...quiet, carrying])).not.toContain('java.lang.runtime');
   });
 
   it('never finds a needle across two benign requests', () => {

@@ -1,0 +1,99 @@
+// app/root.ts, openGenerationParts: while the store opens, the engine prepares the benign traffic it
+// is handed (Engine.prepare); the store and the audit log open side by side, and when one of them
+// fails, what the other opened is closed (the data directory's lock is free again).
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, describe, expect, it, vi } from 'vitest';
+
+import { openGenerationParts } from '../../src/app/root.js';
+import { loadConfig } from '../../src/config/index.js';
+import type { Engine } from '../../src/generation/types.js';
+import { buildRequest, type HttpRequest } from '../../src/requests/model.js';
+import { openStore } from '../../src/store/index.js';
+
+const root = mkdtempSync(join(tmpdir(), 'wafgen-generation-parts-'));
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+const benign: HttpRequest[] = [
+  buildRequest({ id: 'b1', method: 'GET', uri: '/home?q=hello', headers: [['Host', 'victim.example']] }),
+];
+function fakeEngine() {
+  return {
+    name: 'fake',
+    propose: () => Promise.reject(new Error('not asked in these tests')),
+    prepare: vi.fn<(benign: readonly HttpRequest[]) => void>(),
+  } satisfies Engine;
+}
+const locked = (dataDir: string) => existsSync(join(dataDir, 'pglite.lock'));
+
+describe('openGenerationParts', () => {
+  it('has the engine prepare the benign traffic it is handed, the same array, once', async () => {
+    const engine = fakeEngine();
+    const parts = await openGenerationParts(loadConfig({}), {
+      engine: { engine },
+      store: false,
+      audit: false,
+      benign: Promise.resolve(benign),
+    });
+    expect(engine.prepare).toHaveBeenCalledTimes(1);
+    expect(engine.prepare.mock.calls[0]![0]).toBe(benign);
+    await parts.close();
+  });
+
+  it('prepares nothing without benign traffic, and leaves a failed load to its caller', async () => {
+    const engine = fakeEngine();
+    for (const loading of [undefined, Promise.resolve(undefined)]) {
+      const parts = await openGenerationParts(loadConfig({}), {
+        engine: { engine },
+        store: false,
+        audit: false,
+        ...(loading ? { benign: loading } : {}),
+      });
+      await parts.close();
+    }
+    const failed = Promise.reject(new Error('corpus unreadable'));
+    const parts = await openGenerationParts(loadConfig({}), {
+      engine: { engine },
+      store: false,
+      audit: false,
+      benign: failed,
+    });
+    await parts.close();
+    await expect(failed).rejects.toThrow('corpus unreadable');
+    expect(engine.prepare).not.toHaveBeenCalled();
+  });
+
+  it('closes the store it opened when the audit log cannot open', async () => {
+    const dataDir = join(root, 'audit-fails');
+    const env = { WAFGEN_DATA_DIR: dataDir, WAFGEN_AUDIT_BATCH_SIZE: '0' };
+    await expect(
+      openGenerationParts(loadConfig(env), { env, engine: { engine: fakeEngine() } }),
+    ).rejects.toThrow(/WAFGEN_AUDIT_BATCH_SIZE/);
+    // The store was made and opened beside the failing audit log, then closed: its folder is free.
+    expect(existsSync(join(dataDir, 'pglite'))).toBe(true);
+    expect(locked(dataDir)).toBe(false);
+    const again = await openStore({ dataDir });
+    await again.close();
+  }, 60_000);
+
+  it('reports the store that cannot open, not the audit log opened beside it', async () => {
+    const dataDir = join(root, 'store-busy');
+    const holder = await openStore({ dataDir });
+    try {
+      const env = { WAFGEN_DATA_DIR: dataDir };
+      const failure = await openGenerationParts(loadConfig(env), {
+        env,
+        engine: { engine: fakeEngine() },
+      }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(failure).toBeInstanceOf(Error);
+      expect((failure as Error).message).toMatch(/in use|lock|open/i);
+    } finally {
+      await holder.close();
+    }
+  }, 60_000);
+});
