@@ -10,7 +10,6 @@ import v8 from 'node:v8';
 
 import { VERSION } from '../core/version.js';
 import { requestSet } from '../evaluator/index.js';
-import { readAllRequests } from '../requests/index.js';
 import { parseJsonlLine } from '../requests/jsonl.js';
 import type { HttpRequest } from '../requests/model.js';
 
@@ -114,6 +113,8 @@ export async function loadBenignSample(files?: readonly string[]): Promise<HttpR
     }
     return cached;
   }
+  // The readers of every request format (HAR, WAF logs, nuclei, raw HTTP) only for files given.
+  const { readAllRequests } = await import('../requests/index.js');
   const { requests } = await readAllRequests(files, { expect: 'allow' });
   return requests.map((r) => ({ ...r, expect: 'allow' as const }));
 }

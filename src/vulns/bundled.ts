@@ -8,7 +8,6 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { readAllRequests } from '../requests/index.js';
 import { zodMessage } from '../requests/jsonl.js';
 import type { HttpRequest } from '../requests/model.js';
 import { type VulnRecord, VulnRecordSchema } from './model.js';
@@ -85,6 +84,9 @@ export function findBundled(id: string): VulnRecord | undefined {
 let exploitsCache: Promise<Map<string, HttpRequest[]>> | undefined;
 
 async function readBundledExploits(): Promise<Map<string, HttpRequest[]>> {
+  // The request readers load with the first read (the composition root's preload, while the store
+  // opens), not with this module: every generation's start-up imports it.
+  const { readAllRequests } = await import('../requests/index.js');
   const { requests, errors } = await readAllRequests(BUNDLED_EXPLOITS_FILE, { expect: 'block' });
   if (errors.length > 0)
     throw new BundledDataError(`${errors[0]!.file}:${errors[0]!.line}: ${errors[0]!.message}`);

@@ -13,10 +13,12 @@ import { join, resolve } from 'node:path';
 import { z } from 'zod';
 
 import { ConfigError, loadConfig } from '../../config/index.js';
-import { DEFAULT_TIMEOUT_MS } from './http.js';
-import { DEFAULT_KEV_URL } from './kev.js';
-import { DEFAULT_NUCLEI_TEMPLATES } from './nuclei.js';
-import { DEFAULT_NVD_URL } from './nvd.js';
+import {
+  DEFAULT_KEV_URL,
+  DEFAULT_NUCLEI_TEMPLATES,
+  DEFAULT_NVD_URL,
+  DEFAULT_TIMEOUT_MS,
+} from './defaults.js';
 
 const httpUrl = z.string().refine(
   (v) => {

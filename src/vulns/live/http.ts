@@ -4,6 +4,7 @@
 // headers (the NVD API key travels in one).
 
 import { type Clock, systemClock } from './clock.js';
+import { DEFAULT_TIMEOUT_MS } from './defaults.js';
 
 /** The subset of `fetch` used here, so tests and callers can pass their own. */
 export type FetchImpl = (url: string, init: RequestInit) => Promise<Response>;
@@ -55,7 +56,6 @@ export class HttpError extends Error {
   }
 }
 
-export const DEFAULT_TIMEOUT_MS = 15_000;
 const USER_AGENT = 'wafgen (live CVE look-up; +https://github.com/wafgen)';
 
 /** Retry-After (delta-seconds or an HTTP date) in ms from `now`; undefined when absent or unreadable. */

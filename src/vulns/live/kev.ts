@@ -10,10 +10,9 @@ import { join } from 'node:path';
 import { parseKev } from '../importers/kev.js';
 import type { VulnRecord } from '../model.js';
 import type { Clock } from './clock.js';
-import { type FetchImpl, DEFAULT_TIMEOUT_MS, fetchText } from './http.js';
+import { DEFAULT_KEV_URL, DEFAULT_TIMEOUT_MS } from './defaults.js';
+import { type FetchImpl, fetchText } from './http.js';
 
-export const DEFAULT_KEV_URL =
-  'https://www.cisa.gov/sites/default/files/feeds/known_exploited_vulnerabilities.json';
 export const KEV_MAX_AGE_MS = 24 * 60 * 60 * 1000;
 /** The catalog was about 1.5 MiB in 2025. */
 const DEFAULT_KEV_MAX_BYTES = 64 * 1024 * 1024;

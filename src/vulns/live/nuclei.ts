@@ -11,10 +11,9 @@ import { join } from 'node:path';
 import type { ImportResult } from '../importers/common.js';
 import { parseNucleiVuln } from '../importers/nuclei.js';
 import type { Clock } from './clock.js';
-import { type FetchImpl, DEFAULT_TIMEOUT_MS, fetchText, HttpError } from './http.js';
+import { DEFAULT_NUCLEI_TEMPLATES, DEFAULT_TIMEOUT_MS } from './defaults.js';
+import { type FetchImpl, fetchText, HttpError } from './http.js';
 
-export const DEFAULT_NUCLEI_TEMPLATES =
-  'https://raw.githubusercontent.com/projectdiscovery/nuclei-templates/main';
 /** Templates are kilobytes; the importer keeps at most 200,000 characters of one. */
 const DEFAULT_NUCLEI_MAX_BYTES = 1024 * 1024;
 /** Folders walked under http/cves when searching a checkout (years, then files). */

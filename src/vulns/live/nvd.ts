@@ -10,10 +10,10 @@
 import { parseNvd } from '../importers/nvd.js';
 import type { VulnRecord } from '../model.js';
 import { type Clock, systemClock } from './clock.js';
-import { type FetchImpl, DEFAULT_TIMEOUT_MS, fetchText } from './http.js';
+import { DEFAULT_NVD_URL, DEFAULT_TIMEOUT_MS } from './defaults.js';
+import { type FetchImpl, fetchText } from './http.js';
 import { SlidingWindowLimiter } from './rate-limit.js';
 
-export const DEFAULT_NVD_URL = 'https://services.nvd.nist.gov';
 /** NVD's rolling window, plus a margin for clock skew and requests that take a while to arrive. */
 export const NVD_WINDOW_MS = 30_000;
 export const NVD_WINDOW_MARGIN_MS = 500;
