@@ -106,14 +106,16 @@ export async function openGenerationParts(
     live: loadLiveConfig(env, { dataDir: config.dataDir }),
   };
   // While the store opens (a warm `wafgen generate` waits ~0.25 s there for PGlite, its main thread
-  // idle), the engine works out what it learns from the benign traffic alone (Engine.prepare) and
-  // the bundled exploit requests are parsed: work every generation of the built-in engine does
-  // first. A failure here is not reported: the generation meets it again, where it is.
+  // idle), the engine works out what it learns from the benign traffic alone (Engine.prepare: the
+  // chosen engine only, not a fallback that may never run), and a short command on PGlite's thread
+  // parses the bundled exploit requests, which every generation reads unless told to withhold them.
+  // Not for the service, the worker or the library: they pay it once, and have no such wait to hide
+  // it in. A failure here is not reported: the generation meets it again, where it is.
   const warm = Promise.all([
     opts.benign?.then((benign) => {
       if (benign) choice.engine.prepare?.(benign);
     }),
-    import('../vulns/bundled.js').then((m) => m.preloadBundledExploits()),
+    opts.storeThread ? import('../vulns/bundled.js').then((m) => m.preloadBundledExploits()) : undefined,
   ]).catch(() => {});
   const ownsStore = opts.store === undefined;
   const ownsAudit = opts.audit === undefined;
@@ -137,12 +139,14 @@ export async function openGenerationParts(
         )
       : opts.audit || undefined,
   ]);
-  await warm;
   if (opened.status === 'rejected' || auditOpened.status === 'rejected') {
     if (ownsStore && opened.status === 'fulfilled') await opened.value?.close().catch(() => {});
-    if (ownsAudit && auditOpened.status === 'fulfilled') await auditOpened.value?.close().catch(() => {});
+    // Closed without waiting for delivery: nothing was generated, and the failure is what the caller
+    // is waiting for (anything spooled stays on disk for the next start).
+    if (ownsAudit && auditOpened.status === 'fulfilled') await auditOpened.value?.close(0).catch(() => {});
     throw opened.status === 'rejected' ? opened.reason : (auditOpened as PromiseRejectedResult).reason;
   }
+  await warm;
   const store: Store | undefined = opened.value;
   const audit: AuditLog | undefined = auditOpened.value;
   let closed: Promise<void> | undefined;

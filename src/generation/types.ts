@@ -141,7 +141,8 @@ export interface Engine {
    * Works out ahead what the engine learns from this benign traffic alone, whatever the CVE, so
    * that a later `propose` on the same array finds it done (the built-in engine's view of the
    * decoded corpus). Called while something else is awaited: a warm `wafgen generate` waits for
-   * the embedded store to open. Optional; never required for correctness.
+   * the embedded store to open. Optional; never required for correctness, provided the array is not
+   * changed afterwards (what an engine learns from it is kept per array, as it was when first seen).
    */
   prepare?(benign: readonly HttpRequest[]): void;
 }

@@ -1,6 +1,7 @@
 // app/root.ts, openGenerationParts: while the store opens, the engine prepares the benign traffic it
-// is handed (Engine.prepare); the store and the audit log open side by side, and when one of them
-// fails, what the other opened is closed (the data directory's lock is free again).
+// is handed (Engine.prepare); the store and the audit log are both opened, and when one of them
+// fails, what the other opened is closed (the data directory's and the audit spool's locks are free
+// again) and the store's failure is the one reported.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ import { openGenerationParts } from '../../src/app/root.js';
 import { loadConfig } from '../../src/config/index.js';
 import type { Engine } from '../../src/generation/types.js';
 import { buildRequest, type HttpRequest } from '../../src/requests/model.js';
-import { openStore } from '../../src/store/index.js';
+import { openStore, StoreBusyError } from '../../src/store/index.js';
 
 const root = mkdtempSync(join(tmpdir(), 'wafgen-generation-parts-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
@@ -60,8 +61,9 @@ describe('openGenerationParts', () => {
       audit: false,
       benign: failed,
     });
+    // Opened all the same: the failed load is its caller's to report (the CLI does, from the same promise).
+    expect(parts.deps.engine).toBe(engine);
     await parts.close();
-    await expect(failed).rejects.toThrow('corpus unreadable');
     expect(engine.prepare).not.toHaveBeenCalled();
   });
 
@@ -78,7 +80,7 @@ describe('openGenerationParts', () => {
     await again.close();
   }, 60_000);
 
-  it('reports the store that cannot open, not the audit log opened beside it', async () => {
+  it('reports the store that cannot open, and closes the audit log opened beside it', async () => {
     const dataDir = join(root, 'store-busy');
     const holder = await openStore({ dataDir });
     try {
@@ -87,11 +89,37 @@ describe('openGenerationParts', () => {
         env,
         engine: { engine: fakeEngine() },
       }).then(
-        () => undefined,
+        async (parts) => {
+          await parts.close();
+          return undefined;
+        },
         (e: unknown) => e,
       );
-      expect(failure).toBeInstanceOf(Error);
-      expect((failure as Error).message).toMatch(/in use|lock|open/i);
+      expect(failure).toBeInstanceOf(StoreBusyError);
+      // The audit log did open (its spool folder exists) and was closed: its lock is gone.
+      expect(existsSync(join(dataDir, 'audit', 'spool', 'file'))).toBe(true);
+      expect(existsSync(join(dataDir, 'audit', 'spool', 'file', 'lock'))).toBe(false);
+    } finally {
+      await holder.close();
+    }
+  }, 60_000);
+
+  it('reports the store, not the audit log, when both fail', async () => {
+    const dataDir = join(root, 'both-fail');
+    const holder = await openStore({ dataDir });
+    try {
+      const env = { WAFGEN_DATA_DIR: dataDir, WAFGEN_AUDIT_BATCH_SIZE: '0' };
+      const failure = await openGenerationParts(loadConfig(env), {
+        env,
+        engine: { engine: fakeEngine() },
+      }).then(
+        async (parts) => {
+          await parts.close();
+          return undefined;
+        },
+        (e: unknown) => e,
+      );
+      expect(failure).toBeInstanceOf(StoreBusyError);
     } finally {
       await holder.close();
     }

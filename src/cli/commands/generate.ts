@@ -243,23 +243,21 @@ Examples:
     // store opens (PGlite compiles and starts) while the built-in benign corpus is read, with the
     // leaf outcomes an earlier run kept (a cache in the data directory), and the engine prepares
     // what it learns from it: they overlap instead of queueing (see bench:cli).
-    const builtinBenign =
-      opts.benign.length === 0
-        ? import('../../generation/benign.js').then(async (m) => {
-            const sample = await m.loadBenignSample();
-            await m.recallBenignLeaves(cfg.dataDir);
-            return sample;
-          })
-        : undefined;
+    const benignModule = opts.benign.length === 0 ? import('../../generation/benign.js') : undefined;
+    const sample = benignModule?.then((m) => m.loadBenignSample());
     const [opened, benign] = await Promise.allSettled([
       openGenerationParts(cfg, {
         engineMode: opts.engine,
         ...(opts.provider ? { providers: opts.provider } : {}),
         ...(opts.vuln && !opts.save ? { store: false as const } : { storeThread: true }),
         principal: cliPrincipal(),
-        ...(builtinBenign ? { benign: builtinBenign } : {}),
+        ...(sample ? { benign: sample } : {}),
       }),
-      builtinBenign,
+      // The kept leaves are read while the engine prepares its view of the same corpus.
+      sample?.then(async (requests) => {
+        await (await benignModule)!.recallBenignLeaves(cfg.dataDir);
+        return requests;
+      }),
     ]);
     // Neither may be left behind when the other failed: an open store holds its folder (and its
     // PGlite thread keeps the process alive).
@@ -271,7 +269,6 @@ Examples:
     }
     try {
       // Recalled above, kept below: the built-in corpus's leaf outcomes (benign-leaves.v8).
-      const benignModule = benign.value ? await import('../../generation/benign.js') : undefined;
       const results: { rule: Rule; report: GenerationReport & { version?: number } }[] = [];
       const json: unknown[] = [];
       const outcomes: GenerationOutcome[] = [];
@@ -324,7 +321,7 @@ Examples:
         note(io, `wrote ${opts.output}\n`);
       } else io.out(out);
       setExit(exitOf(outcomes));
-      await benignModule?.rememberBenignLeaves(cfg.dataDir);
+      if (benign.value) await (await benignModule)?.rememberBenignLeaves(cfg.dataDir);
     } finally {
       await parts.close();
     }
