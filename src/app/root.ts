@@ -105,8 +105,8 @@ export async function openGenerationParts(
     // A CVE missing from the store is looked up live (NVD, KEV, nuclei) unless WAFGEN_OFFLINE.
     live: loadLiveConfig(env, { dataDir: config.dataDir }),
   };
-  // While the store opens (a warm `wafgen generate` waits ~0.25 s there for PGlite, its main thread
-  // idle), the engine works out what it learns from the benign traffic alone (Engine.prepare: the
+  // While the store opens (a warm `wafgen generate` waited ~0.25 s there for PGlite, its main thread
+  // idle, before this overlap), the engine works out what it learns from the benign traffic alone (Engine.prepare: the
   // chosen engine only, not a fallback that may never run), and a short command on PGlite's thread
   // parses the bundled exploit requests, which every generation reads unless told to withhold them.
   // Not for the service, the worker or the library: they pay it once, and have no such wait to hide

@@ -80,11 +80,15 @@ describe('openGenerationParts', () => {
     await again.close();
   }, 60_000);
 
-  it('reports the store that cannot open, and closes the audit log opened beside it', async () => {
-    const dataDir = join(root, 'store-busy');
+  /**
+   * openGenerationParts on a data directory whose store another holder keeps open: what it threw
+   * (parts that opened after all are closed, and give undefined).
+   */
+  async function withBusyStore(name: string, extra: NodeJS.ProcessEnv = {}) {
+    const dataDir = join(root, name);
     const holder = await openStore({ dataDir });
     try {
-      const env = { WAFGEN_DATA_DIR: dataDir };
+      const env = { WAFGEN_DATA_DIR: dataDir, ...extra };
       const failure = await openGenerationParts(loadConfig(env), {
         env,
         engine: { engine: fakeEngine() },
@@ -95,33 +99,22 @@ describe('openGenerationParts', () => {
         },
         (e: unknown) => e,
       );
-      expect(failure).toBeInstanceOf(StoreBusyError);
-      // The audit log did open (its spool folder exists) and was closed: its lock is gone.
-      expect(existsSync(join(dataDir, 'audit', 'spool', 'file'))).toBe(true);
-      expect(existsSync(join(dataDir, 'audit', 'spool', 'file', 'lock'))).toBe(false);
+      return { dataDir, failure };
     } finally {
       await holder.close();
     }
+  }
+
+  it('reports the store that cannot open, and closes the audit log opened beside it', async () => {
+    const { dataDir, failure } = await withBusyStore('store-busy');
+    expect(failure).toBeInstanceOf(StoreBusyError);
+    // The audit log did open (its spool folder exists) and was closed: its lock is gone.
+    expect(existsSync(join(dataDir, 'audit', 'spool', 'file'))).toBe(true);
+    expect(existsSync(join(dataDir, 'audit', 'spool', 'file', 'lock'))).toBe(false);
   }, 60_000);
 
   it('reports the store, not the audit log, when both fail', async () => {
-    const dataDir = join(root, 'both-fail');
-    const holder = await openStore({ dataDir });
-    try {
-      const env = { WAFGEN_DATA_DIR: dataDir, WAFGEN_AUDIT_BATCH_SIZE: '0' };
-      const failure = await openGenerationParts(loadConfig(env), {
-        env,
-        engine: { engine: fakeEngine() },
-      }).then(
-        async (parts) => {
-          await parts.close();
-          return undefined;
-        },
-        (e: unknown) => e,
-      );
-      expect(failure).toBeInstanceOf(StoreBusyError);
-    } finally {
-      await holder.close();
-    }
+    const { failure } = await withBusyStore('both-fail', { WAFGEN_AUDIT_BATCH_SIZE: '0' });
+    expect(failure).toBeInstanceOf(StoreBusyError);
   }, 60_000);
 });
