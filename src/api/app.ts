@@ -291,12 +291,15 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
 
   // --- rules ---------------------------------------------------------------------------------------
   /** The `validations` key of a body: caller, content type, length, and slices of the body. */
-  const validationKey = (c: Context, body: string): string => {
+  const validationKey = (principal: string, contentType: string, body: string): string => {
     const n = body.length;
     const mid = n >> 1;
     const slices = n <= 192 ? body : body.slice(0, 64) + body.slice(mid - 32, mid + 32) + body.slice(n - 64);
-    return `${(c.get('principal') as Principal).id}\n${c.req.header('content-type') ?? ''}\n${n}\n${slices}`;
+    return `${principal}\n${contentType}\n${n}\n${slices}`;
   };
+  /** The key of this request's body (after the guard: the principal is known). */
+  const keyOf = (c: Context, body: string): string =>
+    validationKey((c.get('principal') as Principal).id, c.req.header('content-type') ?? '', body);
   /** The answer this caller got for this exact body before (see `validations`), if it is kept. */
   const validatedAnswer = (key: string, body: string): Uint8Array<ArrayBuffer> | undefined => {
     const kept = validations.get(key);
@@ -305,7 +308,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
   /** A body this caller validated before: its answer, before any parsing. */
   const validatedBefore: MiddlewareHandler = async (c, next) => {
     const body = await c.req.text();
-    const bytes = validatedAnswer(validationKey(c, body), body);
+    const bytes = validatedAnswer(keyOf(c, body), body);
     if (!bytes) return next();
     return plainResponse(c, 200, bytes, JSON_TYPE);
   };
@@ -472,7 +475,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       const body = c.req.valid('json');
       // The body as read (already parsed and checked above): the whole input of the validation.
       const text = await c.req.text();
-      const key = validationKey(c, text);
+      const key = keyOf(c, text);
       let bytes = validatedAnswer(key, text);
       if (!bytes) {
         const report = await libraryCall(() =>
@@ -684,7 +687,8 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
     }
   });
 
-  // The cache-hit GET /v1/rules/:cveId as the Node adapter serves it before Hono (./hot-path).
+  // The cache-hit GET /v1/rules/:cveId and the repeated validate as the Node adapter serves them
+  // before Hono (./hot-path).
   attachHotPath(
     app,
     createHotPath({
@@ -693,6 +697,9 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
       peek: (id) => service.rules.peekNear(id),
       hit: () => service.rules.recordNearHit(),
       body: (view) => ruleJson(view, 'hit'),
+      validated: (principal, contentType, body) =>
+        validatedAnswer(validationKey(principal, contentType, body), body),
+      maxBodyBytes: config.maxBodyBytes,
       metrics,
       debug: (line) => {
         if (log.isLevelEnabled('debug')) log.debug(line, 'request');

@@ -1,7 +1,7 @@
 // `wafgen serve`: the API on Node's HTTP server, and /metrics on a listener of its own when
 // WAFGEN_METRICS_PORT says so (same host). Closing stops accepting connections, lets the requests
 // under way finish, then closes the service (queue, Redis, store).
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { getRequestListener } from '@hono/node-server';
@@ -27,15 +27,16 @@ export async function startServer(
       s.listen(port, opts.host, () => resolve(s));
       s.once('error', reject);
     });
-  // What @hono/node-server's serve() builds, with the cache-hit rule read answered before Hono
-  // when it can be (../hot-path.ts).
+  // What @hono/node-server's serve() builds, with a cache-hit rule read and a repeated validate
+  // answered before Hono when they can be (../hot-path.ts).
   const listener = getRequestListener(runtime.app.fetch, { hostname: opts.host });
+  const toApp = (req: IncomingMessage, res: ServerResponse): void => void listener(req, res);
   const hot = hotPathOf(runtime.app);
   const server = await listen(
     createServer(
       hot
         ? (req, res) => {
-            if (!hot(req, res)) void listener(req, res);
+            if (!hot(req, res, toApp)) toApp(req, res);
           }
         : listener,
     ),

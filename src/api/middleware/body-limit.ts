@@ -150,7 +150,10 @@ export function bodyLimitMiddleware(limitOf: (c: Context) => BodyLimit): Middlew
     }
     const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming;
     let bytes: Uint8Array | undefined;
-    if (isIncomingBody(incoming)) bytes = await readIncoming(incoming, b.max);
+    // A body the Node adapter's hot path read before handing the request over (../hot-path.ts).
+    const raw = (incoming as { rawBody?: unknown } | undefined)?.rawBody;
+    if (raw instanceof Uint8Array) bytes = raw.byteLength <= b.max ? raw : undefined;
+    else if (isIncomingBody(incoming)) bytes = await readIncoming(incoming, b.max);
     else {
       const stream = c.req.raw.body;
       bytes = stream ? await readStream(stream, b.max) : new Uint8Array(0);
