@@ -701,9 +701,7 @@ export function createApp(service: Service, config: ServiceConfig, opts: AppOpti
         validatedAnswer(validationKey(principal, contentType, body), body),
       maxBodyBytes: config.maxBodyBytes,
       metrics,
-      debug: (line) => {
-        if (log.isLevelEnabled('debug')) log.debug(line, 'request');
-      },
+      debug: { enabled: () => log.isLevelEnabled('debug'), write: (line) => log.debug(line, 'request') },
     }),
   );
 

@@ -79,8 +79,11 @@ export interface HotPathDeps<View extends object> {
   /** The app's encoded answer for a cache hit. */
   body(view: View): Uint8Array<ArrayBuffer>;
   metrics: ApiMetrics;
-  /** The access log line, as the request-id middleware writes it (debug). */
-  debug?: ((line: Record<string, unknown>) => void) | undefined;
+  /**
+   * The access log line, as the request-id middleware writes it (debug): `enabled` is asked first,
+   * so a request at the usual levels builds no line.
+   */
+  debug?: { enabled(): boolean; write(line: Record<string, unknown>): void } | undefined;
   /**
    * The report the app answered this caller for this exact validate body (the text as the
    * body-limit middleware leaves it) sent with this content type, if it still keeps it.
@@ -198,7 +201,8 @@ export function createHotPath<View extends object>(deps: HotPathDeps<View>): Hot
     res.end(bytes);
     const seconds = (performance.now() - started) / 1000;
     deps.metrics.requests.record(method, route, 200, seconds);
-    deps.debug?.({ requestId, method, route, status: 200, ms: seconds * 1000 });
+    if (deps.debug?.enabled())
+      deps.debug.write({ requestId, method, route, status: 200, ms: seconds * 1000 });
   };
 
   /**

@@ -233,6 +233,55 @@ describe('time claims', () => {
   });
 });
 
+describe("tokens verified before (cachedBearer, the hot paths' look-up)", () => {
+  const authenticator = () =>
+    new Authenticator({
+      jwt: {
+        secret: baseEnv().WAFGEN_JWT_SECRET!,
+        issuer: JWT_ISSUER,
+        audience: [JWT_AUDIENCE],
+        algorithms: ['HS256'],
+        clockToleranceS: 5,
+      },
+      apiKeys: [],
+      disabled: false,
+    });
+
+  it('answers only for the exact token verified, whatever header came before', async () => {
+    const auth = authenticator();
+    const [a, b, unverified] = await Promise.all([
+      token({ sub: 'cached-a' }),
+      token({ sub: 'cached-b' }),
+      token({ sub: 'cached-never' }),
+    ]);
+    expect(auth.cachedBearer(`Bearer ${a}`)).toBeUndefined();
+    await auth.authenticate({ authorization: `Bearer ${a}` });
+    await auth.authenticate({ authorization: `Bearer ${b}` });
+    // Alternating headers, each a new string as a request's would be, and repeats of each.
+    const fresh = (s: string) => [...s].join('');
+    const order = [a, a, b, a, b, b, unverified, a, unverified];
+    const seen = order.map((t) => auth.cachedBearer(fresh(`Bearer ${t}`))?.id);
+    expect(seen).toEqual([
+      'jwt:cached-a',
+      'jwt:cached-a',
+      'jwt:cached-b',
+      'jwt:cached-a',
+      'jwt:cached-b',
+      'jwt:cached-b',
+      undefined,
+      'jwt:cached-a',
+      undefined,
+    ]);
+    // The scheme is case-insensitive; anything else, or a token with one character changed, is not it.
+    expect(auth.cachedBearer(`bearer ${a}`)?.id).toBe('jwt:cached-a');
+    expect(auth.cachedBearer(`Basic ${a}`)).toBeUndefined();
+    expect(auth.cachedBearer(`Bearer ${a.slice(0, -1)}${a.endsWith('A') ? 'B' : 'A'}`)).toBeUndefined();
+    expect(auth.cachedBearer(a)).toBeUndefined();
+    expect(auth.cachedBearer('')).toBeUndefined();
+    expect(auth.cachedBearer(undefined)).toBeUndefined();
+  });
+});
+
 describe('API keys', () => {
   it('accepts a configured key with its scopes', async () => {
     expect((await call(rules(hmacApi), { headers: { 'x-api-key': READ_KEY } })).status).toBe(404);

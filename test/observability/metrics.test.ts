@@ -192,6 +192,30 @@ describe('metrics', () => {
     expect(m.contentType).toMatch(/^text\/plain/);
   });
 
+  it('counts cache look-ups between scrapes, and a reset drops them', async () => {
+    const m = createMetrics();
+    const read = async (result: string) =>
+      value(parseExposition(await m.scrape()), 'wafgen_cache_requests_total', { cache: 'rules', result });
+    for (let i = 0; i < 3; i++) m.recordCache('hit');
+    expect(await read('hit')).toBe(3);
+    // Counted again after a scrape: the counter keeps growing.
+    m.recordCache('hit');
+    m.recordCache('miss');
+    expect(await read('hit')).toBe(4);
+    expect(await read('miss')).toBe(1);
+    m.recordCache('hit', 'other');
+    expect(value(parseExposition(await m.scrape()), 'wafgen_cache_requests_total', { cache: 'other' })).toBe(
+      1,
+    );
+    // A reset drops what was read and what was counted since.
+    m.recordCache('hit');
+    m.registry.resetMetrics();
+    expect(await read('hit')).toBeUndefined();
+    m.recordCache('miss');
+    expect(await read('miss')).toBe(1);
+    expect(await read('hit')).toBeUndefined();
+  });
+
   it('two registries do not collide (no global state)', async () => {
     const a = createMetrics();
     const b = createMetrics({ processMetrics: true });
