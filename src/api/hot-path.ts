@@ -28,7 +28,7 @@ import { SECURITY_HEADERS } from './middleware/response-headers.js';
 import { isCveId } from './schemas.js';
 
 /** What the hot path reads of a request (Node's IncomingMessage has it). */
-export interface HotRequest {
+interface HotRequest {
   method?: string | undefined;
   url?: string | undefined;
   headers: Record<string, string | string[] | undefined>;
