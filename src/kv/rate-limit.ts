@@ -154,6 +154,16 @@ export class SlidingWindowLimiter {
   }
 
   /**
+   * Whether {@link tryConsume} may decide `policyName` here at all now: never without Redis (each
+   * request is counted by the memory store), nor while Redis is away, nor for a policy too small to
+   * batch. A hot path asks this before work that only a local decision would pay for.
+   */
+  decidesLocally(policyName: string): boolean {
+    const backend = this.backends.get(policyName);
+    return backend !== undefined && backend.batch >= 1 && this.opts.redis?.status === 'ready';
+  }
+
+  /**
    * The decision when this replica can take it without Redis (see the module comment), else
    * undefined: then {@link consume} asks Redis. Synchronous, so a hot path awaits nothing.
    */

@@ -47,10 +47,27 @@ const rule = JSON.parse(readFileSync(`${REPO_ROOT}/test/fixtures/rules/log4shell
 };
 const MAX_BODY = 65_536;
 
-/** One raw HTTP/1.1 exchange (what fetch cannot send: repeated headers, a chunked body). */
-function rawExchange(port: number, request: string): Promise<{ status: number; body: string }> {
+/**
+ * One raw HTTP/1.1 exchange (what fetch cannot send: repeated headers, a chunked body, a body in
+ * pieces): the parts are written 50 ms apart; with `leave`, the socket is closed 50 ms after the last.
+ */
+function rawExchange(
+  port: number,
+  request: string | (string | Uint8Array)[],
+  opts: { leave?: boolean } = {},
+): Promise<{ status: number; body: string }> {
+  const parts = typeof request === 'string' ? [request] : request;
   return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    const socket = connect(port, '127.0.0.1', () => {
+      const next = (i: number): void => {
+        if (i === parts.length) {
+          if (opts.leave) setTimeout(() => socket.destroy(), 50);
+          return;
+        }
+        socket.write(parts[i]!, () => setTimeout(() => next(i + 1), i + 1 < parts.length ? 50 : 0));
+      };
+      next(0);
+    });
     let text = '';
     socket.setEncoding('utf8');
     socket.on('data', (d: string) => (text += d));
@@ -100,6 +117,10 @@ describe.skipIf(!hasRedis)('the hot path for a repeated validate (Redis)', () =>
     await store?.close();
     await keys.cleanup();
   });
+
+  /** What the Node adapter handed to the app with the last request that reached it. */
+  const incomingOfLastAppCall = () =>
+    (viaApp.mock.calls.at(-1)![1] as { incoming: { rawBody?: Buffer } }).incoming;
 
   /** Validates `body` as `auth` until the hot path answers it (the first asks go through the app). */
   async function warm(auth: string): Promise<void> {
@@ -163,6 +184,9 @@ describe.skipIf(!hasRedis)('the hot path for a repeated validate (Redis)', () =>
     });
     expect(fresh.status).toBe(200);
     expect(viaApp.mock.calls.length).toBe(before + 1);
+    // Handed over with the body the hot path read.
+    expect(Buffer.isBuffer(incomingOfLastAppCall().rawBody)).toBe(true);
+    expect(String(incomingOfLastAppCall().rawBody)).toBe(other);
     const fromApp = await runtime.app.request('/v1/rules/validate', {
       method: 'POST',
       headers: headersOf(auth),
@@ -181,6 +205,7 @@ describe.skipIf(!hasRedis)('the hot path for a repeated validate (Redis)', () =>
     expect(text.status).toBe(415);
     expect(text.body.error.code).toBe('unsupported_media_type');
     expect(viaApp.mock.calls.length).toBe(before + 1);
+    expect(String(incomingOfLastAppCall().rawBody)).toBe(body);
 
     // A body that breaks the schema, then malformed JSON: the app's 400s, from the body handed over.
     const extra = await call(validateUrl(), {
@@ -200,10 +225,12 @@ describe.skipIf(!hasRedis)('the hot path for a repeated validate (Redis)', () =>
   it('leaves to the app what it must see from the start', async () => {
     const auth = await token({ sub: 'hot-validate-start' });
     await warm(auth);
+    // The same principal without the scope, twice: the second time its token is one verified before.
     const noScope = await token({ sub: 'hot-validate-start', scope: 'rules:deploy' });
-    expect(
-      (await call(validateUrl(), { token: noScope, raw: body, headers: headersOf(noScope) })).status,
-    ).toBe(403);
+    for (let i = 0; i < 2; i++)
+      expect(
+        (await call(validateUrl(), { token: noScope, raw: body, headers: headersOf(noScope) })).status,
+      ).toBe(403);
     const stranger = await token(
       { sub: 'hot-validate-start' },
       { secret: 'another-secret-0123456789abcdef0123' },
@@ -221,6 +248,7 @@ describe.skipIf(!hasRedis)('the hot path for a repeated validate (Redis)', () =>
       headers: { 'content-type': 'application/json' },
     });
     expect(tooLarge.status).toBe(413);
+    expect(incomingOfLastAppCall().rawBody).toBeUndefined();
 
     // The kept body, chunked (no Content-Length): the app reads it, and answers the same report.
     const chunked = await rawExchange(
@@ -231,6 +259,7 @@ describe.skipIf(!hasRedis)('the hot path for a repeated validate (Redis)', () =>
     );
     expect(chunked.status).toBe(200);
     expect(chunked.body).toContain('"valid":true');
+    expect(incomingOfLastAppCall().rawBody).toBeUndefined();
 
     // A second Authorization header: the app reads "Bearer <good>, Bearer <other>" and refuses it,
     // where Node's parsed headers keep only the first. The same for a rule read.
@@ -247,6 +276,48 @@ describe.skipIf(!hasRedis)('the hot path for a repeated validate (Redis)', () =>
     );
     expect(validateTwice.status).toBe(401);
     expect(viaApp.mock.calls.length).toBe(before + 3);
+  });
+
+  it('reads a body sent in pieces or with a BOM as the app does, and drops a client that leaves mid-body', async () => {
+    const auth = await token({ sub: 'hot-validate-pieces' });
+    await warm(auth);
+    const fromApp = await runtime.app.request('/v1/rules/validate', {
+      method: 'POST',
+      headers: headersOf(auth),
+      body,
+    });
+    const expected = Buffer.from(await fromApp.arrayBuffer()).toString();
+    const head = (length: number) =>
+      `POST /v1/rules/validate HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer ${auth}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${length}\r\nConnection: close\r\n\r\n`;
+    const before = viaApp.mock.calls.length;
+    const bytes = Buffer.from(body);
+    const half = bytes.length >> 1;
+
+    // The body in two writes, the second 50 ms after the first.
+    const pieces = await rawExchange(port(), [
+      head(bytes.length),
+      bytes.subarray(0, half),
+      bytes.subarray(half),
+    ]);
+    expect(pieces.status).toBe(200);
+    expect(pieces.body).toBe(expected);
+
+    // A byte-order mark before the same JSON: the app drops it before keying its reports, and so here.
+    const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), bytes]);
+    const withBom = await rawExchange(port(), [head(bom.length), bom]);
+    expect(withBom.status).toBe(200);
+    expect(withBom.body).toBe(expected);
+    expect(viaApp.mock.calls.length).toBe(before);
+
+    // Half a body, then the client is gone: nothing is answered, nothing reaches the app, and the
+    // next request is served.
+    const left = await rawExchange(port(), [head(bytes.length), bytes.subarray(0, half)], { leave: true });
+    expect(left.status).toBeNaN();
+    const after = await fetch(validateUrl(), { method: 'POST', headers: headersOf(auth), body });
+    expect(after.status).toBe(200);
+    expect(await after.text()).toBe(expected);
+    expect(viaApp.mock.calls.length).toBe(before);
   });
 
   it('reads a rule twice-authorized the way the app does', async () => {

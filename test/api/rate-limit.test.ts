@@ -160,6 +160,21 @@ describe.skipIf(!hasRedis)('sliding window through Redis', () => {
     await l.close();
   });
 
+  it('says when it can decide here: with Redis ready and a policy large enough to batch', async () => {
+    const a = client();
+    const policies = { ...batched, small: { limit: 50, windowS: 60 } };
+    const l = new SlidingWindowLimiter({ redis: a, policies });
+    expect(l.decidesLocally('p')).toBe(false); // not connected yet
+    await a.connect();
+    expect(l.decidesLocally('p')).toBe(true);
+    expect(l.decidesLocally('small')).toBe(false); // a batch of 0.5 is no batch
+    expect(l.decidesLocally('unknown')).toBe(false);
+    expect(new SlidingWindowLimiter({ policies }).decidesLocally('p')).toBe(false); // memory only
+    const dead = client('redis://127.0.0.1:1');
+    await dead.connect().catch(() => {});
+    expect(new SlidingWindowLimiter({ redis: dead, policies }).decidesLocally('p')).toBe(false);
+  });
+
   it('keeps limiting in memory while Redis is away', async () => {
     const dead = client('redis://127.0.0.1:1');
     const l = new SlidingWindowLimiter({ redis: dead, policies: { p: { limit: 2, windowS: 60 } } });
