@@ -25,6 +25,7 @@
 import type { Scope } from '../app/index.js';
 import type { Authenticator } from './auth.js';
 import type { ApiMetrics } from './metrics.js';
+import { bodyText } from './middleware/body-limit.js';
 import { REQUEST_ID } from './middleware/request-id.js';
 import { SECURITY_HEADERS } from './middleware/response-headers.js';
 import { isCveId } from './schemas.js';
@@ -97,9 +98,7 @@ export interface HotPathDeps<View extends object> {
    * The report the app answered this caller for this exact validate body (the text as the
    * body-limit middleware leaves it) sent with this content type, if it still keeps it.
    */
-  validated?:
-    | ((principal: string, contentType: string, body: string) => Uint8Array<ArrayBuffer> | undefined)
-    | undefined;
+  validated(principal: string, contentType: string, body: string): Uint8Array<ArrayBuffer> | undefined;
   /** The body-bytes limit (WAFGEN_MAX_BODY_BYTES): a larger body is the app's (its 413). */
   maxBodyBytes: number;
 }
@@ -116,8 +115,6 @@ const SCOPE: Scope = 'rules:read';
 const POLICY = 'default';
 /** A Content-Length as Node's parser accepted it: digits (a body of at most 999,999,999 bytes). */
 const DECIMAL = /^\d{1,9}$/;
-/** One decoder for every body, as the body-limit middleware's (no state kept between calls). */
-const utf8 = new TextDecoder();
 
 /** Distinct request paths remembered with their CVE ID (a bound: beyond, the memo starts again). */
 const MAX_PATHS = 1000;
@@ -226,8 +223,7 @@ export function createHotPath<View extends object>(deps: HotPathDeps<View>): Hot
     app: (req: Req, res: Res) => void,
     started: number,
   ): boolean => {
-    const validated = deps.validated;
-    if (validated === undefined || req.url !== VALIDATE) return false;
+    if (req.url !== VALIDATE) return false;
     const { host, authorization, 'content-type': type, 'content-length': length } = req.headers;
     if (
       typeof host !== 'string' ||
@@ -264,12 +260,13 @@ export function createHotPath<View extends object>(deps: HotPathDeps<View>): Hot
       // Chunks from Node are Buffers, and Buffer.concat returns one: @hono/node-server takes a
       // Buffer as rawBody. (This path runs only under the Node adapter.)
       const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      let text = utf8.decode(bytes);
-      if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+      const text = bodyText(bytes);
       // The token is checked again now that the body is in, as the app checks it after reading the
       // body: a verification that expired during a slow upload is the app's to decide again.
       const report =
-        deps.auth.cachedBearer(authorization) === principal ? validated(principal.id, type, text) : undefined;
+        deps.auth.cachedBearer(authorization) === principal
+          ? deps.validated(principal.id, type, text)
+          : undefined;
       // Last, the one step with an effect: an admission is counted; a refusal or "ask Redis" is not.
       const d = report && deps.limiter.tryConsume(POLICY, principal.id);
       if (report && d && d.allowed) {

@@ -132,25 +132,22 @@ export class RuleService {
     this.flights = new SingleFlight(cache.kv);
   }
 
-  key(cveId: string): string {
-    return ruleCacheKey(cveId, this.engineVersion);
-  }
   /**
-   * {@link key} for {@link peekNear}, kept per ID: the hot path reads a rule by an ID string it
-   * keeps (its hash computed once), and the key string kept here keeps its hash for the cache's
-   * look-ups, where a key built per read was flattened and hashed each time (~1% of a cache-hit
-   * GET's server CPU, perf record under bench:api). Bounded: past 1,000 IDs it starts again.
+   * The cache key of a CVE ID, kept per ID: a hot rule read passes the same ID string each time (its
+   * hash computed once), and the key string kept here keeps its hash for the cache's look-ups, where
+   * a key built per read was flattened and hashed each time (~1% of a cache-hit GET's server CPU,
+   * perf record under bench:api). Bounded: past 1,000 IDs it starts again.
    */
-  private readonly nearKeys = new Map<string, string>();
-  private nearKey(cveId: string): string {
-    let key = this.nearKeys.get(cveId);
+  key(cveId: string): string {
+    let key = this.keys.get(cveId);
     if (key === undefined) {
-      if (this.nearKeys.size >= 1000) this.nearKeys.clear();
-      key = this.key(cveId);
-      this.nearKeys.set(cveId, key);
+      if (this.keys.size >= 1000) this.keys.clear();
+      key = ruleCacheKey(cveId, this.engineVersion);
+      this.keys.set(cveId, key);
     }
     return key;
   }
+  private readonly keys = new Map<string, string>();
 
   /** Cache reads never fail a request: Redis away reads as a miss. */
   private async cached(key: string): Promise<RuleView | undefined> {
@@ -203,7 +200,7 @@ export class RuleService {
 
   /** {@link latestNear} without counting the cache hit (the caller counts it with {@link recordNearHit}). */
   peekNear(cveId: string): RuleView | undefined {
-    return this.cache.peek(this.nearKey(cveId));
+    return this.cache.peek(this.key(cveId));
   }
 
   recordNearHit(): void {

@@ -160,7 +160,11 @@ export class SlidingWindowLimiter {
    */
   decidesLocally(policyName: string): boolean {
     const backend = this.backends.get(policyName);
-    return backend !== undefined && backend.batch >= 1 && this.opts.redis?.status === 'ready';
+    return backend !== undefined && this.batchesNow(backend);
+  }
+
+  private batchesNow(backend: Backend): boolean {
+    return backend.batch >= 1 && this.opts.redis?.status === 'ready';
   }
 
   /**
@@ -170,7 +174,7 @@ export class SlidingWindowLimiter {
   tryConsume(policyName: string, principal: string, points = 1): RateDecision | undefined {
     const backend = this.backends.get(policyName);
     if (!backend) throw new TypeError(`no rate limit policy named ${policyName}`);
-    if (backend.batch < 1 || this.opts.redis!.status !== 'ready') return undefined;
+    if (!this.batchesNow(backend)) return undefined;
     const { policy } = backend;
     const windowMs = policy.windowS * 1000;
     const now = this.now();

@@ -8,32 +8,18 @@ import type { Store } from '../../src/store/index.js';
 import {
   baseEnv,
   call,
+  comparableHeaders,
   openTestStore,
   REDIS_URL,
   redisAvailable,
   redisPrefix,
+  requestsCounted,
   startApi,
-  token,
   type TestApi,
+  token,
 } from '../service/support.js';
 
 const hasRedis = await redisAvailable();
-
-/** Headers that differ between two answers whatever served them. */
-const VARYING = new Set([
-  'date',
-  'connection',
-  'keep-alive',
-  'content-length',
-  'ratelimit-remaining',
-  'ratelimit-reset',
-]);
-
-function comparable(headers: Headers): [string, string][] {
-  const pairs: [string, string][] = [];
-  headers.forEach((value, name) => pairs.push([name, value]));
-  return pairs.filter(([name]) => !VARYING.has(name));
-}
 
 describe.skipIf(!hasRedis)('the hot path (Redis)', () => {
   const keys = redisPrefix();
@@ -94,7 +80,7 @@ describe.skipIf(!hasRedis)('the hot path (Redis)', () => {
     const appBytes = Buffer.from(await fromApp.arrayBuffer());
     expect(hotBytes.equals(appBytes)).toBe(true);
     expect(JSON.parse(hotBytes.toString())).toMatchObject({ cveId: 'CVE-2021-44228', cache: 'hit' });
-    expect(comparable(last.headers)).toEqual(comparable(fromApp.headers));
+    expect(comparableHeaders(last.headers)).toEqual(comparableHeaders(fromApp.headers));
     expect(last.headers.get('content-length')).toBe(String(appBytes.length));
     expect(last.headers.get('x-request-id')).toBe('same-id');
     expect(last.headers.get('ratelimit-policy')).toBe('1000;w=60');
@@ -127,15 +113,7 @@ describe.skipIf(!hasRedis)('the hot path (Redis)', () => {
 
   it('counts its answers in /metrics like the app', async () => {
     const auth = await token({ sub: 'hot-metrics' });
-    const scrape = async () => {
-      const text = await (await fetch(`${api.url}/metrics`)).text();
-      const line = text
-        .split('\n')
-        .find((l) =>
-          l.startsWith('wafgen_http_requests_total{method="GET",route="/v1/rules/:cveId",status="200"}'),
-        );
-      return Number(line?.split(' ').pop() ?? 0);
-    };
+    const scrape = () => requestsCounted(api.url, 'GET', '/v1/rules/:cveId', 200);
     const before = await scrape();
     for (let i = 0; i < 5; i++)
       expect((await call(rule('CVE-2021-44228'), { token: auth })).status).toBe(200);

@@ -17,30 +17,17 @@ import type { Store } from '../../src/store/index.js';
 import {
   baseEnv,
   call,
+  comparableHeaders,
   openTestStore,
   REDIS_URL,
   redisAvailable,
   redisPrefix,
+  requestsCounted,
   token,
 } from '../service/support.js';
 import { REPO_ROOT } from '../support/shared.js';
 
 const hasRedis = await redisAvailable();
-
-/** Headers that differ between two answers whatever served them. */
-const VARYING = new Set([
-  'date',
-  'connection',
-  'keep-alive',
-  'content-length',
-  'ratelimit-remaining',
-  'ratelimit-reset',
-]);
-const comparable = (headers: Headers): [string, string][] => {
-  const pairs: [string, string][] = [];
-  headers.forEach((value, name) => pairs.push([name, value]));
-  return pairs.filter(([name]) => !VARYING.has(name));
-};
 
 const rule = JSON.parse(readFileSync(`${REPO_ROOT}/test/fixtures/rules/log4shell-rule.json`, 'utf8')) as {
   Name: string;
@@ -164,7 +151,7 @@ describe.skipIf(!hasRedis)('the hot path for a repeated validate (Redis)', () =>
     const appBytes = Buffer.from(await fromApp.arrayBuffer());
     expect(hotBytes.equals(appBytes)).toBe(true);
     expect(JSON.parse(hotBytes.toString())).toMatchObject({ valid: true, kind: 'rule', rules: 1 });
-    expect(comparable(last!.headers)).toEqual(comparable(fromApp.headers));
+    expect(comparableHeaders(last!.headers)).toEqual(comparableHeaders(fromApp.headers));
     expect(last!.headers.get('content-length')).toBe(String(appBytes.length));
     expect(last!.headers.get('x-request-id')).toBe('val-same');
     expect(last!.headers.get('ratelimit-policy')).toBe('1000;w=60');
@@ -346,15 +333,7 @@ describe.skipIf(!hasRedis)('the hot path for a repeated validate (Redis)', () =>
   it('counts its answers in /metrics like the app', async () => {
     const auth = await token({ sub: 'hot-validate-metrics' });
     await warm(auth);
-    const scrape = async () => {
-      const text = await (await fetch(`${server.url}/metrics`)).text();
-      const line = text
-        .split('\n')
-        .find((l) =>
-          l.startsWith('wafgen_http_requests_total{method="POST",route="/v1/rules/validate",status="200"}'),
-        );
-      return Number(line?.split(' ').pop() ?? 0);
-    };
+    const scrape = () => requestsCounted(server.url, 'POST', '/v1/rules/validate', 200);
     const before = await scrape();
     const app = viaApp.mock.calls.length;
     for (let i = 0; i < 5; i++) {

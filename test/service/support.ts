@@ -275,3 +275,33 @@ function spawnNode(argv: string[], env: NodeJS.ProcessEnv): Child {
 /** The real `wafgen` binary (dist/ is built by the test setup before the suite). */
 export const spawnWafgen = (args: string[], env: NodeJS.ProcessEnv): Child =>
   spawnNode([resolve(REPO_ROOT, 'bin/wafgen.js'), ...args], env);
+
+/** Headers that differ between two answers whatever served them. */
+const VARYING_HEADERS = new Set([
+  'date',
+  'connection',
+  'keep-alive',
+  'content-length',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+]);
+
+/** An answer's headers as [name, value] pairs, without those that differ between any two answers. */
+export function comparableHeaders(headers: Headers): [string, string][] {
+  const pairs: [string, string][] = [];
+  headers.forEach((value, name) => pairs.push([name, value]));
+  return pairs.filter(([name]) => !VARYING_HEADERS.has(name));
+}
+
+/** The API's `wafgen_http_requests_total` for one method, route and status, read from its /metrics. */
+export async function requestsCounted(
+  apiUrl: string,
+  method: string,
+  route: string,
+  status: number,
+): Promise<number> {
+  const text = await (await fetch(`${apiUrl}/metrics`)).text();
+  const series = `wafgen_http_requests_total{method="${method}",route="${route}",status="${status}"}`;
+  const line = text.split('\n').find((l) => l.startsWith(series));
+  return Number(line?.split(' ').pop() ?? 0);
+}

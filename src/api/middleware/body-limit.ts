@@ -26,6 +26,15 @@ interface IncomingBody {
 /** One decoder for every body: decode() without `stream` keeps no state between calls. */
 const utf8 = new TextDecoder();
 
+/**
+ * A body's text as the app reads it: UTF-8, without a byte-order mark (TextDecoder drops one; a
+ * second one is dropped here). The hot path keys validation reports by this same text (../hot-path.ts).
+ */
+export function bodyText(bytes: Uint8Array): string {
+  const text = utf8.decode(bytes);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 const isIncomingBody = (v: unknown): v is IncomingBody =>
   typeof v === 'object' &&
   v !== null &&
@@ -163,8 +172,7 @@ export function bodyLimitMiddleware(limitOf: (c: Context) => BodyLimit): Middlew
       c.header('Connection', 'close');
       throw tooLarge(b, undefined);
     }
-    let text = utf8.decode(bytes);
-    if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+    const text = bodyText(bytes);
     // Deep nesting would overflow the stack of a recursive consumer (Zod, the validators): the
     // text is scanned first, whatever its content type says (a JSON parser may be tried on it).
     checkJsonTextDepth(text, 'request body');
