@@ -8,7 +8,7 @@
 import { loadConfig } from '../config/index.js';
 import { applySecretsToEnv } from '../secrets/index.js';
 import type { BackupRun } from '../store/backup/index.js';
-import { dynamoSettingsFromEnv, openStore } from '../store/index.js';
+import { dynamoSettingsFromEnv, openStore, sqlStoreOptions } from '../store/index.js';
 
 export type ScheduledBackupResult = Pick<BackupRun, 'key' | 'bytes' | 'counts'> & { pruned: number };
 
@@ -29,8 +29,7 @@ export async function runScheduledBackup(
   const dynamodb = dynamoSettingsFromEnv(env);
   const store = await openStore({
     ...(dynamodb ? { dynamodb } : {}),
-    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
-    dataDir: config.dataDir,
+    ...sqlStoreOptions(config),
   });
   try {
     const run = await runBackup(

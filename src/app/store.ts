@@ -3,7 +3,7 @@
 // bundled vulnerability records are loaded, with their exploit facts as evidence, so `wafgen list`
 // and `wafgen info` work offline on a fresh clone.
 import type { Config } from '../config/index.js';
-import { dynamoSettingsFromEnv, openStore, seedIfEmpty, type Store } from '../store/index.js';
+import { dynamoSettingsFromEnv, openStore, seedIfEmpty, sqlStoreOptions, type Store } from '../store/index.js';
 
 export async function openSeededStore(
   config: Config,
@@ -13,8 +13,7 @@ export async function openSeededStore(
   const dynamodb = dynamoSettingsFromEnv(env);
   const store = await openStore({
     ...(dynamodb ? { dynamodb } : {}),
-    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
-    dataDir: config.dataDir,
+    ...sqlStoreOptions(config),
     // A new embedded store starts with the bundled records (the seeded template): no seeding then.
     seeded: true,
     // PGlite on a thread (a short command that started it early: app/store-early.ts).

@@ -32,6 +32,11 @@ export const ConfigSchema = z.object({
    */
   WAFGEN_FETCH_REFERENCES: bool.default(true),
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
+  /**
+   * Run PostgreSQL queries as named prepared statements (store/prepared.ts); 0 for a pooler that
+   * cannot keep them (PgBouncer in transaction mode before 1.21).
+   */
+  WAFGEN_PG_PREPARE: bool.default(true),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),
   PORT: z.coerce.number().int().min(1).max(65535).default(8080),
   HOST: z.string().min(1).default('127.0.0.1'),

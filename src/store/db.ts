@@ -6,9 +6,11 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 
 import type { PGlite as PGliteClient } from '@electric-sql/pglite';
+import type { Config } from '../config/index.js';
 import { Kysely, PGliteDialect, PostgresDialect, sql } from './kysely.js';
 
 import { lockDataDir } from './lock.js';
+import { prepareStatements, StatementNames } from './prepared.js';
 import { PGLITE_START_PARAMS, startPgliteEarly, takePgliteEarly } from './pglite-thread.js';
 import { migrateToLatest } from './migrator.js';
 import { copyPgliteTemplate, seededTemplate } from './template.js';
@@ -40,6 +42,8 @@ export interface StoreOptions {
   poolSize?: number;
   /** How long a PostgreSQL connection may take to open, in ms (default 10,000). */
   connectTimeoutMs?: number;
+  /** Run PostgreSQL queries as named prepared statements (default true; prepared.ts says why). */
+  preparedStatements?: boolean;
   /** The template folder a new PGlite folder starts from (default: the installed one); false: run initdb. */
   pgliteTemplate?: string | false;
   /**
@@ -146,6 +150,7 @@ async function postgresKysely(
   url: string,
   poolSize: number,
   connectTimeoutMs: number,
+  prepared: boolean,
 ): Promise<Kysely<Database>> {
   const { default: pg } = await import('pg');
   const pool = new pg.Pool({
@@ -167,8 +172,24 @@ async function postgresKysely(
   // (a restart, a fail-over) emits on its client, which had no listener (an uncaught exception that
   // stopped `wafgen serve`; test/security/attack.test.ts cuts PostgreSQL under a running server).
   pool.on('error', () => {});
-  pool.on('connect', (client) => client.on('error', () => {}));
+  const names = prepared ? new StatementNames() : undefined;
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+    if (names) prepareStatements(client, names);
+  });
   return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** The options the configuration gives a SQL store: PostgreSQL with DATABASE_URL, else PGlite in the data folder. */
+export function sqlStoreOptions(
+  config: Pick<Config, 'DATABASE_URL' | 'WAFGEN_PG_PREPARE' | 'dataDir'>,
+): Pick<StoreOptions, 'databaseUrl' | 'preparedStatements' | 'dataDir'> {
+  return {
+    ...(config.DATABASE_URL
+      ? { databaseUrl: config.DATABASE_URL, preparedStatements: config.WAFGEN_PG_PREPARE }
+      : {}),
+    dataDir: config.dataDir,
+  };
 }
 
 export async function openStore(opts: StoreOptions): Promise<Store> {
@@ -180,7 +201,12 @@ export async function openStore(opts: StoreOptions): Promise<Store> {
   let db: Kysely<Database>;
   let release = async (): Promise<void> => {};
   if (opts.databaseUrl) {
-    db = await postgresKysely(opts.databaseUrl, opts.poolSize ?? 10, opts.connectTimeoutMs ?? 10_000);
+    db = await postgresKysely(
+      opts.databaseUrl,
+      opts.poolSize ?? 10,
+      opts.connectTimeoutMs ?? 10_000,
+      opts.preparedStatements !== false,
+    );
   } else {
     ({ db, release } = await pgliteKysely(
       opts.dataDir,

@@ -1,5 +1,5 @@
 // The store's public face: open it, use its repositories.
-export { openStore, StoreBusyError, StoreUnsupportedError } from './db.js';
+export { openStore, sqlStoreOptions, StoreBusyError, StoreUnsupportedError } from './db.js';
 export { isUniqueViolation } from './errors.js';
 export { seedIfEmpty } from './seed.js';
 export type { Store } from './db.js';

@@ -15,11 +15,8 @@ import type { BackupConfig, BackupTarget } from '../../store/backup/index.js';
 import { EXIT, printable, printableJson, type Io } from '../io.js';
 
 async function withStore<T>(config: Config, f: (store: Store) => Promise<T>): Promise<T> {
-  const { openStore } = await import('../../store/index.js');
-  const store = await openStore({
-    ...(config.DATABASE_URL ? { databaseUrl: config.DATABASE_URL } : {}),
-    dataDir: config.dataDir,
-  });
+  const { openStore, sqlStoreOptions } = await import('../../store/index.js');
+  const store = await openStore(sqlStoreOptions(config));
   try {
     return await f(store);
   } finally {

@@ -112,15 +112,12 @@ export function registerStats(program: Command, io: Io, config: () => Config): v
     .option('--json', 'print the figures as JSON')
     .action(async (opts: { cost?: boolean; days: string; json?: boolean }) => {
       const { collectStats } = await import('../../observability/stats.js');
-      const { openStore } = await import('../../store/index.js');
+      const { openStore, sqlStoreOptions } = await import('../../store/index.js');
       const days = Number(opts.days);
       if (!Number.isInteger(days) || days < 1 || days > 3650)
         throw new InputError('--days must be a whole number from 1 to 3650');
       const cfg = config();
-      const store = await openStore({
-        ...(cfg.DATABASE_URL ? { databaseUrl: cfg.DATABASE_URL } : {}),
-        dataDir: cfg.dataDir,
-      });
+      const store = await openStore(sqlStoreOptions(cfg));
       try {
         const stats = await collectStats(store, { days });
         io.out(

@@ -1,0 +1,171 @@
+// Named prepared statements on the local PostgreSQL (src/store/prepared.ts): the store's queries run
+// as named statements, read back the same values, survive a column added under a running process,
+// and stay unnamed when turned off or past the bound.
+import { tmpdir } from 'node:os';
+
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { loadConfig } from '../../src/config/index.js';
+import { openStore, sqlStoreOptions, type Store } from '../../src/store/index.js';
+import { sql } from '../../src/store/kysely.js';
+import { isStalePlan, StatementNames } from '../../src/store/prepared.js';
+import { createTestDatabase, postgresAdminUrl, type TestDatabase } from './support.js';
+
+const adminUrl = await postgresAdminUrl();
+const dataDir = tmpdir(); // unused with a DATABASE_URL, required by the options
+
+const rule = (n: number) => ({
+  Name: `prepared-${n}`,
+  Priority: 1,
+  Action: { Block: {} },
+  Statement: { ByteMatchStatement: { SearchString: `tok${n}`, PositionalConstraint: 'CONTAINS' } },
+  VisibilityConfig: { SampledRequestsEnabled: true, CloudWatchMetricsEnabled: true, MetricName: 'm' },
+});
+
+/** The named statements the store's (single) connection holds. */
+async function preparedOnConnection(store: Store): Promise<string[]> {
+  const { rows } = await sql<{ name: string }>`select name from pg_prepared_statements order by name`.execute(
+    store.db,
+  );
+  return rows.map((r) => r.name);
+}
+
+describe('StatementNames', () => {
+  it('names each text once, up to its bound, and renews a name', () => {
+    const names = new StatementNames(2);
+    const a = names.of('select $1');
+    expect(a).toBeDefined();
+    expect(names.of('select $1')).toBe(a);
+    const b = names.of('select $1, $2');
+    expect(b).toBeDefined();
+    expect(b).not.toBe(a);
+    expect(names.of('select $1, $2, $3')).toBeUndefined();
+    expect(names.size).toBe(2);
+    const renewed = names.renew('select $1');
+    expect(renewed).not.toBe(a);
+    expect(names.of('select $1')).toBe(renewed);
+    expect(names.size).toBe(2);
+  });
+
+  it('tells a stale plan from other errors', () => {
+    expect(isStalePlan({ code: '0A000', message: 'cached plan must not change result type' })).toBe(true);
+    expect(isStalePlan({ code: '0A000', message: 'something else' })).toBe(false);
+    expect(isStalePlan({ code: '23505', message: 'cached plan must not change result type' })).toBe(false);
+    expect(isStalePlan(undefined)).toBe(false);
+  });
+});
+
+describe('WAFGEN_PG_PREPARE', () => {
+  const url = 'postgres://u@db.example:5432/wafgen';
+  it('prepares by default and not with 0; PGlite takes neither', () => {
+    expect(sqlStoreOptions(loadConfig({ DATABASE_URL: url, WAFGEN_DATA_DIR: '/d' }))).toEqual({
+      databaseUrl: url,
+      preparedStatements: true,
+      dataDir: '/d',
+    });
+    expect(
+      sqlStoreOptions(loadConfig({ DATABASE_URL: url, WAFGEN_PG_PREPARE: '0', WAFGEN_DATA_DIR: '/d' })),
+    ).toMatchObject({ preparedStatements: false });
+    expect(sqlStoreOptions(loadConfig({ WAFGEN_DATA_DIR: '/d' }))).toEqual({ dataDir: '/d' });
+    expect(() => loadConfig({ WAFGEN_PG_PREPARE: 'maybe' })).toThrow(/WAFGEN_PG_PREPARE/);
+  });
+});
+
+describe.skipIf(adminUrl === undefined)('prepared statements on PostgreSQL', () => {
+  let db: TestDatabase;
+  const stores: Store[] = [];
+  // One connection, so the session's pg_prepared_statements is the store's.
+  const open = async (preparedStatements?: boolean) => {
+    const store = await openStore({
+      databaseUrl: db.url,
+      dataDir,
+      poolSize: 1,
+      ...(preparedStatements === undefined ? {} : { preparedStatements }),
+    });
+    stores.push(store);
+    return store;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase(adminUrl as string);
+  });
+  afterAll(async () => {
+    for (const s of stores) await s.close();
+    await db?.drop();
+  });
+
+  it('runs the repositories as named statements that read back what was written', async () => {
+    const store = await open();
+    const saved = await store.rules.saveVersion('CVE-2021-2001', {
+      rule: rule(1),
+      inputsHash: 'in-1',
+      engine: 'builtin',
+      report: { attempts: 1 },
+    });
+    expect(saved.created).toBe(true);
+    const read = async () => {
+      const latest = await store.rules.latest('CVE-2021-2001');
+      expect(latest).toMatchObject({ version: 1, rule: rule(1), inputsHash: 'in-1', engine: 'builtin' });
+    };
+    await read();
+    const names = await preparedOnConnection(store);
+    expect(names.length).toBeGreaterThanOrEqual(2); // at least the read and the insert
+    expect(names.every((n) => /^wafgen_\d+$/.test(n))).toBe(true);
+    // Run again: the same statements, parsed once on this connection.
+    for (let i = 0; i < 3; i++) await read();
+    expect(await preparedOnConnection(store)).toEqual(names);
+    // Values are parsed as without names: bigint as a number, as the pool's type parsers say.
+    const { rows } = await sql<{ n: unknown }>`select ${41}::int8 + 1 as n`.execute(store.db);
+    expect(rows).toEqual([{ n: 42 }]);
+    expect((await preparedOnConnection(store)).length).toBe(names.length + 1);
+    expect(await store.rules.latest('CVE-2021-9999')).toBeUndefined();
+  });
+
+  it('reads on after a migration adds a column to a table it reads with select *', async () => {
+    const store = await open();
+    await store.rules.saveVersion('CVE-2021-2002', {
+      rule: rule(2),
+      inputsHash: 'in-2',
+      engine: 'builtin',
+      report: {},
+    });
+    expect((await store.rules.latest('CVE-2021-2002'))?.version).toBe(1);
+    const admin = new pg.Client({ connectionString: db.url });
+    await admin.connect();
+    try {
+      await admin.query('alter table rules add column prepared_test_a text');
+      // Outside a transaction: the statement runs again under a new name.
+      expect(await store.rules.latest('CVE-2021-2002')).toMatchObject({ version: 1, rule: rule(2) });
+      // Inside one the error stands (the transaction is aborted); the next try runs under the new name.
+      const read = () =>
+        store.db
+          .transaction()
+          .execute((trx) =>
+            trx.selectFrom('rules').selectAll().where('cve_id', '=', 'CVE-2021-2002').execute(),
+          );
+      // Prepared first outside the transaction, so that the plan is stale inside it.
+      await store.db.selectFrom('rules').selectAll().where('cve_id', '=', 'CVE-2021-2002').execute();
+      await admin.query('alter table rules add column prepared_test_c text');
+      await expect(read()).rejects.toThrow(/cached plan must not change result type/);
+      expect(await read()).toHaveLength(1);
+    } finally {
+      await admin.query(
+        'alter table rules drop column if exists prepared_test_a, drop column if exists prepared_test_c',
+      );
+      await admin.end();
+    }
+  });
+
+  it('runs every statement unnamed when turned off', async () => {
+    const store = await open(false);
+    await store.rules.saveVersion('CVE-2021-2003', {
+      rule: rule(3),
+      inputsHash: 'in-3',
+      engine: 'builtin',
+      report: {},
+    });
+    expect((await store.rules.latest('CVE-2021-2003'))?.version).toBe(1);
+    expect(await preparedOnConnection(store)).toEqual([]);
+  });
+});
