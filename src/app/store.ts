@@ -3,7 +3,13 @@
 // bundled vulnerability records are loaded, with their exploit facts as evidence, so `wafgen list`
 // and `wafgen info` work offline on a fresh clone.
 import type { Config } from '../config/index.js';
-import { dynamoSettingsFromEnv, openStore, seedIfEmpty, sqlStoreOptions, type Store } from '../store/index.js';
+import {
+  dynamoSettingsFromEnv,
+  openStore,
+  seedIfEmpty,
+  sqlStoreOptions,
+  type Store,
+} from '../store/index.js';
 
 export async function openSeededStore(
   config: Config,
