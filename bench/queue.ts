@@ -38,6 +38,8 @@
 // verdicts (each rule proven as in `wafgen generate`).
 // The machine may be shared: the header gives the load average, and --rounds R (alternating the
 // order of the modes) gives each figure as the median of R runs.
+// WAFGEN_PG_PREPARE=0 in its environment runs the workers' PostgreSQL queries unnamed (the store
+// before prepared statements), for a baseline.
 // --profile DIR writes each worker process's CPU profile (node --cpu-prof) into DIR; --log DIR its
 // log lines (LOG_LEVEL=info); --node-args passes flags to the worker processes' node.
 // Bounded: each phase gives up after 15 minutes, saying how far it got.
@@ -298,6 +300,8 @@ async function runMode(processes: number, threads: number, round: number): Promi
     WAFGEN_REDIS_PREFIX: prefix,
     WAFGEN_DATA_DIR: dataDir,
     WAFGEN_OFFLINE: '1',
+    // WAFGEN_PG_PREPARE=0 in the bench's environment runs the workers without prepared statements.
+    ...(process.env.WAFGEN_PG_PREPARE ? { WAFGEN_PG_PREPARE: process.env.WAFGEN_PG_PREPARE } : {}),
     ...(concurrency === undefined ? {} : { WAFGEN_WORKER_CONCURRENCY: String(concurrency) }),
     LOG_LEVEL: logDir ? 'info' : 'warn',
   };
