@@ -34,7 +34,7 @@ export const ConfigSchema = z.object({
   DATABASE_URL: url(['postgres:', 'postgresql:']).optional(),
   /**
    * Run PostgreSQL queries as named prepared statements (store/prepared.ts); 0 for a pooler that
-   * cannot keep them (PgBouncer in transaction mode before 1.21).
+   * cannot keep them (PgBouncer in transaction mode without `max_prepared_statements`, 1.21+).
    */
   WAFGEN_PG_PREPARE: bool.default(true),
   REDIS_URL: url(['redis:', 'rediss:']).optional(),

@@ -17,10 +17,27 @@ export class DuplicateKeyError extends Error {
 export const isUniqueViolation = (error: unknown): boolean =>
   error instanceof DuplicateKeyError || sqlState(error) === '23505';
 
-/** Deadlock, serialization failure, unique violation: the transaction may simply be run again. */
+/**
+ * A prepared statement whose result columns changed under it (a migration altered its table):
+ * SQLSTATE 0A000 from the routine that revalidates cached plans. The routine's name, not the
+ * message, which the server may translate ("gecachter Plan darf den Ergebnistyp nicht ändern").
+ */
+export function isStalePlan(error: unknown): boolean {
+  if (sqlState(error) !== '0A000') return false;
+  const { routine, message } = error as { routine?: unknown; message?: unknown };
+  return (
+    routine === 'RevalidateCachedQuery' ||
+    (typeof message === 'string' && message.includes('cached plan must not change result type'))
+  );
+}
+
+/**
+ * Deadlock, serialization failure, unique violation, a stale prepared plan (its text was named
+ * anew: prepared.ts): the transaction may simply be run again.
+ */
 function isRetryable(error: unknown): boolean {
   const code = sqlState(error);
-  return code === '40P01' || code === '40001' || code === '23505';
+  return code === '40P01' || code === '40001' || code === '23505' || isStalePlan(error);
 }
 
 /** Runs `attempt` again (with a short jittered pause) while it fails with a retryable error. */

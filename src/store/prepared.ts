@@ -7,23 +7,37 @@
 // once and PostgreSQL keep the plan: the backend's CPU a job falls, the work that runs beside a
 // worker's main thread and caps what a second worker adds (README, speed).
 //
-// Bounded: at most `max` texts get a name (the rest run unnamed, as before); only statements with
-// parameters are named (DDL, BEGIN/COMMIT and the migrations run unnamed). A statement whose result
-// columns changed under it (a migration added a column to a table a running process reads with
-// `select *` or `returning *`) fails with "cached plan must not change result type": its text then
+// Bounded: at most `max` texts get a name (the rest run unnamed, as before), and only statements
+// with 1 to 64 parameters and at most 4 KB of text: DDL, BEGIN/COMMIT and other statements without
+// parameters stay unnamed, and so do multi-row inserts and long `in (...)` lists, whose text changes
+// with their length (each would hold a parsed tree in every backend that ran it). A statement whose
+// result columns changed under it (a migration added a column to a table a running process reads
+// with `select *` or `returning *`) fails with SQLSTATE 0A000 (errors.ts, isStalePlan): its text then
 // gets a new name, parsed anew by every connection, and outside a transaction the statement runs
-// again at once; inside one the error stands (the transaction is aborted) and the caller's retry
-// runs under the new name. PgBouncer in transaction mode before 1.21 cannot keep named statements:
-// WAFGEN_PG_PREPARE=0 turns them off.
+// again at once (0A000 comes while binding, before anything executed); inside one the error stands
+// (the transaction is aborted) and withRetry (errors.ts) runs the transaction again under the new
+// name. A pooler that moves a client between server connections without keeping its statements
+// (PgBouncer in transaction mode without `max_prepared_statements`, 1.21+) answers 26000 or 42P05:
+// the error then names WAFGEN_PG_PREPARE=0, which turns named statements off, and the text is named
+// anew, so that a statement lost once (a DISCARD ALL) is parsed again. Names are the text's hash
+// (StatementNames), so one name never stands for two texts, in this process or another.
+import { createHash } from 'node:crypto';
+
 import type pg from 'pg';
+
+import { isStalePlan } from './errors.js';
 
 /** Texts that get a name, at most: more than the store's queries (about 60), fewer than a leak. */
 const MAX_PREPARED = 500;
 
-/** Statement names shared by a pool's connections, one per query text. */
+/**
+ * Statement names shared by a pool's connections, one per query text. A name is the text's hash (and
+ * how many times it was renewed): the same name means the same text in every process, so a server
+ * connection that a pooler hands from one wafgen process to another can never run another text
+ * under a name this process thinks it parsed.
+ */
 export class StatementNames {
-  private readonly names = new Map<string, string>();
-  private next = 0;
+  private readonly names = new Map<string, { name: string; renewed: number }>();
 
   constructor(private readonly max = MAX_PREPARED) {}
 
@@ -33,35 +47,37 @@ export class StatementNames {
 
   /** The text's name; undefined when it has none and `max` texts already have one (run it unnamed). */
   of(text: string): string | undefined {
-    let name = this.names.get(text);
-    if (name === undefined && this.names.size < this.max) {
-      name = this.fresh();
-      this.names.set(text, name);
+    let entry = this.names.get(text);
+    if (entry === undefined) {
+      if (this.names.size >= this.max) return undefined;
+      entry = { name: nameOf(text, 0), renewed: 0 };
+      this.names.set(text, entry);
     }
-    return name;
+    return entry.name;
   }
 
-  /** A new name for a text whose prepared plan no longer fits its table. */
+  /** A new name for a text whose prepared statement no longer fits its table or was lost. */
   renew(text: string): string {
-    const name = this.fresh();
-    this.names.set(text, name);
+    const renewed = (this.names.get(text)?.renewed ?? 0) + 1;
+    const name = nameOf(text, renewed);
+    this.names.set(text, { name, renewed });
     return name;
   }
-
-  private fresh(): string {
-    return `wafgen_${++this.next}`;
-  }
 }
 
-/** PostgreSQL's answer to a prepared statement whose result columns changed (SQLSTATE 0A000). */
-export function isStalePlan(error: unknown): boolean {
-  const e = error as { code?: unknown; message?: unknown } | null;
-  return (
-    e?.code === '0A000' &&
-    typeof e.message === 'string' &&
-    e.message.includes('cached plan must not change result type')
-  );
+function nameOf(text: string, renewed: number): string {
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 24);
+  return renewed === 0 ? `wafgen_${hash}` : `wafgen_${hash}_${renewed}`;
 }
+
+/** Statements with more parameters or a longer text run unnamed (see above). */
+const MAX_PARAMETERS = 64;
+const MAX_TEXT = 4096;
+
+/** The pooler lost a named statement (26000: does not exist; 42P05: already exists). */
+const POOLER_LOST = new Set(['26000', '42P05']);
+const POOLER_HINT =
+  ' (wafgen runs named prepared statements: behind a pooler that does not keep them, such as PgBouncer in transaction mode without max_prepared_statements, set WAFGEN_PG_PREPARE=0)';
 
 type Query = (text: unknown, values?: unknown, callback?: unknown) => unknown;
 
@@ -71,13 +87,30 @@ export function prepareStatements(client: pg.ClientBase, names: StatementNames):
   const run = (name: string, text: string, values: unknown[]): Promise<pg.QueryResult> =>
     query({ name, text, values }) as Promise<pg.QueryResult>;
   const named: Query = (text, values, callback) => {
-    if (typeof text !== 'string' || !Array.isArray(values) || values.length === 0 || callback !== undefined)
+    if (
+      typeof text !== 'string' ||
+      !Array.isArray(values) ||
+      values.length === 0 ||
+      values.length > MAX_PARAMETERS ||
+      text.length > MAX_TEXT ||
+      callback !== undefined
+    )
       return query(text, values, callback);
     const name = names.of(text);
     if (name === undefined) return query(text, values);
     return run(name, text, values).catch((error: unknown) => {
-      if (!isStalePlan(error)) throw error;
+      if (!isStalePlan(error)) {
+        const code = (error as { code?: unknown } | null)?.code;
+        if (typeof code === 'string' && POOLER_LOST.has(code)) {
+          // Parsed anew under another name next time (after a DISCARD ALL, say), and said why.
+          names.renew(text);
+          if (error instanceof Error) error.message += POOLER_HINT;
+        }
+        throw error;
+      }
       const renewed = names.renew(text);
+      // The status read here may predate the error's ReadyForQuery: a lone statement goes from I to
+      // I (no transaction), or from T to E; either way I means no transaction is open.
       if (client.getTransactionStatus() !== 'I') throw error;
       return run(renewed, text, values);
     });

@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 import { openStore, sqlStoreOptions, type Store } from '../../src/store/index.js';
 import { sql } from '../../src/store/kysely.js';
-import { isStalePlan, StatementNames } from '../../src/store/prepared.js';
+import { isStalePlan } from '../../src/store/errors.js';
+import { StatementNames } from '../../src/store/prepared.js';
+import { vuln } from './fixtures.js';
 import { createTestDatabase, postgresAdminUrl, type TestDatabase } from './support.js';
 
 const adminUrl = await postgresAdminUrl();
@@ -32,24 +34,35 @@ async function preparedOnConnection(store: Store): Promise<string[]> {
 }
 
 describe('StatementNames', () => {
-  it('names each text once, up to its bound, and renews a name', () => {
+  it('names each text by its hash, once, up to its bound, and renews a name', () => {
     const names = new StatementNames(2);
     const a = names.of('select $1');
-    expect(a).toBeDefined();
+    expect(a).toMatch(/^wafgen_[0-9a-f]{24}$/);
     expect(names.of('select $1')).toBe(a);
+    // Another process (another instance) names the same text the same way.
+    expect(new StatementNames(2).of('select $1')).toBe(a);
     const b = names.of('select $1, $2');
     expect(b).toBeDefined();
     expect(b).not.toBe(a);
     expect(names.of('select $1, $2, $3')).toBeUndefined();
     expect(names.size).toBe(2);
     const renewed = names.renew('select $1');
-    expect(renewed).not.toBe(a);
+    expect(renewed).toBe(`${a}_1`);
     expect(names.of('select $1')).toBe(renewed);
+    expect(names.renew('select $1')).toBe(`${a}_2`);
     expect(names.size).toBe(2);
   });
 
   it('tells a stale plan from other errors', () => {
     expect(isStalePlan({ code: '0A000', message: 'cached plan must not change result type' })).toBe(true);
+    // A server that answers in German: the routine tells it.
+    expect(
+      isStalePlan({
+        code: '0A000',
+        routine: 'RevalidateCachedQuery',
+        message: 'gecachter Plan darf den Ergebnistyp nicht ändern',
+      }),
+    ).toBe(true);
     expect(isStalePlan({ code: '0A000', message: 'something else' })).toBe(false);
     expect(isStalePlan({ code: '23505', message: 'cached plan must not change result type' })).toBe(false);
     expect(isStalePlan(undefined)).toBe(false);
@@ -111,7 +124,7 @@ describe.skipIf(adminUrl === undefined)('prepared statements on PostgreSQL', () 
     await read();
     const names = await preparedOnConnection(store);
     expect(names.length).toBeGreaterThanOrEqual(2); // at least the read and the insert
-    expect(names.every((n) => /^wafgen_\d+$/.test(n))).toBe(true);
+    expect(names.every((n) => /^wafgen_[0-9a-f]{24}$/.test(n))).toBe(true);
     // Run again: the same statements, parsed once on this connection.
     for (let i = 0; i < 3; i++) await read();
     expect(await preparedOnConnection(store)).toEqual(names);
@@ -137,24 +150,48 @@ describe.skipIf(adminUrl === undefined)('prepared statements on PostgreSQL', () 
       await admin.query('alter table rules add column prepared_test_a text');
       // Outside a transaction: the statement runs again under a new name.
       expect(await store.rules.latest('CVE-2021-2002')).toMatchObject({ version: 1, rule: rule(2) });
-      // Inside one the error stands (the transaction is aborted); the next try runs under the new name.
-      const read = () =>
-        store.db
-          .transaction()
-          .execute((trx) =>
-            trx.selectFrom('rules').selectAll().where('cve_id', '=', 'CVE-2021-2002').execute(),
-          );
-      // Prepared first outside the transaction, so that the plan is stale inside it.
-      await store.db.selectFrom('rules').selectAll().where('cve_id', '=', 'CVE-2021-2002').execute();
-      await admin.query('alter table rules add column prepared_test_c text');
-      await expect(read()).rejects.toThrow(/cached plan must not change result type/);
-      expect(await read()).toHaveLength(1);
-    } finally {
-      await admin.query(
-        'alter table rules drop column if exists prepared_test_a, drop column if exists prepared_test_c',
+      // Inside a transaction the error stands (the transaction is aborted), and withRetry runs the
+      // transaction again under the new name: an import's merge reads with select ... for update.
+      expect((await store.vulns.upsert(vuln('CVE-2021-2102'))).status).toBe('inserted');
+      expect((await store.vulns.upsert(vuln('CVE-2021-2102', { description: 'two' }))).status).toBe(
+        'updated',
       );
+      await admin.query('alter table vulnerabilities add column prepared_test_v text');
+      expect((await store.vulns.upsert(vuln('CVE-2021-2102', { description: 'three' }))).status).toBe(
+        'updated',
+      );
+      expect((await store.vulns.get('CVE-2021-2102'))?.description).toBe('three');
+    } finally {
+      await admin.query('alter table rules drop column if exists prepared_test_a');
+      await admin.query('alter table vulnerabilities drop column if exists prepared_test_v');
       await admin.end();
     }
+  });
+
+  it('leaves long parameter lists unnamed', async () => {
+    const store = await open();
+    const before = await preparedOnConnection(store);
+    const many = Array.from({ length: 65 }, (_, i) => i);
+    const { rows } = await sql<{
+      n: number;
+    }>`select cardinality(array[${sql.join(many)}]::int[]) as n`.execute(store.db);
+    expect(rows).toEqual([{ n: 65 }]);
+    expect(await preparedOnConnection(store)).toEqual(before);
+  });
+
+  it('names the setting when a statement was lost under it, and parses it anew next time', async () => {
+    const store = await open();
+    await store.rules.saveVersion('CVE-2021-2004', {
+      rule: rule(4),
+      inputsHash: 'in-4',
+      engine: 'builtin',
+      report: {},
+    });
+    expect((await store.rules.latest('CVE-2021-2004'))?.version).toBe(1);
+    // What a pooler that does not keep named statements (or a DISCARD ALL) does to the connection.
+    await sql`deallocate all`.execute(store.db);
+    await expect(store.rules.latest('CVE-2021-2004')).rejects.toThrow(/does not exist.*WAFGEN_PG_PREPARE=0/);
+    expect((await store.rules.latest('CVE-2021-2004'))?.version).toBe(1);
   });
 
   it('runs every statement unnamed when turned off', async () => {
