@@ -19,6 +19,7 @@ export const FILE_SETTINGS = {
   offline: 'WAFGEN_OFFLINE',
   fetchReferences: 'WAFGEN_FETCH_REFERENCES',
   databaseUrl: 'DATABASE_URL',
+  pgPrepare: 'WAFGEN_PG_PREPARE',
   redisUrl: 'REDIS_URL',
   maxInputBytes: 'WAFGEN_MAX_INPUT_BYTES',
   host: 'HOST',
@@ -56,6 +57,7 @@ const FileSchema = z
     databaseUrl: z
       .string()
       .regex(/^postgres(ql)?:\/\//, 'must be a URL starting with postgres:// or postgresql://'),
+    pgPrepare: z.boolean(),
     redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a URL starting with redis:// or rediss://'),
     maxInputBytes: z.number().int().min(1024),
     host: z.string().min(1).max(255),

@@ -63,6 +63,7 @@ describe('config file', () => {
       'offline: true',
       'maxInputBytes: 2048000',
       'databaseUrl: postgres://app:hunter2@db.internal:5432/wafgen',
+      'pgPrepare: false',
       'commands:',
       '  test:',
       '    format: json',
@@ -86,6 +87,7 @@ describe('config file', () => {
     expect(setting(shown, 'logLevel')).toMatchObject({ source: 'env', from: 'LOG_LEVEL', value: 'warn' });
     expect(setting(shown, 'maxInputBytes')).toMatchObject({ source: 'file', from: file, value: '2048000' });
     expect(setting(shown, 'offline')).toMatchObject({ source: 'file', value: '1' });
+    expect(setting(shown, 'pgPrepare')).toMatchObject({ source: 'file', value: '0' });
     expect(setting(shown, 'port')).toMatchObject({ source: 'default', value: '8080' });
     // A URL's password is never printed.
     expect(setting(shown, 'databaseUrl').value).toBe('postgres://[redacted]@db.internal:5432/wafgen');
