@@ -100,6 +100,25 @@ describe.skipIf(adminUrl === undefined)('prepared statements on PostgreSQL', () 
     return store;
   };
 
+  /** Saves `rule(n)` as the first version of CVE-2021-200n and reads it back: the CVE's id. */
+  const saveRule = async (store: Store, n: number): Promise<string> => {
+    const cve = `CVE-2021-200${n}`;
+    const saved = await store.rules.saveVersion(cve, {
+      rule: rule(n),
+      inputsHash: `in-${n}`,
+      engine: 'builtin',
+      report: {},
+    });
+    expect(saved).toMatchObject({ version: 1, created: true });
+    expect(await store.rules.latest(cve)).toMatchObject({
+      version: 1,
+      rule: rule(n),
+      inputsHash: `in-${n}`,
+      engine: 'builtin',
+    });
+    return cve;
+  };
+
   beforeAll(async () => {
     db = await createTestDatabase(adminUrl as string);
   });
@@ -110,18 +129,11 @@ describe.skipIf(adminUrl === undefined)('prepared statements on PostgreSQL', () 
 
   it('runs the repositories as named statements that read back what was written', async () => {
     const store = await open();
-    const saved = await store.rules.saveVersion('CVE-2021-2001', {
-      rule: rule(1),
-      inputsHash: 'in-1',
-      engine: 'builtin',
-      report: { attempts: 1 },
-    });
-    expect(saved.created).toBe(true);
+    const cve = await saveRule(store, 1);
     const read = async () => {
-      const latest = await store.rules.latest('CVE-2021-2001');
+      const latest = await store.rules.latest(cve);
       expect(latest).toMatchObject({ version: 1, rule: rule(1), inputsHash: 'in-1', engine: 'builtin' });
     };
-    await read();
     const names = await preparedOnConnection(store);
     expect(names.length).toBeGreaterThanOrEqual(2); // at least the read and the insert
     expect(names.every((n) => /^wafgen_[0-9a-f]{24}$/.test(n))).toBe(true);
@@ -137,19 +149,13 @@ describe.skipIf(adminUrl === undefined)('prepared statements on PostgreSQL', () 
 
   it('reads on after a migration adds a column to a table it reads with select *', async () => {
     const store = await open();
-    await store.rules.saveVersion('CVE-2021-2002', {
-      rule: rule(2),
-      inputsHash: 'in-2',
-      engine: 'builtin',
-      report: {},
-    });
-    expect((await store.rules.latest('CVE-2021-2002'))?.version).toBe(1);
+    const cve = await saveRule(store, 2);
     const admin = new pg.Client({ connectionString: db.url });
     await admin.connect();
     try {
       await admin.query('alter table rules add column prepared_test_a text');
       // Outside a transaction: the statement runs again under a new name.
-      expect(await store.rules.latest('CVE-2021-2002')).toMatchObject({ version: 1, rule: rule(2) });
+      expect(await store.rules.latest(cve)).toMatchObject({ version: 1, rule: rule(2) });
       // Inside a transaction the error stands (the transaction is aborted), and withRetry runs the
       // transaction again under the new name: an import's merge reads with select ... for update.
       expect((await store.vulns.upsert(vuln('CVE-2021-2102'))).status).toBe('inserted');
@@ -181,28 +187,16 @@ describe.skipIf(adminUrl === undefined)('prepared statements on PostgreSQL', () 
 
   it('names the setting when a statement was lost under it, and parses it anew next time', async () => {
     const store = await open();
-    await store.rules.saveVersion('CVE-2021-2004', {
-      rule: rule(4),
-      inputsHash: 'in-4',
-      engine: 'builtin',
-      report: {},
-    });
-    expect((await store.rules.latest('CVE-2021-2004'))?.version).toBe(1);
+    const cve = await saveRule(store, 4);
     // What a pooler that does not keep named statements (or a DISCARD ALL) does to the connection.
     await sql`deallocate all`.execute(store.db);
-    await expect(store.rules.latest('CVE-2021-2004')).rejects.toThrow(/does not exist.*WAFGEN_PG_PREPARE=0/);
-    expect((await store.rules.latest('CVE-2021-2004'))?.version).toBe(1);
+    await expect(store.rules.latest(cve)).rejects.toThrow(/does not exist.*WAFGEN_PG_PREPARE=0/);
+    expect((await store.rules.latest(cve))?.version).toBe(1);
   });
 
   it('runs every statement unnamed when turned off', async () => {
     const store = await open(false);
-    await store.rules.saveVersion('CVE-2021-2003', {
-      rule: rule(3),
-      inputsHash: 'in-3',
-      engine: 'builtin',
-      report: {},
-    });
-    expect((await store.rules.latest('CVE-2021-2003'))?.version).toBe(1);
+    await saveRule(store, 3);
     expect(await preparedOnConnection(store)).toEqual([]);
   });
 });
