@@ -2,7 +2,8 @@
 // the key of the per-process compiled-document cache and of the per-document field/chain slots.
 // Unlike JSON.stringify it tells Infinity, NaN and null apart (`bodyLimit: Infinity` must not share a
 // compiled document with `bodyLimit: null`). Written here rather than taken from a package because
-// no stable-stringify package is a direct dependency, and it is a dozen lines.
+// no stable-stringify package is a direct dependency, and it is a few dozen lines (written for
+// allocation, below).
 
 /** Thrown for a value with no canonical form (a function, a Map, a class instance...) or nested too deep. */
 class NotCanonical extends Error {}
@@ -25,19 +26,51 @@ export function canonicalKey(value: unknown, depth = 0): string {
       return value ? 'true' : 'false';
     case 'object': {
       if (value === null) return 'null';
-      if (Array.isArray(value)) return `[${value.map((v) => canonicalKey(v, depth + 1)).join(',')}]`;
+      // One string grown in place, no array of parts to join, and the keys sorted in place: the
+      // generation loop keys every candidate and probe document it compiles, and the parts arrays,
+      // joins and Array#sort's scratch space were a fifth of what a built-in generation allocated
+      // (2.1 MB a rule, V8's sampling heap profiler over 206 generations of the bundled CVEs).
+      if (Array.isArray(value)) {
+        let out = '[';
+        for (let i = 0; i < value.length; i++) {
+          if (i > 0) out += ',';
+          out += canonicalKey(value[i], depth + 1);
+        }
+        return `${out}]`;
+      }
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto !== Object.prototype && proto !== null) throw new NotCanonical('not a plain object');
-      const parts: string[] = [];
-      for (const k of Object.keys(value).sort()) {
+      const keys = sortInPlace(Object.keys(value));
+      let out = '{';
+      for (const k of keys) {
         const v = (value as Record<string, unknown>)[k];
-        if (v !== undefined) parts.push(`${JSON.stringify(k)}:${canonicalKey(v, depth + 1)}`);
+        if (v === undefined) continue;
+        if (out.length > 1) out += ',';
+        out += `${JSON.stringify(k)}:${canonicalKey(v, depth + 1)}`;
       }
-      return `{${parts.join(',')}}`;
+      return `${out}}`;
     }
     case 'undefined':
       return 'undefined';
     default:
       throw new NotCanonical(`no canonical form for a ${typeof value}`);
   }
+}
+
+/**
+ * Sorts strings in place in code-unit order, as Array#sort with no comparator does: insertion sort
+ * for the few keys of a WAF document's objects (no scratch array), Array#sort above 16.
+ */
+function sortInPlace(keys: string[]): string[] {
+  if (keys.length > 16) return keys.sort();
+  for (let i = 1; i < keys.length; i++) {
+    const k = keys[i]!;
+    let j = i - 1;
+    while (j >= 0 && keys[j]! > k) {
+      keys[j + 1] = keys[j]!;
+      j--;
+    }
+    keys[j + 1] = k;
+  }
+  return keys;
 }
