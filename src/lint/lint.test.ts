@@ -99,6 +99,19 @@ describe('lint', () => {
         'warning:broad-match',
       );
     });
+    it("reads the sample through each statement's own transformations", () => {
+      // The sample's user agents say "Mozilla": only a lower-cased header holds "mozilla". Each
+      // chain's transformed sample is kept for the process, so the order must not matter.
+      const broad = (t: ReturnType<typeof tt>) =>
+        lint(byteMatch('mozilla', field.header('user-agent'), 'CONTAINS', t)).some((c) =>
+          c.endsWith(':broad-match'),
+        );
+      expect(broad(tt('NONE'))).toBe(false);
+      expect(broad(tt('LOWERCASE'))).toBe(true);
+      expect(broad(tt('NONE'))).toBe(false);
+      expect(broad(tt('URL_DECODE'))).toBe(false);
+      expect(broad(tt('URL_DECODE', 'LOWERCASE'))).toBe(true);
+    });
     it('does not flag an exploit-specific token', () => {
       expect(lint(byteMatch('/wp-admin/admin-ajax.php', field.uri(), 'EXACTLY', tt('URL_DECODE')))).toEqual(
         [],
