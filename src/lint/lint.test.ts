@@ -112,6 +112,18 @@ describe('lint', () => {
       expect(broad(tt('URL_DECODE'))).toBe(false);
       expect(broad(tt('URL_DECODE', 'LOWERCASE'))).toBe(true);
     });
+    it("keeps each component's transformed sample apart, and reads chains longer than AWS allows", () => {
+      const lower = tt('LOWERCASE');
+      const on = (f: Parameters<typeof byteMatch>[1], t = lower) =>
+        lint(byteMatch('mozilla', f, 'CONTAINS', t)).some((c) => c.endsWith(':broad-match'));
+      expect(on(field.header('user-agent'))).toBe(true);
+      expect(on(field.uri())).toBe(false);
+      expect(on(field.header('user-agent'))).toBe(true);
+      // Eleven steps (a finding of its own) are worked out, not kept, and still read right.
+      const long = tt(...Array.from({ length: 10 }, () => 'NONE' as const), 'LOWERCASE');
+      expect(on(field.header('user-agent'), long)).toBe(true);
+      expect(on(field.uri(), long)).toBe(false);
+    });
     it('does not flag an exploit-specific token', () => {
       expect(lint(byteMatch('/wp-admin/admin-ajax.php', field.uri(), 'EXACTLY', tt('URL_DECODE')))).toEqual(
         [],

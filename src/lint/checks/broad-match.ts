@@ -5,7 +5,8 @@ import type { LintCheck } from '../types.js';
 import { ORDINARY } from '../ordinary-traffic.js';
 import { fieldKind } from '../../waf/statements.js';
 import { compileRegex } from '../../waf/regex.js';
-import { applyTextTransformations } from '../../evaluator/transforms/index.js';
+import { resolveTextTransformations } from '../../evaluator/transforms/index.js';
+import { LIMITS } from '../../waf/constraints.js';
 import { byteMatchOffset } from '../../evaluator/match/byte-match.js';
 import { utf8ToByteString } from '../../core/bytes.js';
 
@@ -39,8 +40,10 @@ function sampleFor(field: FieldToMatch): readonly string[] | undefined {
  * the generation loop lints every candidate, and transforming the same sample again for each of
  * their statements was a fifth of this check's time (5.9% of a built-in generation's CPU before,
  * 4.7% after, in a CPU profile of 309 generations of the bundled CVEs; testing with RE2JS#test
- * instead of a Matcher's find() then took it to 2.9%). At most MAX_CHAINS chains are kept (a chain
- * is at most 10 known types: the schema's limit; an unknown type throws before anything is kept).
+ * instead of a Matcher's find() then took it to 2.9%). The key and the steps applied come from one
+ * resolution (priority order, ties in list order; an unknown type throws before anything is kept),
+ * and only chains within AWS's limit of transformations are kept, at most MAX_CHAINS of them: a
+ * longer list (the schema sets no maximum; a finding does) is worked out and not kept.
  */
 const transformed = new Map<string, readonly string[]>();
 const MAX_CHAINS = 256;
@@ -50,16 +53,17 @@ function transformedSample(
   sample: readonly string[],
   transformations: readonly TextTransformation[],
 ): readonly string[] {
-  // The order they run in (ascending Priority, ties in list order), which is all their output depends on.
-  const chain = [...transformations]
-    .sort((a, b) => a.Priority - b.Priority)
-    .map((t) => t.Type)
-    .join(',');
-  const key = `${kind}:${chain}`;
-  let values = transformed.get(key);
+  const steps = resolveTextTransformations(transformations);
+  const keep = steps.length <= LIMITS.textTransformations;
+  const key = keep ? `${kind}:${steps.map((s) => s.type).join(',')}` : undefined;
+  let values = key === undefined ? undefined : transformed.get(key);
   if (values === undefined) {
-    values = sample.map((raw) => applyTextTransformations(utf8ToByteString(raw), transformations));
-    if (transformed.size < MAX_CHAINS) transformed.set(key, values);
+    values = sample.map((raw) => {
+      let v = utf8ToByteString(raw);
+      for (const step of steps) v = step.fn(v);
+      return v;
+    });
+    if (key !== undefined && transformed.size < MAX_CHAINS) transformed.set(key, values);
   }
   return values;
 }
