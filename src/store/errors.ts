@@ -19,8 +19,9 @@ export const isUniqueViolation = (error: unknown): boolean =>
 
 /**
  * A prepared statement whose result columns changed under it (a migration altered its table):
- * SQLSTATE 0A000 from the routine that revalidates cached plans. The routine's name, not the
- * message, which the server may translate ("gecachter Plan darf den Ergebnistyp nicht ändern").
+ * SQLSTATE 0A000 from the routine that revalidates cached plans. Told by the routine's name, as the
+ * server may translate the message ("gecachter Plan darf den Ergebnistyp nicht ändern"); the
+ * English message only when the error names no routine.
  */
 export function isStalePlan(error: unknown): boolean {
   if (sqlState(error) !== '0A000') return false;
@@ -29,6 +30,12 @@ export function isStalePlan(error: unknown): boolean {
     routine === 'RevalidateCachedQuery' ||
     (typeof message === 'string' && message.includes('cached plan must not change result type'))
   );
+}
+
+/** A named statement the connection does not have (26000) or has under that name already (42P05): a pooler lost it. */
+export function isLostStatement(error: unknown): boolean {
+  const code = sqlState(error);
+  return code === '26000' || code === '42P05';
 }
 
 /**

@@ -25,7 +25,7 @@ import { createHash } from 'node:crypto';
 
 import type pg from 'pg';
 
-import { isStalePlan } from './errors.js';
+import { isLostStatement, isStalePlan } from './errors.js';
 
 /** Texts that get a name, at most: more than the store's queries (about 60), fewer than a leak. */
 const MAX_PREPARED = 500;
@@ -74,8 +74,6 @@ function nameOf(text: string, renewed: number): string {
 const MAX_PARAMETERS = 64;
 const MAX_TEXT = 4096;
 
-/** The pooler lost a named statement (26000: does not exist; 42P05: already exists). */
-const POOLER_LOST = new Set(['26000', '42P05']);
 const POOLER_HINT =
   ' (wafgen runs named prepared statements: behind a pooler that does not keep them, such as PgBouncer in transaction mode without max_prepared_statements, set WAFGEN_PG_PREPARE=0)';
 
@@ -99,15 +97,13 @@ export function prepareStatements(client: pg.ClientBase, names: StatementNames):
     const name = names.of(text);
     if (name === undefined) return query(text, values);
     return run(name, text, values).catch((error: unknown) => {
-      if (!isStalePlan(error)) {
-        const code = (error as { code?: unknown } | null)?.code;
-        if (typeof code === 'string' && POOLER_LOST.has(code)) {
-          // Parsed anew under another name next time (after a DISCARD ALL, say), and said why.
-          names.renew(text);
-          if (error instanceof Error) error.message += POOLER_HINT;
-        }
+      if (isLostStatement(error)) {
+        // Parsed anew under another name next time (after a DISCARD ALL, say), and said why.
+        names.renew(text);
+        if (error instanceof Error) error.message += POOLER_HINT;
         throw error;
       }
+      if (!isStalePlan(error)) throw error;
       const renewed = names.renew(text);
       // The status read here may predate the error's ReadyForQuery: a lone statement goes from I to
       // I (no transaction), or from T to E; either way I means no transaction is open.

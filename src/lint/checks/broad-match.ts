@@ -1,6 +1,6 @@
 // Patterns so broad they match ordinary traffic: an empty or tiny SearchString, `.*`, or anything
 // that matches many values of the built-in ordinary sample for the inspected component.
-import type { FieldToMatch, Statement, TextTransformation } from '../../waf/model/shapes.generated.js';
+import type { Statement, TextTransformation } from '../../waf/model/shapes.generated.js';
 import type { LintCheck } from '../types.js';
 import { ORDINARY } from '../ordinary-traffic.js';
 import { fieldKind } from '../../waf/statements.js';
@@ -12,10 +12,13 @@ import { utf8ToByteString } from '../../core/bytes.js';
 
 const SHARE_WARN = 0.1;
 
-function sampleFor(field: FieldToMatch): readonly string[] | undefined {
-  switch (fieldKind(field)) {
+/** The path sample without its query strings (the URI path is read without one). */
+const PATHS = ORDINARY.path.map((p) => p.split('?')[0]!);
+
+function sampleFor(kind: string): readonly string[] | undefined {
+  switch (kind) {
     case 'UriPath':
-      return ORDINARY.path.map((p) => p.split('?')[0]!);
+      return PATHS;
     case 'QueryString':
       return ORDINARY.query;
     case 'AllQueryArguments':
@@ -28,9 +31,8 @@ function sampleFor(field: FieldToMatch): readonly string[] | undefined {
     case 'Body':
     case 'JsonBody':
       return ORDINARY.body;
-    case 'Method':
-      return ORDINARY.method;
     default:
+      // The method too: naming one narrows a rule, and any of a few verbs would look broad here.
       return undefined;
   }
 }
@@ -123,10 +125,11 @@ export const broadMatch: LintCheck = {
       report(p, `regex ${JSON.stringify(statement.RegexMatchStatement.RegexString)} matches almost anything`);
       return;
     }
-    const sample = sampleFor(target.FieldToMatch);
-    const test = matcher(statement);
-    if (!sample || !test || fieldKind(target.FieldToMatch) === 'Method') return;
-    const values = transformedSample(fieldKind(target.FieldToMatch), sample, target.TextTransformations);
+    const field = fieldKind(target.FieldToMatch);
+    const sample = sampleFor(field);
+    const test = sample && matcher(statement);
+    if (!sample || !test) return;
+    const values = transformedSample(field, sample, target.TextTransformations);
     const hits = sample.filter((_, i) => test(values[i]!));
     const share = hits.length / sample.length;
     if (share >= SHARE_WARN) {
