@@ -15,16 +15,26 @@
 //     below by much — so "generation / one check pass" is a ratio that holds across machines;
 //   * the verdicts (proven / failed / untested), so a speed change that costs quality shows.
 //
-// Usage: npm run bench:generate [-- --cve CVE-…] [--verbose]
+// --profile cpu|alloc, after the figures: two more passes over the same CVEs under V8's CPU profiler
+// (shares of the CPU by function: self, and inclusive for wafgen's own functions) or its sampling
+// heap profiler with collected objects counted (what each function allocates a rule), the top 20 of
+// each; how the README's profile shares were measured.
+//
+// Usage: npm run bench:generate [-- --cve CVE-…] [--verbose] [--profile cpu|alloc]
 import { readFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { parseArgs } from 'node:util';
 
 const { values: opts } = parseArgs({
   options: {
     cve: { type: 'string' },
     verbose: { type: 'boolean', default: false },
+    profile: { type: 'string' },
   },
 });
+
+if (opts.profile !== undefined && opts.profile !== 'cpu' && opts.profile !== 'alloc')
+  throw new Error('--profile takes cpu or alloc');
 
 interface Cpu {
   cpu: number;
@@ -141,7 +151,93 @@ async function main(): Promise<void> {
   );
   const failed = gens.filter((g) => g.verdict !== 'proven').map((g) => `${g.cve} (${g.verdict})`);
   if (failed.length > 0) console.log(`\nnot proven: ${failed.join(', ')}`);
+  if (opts.profile) {
+    const twice = async (): Promise<void> => {
+      for (let pass = 0; pass < 2; pass++)
+        for (const record of records) await library.generateRule(record.id);
+    };
+    await profile(opts.profile, twice, records.length * 2);
+  }
   console.log(`\ntotal ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+}
+const frameName = (f: CallFrame): string =>
+  // No line numbers: under tsx every function of a file reports line 0.
+  `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*?\/(src|node_modules)\//, '$1/')}`;
+const top = (m: Map<string, number>, n = 20): [string, number][] =>
+  [...m].sort((a, b) => b[1] - a[1]).slice(0, n);
+
+/** Runs `work` (`rules` generations) under V8's CPU or sampling heap profiler and prints the top functions. */
+async function profile(kind: string, work: () => Promise<void>, rules: number): Promise<void> {
+  const session = new Session();
+  session.connect();
+  try {
+    if (kind === 'alloc') {
+      await session.post('HeapProfiler.enable');
+      await session.post('HeapProfiler.startSampling', {
+        samplingInterval: 4096,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+      await work();
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      interface Node {
+        callFrame: CallFrame;
+        selfSize: number;
+        children: Node[];
+      }
+      const self = new Map<string, number>();
+      let total = 0;
+      const walk = (node: Node): void => {
+        const k = frameName(node.callFrame);
+        self.set(k, (self.get(k) ?? 0) + node.selfSize);
+        total += node.selfSize;
+        for (const c of node.children) walk(c);
+      };
+      walk(profile.head as Node);
+      console.log(
+        `\n## allocation profile: ${rules} generations, ${(total / rules / 1e6).toFixed(2)} MB a rule (sampled, collected objects included)\n`,
+      );
+      console.log('| KB a rule | function (self) |\n| ---: | --- |');
+      for (const [k, v] of top(self)) console.log(`| ${(v / rules / 1e3).toFixed(1)} | ${k} |`);
+      return;
+    }
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+    await work();
+    const { profile } = await session.post('Profiler.stop');
+    const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+    const parent = new Map<number, number>();
+    for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+    const self = new Map<string, number>();
+    const inclusive = new Map<string, number>();
+    const samples = profile.samples ?? [];
+    for (const id of samples) {
+      const k = frameName(nodes.get(id)!.callFrame);
+      self.set(k, (self.get(k) ?? 0) + 1);
+      const seen = new Set<string>();
+      for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+        const frame = nodes.get(at)!.callFrame;
+        const name = frameName(frame);
+        if (!frame.url.includes('/src/') || seen.has(name)) continue;
+        seen.add(name);
+        inclusive.set(name, (inclusive.get(name) ?? 0) + 1);
+      }
+    }
+    const pct = (v: number) => `${((100 * v) / samples.length).toFixed(1)}%`;
+    console.log(`\n## CPU profile: ${rules} generations, ${samples.length} samples of 200 µs\n`);
+    console.log('| share | function (self) |\n| ---: | --- |');
+    for (const [k, v] of top(self)) console.log(`| ${pct(v)} | ${k} |`);
+    console.log('\n| share | wafgen function (inclusive) |\n| ---: | --- |');
+    for (const [k, v] of top(inclusive, 40)) console.log(`| ${pct(v)} | ${k} |`);
+  } finally {
+    session.disconnect();
+  }
 }
 
 await main();

@@ -29,8 +29,8 @@ export function canonicalKey(value: unknown, depth = 0): string {
       // One string grown in place, no array of parts to join, and the keys sorted in place: the
       // generation loop keys every candidate and probe document it compiles, and this function was
       // a fifth of what a built-in generation allocated, mostly parts arrays, joins and Array#sort's
-      // scratch space (V8's sampling heap profiler over 206 generations of the bundled CVEs: 2.11 MB
-      // a rule, 0.41 of them here; 1.83 and 0.14 MB since).
+      // scratch space (`npm run bench:generate -- --profile alloc`, 206 generations of the bundled
+      // CVEs: 2.11 MB a rule, 0.41 of them here; 1.77 and 0.12 MB since).
       if (Array.isArray(value)) {
         let out = '[';
         for (let i = 0; i < value.length; i++) {

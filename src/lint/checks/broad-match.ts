@@ -40,9 +40,9 @@ function sampleFor(kind: string): readonly string[] | undefined {
 /**
  * The sample as the statement's transformations leave it, worked out once per component and chain:
  * the generation loop lints every candidate, and transforming the same sample again for each of
- * their statements was a fifth of this check's time (5.9% of a built-in generation's CPU before,
- * 4.7% after, in a CPU profile of 309 generations of the bundled CVEs; testing with RE2JS#test
- * instead of a Matcher's find() then took it to 2.9-3.3%). The key and the steps applied come from one
+ * their statements was a fifth of this check's time (`npm run bench:generate -- --profile cpu`,
+ * inclusive: 5.9% of a built-in generation's CPU before, 4.7% with the kept sample, 3.0% with
+ * RE2JS#test instead of a Matcher's find() as well). The key and the steps applied come from one
  * resolution (priority order, ties in list order; an unknown type throws before anything is kept),
  * and only chains within AWS's limit of transformations are kept, at most MAX_CHAINS of them: a
  * longer list (the schema sets no maximum; a finding does) is worked out and not kept.
