@@ -380,29 +380,9 @@ export async function generateRule(
   const requestId = deps.requestId ?? randomUUID();
   const principal = deps.principal ?? 'unknown';
   const cveId = request.cveId.toUpperCase();
+  let result: Awaited<ReturnType<typeof generateAndSave>>;
   try {
-    const result = await generateAndSave(request, deps);
-    const observation = {
-      requestId,
-      cveId,
-      principal,
-      report: result.report,
-      latencyMs: Date.now() - started,
-      ruleName: result.rule.Name,
-      ...(result.version !== undefined ? { version: result.version } : {}),
-    };
-    deps.observe?.(observation);
-    await deps.audit?.emit(
-      generationEvent({
-        requestId,
-        cveId,
-        principal,
-        report: result.report,
-        ruleName: result.rule.Name,
-        ...(result.version !== undefined ? { ruleVersion: result.version } : {}),
-      }),
-    );
-    return result;
+    result = await generateAndSave(request, deps);
   } catch (error) {
     // Bad input (an unknown CVE, an unreadable file) is not a generation: no event for it.
     if (!(error instanceof InputError)) {
@@ -420,4 +400,27 @@ export async function generateRule(
     }
     throw error;
   }
+  // Outside the try: the generation succeeded (and its rule is saved), so an audit log that cannot
+  // take its event fails the call with its own error, not as a second, failed generation (observed
+  // twice, a failure event after the success's).
+  deps.observe?.({
+    requestId,
+    cveId,
+    principal,
+    report: result.report,
+    latencyMs: Date.now() - started,
+    ruleName: result.rule.Name,
+    ...(result.version !== undefined ? { version: result.version } : {}),
+  });
+  await deps.audit?.emit(
+    generationEvent({
+      requestId,
+      cveId,
+      principal,
+      report: result.report,
+      ruleName: result.rule.Name,
+      ...(result.version !== undefined ? { ruleVersion: result.version } : {}),
+    }),
+  );
+  return result;
 }
