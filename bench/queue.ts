@@ -1,5 +1,6 @@
 // npm run bench:queue [-- N] [-- --warmup W] [-- --concurrency C] [-- --modes 1x0,2x0,1x2]
 //                     [-- --rounds R] [-- --tsx] [-- --profile DIR] [-- --log DIR] [-- --node-args "..."]
+//                     [-- --env KEY=VALUE ...]
 //
 // Queue throughput: real jobs through `wafgen worker` processes with the built-in engine, once per
 // mode and round, on the local PostgreSQL (a temporary database per mode, dropped afterwards) and
@@ -41,7 +42,9 @@
 // WAFGEN_PG_PREPARE=0 in its environment runs the workers' PostgreSQL queries unnamed (the store
 // before prepared statements), for a baseline.
 // --profile DIR writes each worker process's CPU profile (node --cpu-prof) into DIR; --log DIR its
-// log lines (LOG_LEVEL=info); --node-args passes flags to the worker processes' node.
+// log lines (LOG_LEVEL=info); --node-args passes flags to the worker processes' node; --env KEY=VALUE
+// (repeatable, WAFGEN_* and LOG_LEVEL only) sets a variable of the workers' environment, e.g.
+// `--env WAFGEN_AUDIT_FSYNC=0` to see what the audit log's fsyncs cost a job.
 // Bounded: each phase gives up after 15 minutes, saying how far it got.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -78,6 +81,21 @@ const profileDir = flag('--profile');
 const logDir = flag('--log');
 const fromSources = argv.includes('--tsx');
 const nodeArgsExtra = (flag('--node-args') ?? '').split(' ').filter((a) => a !== '');
+const workerEnv: Record<string, string> = {};
+for (const [i, a] of argv.entries()) {
+  if (a !== '--env') continue;
+  const m = /^(WAFGEN_[A-Z0-9_]+|LOG_LEVEL)=(.*)$/s.exec(argv[i + 1] ?? '');
+  if (!m)
+    throw new Error(
+      `--env takes KEY=VALUE with a WAFGEN_* key or LOG_LEVEL, not ${argv[i + 1] ?? 'nothing'}`,
+    );
+  // The bench's own settings keep each mode's workers on their own database, prefix and folder.
+  if (
+    ['WAFGEN_DATA_DIR', 'WAFGEN_REDIS_PREFIX', 'WAFGEN_OFFLINE', 'WAFGEN_WORKER_CONCURRENCY'].includes(m[1]!)
+  )
+    throw new Error(`--env: ${m[1]} is the bench's own (use --concurrency for the jobs at once)`);
+  workerEnv[m[1]!] = m[2]!;
+}
 const rounds = Number(flag('--rounds') ?? 1);
 if (!Number.isInteger(rounds) || rounds < 1 || rounds > 9) throw new Error('--rounds must be 1 to 9');
 const modes = (flag('--modes') ?? '1x0,2x0,1x2').split(',').map((m) => {
@@ -186,6 +204,21 @@ function cpuSeconds(pid: number | undefined): number | undefined {
   }
 }
 
+/**
+ * Busy CPU seconds of the whole machine (every core: user, nice, system, irq, softirq, steal; not
+ * idle or iowait), from /proc/stat; undefined elsewhere. Beside the processes the bench names, it
+ * holds what the kernel does for them in its own threads (the file system's journal behind an
+ * fsync, loopback networking in softirq) and anything else running.
+ */
+function machineCpu(): number | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+    return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / HZ;
+  } catch {
+    return undefined;
+  }
+}
+
 /** CPU seconds of a process's main thread, and of all its other threads together. */
 function threadCpu(pid: number | undefined): { main: number; other: number } | undefined {
   const all = cpuSeconds(pid);
@@ -206,6 +239,8 @@ interface CpuSplit {
   postgres: number;
   redis: number;
   bench: number;
+  /** The whole machine's busy CPU (the parts above, the kernel's threads, anything else running). */
+  machine?: number;
 }
 
 interface ModeResult {
@@ -304,6 +339,7 @@ async function runMode(processes: number, threads: number, round: number): Promi
     ...(process.env.WAFGEN_PG_PREPARE ? { WAFGEN_PG_PREPARE: process.env.WAFGEN_PG_PREPARE } : {}),
     ...(concurrency === undefined ? {} : { WAFGEN_WORKER_CONCURRENCY: String(concurrency) }),
     LOG_LEVEL: logDir ? 'info' : 'warn',
+    ...workerEnv,
   };
   const workers: ChildProcess[] = [];
   const store = await openStore({ databaseUrl: dbUrl(name), dataDir });
@@ -452,6 +488,7 @@ async function runMode(processes: number, threads: number, round: number): Promi
     const pgLast = new Map<number, number>();
     let redisBefore: number | undefined;
     let benchBefore = process.cpuUsage();
+    let machineBefore: number | undefined;
     const measured = await phase(ids, 'CVE-2099-', {
       backlog: true,
       onStart: async () => {
@@ -460,6 +497,7 @@ async function runMode(processes: number, threads: number, round: number): Promi
         for (const [pid, c] of pgBefore) pgLast.set(pid, c);
         redisBefore = cpuSeconds(redisProcess);
         benchBefore = process.cpuUsage();
+        machineBefore = machineCpu();
       },
       // Backends that start during the phase are counted from their start.
       onPoll: async () => {
@@ -468,6 +506,7 @@ async function runMode(processes: number, threads: number, round: number): Promi
     });
     for (const [pid, c] of await backendCpu()) pgLast.set(pid, c);
     const bench = process.cpuUsage(benchBefore);
+    const machineAfter = machineCpu();
     const redisAfter = cpuSeconds(redisProcess);
     const after = workers.map((w) => threadCpu(w.pid));
     const perJob = (seconds: number): number => seconds / n;
@@ -486,6 +525,9 @@ async function runMode(processes: number, threads: number, round: number): Promi
             postgres: perJob(pgCpu),
             redis: perJob(redisAfter - redisBefore),
             bench: perJob((bench.user + bench.system) / 1e6),
+            ...(machineBefore !== undefined && machineAfter !== undefined
+              ? { machine: perJob(machineAfter - machineBefore) }
+              : {}),
           }
         : undefined;
 
@@ -618,6 +660,17 @@ try {
     cpuRow('CPU per job: Redis server', (c) => c.redis),
     cpuRow('CPU per job: bench (polling)', (c) => c.bench),
     cpuRow('CPU per job: total', totalCpu),
+    [
+      'CPU per job: rest of the machine',
+      ...cols.map((i) =>
+        all[i]!.every((r) => r.cpu?.machine !== undefined)
+          ? cell(
+              all[i]!.map((r) => r.cpu!.machine! - totalCpu(r.cpu!)),
+              ms,
+            )
+          : '-',
+      ),
+    ],
     [
       'cores busy (total CPU / time)',
       ...cols.map((i) =>
