@@ -480,6 +480,12 @@ export function defineStoreSuite(name: string, harness: StoreHarness | undefined
         const odd = { ...rule(4), Statement: { ByteMatchStatement: { SearchString: 'a\u0000b\ud800c' } } };
         const input = { rule: odd, inputsHash: 'in-4', engine: 'builtin', report: { note: '\u0000' } };
         const first = await store.rules.saveVersion(cve, input);
+        // What a save hands back is what a read of its row gives, NUL and lone surrogate included
+        // (the SQL stores do not send the rule and report back: they read what they sent).
+        const { created, ...saved } = first;
+        expect(created).toBe(true);
+        expect(saved).toEqual(await store.rules.get(cve, 1));
+        expect(saved.report).toEqual({ note: '\u0000' });
         const again = await store.rules.saveVersion(cve, { ...input, report: {} });
         expect([first.created, again.created, again.version]).toEqual([true, false, 1]);
         expect(again.rule).toEqual(odd);

@@ -49,8 +49,8 @@ function lockKey(cveId: string): number {
   return createHash('sha256').update(cveId).digest().readInt32BE(0);
 }
 
-/** A JSON value as it reads back from jsonb. */
-const asStored = (value: unknown): unknown => fromJson(JSON.parse(toJsonText(value)));
+/** The JSON text of a jsonb parameter as it reads back from jsonb (key order aside). */
+const readBack = (text: string): unknown => fromJson(JSON.parse(text));
 
 /** A rules row as the store hands it out (also what `wafgen export` writes, with its type). */
 export function toStored(row: Selectable<RulesTable>): StoredRule {
@@ -73,7 +73,8 @@ export class RuleRepository {
   async saveVersion(cveId: string, input: RuleVersionInput): Promise<SavedRule> {
     const id = normalizeId(cveId);
     if (id === '') throw new TypeError('saveVersion needs a CVE id');
-    const ruleKey = canonicalJson(asStored(input.rule));
+    const ruleText = toJsonText(input.rule);
+    const reportText = toJsonText(input.report ?? {});
     const latestOf = (db: Kysely<Database>) =>
       db
         .selectFrom('rules')
@@ -82,25 +83,31 @@ export class RuleRepository {
         .orderBy('version', 'desc')
         .limit(1)
         .executeTakeFirst();
+    // The rule's canonical form only when there is a latest version with the same inputs to compare.
     const unchanged = (latest: Selectable<RulesTable> | undefined): latest is Selectable<RulesTable> =>
       latest !== undefined &&
       latest.inputs_hash === input.inputsHash &&
-      canonicalJson(fromJson(latest.rule)) === ruleKey;
-    const insert = (db: Kysely<Database>, latest: Selectable<RulesTable> | undefined) =>
-      db
+      canonicalJson(fromJson(latest.rule)) === canonicalJson(readBack(ruleText));
+    // The new row's own columns come back; its rule and report are the JSON just sent, read as a
+    // read of the row would (not sent back: a rule's report is the row's largest part, and the
+    // caller, a generation, needs the version).
+    const insert = async (db: Kysely<Database>, latest: Selectable<RulesTable> | undefined) => {
+      const row = await db
         .insertInto('rules')
         .values({
           cve_id: id,
           version: (latest === undefined ? 0 : num(latest.version)) + 1,
-          rule: toJsonText(input.rule),
+          rule: ruleText,
           inputs_hash: input.inputsHash,
           engine: input.engine,
           provider: input.provider ?? null,
           model: input.model ?? null,
-          report: toJsonText(input.report ?? {}),
+          report: reportText,
         })
-        .returningAll()
+        .returning(['id', 'cve_id', 'version', 'inputs_hash', 'engine', 'provider', 'model', 'created_at'])
         .executeTakeFirstOrThrow();
+      return { ...row, rule: JSON.parse(ruleText) as unknown, report: JSON.parse(reportText) as unknown };
+    };
     // Without a concurrent save for the CVE (the common case: generation is single-flight per
     // CVE), a read and an insert: two round trips instead of the transaction's five (begin, lock,
     // read, insert, commit), the largest part of a queue worker's statements per job. A save that
