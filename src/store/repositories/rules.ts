@@ -1,8 +1,8 @@
 // Generated rules, versioned per CVE: version n+1 is written only when the rule or the inputs that
-// produced it differ from version n. A save reads the latest version and inserts the next; one that
-// races another save of the same CVE loses on the unique (cve_id, version) key and is done again
-// under a transaction-level advisory lock on that CVE (serialised, and retried should two ever slip
-// past it), so version numbers stay consecutive and unique across processes.
+// produced it differ from version n. A save reads the latest version and inserts the next in one
+// statement; one that races another save of the same CVE loses on the unique (cve_id, version) key
+// and is done again under a transaction-level advisory lock on that CVE (serialised, and retried
+// should two ever slip past it), so version numbers stay consecutive and unique across processes.
 import { createHash } from 'node:crypto';
 
 import { sql, type Kysely, type Selectable } from '../kysely.js';
@@ -109,13 +109,36 @@ export class RuleRepository {
       return { ...row, rule: JSON.parse(ruleText) as unknown, report: JSON.parse(reportText) as unknown };
     };
     // Without a concurrent save for the CVE (the common case: generation is single-flight per
-    // CVE), a read and an insert: two round trips instead of the transaction's five (begin, lock,
-    // read, insert, commit), the largest part of a queue worker's statements per job. A save that
-    // raced another loses on the unique (cve_id, version) key and takes the serialised path.
+    // CVE), one statement: it reads the latest version and inserts the next unless the rule (jsonb
+    // equality: key order aside, as canonicalJson compares) and its inputs are unchanged, handing
+    // back the new row's own columns or the latest row. A save that raced another loses on the
+    // unique (cve_id, version) key and takes the serialised path below.
     try {
-      const latest = await latestOf(this.db);
-      if (unchanged(latest)) return { ...toStored(latest), created: false };
-      return { ...toStored(await insert(this.db, latest)), created: true };
+      const { rows } = await sql<Selectable<RulesTable> & { created: boolean }>`
+        with latest as (
+          select * from rules where cve_id = ${id} order by version desc limit 1
+        ), ins as (
+          insert into rules (cve_id, version, rule, inputs_hash, engine, provider, model, report)
+          select ${id}, coalesce((select version from latest), 0) + 1, ${ruleText}::jsonb,
+            ${input.inputsHash}, ${input.engine}, ${input.provider ?? null}, ${input.model ?? null},
+            ${reportText}::jsonb
+          where not exists (
+            select 1 from latest where inputs_hash = ${input.inputsHash} and rule = ${ruleText}::jsonb
+          )
+          returning id, cve_id, version, inputs_hash, engine, provider, model, created_at
+        )
+        select id, cve_id, version, inputs_hash, engine, provider, model, created_at,
+          null::jsonb as rule, null::jsonb as report, true as created from ins
+        union all
+        select id, cve_id, version, inputs_hash, engine, provider, model, created_at,
+          rule, report, false as created from latest where not exists (select 1 from ins)
+      `.execute(this.db);
+      const row = rows[0];
+      if (!row) throw new Error(`saving a rule for ${id} returned no row`);
+      const { created, ...stored } = row;
+      return created
+        ? { ...toStored({ ...stored, rule: JSON.parse(ruleText), report: JSON.parse(reportText) }), created }
+        : { ...toStored(stored), created };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
