@@ -394,6 +394,8 @@ export async function generateRule(
         engine: deps.engine.name,
         latencyMs: Date.now() - started,
       });
+      // An audit log that cannot take the event fails the call with its own error (a job retries
+      // it, so the event is not lost); the generation's error is in the observation's log line.
       await deps.audit?.emit(
         generationEvent({ requestId, cveId, principal, error, engine: deps.engine.name }),
       );

@@ -44,7 +44,7 @@ describe('generateRule and a failing audit log', () => {
     expect(audit.tried[0]).not.toHaveProperty('error');
   }, 60_000);
 
-  it('a generation that failed: one observation with its error, its event tried', async () => {
+  it('a generation that failed: observed once with its error, its event tried, the audit error thrown (a job retries it)', async () => {
     const audit = new FailingAuditLog();
     const seen: Observation[] = [];
     const broken: Engine = {
@@ -56,9 +56,10 @@ describe('generateRule and a failing audit log', () => {
         { cveId: 'CVE-2021-44228', record, maxInputBytes: 1 << 20, save: false },
         { engine: broken, lookup: { offline: true }, audit, observe: (o) => seen.push(o) },
       ),
-    ).rejects.toThrow();
+    ).rejects.toThrow('audit spool: disk full');
     expect(seen).toHaveLength(1);
-    expect(seen[0]).toHaveProperty('error');
+    expect((seen[0]!.error as Error).message).toBe('engine exploded');
     expect(audit.tried).toHaveLength(1);
+    expect(audit.tried[0]).toMatchObject({ type: 'generation', passed: false });
   }, 60_000);
 });
