@@ -43,8 +43,8 @@
 // before prepared statements), for a baseline.
 // --profile DIR writes each worker process's CPU profile (node --cpu-prof) into DIR; --log DIR its
 // log lines (LOG_LEVEL=info); --node-args passes flags to the worker processes' node; --env KEY=VALUE
-// (repeatable, WAFGEN_* and LOG_LEVEL only) sets a variable of the workers' environment, e.g.
-// `--env WAFGEN_AUDIT_FSYNC=0` to see what the audit log's fsyncs cost a job.
+// (repeatable; WAFGEN_AUDIT_*, WAFGEN_PG_PREPARE and LOG_LEVEL only) sets a variable of the
+// workers' environment, e.g. `--env WAFGEN_AUDIT_FSYNC=0` to see what the audit log's fsyncs cost.
 // Bounded: each phase gives up after 15 minutes, saying how far it got.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
@@ -72,7 +72,18 @@ const flag = (name: string): string | undefined => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const positional = argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--'));
+// Flags that take a value: the number after any of them is that value, not N.
+const VALUED = new Set([
+  '--warmup',
+  '--concurrency',
+  '--modes',
+  '--rounds',
+  '--profile',
+  '--log',
+  '--node-args',
+  '--env',
+]);
+const positional = argv.find((a, i) => /^\d+$/.test(a) && !VALUED.has(argv[i - 1] ?? ''));
 const n = Number(positional ?? 600);
 const warmupPerThread = Number(flag('--warmup') ?? 2000);
 const concurrencyFlag = flag('--concurrency');
@@ -84,16 +95,13 @@ const nodeArgsExtra = (flag('--node-args') ?? '').split(' ').filter((a) => a !==
 const workerEnv: Record<string, string> = {};
 for (const [i, a] of argv.entries()) {
   if (a !== '--env') continue;
-  const m = /^(WAFGEN_[A-Z0-9_]+|LOG_LEVEL)=(.*)$/s.exec(argv[i + 1] ?? '');
+  // Only settings that change how a worker does its jobs: the rest (the store, the queue, ports,
+  // threads, the key prefix, the data folder) would take the workers off the bench's own.
+  const m = /^(WAFGEN_AUDIT_[A-Z0-9_]+|WAFGEN_PG_PREPARE|LOG_LEVEL)=(.*)$/s.exec(argv[i + 1] ?? '');
   if (!m)
     throw new Error(
-      `--env takes KEY=VALUE with a WAFGEN_* key or LOG_LEVEL, not ${argv[i + 1] ?? 'nothing'}`,
+      `--env takes KEY=VALUE with WAFGEN_AUDIT_*, WAFGEN_PG_PREPARE or LOG_LEVEL, not ${argv[i + 1] ?? 'nothing'}`,
     );
-  // The bench's own settings keep each mode's workers on their own database, prefix and folder.
-  if (
-    ['WAFGEN_DATA_DIR', 'WAFGEN_REDIS_PREFIX', 'WAFGEN_OFFLINE', 'WAFGEN_WORKER_CONCURRENCY'].includes(m[1]!)
-  )
-    throw new Error(`--env: ${m[1]} is the bench's own (use --concurrency for the jobs at once)`);
   workerEnv[m[1]!] = m[2]!;
 }
 const rounds = Number(flag('--rounds') ?? 1);
@@ -205,15 +213,17 @@ function cpuSeconds(pid: number | undefined): number | undefined {
 }
 
 /**
- * Busy CPU seconds of the whole machine (every core: user, nice, system, irq, softirq, steal; not
- * idle or iowait), from /proc/stat; undefined elsewhere. Beside the processes the bench names, it
- * holds what the kernel does for them in its own threads (the file system's journal behind an
- * fsync, loopback networking in softirq) and anything else running.
+ * Busy CPU seconds of the whole machine (every core: user, nice, system, irq, softirq; not idle,
+ * iowait, or steal, the hypervisor's time for other guests), from /proc/stat; undefined elsewhere.
+ * Beside the processes the bench names, it holds what the kernel does for them in its own threads
+ * (the file system's journal behind an fsync, loopback networking in softirq), PostgreSQL's own
+ * processes (WAL writer, checkpointer, autovacuum), the bench's own backends, and anything else
+ * running.
  */
 function machineCpu(): number | undefined {
   try {
     const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
-    return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / HZ;
+    return (f[0]! + f[1]! + f[2]! + f[5]! + f[6]!) / HZ;
   } catch {
     return undefined;
   }
