@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from '../kysely.js';
 
 import { isUniqueViolation, withRetry } from '../errors.js';
-import { canonicalJson, fromJson, toJsonText } from '../json.js';
+import { fromJson, toJsonText } from '../json.js';
 import type { Database, RulesTable } from '../schema.js';
 import { compact, iso, normalizeId, num } from './common.js';
 
@@ -49,9 +49,6 @@ function lockKey(cveId: string): number {
   return createHash('sha256').update(cveId).digest().readInt32BE(0);
 }
 
-/** The JSON text of a jsonb parameter as it reads back from jsonb (key order aside). */
-const readBack = (text: string): unknown => fromJson(JSON.parse(text));
-
 /** A rules row as the store hands it out (also what `wafgen export` writes, with its type). */
 export function toStored(row: Selectable<RulesTable>): StoredRule {
   return compact({
@@ -75,45 +72,11 @@ export class RuleRepository {
     if (id === '') throw new TypeError('saveVersion needs a CVE id');
     const ruleText = toJsonText(input.rule);
     const reportText = toJsonText(input.report ?? {});
-    const latestOf = (db: Kysely<Database>) =>
-      db
-        .selectFrom('rules')
-        .selectAll()
-        .where('cve_id', '=', id)
-        .orderBy('version', 'desc')
-        .limit(1)
-        .executeTakeFirst();
-    // The rule's canonical form only when there is a latest version with the same inputs to compare.
-    const unchanged = (latest: Selectable<RulesTable> | undefined): latest is Selectable<RulesTable> =>
-      latest !== undefined &&
-      latest.inputs_hash === input.inputsHash &&
-      canonicalJson(fromJson(latest.rule)) === canonicalJson(readBack(ruleText));
-    // The new row's own columns come back; its rule and report are the JSON just sent, read as a
-    // read of the row would (not sent back: a rule's report is the row's largest part, and the
-    // caller, a generation, needs the version).
-    const insert = async (db: Kysely<Database>, latest: Selectable<RulesTable> | undefined) => {
-      const row = await db
-        .insertInto('rules')
-        .values({
-          cve_id: id,
-          version: (latest === undefined ? 0 : num(latest.version)) + 1,
-          rule: ruleText,
-          inputs_hash: input.inputsHash,
-          engine: input.engine,
-          provider: input.provider ?? null,
-          model: input.model ?? null,
-          report: reportText,
-        })
-        .returning(['id', 'cve_id', 'version', 'inputs_hash', 'engine', 'provider', 'model', 'created_at'])
-        .executeTakeFirstOrThrow();
-      return { ...row, rule: JSON.parse(ruleText) as unknown, report: JSON.parse(reportText) as unknown };
-    };
-    // Without a concurrent save for the CVE (the common case: generation is single-flight per
-    // CVE), one statement: it reads the latest version and inserts the next unless the rule (jsonb
-    // equality: key order aside, as canonicalJson compares) and its inputs are unchanged, handing
-    // back the new row's own columns or the latest row. A save that raced another loses on the
-    // unique (cve_id, version) key and takes the serialised path below.
-    try {
+    // One statement: it reads the latest version and inserts the next unless the rule (jsonb
+    // equality: key order aside) and its inputs are unchanged, handing back the new row's own
+    // columns or the latest row. The new row's rule and report are the JSON just sent, read as a
+    // read of the row would (not sent back: the report is the row's largest part).
+    const save = async (db: Kysely<Database>): Promise<SavedRule> => {
       const { rows } = await sql<Selectable<RulesTable> & { created: boolean }>`
         with latest as (
           select * from rules where cve_id = ${id} order by version desc limit 1
@@ -132,22 +95,26 @@ export class RuleRepository {
         union all
         select id, cve_id, version, inputs_hash, engine, provider, model, created_at,
           rule, report, false as created from latest where not exists (select 1 from ins)
-      `.execute(this.db);
+      `.execute(db);
       const row = rows[0];
       if (!row) throw new Error(`saving a rule for ${id} returned no row`);
       const { created, ...stored } = row;
       return created
         ? { ...toStored({ ...stored, rule: JSON.parse(ruleText), report: JSON.parse(reportText) }), created }
         : { ...toStored(stored), created };
+    };
+    // Without a concurrent save for the CVE (the common case: generation is single-flight per
+    // CVE), the statement alone: one round trip. A save that raced another loses on the unique
+    // (cve_id, version) key and runs it again under the CVE's advisory lock.
+    try {
+      return await save(this.db);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
     }
     return withRetry(() =>
       this.db.transaction().execute(async (trx) => {
         await sql`select pg_advisory_xact_lock(${RULES_LOCK_NS}::int4, ${lockKey(id)}::int4)`.execute(trx);
-        const latest = await latestOf(trx);
-        if (unchanged(latest)) return { ...toStored(latest), created: false };
-        return { ...toStored(await insert(trx, latest)), created: true };
+        return save(trx);
       }),
     );
   }
