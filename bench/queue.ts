@@ -34,7 +34,10 @@
 // The whole run (both phases) is printed beside it, and an estimate for an idle machine from the CPU
 // per job (at most every core busy, at most one core per generating thread): a shared machine's
 // load moves the measured ratio (a busy neighbour takes more from one process than from two), not
-// the CPU each job costs. Then checks over both phases: every CVE ended
+// the CPU each job costs. And a ceiling: what a mode could drain with every core busy at the CPU a
+// job cost it (the machine's whole busy CPU per job), as a ratio to one process's measured rate in
+// the same round; a target above it is out of reach of any scheduling or concurrency on this machine
+// and needs less CPU a job. Then checks over both phases: every CVE ended
 // with exactly one stored rule (none lost, none duplicated), no job ran more than once, and the
 // verdicts (each rule proven as in `wafgen generate`).
 // The machine may be shared: the header gives the load average, and --rounds R (alternating the
@@ -48,7 +51,7 @@
 // Bounded: each phase gives up after 15 minutes, saying how far it got.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -90,6 +93,8 @@ const concurrencyFlag = flag('--concurrency');
 const concurrency = concurrencyFlag === undefined ? undefined : Number(concurrencyFlag);
 const profileDir = flag('--profile');
 const logDir = flag('--log');
+// The log folder is made here (node --cpu-prof makes the profile's); a missing one failed the run's first worker.
+if (logDir) mkdirSync(logDir, { recursive: true });
 const fromSources = argv.includes('--tsx');
 const nodeArgsExtra = (flag('--node-args') ?? '').split(' ').filter((a) => a !== '');
 const workerEnv: Record<string, string> = {};
@@ -651,6 +656,16 @@ try {
   };
   const estimateRatios = (i: number): number[] =>
     all[i]!.map((r, round) => estimate(r, i) / estimate(all[base]![round]!, base));
+  // The most this mode could drain here at the CPU a job cost it, whatever the scheduling: every
+  // core busy with its jobs (the machine's whole busy CPU per job when it was read, else the parts
+  // named), as a ratio to what one process drained in the same round. A target above it needs less
+  // CPU a job (or a slower baseline), not more parallelism.
+  const ceilingRatios = (i: number): number[] =>
+    all[i]!.map((r, round) => {
+      if (!r.cpu) return 0;
+      const perJob = Math.max(r.cpu.machine ?? 0, totalCpu(r.cpu));
+      return ((availableParallelism() / perJob) * 60) / all[base]![round]!.perMinute;
+    });
   const rows: [string, ...string[]][] = [
     ['workers (processes × threads)', ...cols.map((i) => all[i]![0]!.label)],
     numbers('warm-up jobs', (r) => r.warmJobs, whole),
@@ -694,6 +709,14 @@ try {
     ],
     numbers('idle-machine estimate, rules/min', (r) => estimate(r), whole),
     ['ratio of the estimates', ...cols.map((i) => (base >= 0 ? cell(estimateRatios(i), ratio) : '-'))],
+    [
+      'ceiling: every core busy at this CPU per job, ratio to 1 proc × main thread measured',
+      ...cols.map((i) =>
+        base >= 0 && i !== base && all[i]!.every((r) => r.cpu !== undefined)
+          ? cell(ceilingRatios(i), ratio)
+          : '-',
+      ),
+    ],
     ['jobs succeeded / dead', ...cols.map((i) => `${sum(i, (r) => r.succeeded)} / ${sum(i, (r) => r.dead)}`)],
     ...verdictNames.map((v): [string, ...string[]] => [
       `rules ${v}`,
@@ -722,7 +745,8 @@ try {
     console.log(
       `ratio ${what} / 1 process: ${median(ratios(i, 'perMinute')).toFixed(2)} measured after warm-up ` +
         `(${median(ratios(i, 'wholePerMinute')).toFixed(2)} over the whole run, warm-up included; ` +
-        `${median(estimateRatios(i)).toFixed(2)} estimated for an idle machine from the CPU per job)`,
+        `${median(estimateRatios(i)).toFixed(2)} estimated for an idle machine from the CPU per job; ` +
+        `at most ${median(ceilingRatios(i)).toFixed(2)} with every core busy at the CPU a job cost it)`,
     );
   };
   console.log('');
