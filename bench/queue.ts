@@ -87,6 +87,14 @@ const VALUED = new Set([
   '--env',
 ]);
 const positional = argv.find((a, i) => /^\d+$/.test(a) && !VALUED.has(argv[i - 1] ?? ''));
+// Anything else is a mistake said at once: a misspelt flag (`--round 3`) ran a whole default bench.
+for (const [i, a] of argv.entries()) {
+  if (VALUED.has(argv[i - 1] ?? '') || VALUED.has(a) || a === '--tsx' || a === '--') continue;
+  if (a === positional && argv.indexOf(a) === i) continue;
+  throw new Error(
+    `bench:queue: ${JSON.stringify(a)} is not an argument it takes (N, ${[...VALUED].join(', ')} with a value, --tsx)`,
+  );
+}
 const n = Number(positional ?? 600);
 const warmupPerThread = Number(flag('--warmup') ?? 2000);
 const concurrencyFlag = flag('--concurrency');
