@@ -280,6 +280,21 @@ describe("tokens verified before (cachedBearer, the hot paths' look-up)", () => 
     expect(auth.cachedBearer('')).toBeUndefined();
     expect(auth.cachedBearer(undefined)).toBeUndefined();
   });
+
+  it('forgets a token at its expiry, so the hot paths hand it to the app from then on', async () => {
+    const auth = authenticator();
+    const t = await token({ sub: 'short-lived' }, { expiresIn: '2s' });
+    await auth.authenticate({ authorization: `Bearer ${t}` });
+    expect(auth.cachedBearer(`Bearer ${t}`)?.id).toBe('jwt:short-lived');
+    // Real time (the cache's clock is the process's performance.now, which fake timers do not
+    // reach): until just past the token's own exp, at most two seconds.
+    const { exp } = JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { exp: number };
+    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
+    expect(auth.cachedBearer(`Bearer ${t}`)).toBeUndefined();
+    // Within the clock tolerance (5 s) the token still verifies, and is not remembered past its exp.
+    expect((await auth.authenticate({ authorization: `Bearer ${t}` })).id).toBe('jwt:short-lived');
+    expect(auth.cachedBearer(`Bearer ${t}`)).toBeUndefined();
+  });
 });
 
 describe('API keys', () => {
