@@ -87,11 +87,12 @@ const VALUED = new Set([
   '--node-args',
   '--env',
 ]);
-const positional = argv.find((a, i) => /^\d+$/.test(a) && !VALUED.has(argv[i - 1] ?? ''));
+const positionalAt = argv.findIndex((a, i) => /^\d+$/.test(a) && !VALUED.has(argv[i - 1] ?? ''));
+const positional = positionalAt >= 0 ? argv[positionalAt] : undefined;
 // Anything else is a mistake said at once: a misspelt flag (`--round 3`) ran a whole default bench.
 for (const [i, a] of argv.entries()) {
-  if (VALUED.has(argv[i - 1] ?? '') || VALUED.has(a) || a === '--tsx' || a === '--') continue;
-  if (a === positional && argv.indexOf(a) === i) continue;
+  if (i === positionalAt || VALUED.has(argv[i - 1] ?? '') || VALUED.has(a) || a === '--tsx' || a === '--')
+    continue;
   throw new Error(
     `bench:queue: ${JSON.stringify(a)} is not an argument it takes (N, ${[...VALUED].join(', ')} with a value, --tsx)`,
   );
