@@ -72,7 +72,7 @@ function jwtProblem(e: unknown): ApiError {
  * (issue 14). jose checks `nbf` itself but `iat` only when a maximum token age is set, so both are
  * checked here, with the same tolerance as `exp` (WAFGEN_JWT_CLOCK_TOLERANCE_S, default 5 s).
  */
-function assertNotFromTheFuture(payload: JWTPayload, skewS: number, nowS = Date.now() / 1000): void {
+function assertNotFromTheFuture(payload: JWTPayload, skewS: number, nowS: number): void {
   for (const claim of ['iat', 'nbf'] as const) {
     const at = payload[claim];
     if (at === undefined) continue;
@@ -82,13 +82,31 @@ function assertNotFromTheFuture(payload: JWTPayload, skewS: number, nowS = Date.
   }
 }
 
+export interface AuthenticatorOptions {
+  /**
+   * The clock, in milliseconds since the epoch (tests): token times are checked against it and the
+   * verified-token cache expires by it. Default: Date.now, and the cache's own monotonic clock.
+   */
+  now?: () => number;
+}
+
 export class Authenticator {
   private readonly key: Uint8Array | JWTVerifyGetKey | undefined;
   private readonly keysByHash: Map<string, { id: string; scopes: Set<Scope> }>;
   /** Verified tokens, until they expire (at most five minutes), so hot clients skip the crypto. */
-  private readonly verified = new LRUCache<string, Principal>({ max: 10_000 });
+  private readonly verified: LRUCache<string, Principal>;
+  private readonly now: () => number;
 
-  constructor(private readonly config: ServiceConfig['auth']) {
+  constructor(
+    private readonly config: ServiceConfig['auth'],
+    opts: AuthenticatorOptions = {},
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.verified = new LRUCache<string, Principal>({
+      max: 10_000,
+      // An injected clock is read on every look-up (the cache's default keeps a reading for 1 ms).
+      ...(opts.now ? { perf: { now: opts.now }, ttlResolution: 0 } : {}),
+    });
     const jwt = config.jwt;
     this.key = jwt?.secret
       ? new TextEncoder().encode(jwt.secret)
@@ -161,6 +179,7 @@ export class Authenticator {
         algorithms: jwt.algorithms,
         clockTolerance: jwt.clockToleranceS,
         requiredClaims: ['exp', 'sub'],
+        currentDate: new Date(this.now()),
       };
       payload =
         this.key instanceof Uint8Array
@@ -169,9 +188,9 @@ export class Authenticator {
     } catch (e) {
       throw jwtProblem(e);
     }
-    assertNotFromTheFuture(payload, jwt.clockToleranceS);
+    assertNotFromTheFuture(payload, jwt.clockToleranceS, this.now() / 1000);
     const principal: Principal = { id: `jwt:${payload.sub}`, kind: 'jwt', scopes: scopesOf(payload) };
-    const ttl = Math.min((payload.exp ?? 0) * 1000 - Date.now(), 5 * 60_000);
+    const ttl = Math.min((payload.exp ?? 0) * 1000 - this.now(), 5 * 60_000);
     if (ttl > 0) this.verified.set(token, principal, { ttl });
     return principal;
   }

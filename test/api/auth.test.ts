@@ -282,18 +282,45 @@ describe("tokens verified before (cachedBearer, the hot paths' look-up)", () => 
   });
 
   it('forgets a token at its expiry, so the hot paths hand it to the app from then on', async () => {
-    const auth = authenticator();
-    const t = await token({ sub: 'short-lived' }, { expiresIn: '2s' });
-    await auth.authenticate({ authorization: `Bearer ${t}` });
-    expect(auth.cachedBearer(`Bearer ${t}`)?.id).toBe('jwt:short-lived');
-    // Real time (the cache's clock is the process's performance.now, which fake timers do not
-    // reach): until just past the token's own exp, at most two seconds.
-    const { exp } = JSON.parse(Buffer.from(t.split('.')[1]!, 'base64url').toString()) as { exp: number };
-    await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
-    expect(auth.cachedBearer(`Bearer ${t}`)).toBeUndefined();
+    // The authenticator's clock is the test's: token times and the cache's expiry both follow it.
+    const T0 = 1_900_000_000; // seconds since the epoch
+    let nowMs = (T0 + 30) * 1000;
+    const auth = new Authenticator(
+      {
+        jwt: {
+          secret: baseEnv().WAFGEN_JWT_SECRET!,
+          issuer: JWT_ISSUER,
+          audience: [JWT_AUDIENCE],
+          algorithms: ['HS256'],
+          clockToleranceS: 5,
+        },
+        apiKeys: [],
+        disabled: false,
+      },
+      { now: () => nowMs },
+    );
+    const t = await new SignJWT({ scope: 'rules:read' })
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('short-lived')
+      .setIssuer(JWT_ISSUER)
+      .setAudience(JWT_AUDIENCE)
+      .setIssuedAt(T0)
+      .setExpirationTime(T0 + 60)
+      .sign(new TextEncoder().encode(baseEnv().WAFGEN_JWT_SECRET!));
+    const header = `Bearer ${t}`;
+    await auth.authenticate({ authorization: header });
+    expect(auth.cachedBearer(header)?.id).toBe('jwt:short-lived');
+    nowMs = (T0 + 59) * 1000 + 999;
+    expect(auth.cachedBearer(header)?.id).toBe('jwt:short-lived');
+    nowMs = (T0 + 60) * 1000 + 1;
+    expect(auth.cachedBearer(header)).toBeUndefined();
     // Within the clock tolerance (5 s) the token still verifies, and is not remembered past its exp.
-    expect((await auth.authenticate({ authorization: `Bearer ${t}` })).id).toBe('jwt:short-lived');
-    expect(auth.cachedBearer(`Bearer ${t}`)).toBeUndefined();
+    nowMs = (T0 + 63) * 1000;
+    expect((await auth.authenticate({ authorization: header })).id).toBe('jwt:short-lived');
+    expect(auth.cachedBearer(header)).toBeUndefined();
+    // Past the tolerance it is refused.
+    nowMs = (T0 + 66) * 1000;
+    await expect(auth.authenticate({ authorization: header })).rejects.toMatchObject({ status: 401 });
   });
 });
 
